@@ -1,0 +1,3 @@
+from dmrelease.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: git, EUPS servers, HTTP services, the file system."""

@@ -1,0 +1,1 @@
+"""Pure domain code: takes text and values, returns values. No I/O, no clock (STYLE.md)."""

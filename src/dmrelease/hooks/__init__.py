@@ -1,0 +1,1 @@
+"""pre-commit hooks: one module per hook, each ``main(argv) -> int``."""

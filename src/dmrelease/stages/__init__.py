@@ -1,0 +1,1 @@
+"""Orchestration of core and adapters: one module per pipeline step."""
