@@ -1,0 +1,145 @@
+"""``dm-release tag``: classify tag names, map them to EUPS tags, name this week's weekly.
+
+The rules are :mod:`dmrelease.core.names` (DESIGN.md §3); this module is only the edge:
+it reads the clock for ``tag weekly`` (Pacific time, the weekly build's clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dmrelease.core.names import InvalidName, Weekly, classify, eups_tag
+
+#: the weekly build runs on Thursdays, Pacific time (DESIGN.md §3)
+WEEKLY_CLOCK = ZoneInfo("America/Los_Angeles")
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "tag",
+        help="classify tag names, map them to EUPS tags, name the weekly",
+        description="Check and convert release tag names (DESIGN.md §3).",
+    )
+    commands = parser.add_subparsers(dest="tag_command", metavar="COMMAND", required=True)
+    _add_classify(commands)
+    _add_eups(commands)
+    _add_weekly(commands)
+
+
+def _add_classify(commands: Any) -> None:
+    parser = commands.add_parser(
+        "classify",
+        help="print each tag's kind: final, rc, weekly, daily, build or legacy",
+        formatter_class=_RAW,
+        description=(
+            "Print TAG<TAB>KIND for each valid tag on stdout; KIND is final, rc, weekly,\n"
+            "daily, build or legacy (a historical spelling such as 16.0 or v16.0.rc1).\n"
+            "Invalid names are reported on stderr as 'TAG: reason'; exit status 1 if any.\n\n"
+            "example:\n"
+            "  $ dm-release tag classify 29.1.0 v29.1.0.rc2 w.2025.24 16.0\n"
+            "  29.1.0\tfinal\n  v29.1.0.rc2\trc\n  w.2025.24\tweekly\n  16.0\tlegacy"
+        ),
+    )
+    parser.add_argument(
+        "--external",
+        action="store_true",
+        help="the tags are on an external repo, where a final may be spelled vM.n.p",
+    )
+    parser.add_argument("tags", nargs="+", metavar="TAG", help="tag names to check")
+    parser.set_defaults(handler=run_classify)
+
+
+def _add_eups(commands: Any) -> None:
+    parser = commands.add_parser(
+        "eups",
+        help="print the EUPS tag of each git tag",
+        formatter_class=_RAW,
+        description=(
+            "Print the EUPS tag of each git tag, one per line: 'v' before a leading digit,\n"
+            "then '.' and '-' become '_'. Historical spellings are accepted. Invalid names\n"
+            "are reported on stderr as 'TAG: reason'; exit status 1 if any.\n\n"
+            "example:\n"
+            "  $ dm-release tag eups 29.1.0 v29.1.0.rc1 w.2025.24\n"
+            "  v29_1_0\n  v29_1_0_rc1\n  w_2025_24"
+        ),
+    )
+    parser.add_argument("tags", nargs="+", metavar="TAG", help="git tag names")
+    parser.set_defaults(handler=run_eups)
+
+
+def _add_weekly(commands: Any) -> None:
+    parser = commands.add_parser(
+        "weekly",
+        help="print the weekly tag w.YYYY.WW for a date (default: today, Pacific time)",
+        formatter_class=_RAW,
+        description=(
+            "Print the weekly tag w.YYYY.WW of a date. Weeks start on Sunday and week 1\n"
+            "holds 1 January (not ISO 8601): the last days of December can belong to\n"
+            "week 1 of the next year, and some years have a week 53.\n\n"
+            "example:\n"
+            "  $ dm-release tag weekly --date 2020-12-31\n"
+            "  w.2021.01"
+        ),
+    )
+    parser.add_argument(
+        "--date",
+        type=_iso_date,
+        metavar="YYYY-MM-DD",
+        help="the date (default: today in America/Los_Angeles, the weekly build's clock)",
+    )
+    parser.set_defaults(handler=run_weekly)
+
+
+def _iso_date(text: str) -> dt.date:
+    """argparse type for ``--date``: a bad date is a usage error (exit 2)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD")
+
+
+def _each(tags: list[str], render: Callable[[str], str]) -> int:
+    """Print ``render(tag)`` for each tag; report invalid ones on stderr and go on."""
+    status = 0
+    for tag in tags:
+        try:
+            line = render(tag)
+        except InvalidName as exc:
+            print(f"{tag}: {exc.reason}", file=sys.stderr)
+            status = 1
+        else:
+            print(line)
+    return status
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    return _each(args.tags, lambda tag: f"{tag}\t{classify(tag, external=args.external)}")
+
+
+def run_eups(args: argparse.Namespace) -> int:
+    return _each(args.tags, eups_tag)
+
+
+def utc_now() -> dt.datetime:
+    """The clock: read here, at the edge, never in core (STYLE.md habit 13)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def weekly_at(moment: dt.datetime) -> Weekly:
+    """The weekly of an instant, dated on the weekly build's clock (Pacific time)."""
+    return Weekly.for_date(moment.astimezone(WEEKLY_CLOCK).date())
+
+
+def run_weekly(args: argparse.Namespace) -> int:
+    print(Weekly.for_date(args.date) if args.date else weekly_at(utc_now()))
+    return 0

@@ -1,0 +1,205 @@
+"""Branch names: main, release, ticket, backport and user branches (DESIGN.md §3, DMTN-106).
+
+Re-exported by :mod:`dmrelease.core.names`. The release branch pattern is configured per
+product: ``v{major}.{minor}.x`` is the practice, DMTN-106 suggests ``b.{major}.{minor}.x``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import string
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from dmrelease.core.errors import Diagnostic, ParseError
+
+MAIN_BRANCH = "main"
+#: the default branch; ``master`` is its historical name, still the default in older repos
+MAIN_BRANCHES = frozenset({MAIN_BRANCH, "master"})
+
+_TICKET = re.compile(r"tickets/(DM-[1-9]\d*)(?:-v(0|[1-9]\d*))?")
+_TICKET_LOOSE = re.compile(r"tickets/DM-(\d+)(?:-v(\d+))?")
+_USER = re.compile(r"u/([A-Za-z0-9][A-Za-z0-9._-]*)/(.+)")
+_NUMBER = {"strict": r"(0|[1-9]\d*)", "loose": r"(\d+)"}
+_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+class InvalidBranch(ParseError):
+    """A branch name or release branch pattern that cannot be used; ``reason`` says why."""
+
+    def __init__(self, text: str, reason: str, rule: str = "branch-name") -> None:
+        self.text = text
+        self.reason = reason
+        self.rule = rule
+        super().__init__(Diagnostic("<branch>", 1, rule, f"{text!r}: {reason}"))
+
+
+class BranchKind(enum.StrEnum):
+    MAIN = "main"
+    RELEASE = "release"
+    TICKET = "ticket"
+    BACKPORT = "backport"
+    USER = "user"
+    OTHER = "other"
+
+
+class HasMajorMinor(Protocol):
+    """A release or candidate: what a release branch is named after."""
+
+    @property
+    def major(self) -> int: ...
+
+    @property
+    def minor(self) -> int: ...
+
+
+def ref_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid git branch name (``git check-ref-format`` rules), or None."""
+    if not name or name == "@":
+        return "empty or '@'"
+    if _BAD_REF_CHARS.search(name):
+        return "spaces, control characters and ~ ^ : ? * [ \\ are not allowed"
+    if ".." in name or "@{" in name or "//" in name:
+        return "'..', '@{' and '//' are not allowed"
+    if name.startswith("/") or name.endswith(("/", ".")):
+        return "must not start with '/' or end with '/' or '.'"
+    parts = name.split("/")
+    if any(part.startswith(".") or part.endswith(".lock") for part in parts):
+        return "no part may start with '.' or end with '.lock'"
+    return None
+
+
+@cache
+def _pattern_regex(pattern: str, numbers: str) -> re.Pattern[str]:
+    parts = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(pattern):
+        parts.append(re.escape(literal))
+        if field is not None:
+            parts.append(_NUMBER[numbers])
+    return re.compile("".join(parts))
+
+
+@dataclass(frozen=True)
+class ReleaseBranchPattern:
+    """How a product names its release branches: ``{major}`` and ``{minor}`` once each."""
+
+    pattern: str = "v{major}.{minor}.x"
+
+    def __post_init__(self) -> None:
+        problem = self._problem()
+        if problem is not None:
+            raise InvalidBranch(self.pattern, problem, "branch-pattern")
+
+    def _problem(self) -> str | None:
+        try:
+            pieces = list(string.Formatter().parse(self.pattern))
+        except ValueError as exc:
+            return f"not a format string ({exc})"
+        fields = [(field, spec, conv) for _lit, field, spec, conv in pieces if field is not None]
+        if sorted(field for field, _spec, _conv in fields) != ["major", "minor"]:
+            return "name {major} and {minor} once each, and no other field"
+        if any(spec or conv for _field, spec, conv in fields):
+            return "no format spec or conversion in {major} / {minor}"
+        following = [literal for literal, _f, _s, _c in pieces[1:]] + [""]
+        if any(not text[:1] or text[:1].isdigit() for text in following[: len(fields) - 1]):
+            return "separate {major} and {minor} by something that is not a digit"
+        if following[len(fields) - 1][:1].isdigit():
+            return "a field must not be followed by a digit"
+        return ref_problem(self.pattern.format(major=29, minor=1))
+
+    def render(self, release: HasMajorMinor) -> str:
+        """The release branch of ``release``: ``v29.1.x`` for 29.1.0 and its candidates."""
+        return self.pattern.format(major=release.major, minor=release.minor)
+
+    def match(self, branch: str) -> tuple[int, int] | None:
+        """``(major, minor)`` when ``branch`` is a release branch of this pattern, else None."""
+        return self._match(branch, "strict")
+
+    def _match(self, branch: str, numbers: str) -> tuple[int, int] | None:
+        match = _pattern_regex(self.pattern, numbers).fullmatch(branch)
+        if match is None:
+            return None
+        order = [field for _l, field, _s, _c in string.Formatter().parse(self.pattern) if field]
+        values = dict(zip(order, (int(group) for group in match.groups()), strict=True))
+        return values["major"], values["minor"]
+
+
+DEFAULT_PATTERN = ReleaseBranchPattern()
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A classified branch name; ``str()`` is the name."""
+
+    name: str
+    kind: BranchKind
+    ticket: str | None = None
+    major: int | None = None
+    minor: int | None = None
+    user: str | None = None
+    topic: str | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def parse_branch(name: str, pattern: ReleaseBranchPattern = DEFAULT_PATTERN) -> Branch:
+    """Classify ``name`` (DESIGN.md §3); raise :class:`InvalidBranch` if git refuses it."""
+    problem = ref_problem(name)
+    if problem is not None:
+        raise InvalidBranch(name, problem, "branch-ref-format")
+    if name in MAIN_BRANCHES:
+        return Branch(name, BranchKind.MAIN)
+    release = pattern.match(name)
+    if release is not None:
+        return Branch(name, BranchKind.RELEASE, major=release[0], minor=release[1])
+    ticket = _TICKET.fullmatch(name)
+    if ticket is not None and ticket[2] is None:
+        return Branch(name, BranchKind.TICKET, ticket=ticket[1])
+    if ticket is not None:
+        return Branch(name, BranchKind.BACKPORT, ticket=ticket[1], major=int(ticket[2]))
+    user = _USER.fullmatch(name)
+    if user is not None:
+        return Branch(name, BranchKind.USER, user=user[1], topic=user[2])
+    return Branch(name, BranchKind.OTHER)
+
+
+def classify_branch(name: str, pattern: ReleaseBranchPattern = DEFAULT_PATTERN) -> BranchKind:
+    return parse_branch(name, pattern).kind
+
+
+def ticket_of(branch: str) -> str | None:
+    """``DM-12345`` for ``tickets/DM-12345`` and its backports ``tickets/DM-12345-v29``."""
+    match = _TICKET.fullmatch(branch)
+    return match[1] if match else None
+
+
+def backport_branch(ticket: str, major: int) -> str:
+    """The backport branch of ``ticket`` (``DM-12345``) to release ``major`` (DESIGN.md §1)."""
+    name = f"tickets/{ticket}-v{major}"
+    if not _TICKET.fullmatch(name):
+        raise InvalidBranch(name, "expected a ticket DM-<number> and a major >= 0")
+    return name
+
+
+def branch_problem(name: str, pattern: ReleaseBranchPattern = DEFAULT_PATTERN) -> str | None:
+    """Why ``name`` misuses a DM branch namespace (for hooks), or None if it is fine.
+
+    ``tickets/…`` must be ``tickets/DM-<n>[-v<major>]``, ``u/…`` must be ``u/<user>/<topic>``,
+    and no number is zero-padded; other names (``main``, ``feature-x``) are not judged here.
+    """
+    problem = ref_problem(name)
+    if problem is not None:
+        return problem
+    kind = parse_branch(name, pattern).kind
+    if kind is not BranchKind.OTHER:
+        return None
+    if _TICKET_LOOSE.fullmatch(name) or pattern._match(name, "loose"):
+        return "no zero padding in branch numbers"
+    if name.lower().startswith("tickets/"):
+        return "ticket branches are tickets/DM-<number>, backports tickets/DM-<number>-v<major>"
+    if name.startswith("u/"):
+        return "user branches are u/<user>/<topic>"
+    return None
