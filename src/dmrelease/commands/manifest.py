@@ -1,0 +1,54 @@
+"""``dm-release manifest``: check versiondb build manifests (DESIGN.md §5).
+
+The report is the output, so problems and the summary line go to stdout, in that order.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from dmrelease.stages.verify import verify_files
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "manifest",
+        help="check versiondb build manifests",
+        description="Check versiondb build manifests (DESIGN.md §5).",
+    )
+    commands = parser.add_subparsers(dest="manifest_command", metavar="COMMAND", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="recompute versions, build order and content hash of manifests",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Check each versiondb manifest: BUILD line, 40-hex SHAs, one line per package,\n"
+            "deps listed in the manifest, the writer's exact layout; for the current scheme\n"
+            "(b5927 on) every EUPS version and the exact build order (Kahn levels sorted by\n"
+            "name), for older schemes dependencies before dependents; with --content-db the\n"
+            "content hash recorded for the build. Prints one 'FILE:LINE: rule: message' per\n"
+            "problem, then 'verified N manifests, M packages, K problems'.\n"
+            "Exit status 0 if no problem, 1 if any, 2 if a file cannot be read.\n\n"
+            "example:\n"
+            "  $ dm-release manifest verify --content-db content_sha.db.txt manifests/b*.txt\n"
+            "  verified 51 manifests, 5290 packages, 0 problems"
+        ),
+    )
+    verify.add_argument(
+        "--content-db",
+        type=Path,
+        metavar="FILE",
+        help="versiondb content_sha.db.txt: check each content hash is recorded for its build",
+    )
+    verify.add_argument("manifests", nargs="+", type=Path, metavar="MANIFEST", help="bNNNN.txt")
+    verify.set_defaults(handler=run_verify)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    report = verify_files(args.manifests, args.content_db)
+    for diagnostic in report.diagnostics:
+        print(diagnostic)
+    print(report)
+    return 1 if report.diagnostics else 0

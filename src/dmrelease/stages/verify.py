@@ -1,0 +1,57 @@
+"""Verify versiondb manifest files: read them, run the core checks, count (DESIGN.md §5).
+
+The checks are :func:`dmrelease.core.manifest.verify_manifest` plus the byte-for-byte layout
+(:func:`dmrelease.core.manifest.layout_problems`); this module only reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dmrelease.core.errors import Diagnostic, ParseError, UsageError
+from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest, verify_manifest
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``manifest verify`` found: every problem, and how much was checked."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    manifests: int
+    packages: int
+
+    def __str__(self) -> str:
+        return (
+            f"verified {self.manifests} manifests, {self.packages} packages, "
+            f"{len(self.diagnostics)} problems"
+        )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {path}: not UTF-8 text ({exc.reason})") from exc
+
+
+def verify_files(manifests: Sequence[Path], content_db: Path | None = None) -> VerifyReport:
+    """Check each manifest file; raises UsageError (exit 2) before checking anything if a
+    file cannot be read, ParseError if the content db is malformed."""
+    db = ContentDb.parse(_read(content_db), str(content_db)) if content_db else None
+    texts = [(str(path), _read(path)) for path in manifests]
+    diagnostics: list[Diagnostic] = []
+    packages = 0
+    for name, text in texts:
+        try:
+            manifest = parse_manifest(text, name)
+        except ParseError as exc:
+            diagnostics.append(exc.diagnostic)
+            continue
+        packages += len(manifest.entries)
+        found = verify_manifest(manifest, name, db) + layout_problems(text, manifest, name)
+        diagnostics.extend(sorted(found, key=lambda d: d.line))
+    return VerifyReport(tuple(diagnostics), len(texts), packages)
