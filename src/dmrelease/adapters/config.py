@@ -1,0 +1,78 @@
+"""Loading ``dm-release.toml``: the only place that reads ``os.environ`` (STYLE.md habit 11).
+
+The file is ``--config FILE`` or ``dm-release.toml`` in the working directory; the
+environment carries Jenkins parameters and secrets; the flags come from argparse. The
+layering and validation are :func:`dmrelease.core.config_layers.build_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dmrelease.core.config import Config, Kind, options
+from dmrelease.core.config_layers import build_config
+from dmrelease.core.errors import UsageError
+
+CONFIG_NAME = "dm-release.toml"
+MAX_AUTO_JOBS = 8
+
+
+def load_config(
+    path: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """The validated configuration; UsageError when there is no file to read."""
+    cwd = Path.cwd()
+    file = path if path is not None else cwd / CONFIG_NAME
+    if not file.is_file():
+        given = f"{file}: no such file" if path else f"no {CONFIG_NAME} in {cwd}"
+        raise UsageError(f"{given}; give the configuration with --config FILE")
+    return build_config(
+        text=file.read_text(encoding="utf-8"),
+        path=str(file.absolute()),
+        environ=os.environ if environ is None else environ,
+        flags=flags,
+        cwd=cwd,
+    )
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a child process (a build command): ours plus ``extra``."""
+    return {**os.environ, **extra}
+
+
+def auto_jobs(jobs: int) -> int:
+    """``jobs``, or ``min(cpu, 8)`` when it is 0 (automatic)."""
+    return jobs if jobs > 0 else min(os.cpu_count() or 1, MAX_AUTO_JOBS)
+
+
+def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """Add the flags of these options, with the help declared once in the config model."""
+    specs = options()
+    for name in names:
+        spec = specs[name]
+        if spec.flag is None:
+            raise KeyError(f"option {name} has no flag")
+        env = f" [env {' or '.join(spec.env)}]" if spec.env else ""
+        help_text = spec.help + env
+        if spec.kind is Kind.BOOL:
+            parser.add_argument(spec.flag, dest=name, action="store_true", default=None,
+                                help=help_text)  # fmt: skip
+        elif spec.kind is Kind.LIST:
+            parser.add_argument(spec.flag, dest=name, nargs="+", metavar=spec.metavar or "NAME",
+                                help=help_text)  # fmt: skip
+        else:
+            kind = {Kind.INT: int, Kind.PATH: Path}.get(spec.kind, str)
+            parser.add_argument(spec.flag, dest=name, type=kind, metavar=spec.metavar,
+                                help=help_text)  # fmt: skip
+
+
+def flag_values(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
+    """The flags given on the command line (unset ones are None and do not override)."""
+    return {name: getattr(args, name, None) for name in names}

@@ -1,0 +1,118 @@
+"""The one git runner: ``git`` as a subprocess, with timeouts and never a prompt.
+
+Every git call of dm-release goes through :class:`Git`, so the environment (no terminal
+prompt, no pager, no user or system config surprises in author identity) is set in one
+place and failures carry the repository, the command and git's own message.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dmrelease.core.errors import DmReleaseError
+
+DEFAULT_TIMEOUT = 300.0
+
+
+class GitError(DmReleaseError):
+    """A git command failed; names the repository and the command, never a credential."""
+
+    def __init__(self, repo: Path, args: Sequence[str], stderr: str) -> None:
+        self.repo = repo
+        self.args_ = tuple(args)
+        self.stderr = stderr.strip()
+        super().__init__(f"{repo}: git {' '.join(args)}: {self.stderr or 'failed'}")
+
+
+def _environment(extra: Mapping[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_PAGER="cat",
+        GIT_ASKPASS="true",
+        SSH_ASKPASS="true",
+        GCM_INTERACTIVE="never",
+        LC_ALL="C",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Git:
+    """Runs git in ``repo``; ``env`` adds variables (e.g. fixed dates for reproducibility)."""
+
+    repo: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = DEFAULT_TIMEOUT
+
+    def run(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        """Run ``git args`` and return its stdout without the trailing newline."""
+        try:
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.repo,
+                env=_environment(self.env),
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise GitError(self.repo, args, f"timed out after {exc.timeout:.0f}s") from None
+        except FileNotFoundError as exc:
+            raise GitError(self.repo, args, f"cannot run git: {exc.strerror}") from None
+        if check and done.returncode != 0:
+            raise GitError(self.repo, args, done.stderr)
+        return done.stdout.rstrip("\n")
+
+    def ok(self, *args: str) -> bool:
+        """True when ``git args`` exits 0 (for questions like ``rev-parse --verify``)."""
+        try:
+            self.run(*args)
+        except GitError:
+            return False
+        return True
+
+    def rev_parse(self, rev: str) -> str:
+        return self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+    def show_file(self, rev: str, path: str) -> str:
+        """The text of ``path`` at ``rev`` without checking it out."""
+        return self.run("show", f"{rev}:{path}")
+
+    def refs(self, *patterns: str) -> dict[str, str]:
+        """Full ref names under ``patterns`` to the commit they point at (tags peeled)."""
+        out = self.run(
+            "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *patterns
+        )
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            name, sha, *peeled = line.split(" ")
+            found[name] = peeled[0] if peeled and peeled[0] else sha
+        return found
+
+    def changed_files(self) -> list[str]:
+        """Tracked files with local changes (``status --porcelain``, untracked ignored)."""
+        out = self.run("status", "--porcelain", "--untracked-files=no")
+        return [line[3:] for line in out.splitlines() if line.strip()]
+
+    def remote_refs(self, remote: str = "origin") -> dict[str, str]:
+        """Branches and tags of ``remote`` as ``ls-remote`` lists them: full ref name to
+        object, plus ``refs/tags/<t>^{}`` to the commit of each annotated tag."""
+        out = self.run("ls-remote", "--heads", "--tags", remote)
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, name = line.partition("\t")
+            found[name] = sha
+        return found
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True when ``ancestor`` is ``descendant`` or one of its ancestors (False when
+        either commit is unknown here)."""
+        return self.ok("merge-base", "--is-ancestor", ancestor, descendant)

@@ -1,0 +1,121 @@
+"""An EUPS-like stack on disk: ``<stack>/<flavor>/<p>/<v>/`` plus ``ups_db`` records.
+
+A package counts as installed only once its record ``ups_db/<p>/<v>.version`` exists, and
+the record is written after the install directory is complete (built into a staging
+directory, then renamed): a crash or a full disk mid-install leaves nothing that a rerun
+would mistake for a finished package (DESIGN.md §5 "Binary reuse", issue 4).
+EUPS tags are chain files ``ups_db/<p>/<tag>.chain``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+_RULE = "#" + "*" * 39
+
+VERSION_FILE = """FILE = version
+PRODUCT = {product}
+VERSION = {version}
+{rule}
+
+Group:
+   FLAVOR = {flavor}
+   QUALIFIERS = ""
+   PROD_DIR = {flavor}/{product}/{version}
+   UPS_DIR = ups
+   TABLE_FILE = {product}.table
+End:
+"""
+
+CHAIN_FILE = """FILE = chain
+PRODUCT = {product}
+CHAIN = {tag}
+{rule}
+
+Group:
+   FLAVOR = {flavor}
+   VERSION = {version}
+   QUALIFIERS = ""
+   DECLARER = dm-release
+   DECLARED = {declared}
+End:
+"""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+@dataclass(frozen=True)
+class Stack:
+    root: Path
+    flavor: str
+
+    def install_dir(self, product: str, version: str) -> Path:
+        return self.root / self.flavor / product / version
+
+    def record(self, product: str, version: str) -> Path:
+        return self.root / "ups_db" / product / f"{version}.version"
+
+    def is_installed(self, product: str, version: str) -> bool:
+        return (
+            self.record(product, version).is_file() and self.install_dir(product, version).is_dir()
+        )
+
+    def staging(self, product: str, version: str) -> Path:
+        """A fresh, empty directory to install into; :meth:`install` moves it in place."""
+        staging = self.root / self.flavor / product / f".{version}.partial"
+        self.discard(staging)
+        staging.mkdir(parents=True)
+        return staging
+
+    def discard(self, staging: Path) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def install(self, product: str, version: str, staging: Path, table: Path | None) -> Path:
+        """Move a complete staging directory to its place, then write the record."""
+        target = self.install_dir(product, version)
+        ups_table = staging / "ups" / f"{product}.table"
+        if table is not None and table.is_file() and not ups_table.exists():
+            ups_table.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(table, ups_table)
+        if target.exists():  # an install whose record never got written: redo it
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, target)
+        fields = {"product": product, "version": version, "flavor": self.flavor, "rule": _RULE}
+        _write_atomic(self.record(product, version), VERSION_FILE.format(**fields))
+        return target
+
+    def declare_tag(
+        self, tag: str, versions: Iterable[tuple[str, str]], declared: str | None = None
+    ) -> int:
+        """Point EUPS tag ``tag`` at each (product, version); returns how many were written."""
+        when = declared or dt.datetime.now(dt.UTC).strftime("%a %b %d %H:%M:%S %Y")
+        count = 0
+        for product, version in versions:
+            text = CHAIN_FILE.format(
+                product=product, tag=tag, flavor=self.flavor, version=version,
+                declared=when, rule=_RULE,
+            )  # fmt: skip
+            _write_atomic(self.root / "ups_db" / product / f"{tag}.chain", text)
+            count += 1
+        return count
+
+    def tagged(self, tag: str) -> dict[str, str]:
+        """Product → version of EUPS tag ``tag`` (read back from the chain files)."""
+        found: dict[str, str] = {}
+        for chain in sorted((self.root / "ups_db").glob(f"*/{tag}.chain")):
+            for line in chain.read_text(encoding="utf-8").splitlines():
+                key, _, value = line.strip().partition(" = ")
+                if key == "VERSION":
+                    found[chain.parent.name] = value
+        return found

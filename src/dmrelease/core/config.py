@@ -1,0 +1,198 @@
+"""The configuration model: every option declared once, validated once (STYLE.md habit 11).
+
+Each option is a field of :class:`Config` whose metadata names its ``dm-release.toml`` key,
+its environment variables (the Jenkins parameter names) and its help; the CLI builds its
+flags from the same declaration. Precedence is default < file < environment < flag.
+Secrets come only from the environment, are never accepted from the file and never printed.
+Pure: the adapter hands in the file text, the environment and the flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FLAVORS = ("Linux64", "Linux", "DarwinX86", "Darwin")
+
+
+class Kind(enum.StrEnum):
+    TEXT = "text"
+    INT = "int"
+    BOOL = "bool"
+    LIST = "list"
+    PATH = "path"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """Where an option comes from: TOML ``key`` (``section.name``), environment, flag."""
+
+    key: str | None
+    env: tuple[str, ...]
+    flag: str | None
+    help: str
+    kind: Kind
+    metavar: str | None = None
+
+
+def _option(
+    default: Any,
+    kind: Kind,
+    help: str,
+    *,
+    key: str | None = None,
+    env: tuple[str, ...] = (),
+    flag: str | None = None,
+    metavar: str | None = None,
+) -> Any:
+    spec = OptionSpec(key, env, flag, help, kind, metavar)
+    return field(default=default, metadata={"option": spec})
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential from the environment; ``str()`` and ``repr()`` never show it."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "****"
+
+
+@dataclass(frozen=True)
+class ProductConfig:
+    """One ``[products.<metapackage>]`` table of dm-release.toml."""
+
+    name: str
+    repos: Path
+    release_branch: str = "v{major}.{minor}.x"
+    external: tuple[str, ...] = ()
+
+
+PRODUCT_KEYS = {"repos", "release_branch", "external"}
+K = Kind
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration passed down to the stages (frozen)."""
+
+    products: tuple[ProductConfig, ...] = ()
+    selected: tuple[str, ...] = _option(
+        (), K.LIST, "products to build (default: all configured)",
+        key="build.products", env=("PRODUCTS",), flag="--products", metavar="PRODUCT",
+    )  # fmt: skip
+    refs: tuple[str, ...] = _option(
+        (), K.LIST, "ordered git refs; per package the first that exists wins",
+        key="build.refs", env=("REFS", "GIT_REFS"), flag="--refs", metavar="REF",
+    )  # fmt: skip
+    prepare_only: bool = _option(
+        False, K.BOOL, "clone, resolve and write the manifest; do not build",
+        env=("PREP_ONLY",), flag="--prepare-only",
+    )  # fmt: skip
+    no_binary_fetch: bool = _option(
+        False, K.BOOL, "never install binaries from the binary server; build instead",
+        key="build.no_binary_fetch", env=("NO_BINARY_FETCH",), flag="--no-binary-fetch",
+    )  # fmt: skip
+    build_docs: bool = _option(
+        False, K.BOOL, "ask the build command to build documentation (BUILD_DOCS=1)",
+        key="build.docs", env=("BUILD_DOCS",), flag="--build-docs",
+    )  # fmt: skip
+    jobs: int = _option(
+        0, K.INT, "packages built in parallel (0: min(cpu, 8))",
+        key="build.jobs", env=("DM_RELEASE_JOBS",), flag="--jobs",
+    )  # fmt: skip
+    flavor: str = _option(
+        "Linux64", K.TEXT, "EUPS flavor of the stack and of binaries",
+        key="build.flavor", env=("DM_RELEASE_FLAVOR",),
+    )  # fmt: skip
+    build_command: str | None = _option(
+        None, K.TEXT, "shell command building a package in its clone into $PREFIX",
+        key="build.command", env=("DM_RELEASE_BUILD_COMMAND",),
+    )  # fmt: skip
+    exclusions: Path | None = _option(  # noqa: RUF009
+        None, K.PATH, "exclusion map for setupOptional dependencies",
+        key="build.exclusions", env=("DM_RELEASE_EXCLUSIONS",),
+    )  # fmt: skip
+    eups_tag: str | None = _option(
+        None, K.TEXT, "EUPS tag to declare over the built versions after a successful build",
+        env=("EUPS_TAG",), flag="--tag", metavar="TAG",
+    )  # fmt: skip
+    git_jobs: int = _option(
+        0, K.INT, "git clones/fetches in parallel (0: min(cpu, 8))",
+        key="git.jobs", env=("DM_RELEASE_GIT_JOBS",),
+    )  # fmt: skip
+    git_timeout: int = _option(
+        600, K.INT, "seconds before one git command is abandoned",
+        key="git.timeout", env=("DM_RELEASE_GIT_TIMEOUT",),
+    )  # fmt: skip
+    default_branch: str = _option(
+        "main", K.TEXT, "branch taken when no ref of the list exists",
+        key="git.default_branch", env=("DM_RELEASE_DEFAULT_BRANCH",),
+    )  # fmt: skip
+    user_name: str = _option(
+        "dm-release", K.TEXT, "author of versiondb commits and tags",
+        key="git.user_name", env=("DM_RELEASE_GIT_USER_NAME",),
+    )  # fmt: skip
+    user_email: str = _option(
+        "dm-release@localhost", K.TEXT, "e-mail of versiondb commits and tags",
+        key="git.user_email", env=("DM_RELEASE_GIT_USER_EMAIL",),
+    )  # fmt: skip
+    work_dir: Path = _option(  # noqa: RUF009
+        Path("work"), K.PATH, "clones, logs and status.json",
+        key="paths.work_dir", env=("DM_RELEASE_WORK_DIR",),
+    )  # fmt: skip
+    output_dir: Path | None = _option(  # noqa: RUF009
+        None, K.PATH, "where manifest.txt and build.properties go (default: work_dir)",
+        key="paths.output_dir", env=("DM_RELEASE_OUTPUT_DIR",), flag="--output-dir",
+    )  # fmt: skip
+    versiondb: Path = _option(  # noqa: RUF009
+        Path("versiondb"), K.PATH, "the versiondb git repository (created when absent)",
+        key="paths.versiondb", env=("DM_RELEASE_VERSIONDB",),
+    )  # fmt: skip
+    stack: Path = _option(  # noqa: RUF009
+        Path("stack"), K.PATH, "EUPS stack: <stack>/<flavor>/<product>/<version>/",
+        key="paths.stack", env=("DM_RELEASE_STACK",),
+    )  # fmt: skip
+    binary_server: str | None = _option(
+        None, K.TEXT, "URL of the binary (tarball) server",
+        key="servers.binary", env=("DM_RELEASE_BINARY_SERVER",),
+    )  # fmt: skip
+    source_server: str | None = _option(
+        None, K.TEXT, "URL or directory of the source (eupspkg) server",
+        key="servers.source", env=("DM_RELEASE_SOURCE_SERVER",),
+    )  # fmt: skip
+    binary_token: Secret | None = field(default=None, repr=False)
+    config_path: str | None = None
+
+    @property
+    def outputs(self) -> Path:
+        return self.output_dir or self.work_dir
+
+    def selected_products(self) -> tuple[ProductConfig, ...]:
+        """The products to build: ``selected`` in its order, or every configured one."""
+        by_name = {p.name: p for p in self.products}
+        return tuple(by_name[n] for n in self.selected) if self.selected else self.products
+
+
+#: secrets, each from one environment variable only (DESIGN.md: never from the file)
+SECRETS: dict[str, str] = {"binary_token": "DM_RELEASE_BINARY_TOKEN"}
+
+
+def options() -> dict[str, OptionSpec]:
+    """Every option by :class:`Config` field name, in declaration order."""
+    return {
+        f.name: f.metadata["option"] for f in dataclasses.fields(Config) if "option" in f.metadata
+    }
+
+
+def option_help() -> str:
+    """A table of options for ``--help`` epilogues and the README."""
+    rows = []
+    for spec in options().values():
+        where = ", ".join(filter(None, [spec.key, *spec.env, spec.flag]))
+        rows.append(f"  {where}: {spec.help}")
+    return "\n".join(rows)

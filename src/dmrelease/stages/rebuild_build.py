@@ -1,0 +1,175 @@
+"""Build, the second half of rebuild: every package of a manifest reused, fetched or built
+(issue 4 "Build"; DESIGN.md §5 "Binary reuse"; DMTN-106 A.2.3).
+
+In manifest order, independent packages run in parallel up to ``jobs``. A failure stops
+the scheduling of its dependents; what runs finishes. Each install is atomic (the stack
+records a package only once complete), so nothing already built is lost and a rerun
+resumes: finished packages are reused by version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from dmrelease.adapters.binaries import BinaryServer, BinaryServerError
+from dmrelease.adapters.buildcmd import BuildCommand, dir_variable
+from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.stack import Stack
+from dmrelease.core.build import Action, Outcome, Schedule, choose_action
+from dmrelease.core.manifest import Manifest, ManifestEntry
+
+Progress = Callable[[Outcome, Schedule], None]
+
+
+@dataclass(frozen=True)
+class Builder:
+    """Where packages come from and go to during one build."""
+
+    stack: Stack
+    clones: Path
+    logs: Path
+    command: BuildCommand | None
+    server: BinaryServer | None
+    build_docs: bool = False
+    git_timeout: float = 600.0
+
+    def plan(self, manifest: Manifest, jobs: int) -> dict[str, Action]:
+        """Reused / fetched / built per package; HEAD requests run ``jobs`` at a time."""
+        installed = {e.name: self.stack.is_installed(e.name, e.version) for e in manifest.entries}
+        missing = [e for e in manifest.entries if not installed[e.name]]
+        on_server: dict[str, bool] = {}
+        if self.server is not None and missing:
+            server = self.server
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+                answers = pool.map(lambda e: server.has(e.name, e.version), missing)
+                on_server = {e.name: found for e, found in zip(missing, answers, strict=True)}
+        return {
+            e.name: choose_action(
+                installed=installed[e.name],
+                on_server=on_server.get(e.name, False),
+                fetch_binaries=self.server is not None,
+            )
+            for e in manifest.entries
+        }
+
+    def run(self, entry: ManifestEntry, action: Action, deps: Mapping[str, str]) -> Outcome:
+        """Fetch or build one package (``deps``: dependency → version, transitive); never
+        raises for the package's own failure."""
+        started = time.monotonic()
+        try:
+            if action is Action.FETCHED:
+                message = self._fetch(entry)
+                if message is None:
+                    return Outcome(entry.name, entry.version, action, time.monotonic() - started)
+                action = Action.BUILT
+            message = self._build(entry, deps)
+        except (OSError, GitError) as exc:
+            message = f"{type(exc).__name__}: {exc}"
+        done = Action.FAILED if message else action
+        return Outcome(entry.name, entry.version, done, time.monotonic() - started, message or "")
+
+    def _fetch(self, entry: ManifestEntry) -> str | None:
+        """None when installed from the server; otherwise why not (then it is built)."""
+        assert self.server is not None
+        try:
+            self.server.install(entry.name, entry.version, self.stack)
+        except BinaryServerError as exc:
+            if self.command is None:
+                raise OSError(str(exc)) from None
+            return str(exc)
+        return None
+
+    def _build(self, entry: ManifestEntry, deps: Mapping[str, str]) -> str | None:
+        """None on success; otherwise the failure, naming the log."""
+        if self.command is None:
+            return "no build command configured (build.command in dm-release.toml)"
+        clone = self.clones / entry.name
+        self._check_out(clone, entry)
+        staging = self.stack.staging(entry.name, entry.version)
+        log = self.logs / f"{entry.name}.log"
+        result = self.command.run(clone, self._variables(entry, deps, staging), log)
+        if not result.ok:
+            self.stack.discard(staging)
+            tail = result.tail()
+            return f"build command exited {result.returncode}; log {log}" + (
+                f"\n    {tail.replace(chr(10), chr(10) + '    ')}" if tail else ""
+            )
+        self.stack.install(
+            entry.name, entry.version, staging, clone / "ups" / f"{entry.name}.table"
+        )
+        return None
+
+    def _check_out(self, clone: Path, entry: ManifestEntry) -> None:
+        git = Git(clone, timeout=self.git_timeout)
+        if git.rev_parse("HEAD") != entry.sha:
+            git.run("checkout", "--quiet", "--detach", entry.sha)
+
+    def _variables(
+        self, entry: ManifestEntry, deps: Mapping[str, str], prefix: Path
+    ) -> dict[str, str]:
+        variables = {
+            "PRODUCT": entry.name,
+            "VERSION": entry.version,
+            "PREFIX": str(prefix),
+            "FLAVOR": self.stack.flavor,
+            "BUILD_DOCS": "1" if self.build_docs else "0",
+        }
+        for dep, version in sorted(deps.items()):
+            variables[dir_variable(dep)] = str(self.stack.install_dir(dep, version))
+        return variables
+
+
+def run_build(
+    manifest: Manifest,
+    actions: Mapping[str, Action],
+    builder: Builder,
+    jobs: int,
+    progress: Progress | None = None,
+) -> list[Outcome]:
+    """Run every package in dependency order; returns outcomes in manifest order."""
+    graph = manifest.graph()
+    order = [e.name for e in manifest.entries]
+    schedule = Schedule(order, {name: graph.internal_deps(name) for name in order})
+    entries = manifest.packages
+    closures = graph.closures()
+    outcomes: dict[str, Outcome] = {}
+
+    def finish(outcome: Outcome) -> None:
+        outcomes[outcome.package] = outcome
+        schedule.finish(outcome.package, outcome.action is not Action.FAILED)
+        if progress:
+            progress(outcome, schedule)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        running: dict[Future[Outcome], str] = {}
+        while True:
+            batch = schedule.take_ready(max(0, jobs - len(running)))
+            for name in batch:
+                entry = entries[name]
+                if actions[name] is Action.REUSED:
+                    finish(Outcome(name, entry.version, Action.REUSED))
+                else:
+                    deps = {dep: entries[dep].version for dep in closures[name]}
+                    running[pool.submit(builder.run, entry, actions[name], deps)] = name
+            if batch:
+                continue
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                del running[future]
+                finish(future.result())
+    failed = {name for name, o in outcomes.items() if o.action is Action.FAILED}
+    return [
+        outcomes.get(name) or _skipped(entries[name], sorted(failed & closures[name]))
+        for name in order
+    ]
+
+
+def _skipped(entry: ManifestEntry, failed: list[str]) -> Outcome:
+    message = f"not built: dependency {', '.join(failed)} failed"
+    return Outcome(entry.name, entry.version, Action.SKIPPED, 0.0, message)

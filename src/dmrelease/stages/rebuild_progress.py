@@ -1,0 +1,78 @@
+"""What rebuild tells people (stderr): the ref that won per package and why, a progress
+line while building (rewritten in place on a terminal, one line per event otherwise), and
+a summary (STYLE.md habit 7). Machine output is ``--json`` on stdout, done by the command.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, TextIO
+
+from dmrelease.core.build import Action, Outcome, Schedule
+
+if TYPE_CHECKING:
+    from dmrelease.stages.rebuild import Built, Prepared
+
+
+def print_prepare(prepared: Prepared, log: TextIO, *, dry_run: bool = False) -> None:
+    sources = prepared.sources
+    cloned = sum(1 for s in sources.values() if s.action == "cloned")
+    print(
+        f"prepare: {len(sources)} packages ({cloned} cloned, {len(sources) - cloned} fetched)"
+        f" in {prepared.seconds:.1f}s{' [dry run: temporary clones]' if dry_run else ''}",
+        file=log,
+    )
+    width = max((len(name) for name in sources), default=0)
+    for name in (e.name for e in prepared.manifest.entries):
+        res = sources[name].resolution
+        print(f"  {name:<{width}}  {res.ref} ({res.kind}) {res.sha[:10]}: {res.reason}", file=log)
+    for note in prepared.notes:
+        print(f"  skipped {note}", file=log)
+    build_id = prepared.manifest.build_id
+    state = "reused: same content as before" if prepared.build_id_reused else "new"
+    where = "; dry run: not recorded" if dry_run else ""
+    print(f"manifest {build_id} ({state}){where}", file=log)
+
+
+def print_build(built: Built, log: TextIO) -> None:
+    counts = built.counts
+    verb = "would be" if built.dry_run else "were"
+    summary = ", ".join(f"{n} {action}" for action, n in counts.items() if n)
+    print(f"build {built.build_id}: {len(built.outcomes)} packages; {summary}", file=log)
+    for outcome in built.outcomes:
+        if outcome.action in (Action.BUILT, Action.FETCHED) and built.dry_run:
+            print(f"  {outcome.package} {outcome.version} {verb} {outcome.action}", file=log)
+        elif outcome.action in (Action.FAILED, Action.SKIPPED):
+            print(f"  {outcome.package}: {outcome.action}: {outcome.message}", file=log)
+
+
+class ProgressLine:
+    """``[done/total] 3 built, 120 reused … running: afw, geom`` while the build runs."""
+
+    def __init__(self, log: TextIO, total: int) -> None:
+        self.log = log
+        self.total = total
+        self.done = 0
+        self.tty = log.isatty()
+        self.lock = threading.Lock()
+
+    def __call__(self, outcome: Outcome, schedule: Schedule) -> None:
+        with self.lock:
+            self.done += 1
+            if self.tty:
+                running = ", ".join(sorted(schedule.running)[:4])
+                line = f"[{self.done}/{self.total}] {outcome.action} {outcome.package}"
+                line += f"; running: {running}" if running else ""
+                self.log.write(f"\r\033[K{line[:150]}")
+                self.log.flush()
+            elif outcome.action is not Action.REUSED:
+                took = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
+                self.log.write(
+                    f"[{self.done}/{self.total}] {outcome.action} {outcome.package}"
+                    f" {outcome.version}{took}\n"
+                )
+
+    def close(self) -> None:
+        if self.tty:
+            self.log.write("\r\033[K")
+            self.log.flush()

@@ -1,0 +1,227 @@
+"""Prepare, part one: clone or fetch every package of the products, in parallel, and
+resolve its ref (DESIGN.md §2; issue 4 "Prepare").
+
+The packages are found while they are fetched: each finished package's table file (at the
+resolved commit) names its dependencies, which are submitted at once to the same bounded
+pool. A clone is made under a temporary name and renamed when checked out, so an
+interrupted run leaves no half-made clone; a clone with local changes is refused, never
+overwritten. Every problem is collected and reported with the package it concerns.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from dmrelease.adapters.git import Git, GitError
+from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
+from dmrelease.core.refs import RepoRefs, Resolution, looks_like_sha, resolve_package
+from dmrelease.core.repos import RepoEntry
+from dmrelease.core.tables import ExclusionMap, parse_table
+
+_BRANCHES = "refs/remotes/origin/"
+_TAGS = "refs/tags/"
+
+
+class PackageProblem(DmReleaseError):
+    """One package could not be prepared; carries the diagnostic to report."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(str(diagnostic))
+
+
+@dataclass(frozen=True)
+class Source:
+    """One prepared package: its clone, refs, winning ref and dependencies at that ref."""
+
+    name: str
+    clone: Path
+    action: str  # "cloned" or "fetched"
+    refs: RepoRefs
+    resolution: Resolution
+    deps: tuple[str, ...]
+    required: frozenset[str]
+    dep_lines: Mapping[str, int]
+    has_table: bool
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What to fetch from where, and how a package's table is read."""
+
+    root: Path
+    repos: Mapping[str, RepoEntry]
+    repos_path: Mapping[str, str]
+    ref_list: Sequence[str]
+    default_branch: str
+    flavor: str
+    exclusions: ExclusionMap | None
+    timeout: float
+
+    def prepare(self, name: str) -> Source:
+        """Clone or fetch ``name``, resolve its ref, check it out, read its table."""
+        clone = self.root / name
+        try:
+            git, action = self._sync(name, clone)
+            refs = self._refs(git)
+            resolution = resolve_package(
+                name, self.ref_list, refs,
+                repos_ref=self.repos[name].ref, default_branch=self.default_branch,
+            )  # fmt: skip
+            if resolution is None:
+                raise self._problem(name, "ref-unresolved", self._no_ref(name))
+            git.run("checkout", "--quiet", "--detach", resolution.sha)
+            if action == "cloned":
+                shutil.move(git.repo, clone)
+                git = Git(clone, timeout=self.timeout)
+        except GitError as exc:
+            raise self._problem(name, "git", " ".join((exc.stderr or str(exc)).split())) from None
+        except OSError as exc:
+            raise self._problem(name, "clone-io", f"{clone}: {exc.strerror or exc}") from None
+        return self._with_table(name, clone, action, refs, resolution)
+
+    def _sync(self, name: str, clone: Path) -> tuple[Git, str]:
+        url = self.repos[name].url
+        if clone.exists() and not (clone / ".git").is_dir():
+            raise self._problem(
+                name, "not-a-clone", f"{clone} exists but is not a git clone", "remove it"
+            )
+        if not clone.exists():
+            partial = self.root / f".{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            Git(self.root, timeout=self.timeout).run(
+                "clone", "--quiet", "--no-checkout", url, str(partial)
+            )
+            return Git(partial, timeout=self.timeout), "cloned"
+        git = Git(clone, timeout=self.timeout)
+        changed = git.changed_files()
+        if changed:
+            shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
+            raise self._problem(
+                name, "dirty-clone", f"clone {clone} has local changes ({shown})",
+                "commit or discard them, or remove the clone; dm-release never overwrites work",
+            )  # fmt: skip
+        if git.run("remote", "get-url", "origin") != url:
+            git.run("remote", "set-url", "origin", url)
+        git.run("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force", "origin")
+        return git, "fetched"
+
+    def _refs(self, git: Git) -> RepoRefs:
+        found = git.refs(_BRANCHES, _TAGS)
+        branches = {
+            n[len(_BRANCHES) :]: s
+            for n, s in found.items()
+            if n.startswith(_BRANCHES) and n != f"{_BRANCHES}HEAD"
+        }
+        tags = {n[len(_TAGS) :]: s for n, s in found.items() if n.startswith(_TAGS)}
+        commits = {}
+        for ref in filter(looks_like_sha, self.ref_list):
+            try:
+                commits[ref] = git.rev_parse(ref)
+            except GitError:
+                continue  # not a commit of this package
+        return RepoRefs(branches, tags, commits)
+
+    def _with_table(
+        self, name: str, clone: Path, action: str, refs: RepoRefs, res: Resolution
+    ) -> Source:
+        table_path = clone / "ups" / f"{name}.table"
+        if not table_path.is_file():
+            return Source(name, clone, action, refs, res, (), frozenset(), {}, False)
+        shown = f"{name}@{res.ref}:ups/{name}.table"
+        try:
+            table = parse_table(table_path.read_text(encoding="utf-8"), shown)
+        except ParseError as exc:  # TableParseError carries every problem: report the first
+            raise PackageProblem(exc.diagnostic) from None
+        deps = table.dependencies(self.flavor, exclusions=self.exclusions, product=name)
+        names = tuple(d.name for d in deps)
+        required = frozenset(d.name for d in deps if d.required)
+        lines = {d.name: d.line for d in deps}
+        return Source(name, clone, action, refs, res, names, required, lines, True)
+
+    def _no_ref(self, name: str) -> str:
+        tried = [*self.ref_list, self.repos[name].ref or "", self.default_branch]
+        return "none of the refs " + ", ".join(r for r in tried if r) + " exists"
+
+    def _problem(
+        self, name: str, rule: str, message: str, hint: str | None = None
+    ) -> PackageProblem:
+        entry = self.repos[name]
+        path = self.repos_path.get(name, "repos.yaml")
+        return PackageProblem(
+            Diagnostic(path, entry.line or 1, rule, f"{name}: {message}", hint=hint)
+        )
+
+
+@dataclass
+class Discovery:
+    """The packages found so far and the problems met, while the pool runs."""
+
+    sources: dict[str, Source]
+    problems: list[Diagnostic]
+    skipped_optional: list[str]
+
+
+def discover(
+    roots: Iterable[str], sources: Sources, jobs: int, external: frozenset[str] = frozenset()
+) -> Discovery:
+    """Prepare ``roots`` and everything their tables reach, ``jobs`` git operations at once."""
+    found = Discovery({}, [], [])
+    seen = set(roots)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pending: dict[Future[Source], str] = {}
+        for name in sorted(seen):
+            _submit(pool, pending, sources, name, None, found)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                del pending[future]
+                source = _collect(future, found)
+                if source is None:
+                    continue
+                for dep in source.deps:
+                    if dep not in seen and dep not in external:
+                        seen.add(dep)
+                        _submit(pool, pending, sources, dep, source, found)
+    return found
+
+
+def _submit(
+    pool: ThreadPoolExecutor,
+    pending: dict[Future[Source], str],
+    sources: Sources,
+    name: str,
+    parent: Source | None,
+    found: Discovery,
+) -> None:
+    if name in sources.repos:
+        pending[pool.submit(sources.prepare, name)] = name
+    elif parent is not None and name not in parent.required:
+        found.skipped_optional.append(f"{name} (optional for {parent.name}, not in repos.yaml)")
+    else:
+        found.problems.append(_missing(name, parent))
+
+
+def _missing(name: str, parent: Source | None) -> Diagnostic:
+    hint = "add it to repos.yaml, or list it as external of the product in dm-release.toml"
+    if parent is None:
+        return Diagnostic(
+            "repos.yaml", 1, "repos-missing", f"product {name} is not in repos.yaml", hint=hint
+        )
+    path = f"{parent.name}@{parent.resolution.ref}:ups/{parent.name}.table"
+    message = f"{name} (required by {parent.name}) is not in repos.yaml"
+    return Diagnostic(path, parent.dep_lines.get(name, 1), "repos-missing", message, hint=hint)
+
+
+def _collect(future: Future[Source], found: Discovery) -> Source | None:
+    try:
+        source = future.result()
+    except PackageProblem as exc:
+        found.problems.append(exc.diagnostic)
+        return None
+    found.sources[source.name] = source
+    return source

@@ -1,0 +1,142 @@
+"""The config model: one declaration per option, default < file < environment < flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dmrelease.core.config import Config, ProductConfig, Secret, option_help, options
+from dmrelease.core.config_layers import build_config
+from dmrelease.core.errors import CheckFailed, ParseError
+
+FILE = """\
+[products.lsst_distrib]
+repos = "etc/repos.yaml"
+external = ["python"]
+
+[build]
+jobs = 3
+refs = ["v29.1.x"]
+command = "eupspkg build"
+
+[paths]
+work_dir = "w"
+"""
+PATH = "/srv/ci/dm-release.toml"
+
+
+def _config(environ: dict[str, str] | None = None, **flags: object) -> Config:
+    return build_config(text=FILE, path=PATH, environ=environ, flags=flags, cwd=Path("/cwd"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "jobs", "refs"),
+    [
+        ({}, {}, 3, ("v29.1.x",)),
+        ({"DM_RELEASE_JOBS": "5"}, {}, 5, ("v29.1.x",)),
+        ({"DM_RELEASE_JOBS": "5"}, {"jobs": 7}, 7, ("v29.1.x",)),
+        ({"REFS": "v29.1.x v29.1.0.rc1"}, {}, 3, ("v29.1.x", "v29.1.0.rc1")),
+        ({"GIT_REFS": "w.2025.24"}, {}, 3, ("w.2025.24",)),
+        ({"REFS": "a", "GIT_REFS": "b"}, {}, 3, ("a",)),
+        ({"REFS": "a"}, {"refs": ["c"]}, 3, ("c",)),
+        ({"REFS": ""}, {"jobs": None}, 3, ("v29.1.x",)),  # empty Jenkins parameter: unset
+    ],
+)
+def test_precedence_default_file_environment_flag(
+    environ: dict[str, str], flags: dict[str, object], jobs: int, refs: tuple[str, ...]
+) -> None:
+    config = _config(environ, **flags)
+    assert (config.jobs, config.refs) == (jobs, refs)
+
+
+def test_defaults_without_a_file() -> None:
+    config = build_config(cwd=Path("/cwd"))
+    assert (config.flavor, config.default_branch, config.jobs) == ("Linux64", "main", 0)
+    assert config.work_dir == Path("/cwd/work") and config.outputs == Path("/cwd/work")
+
+
+def test_paths_of_the_file_are_relative_to_it() -> None:
+    config = _config({"DM_RELEASE_STACK": "s"})
+    assert config.products == (
+        ProductConfig("lsst_distrib", Path("/srv/ci/etc/repos.yaml"), external=("python",)),
+    )
+    assert (config.work_dir, config.versiondb) == (Path("/srv/ci/w"), Path("/srv/ci/versiondb"))
+    assert config.stack == Path("/cwd/s")  # from the environment: relative to cwd
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", True), ("1", True), ("YES", True), ("false", False)]
+)
+def test_jenkins_booleans(value: str, expected: bool) -> None:
+    config = _config({"PREP_ONLY": value, "NO_BINARY_FETCH": value, "BUILD_DOCS": value})
+    assert (config.prepare_only, config.no_binary_fetch, config.build_docs) == (expected,) * 3
+
+
+def test_secrets_only_from_the_environment_and_never_shown() -> None:
+    config = _config({"DM_RELEASE_BINARY_TOKEN": "s3cr3t"})
+    assert config.binary_token == Secret("s3cr3t")
+    assert "s3cr3t" not in repr(config) and str(config.binary_token) == "****"
+    with pytest.raises(CheckFailed) as failed:
+        build_config(text='[servers]\ntoken = "s3cr3t"\n', path="f.toml")
+    [problem] = failed.value.diagnostics
+    assert (problem.line, problem.rule) == (2, "config-secret")
+    assert "s3cr3t" not in str(problem) and "DM_RELEASE_BINARY_TOKEN" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "flags", "expected"),
+    [
+        ("[build]\njbos = 2\n", {}, {}, "f.toml:2: config-unknown-key: unknown key build.jbos"),
+        ("[git]\njobs = 'x'\n", {}, {}, "f.toml:2: config-type: git.jobs: expected int"),
+        ("[paths]\nstack = 3\n", {}, {}, "f.toml:2: config-type: paths.stack: expected path"),
+        ("[build]\nrefs = [1]\n", {}, {}, "f.toml:2: config-type: build.refs: expected a list"),
+        ("", {"PREP_ONLY": "maybe"}, {}, "<environment>:1: config-type: PREP_ONLY: expected"),
+        ("", {}, {"selected": ["nope"]}, "config-product: product 'nope' is not configured"),
+        ("[build]\nflavor = 'Win64'\n", {}, {}, "config-value: flavor 'Win64' is not one of"),
+        ("[build]\njobs = -1\n", {}, {}, "config-value: jobs must be 0"),
+        ("[products.x]\nrepos = 'r'\nrelease_branch = 'v{major}'\n", {}, {},
+         "config-product: products.x: release_branch needs {major} and {minor}"),
+        ("[products.x]\nrepos = 'r'\nowner = 'me'\n", {}, {},
+         "config-unknown-key: products.x: unknown key owner"),
+        ("[products.x]\nexternal = []\n", {}, {}, "f.toml:1: config-product: products.x: repos ="),
+        ("[nonsense]\na = 1\n", {}, {}, "config-unknown-key: unknown key nonsense.a"),
+    ],
+)  # fmt: skip
+def test_every_problem_names_file_line_and_rule(
+    text: str, environ: dict[str, str], flags: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        build_config(text=text, path="f.toml", environ=environ, flags=flags)
+    assert any(expected in str(d) for d in failed.value.diagnostics), failed.value
+
+
+def test_all_problems_are_collected() -> None:
+    with pytest.raises(CheckFailed) as failed:
+        build_config(text="[build]\njbos = 1\njobs = 'x'\n[git]\nuser = 2\n", path="f.toml")
+    assert [d.line for d in failed.value.diagnostics] == [2, 3, 5]
+
+
+def test_toml_syntax_error_points_at_the_text() -> None:
+    with pytest.raises(ParseError) as failed:
+        build_config(text="[build]\njobs = = 2\n", path="f.toml")
+    assert (failed.value.diagnostic.line, failed.value.diagnostic.rule) == (2, "config-syntax")
+
+
+def test_every_option_is_declared_once_with_help() -> None:
+    specs = options()
+    keys = [s.key for s in specs.values() if s.key]
+    env = [v for s in specs.values() for v in s.env]
+    assert len(keys) == len(set(keys)) and len(env) == len(set(env))
+    assert all(s.help for s in specs.values())
+    assert {"REFS", "GIT_REFS", "PRODUCTS", "PREP_ONLY", "NO_BINARY_FETCH", "BUILD_DOCS"} <= set(
+        env
+    )
+    assert "build.jobs, DM_RELEASE_JOBS, --jobs:" in option_help()
+
+
+def test_selected_products_keep_their_order() -> None:
+    text = "[products.b]\nrepos = 'r'\n[products.a]\nrepos = 'r'\n"
+    config = build_config(text=text, path="f.toml", environ={"PRODUCTS": "a,b"})
+    assert [p.name for p in config.selected_products()] == ["a", "b"]
+    assert [p.name for p in build_config(text=text, path="f").selected_products()] == ["b", "a"]
