@@ -8,7 +8,6 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit and integration, real git repositories)."""
@@ -33,7 +32,57 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def rebuild(session: nox.Session) -> None:
+    """Prepare and build the products: `nox -s rebuild -- [dm-release rebuild args]`."""
+    session.install("-e", ".")
+    session.run("dm-release", "rebuild", *session.posargs)
+
+
+def _release(session: nox.Session, command: str) -> None:
+    """Run `dm-release release COMMAND`; GIT_REFS, GIT_TAG, PRODUCTS pass through the
+    environment to the config adapter, posargs on the command line."""
+    session.install("-e", ".")
+    session.run("dm-release", "release", command, *session.posargs)
+
+
+@nox.session(default=False)
+def weekly(session: nox.Session) -> None:
+    """Rebuild from main, then tag w.YYYY.WW on every package: `-- [TAG]`."""
+    _release(session, "weekly")
+
+
+@nox.session(default=False)
+def release_candidate(session: nox.Session) -> None:
+    """Plan, tag vM.n.p.rcN, rebuild from it: `-- TAG [--refs w.YYYY.WW]`."""
+    _release(session, "candidate")
+
+
+@nox.session(default=False)
+def final_release(session: nox.Session) -> None:
+    """Tag the last candidate's SHAs M.n.p, rebuild (binaries reused): `-- TAG`."""
+    _release(session, "final")
+
+
+@nox.session(default=False)
+def patch_release(session: nox.Session) -> None:
+    """Release branches for M.n.p+1 from M.n.p: `-- TAG --packages a b`."""
+    _release(session, "patch")
+
+
+@nox.session(default=False)
+def backport(session: nox.Session) -> None:
+    """Backport a merged ticket: `-- DM-N --to vM.n.x --packages a b [--merge]`."""
+    _release(session, "backport")
+
+
+@nox.session(default=False)
+def validate(session: nox.Session) -> None:
+    """Run every release rule for a tag against the remotes; write nothing: `-- TAG`."""
+    _release(session, "validate")
+
+
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/ and print their figures."""
-    session.install("-e", ".")
+    session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,174 @@
+"""check-branch-name: only DM branch names, no direct commits to a release branch (DMTN-106).
+
+Allowed: ``main`` (and ``master``), ``tickets/DM-N``, backports ``tickets/DM-N-vM``,
+``u/<user>/<topic>``, release branches of ``--release-branch-pattern`` (default
+``v{major}.{minor}.x``; DMTN-106's ``b.{major}.{minor}.x`` works too) and any name matching
+an ``--allow`` regex. On a release branch a commit is refused unless it concludes the merge
+of a backport branch ``tickets/DM-N-vM`` of the same major (``--allow-release-commits``
+relaxes this). At pre-push the branch checked is the remote branch pre-commit reports.
+
+The rule (:func:`branch_diagnostics`) is pure; git is asked only in :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+
+from dmrelease.core.errors import Diagnostic
+from dmrelease.core.names import (
+    BranchKind,
+    InvalidBranch,
+    Release,
+    ReleaseBranchPattern,
+    branch_problem,
+    parse_branch,
+)
+from dmrelease.hooks._common import run_check
+
+#: the default branch of repositories created before ``main``
+_MERGED = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
+_WHERE = "<branch>"
+
+
+def merged_branch(merge_message: str) -> str | None:
+    """The branch a ``MERGE_MSG`` says is being merged (``Merge branch 'x' into y``)."""
+    match = _MERGED.match(merge_message)
+    return match[1] if match else None
+
+
+def branch_diagnostics(
+    branch: str,
+    pattern: ReleaseBranchPattern,
+    *,
+    allow: Sequence[re.Pattern[str]] = (),
+    committing: bool = True,
+    merging: str | None = None,
+    allow_release_commits: bool = False,
+) -> list[Diagnostic]:
+    """Why ``branch`` may not be used (empty if it may); ``merging`` is a branch being merged."""
+    if any(regex.fullmatch(branch) for regex in allow):
+        return []
+    try:
+        parsed = parse_branch(branch, pattern)
+    except InvalidBranch as exc:
+        return [Diagnostic(_WHERE, 1, "branch-ref-format", f"{branch!r}: {exc.reason}")]
+    if parsed.kind is BranchKind.OTHER:
+        reason = branch_problem(branch, pattern) or "not a DM branch name"
+        example = pattern.render(Release(29, 1, 0))
+        hint = (
+            f"use main, tickets/DM-<n>, tickets/DM-<n>-v<major>, u/<user>/<topic> or {example}; "
+            "rename with `git branch -m <new-name>`"
+        )
+        return [Diagnostic(_WHERE, 1, "branch-name", f"{branch!r}: {reason}", hint=hint)]
+    if parsed.kind is BranchKind.RELEASE and committing and not allow_release_commits:
+        return _release_commit(branch, parsed.major, merging, pattern)
+    return []
+
+
+def _release_commit(
+    branch: str, major: int | None, merging: str | None, pattern: ReleaseBranchPattern
+) -> list[Diagnostic]:
+    # a remote-tracking name (origin/tickets/DM-1-v29) counts as its branch
+    for name in (merging, merging.split("/", 1)[-1]) if merging else ():
+        try:
+            source = parse_branch(name, pattern)
+        except InvalidBranch:
+            continue
+        if source.kind is BranchKind.BACKPORT and source.major == major:
+            return []
+    message = f"{branch!r} is a release branch: no direct commits"
+    if merging is not None:
+        message += f" (merging {merging!r}, not a backport branch tickets/DM-<n>-v{major})"
+    hint = (
+        f"commit on main via tickets/DM-<n>, then on tickets/DM-<n>-v{major} and merge that "
+        "(DMTN-106); --allow-release-commits relaxes this"
+    )
+    return [Diagnostic(_WHERE, 1, "branch-release-commit", message, hint=hint)]
+
+
+def _git(*args: str) -> str | None:
+    result = subprocess.run(("git", *args), capture_output=True, text=True, check=False, timeout=30)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _current_merge() -> str | None:
+    """The branch being merged, if this commit concludes a merge.
+
+    At pre-merge-commit git names the merged heads in ``GITHEAD_<sha>`` variables (no
+    ``MERGE_HEAD`` yet); a commit concluding a conflicted merge has ``MERGE_HEAD`` and
+    ``MERGE_MSG`` (``Merge branch 'x' into y``).
+    """
+    heads = [value for key, value in os.environ.items() if key.startswith("GITHEAD_")]
+    if heads:
+        return heads[0]
+    merge_head = _git("rev-parse", "--git-path", "MERGE_HEAD")
+    merge_msg = _git("rev-parse", "--git-path", "MERGE_MSG")
+    if not merge_head or not merge_msg or not os.path.exists(merge_head):
+        return None
+    try:
+        with open(merge_msg, encoding="utf-8") as stream:
+            return merged_branch(stream.readline())
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="check-branch-name", description="Check the branch name against DM conventions."
+    )
+    parser.add_argument(
+        "--release-branch-pattern",
+        default="v{major}.{minor}.x",
+        help="release branch names, with {major} and {minor} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow", action="append", default=[], metavar="REGEX", help="also allow these names"
+    )
+    parser.add_argument(
+        "--allow-release-commits", action="store_true", help="allow commits on release branches"
+    )
+    parser.add_argument("--branch", help="check this name instead of the current branch")
+    args = parser.parse_args(argv)
+    try:
+        pattern = ReleaseBranchPattern(args.release_branch_pattern)
+        allow = [re.compile(regex) for regex in args.allow]
+    except (InvalidBranch, re.error) as exc:
+        parser.error(str(exc))
+    branch, committing = _branch_to_check(args.branch)
+    if branch is None:
+        return 0
+    return run_check(
+        parser.prog,
+        lambda: branch_diagnostics(
+            branch,
+            pattern,
+            allow=allow,
+            committing=committing,
+            merging=_current_merge() if committing else None,
+            allow_release_commits=args.allow_release_commits,
+        ),
+    )
+
+
+def _branch_to_check(given: str | None) -> tuple[str | None, bool]:
+    """(branch name or None when there is none to judge, whether a commit is being made).
+
+    At pre-push pre-commit names the pushed ref in ``PRE_COMMIT_REMOTE_BRANCH`` (its hook
+    interface); a pushed tag is check-pushed-tags' business; a detached HEAD (rebase,
+    bisect) has no branch.
+    """
+    if given:
+        return given, False
+    pushed = os.environ.get("PRE_COMMIT_REMOTE_BRANCH", "")
+    if pushed:
+        name = pushed.removeprefix("refs/heads/")
+        return (name if name != pushed else None), False
+    return _git("symbolic-ref", "--quiet", "--short", "HEAD"), True
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""check-requirements: Python requirements parse as PEP 508 with ``packaging`` (DESIGN.md §4).
+
+Reads pip requirements files (``requirements*.txt``/``.in``) and ``pyproject.toml``
+(``[project] dependencies``, ``[project.optional-dependencies]``, ``[build-system]
+requires``, ``[dependency-groups]``). ``--pinned`` demands one ``==`` (or ``===``) pin per
+requirement, as a release environment needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dmrelease.core.errors import Diagnostic
+from dmrelease.hooks._common import run_checks
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+#: pip options allowed on their own line (pip's requirements-file format)
+_OPTIONS = frozenset(
+    {
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-e",
+        "--editable",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "--no-index",
+        "-f",
+        "--find-links",
+        "--pre",
+        "--prefer-binary",
+        "--require-hashes",
+        "--only-binary",
+        "--no-binary",
+        "--trusted-host",
+        "--use-feature",
+        "--config-settings",
+        "--global-option",
+    }
+)
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+_PER_REQUIREMENT_OPTION = re.compile(r"\s+--?[a-z]")
+_URL_OR_PATH = re.compile(r"^(\.|/|~|[A-Za-z][\w+.-]*://|git\+|hg\+|svn\+|bzr\+)")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each requirement line, comments and ``\\`` joins done."""
+    start = 0
+    parts: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _COMMENT.sub("", raw)
+        if not parts:
+            start = number
+        if line.endswith("\\"):
+            parts.append(line[:-1])
+            continue
+        parts.append(line)
+        joined = "".join(parts).strip()
+        parts = []
+        if joined:
+            yield start, joined
+
+
+def check_requirement(spec: str, where: tuple[str, int, int], *, pinned: bool) -> list[Diagnostic]:
+    """Problems of one PEP 508 string found at ``where`` = (path, line, column of ``spec``)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    path, line, column = where
+    try:
+        requirement = Requirement(spec)
+    except InvalidRequirement as exc:
+        message, *context = str(exc).splitlines()
+        caret = next((c for c in context if c.strip().startswith(("^", "~"))), "")
+        offset = max(caret.find("^") - 4, 0)
+        hint = "write `name[extras] <op> version ; marker`, e.g. `numpy >=1.24`"
+        return [
+            Diagnostic(
+                path, line, "requirements-syntax", f"{spec!r}: {message}", column + offset, hint
+            )
+        ]
+    if pinned and requirement.url is None and not is_pin(requirement):
+        return [
+            Diagnostic(
+                path,
+                line,
+                "requirements-pinned",
+                f"{requirement.name!r} is not pinned ({requirement.specifier or 'any version'})",
+                column,
+                f"pin one version: `{requirement.name}==X.Y.Z`",
+            )
+        ]
+    return []
+
+
+def is_pin(requirement: Requirement) -> bool:
+    """One ``==``/``===`` specifier without a wildcard: exactly one version allowed."""
+    specifiers = list(requirement.specifier)
+    return (
+        len(specifiers) == 1
+        and specifiers[0].operator in ("==", "===")
+        and not specifiers[0].version.endswith(".*")
+    )
+
+
+def check_requirements_txt(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
+    """Every problem of a pip requirements file, in file order."""
+    found: list[Diagnostic] = []
+    lines = text.splitlines()
+    for line, content in logical_lines(text):
+        column = lines[line - 1].find(content[:10]) + 1 or 1
+        if content.startswith("-"):
+            found.extend(_check_option(path, line, content, pinned=pinned))
+            continue
+        cut = _PER_REQUIREMENT_OPTION.search(content)
+        spec = content[: cut.start()] if cut else content
+        if _URL_OR_PATH.match(spec):
+            if pinned:
+                message = f"{spec!r} is a URL or path, not a pinned version"
+                hint = "use `name==X.Y.Z` or `name @ URL-of-one-file`"
+                found.append(Diagnostic(path, line, "requirements-pinned", message, column, hint))
+            continue
+        found.extend(check_requirement(spec, (path, line, column), pinned=pinned))
+    return found
+
+
+def _check_option(path: str, line: int, content: str, *, pinned: bool) -> list[Diagnostic]:
+    option = re.split(r"[\s=]", content, maxsplit=1)[0]
+    if option not in _OPTIONS:
+        message = f"unknown pip option {option!r}"
+        hint = "see `pip install --help` for requirements-file options"
+        return [Diagnostic(path, line, "requirements-option", message, 1, hint)]
+    if pinned and option in ("-e", "--editable"):
+        message = "an editable install is not a pinned version"
+        return [Diagnostic(path, line, "requirements-pinned", message, 1, "use `name==X.Y.Z`")]
+    return []
+
+
+def check_pyproject(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
+    """Problems of the dependency lists of a ``pyproject.toml`` (PEP 621, 518, 735)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return [toml_diagnostic(path, text, exc)]
+    lines = text.splitlines()
+    found: list[Diagnostic] = []
+    for header, key, specs in _dependency_lists(data):
+        found.extend(_check_list(path, lines, (header, key), specs, pinned=pinned))
+    return found
+
+
+def toml_diagnostic(path: str, text: str, exc: ValueError) -> Diagnostic:
+    """Where tomllib's message says the error is (``at line L, column C`` or the end)."""
+    where = _TOML_POSITION.search(str(exc))
+    line, column = (int(where[1]), int(where[2])) if where else (text.count("\n") or 1, None)
+    message = _TOML_POSITION.sub("", str(exc)).replace("(at end of document)", "").strip()
+    return Diagnostic(path, line, "toml-syntax", f"not valid TOML: {message}", column)
+
+
+def _dependency_lists(data: dict[str, object]) -> Iterator[tuple[str, str, object]]:
+    """(table header, key, value) of every PEP 508 list a pyproject.toml may hold."""
+    project = data.get("project")
+    if isinstance(project, dict):
+        if "dependencies" in project:
+            yield "project", "dependencies", project["dependencies"]
+        for extra, specs in _mapping(project.get("optional-dependencies")).items():
+            yield "project.optional-dependencies", extra, specs
+    build = data.get("build-system")
+    if isinstance(build, dict) and "requires" in build:
+        yield "build-system", "requires", build["requires"]
+    for group, specs in _mapping(data.get("dependency-groups")).items():
+        yield "dependency-groups", group, specs
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _check_list(
+    path: str, lines: list[str], where: tuple[str, str], specs: object, *, pinned: bool
+) -> list[Diagnostic]:
+    header, key = where
+    cursor = _line_of(lines, re.compile(rf"^\s*\[\s*{re.escape(header)}\s*\]"), 0)
+    cursor = _line_of(lines, re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*="), cursor)
+    if not isinstance(specs, list):
+        message = f"`{key}` in [{header}] must be a list of requirement strings"
+        return [Diagnostic(path, cursor + 1, "requirements-structure", message)]
+    found: list[Diagnostic] = []
+    for spec in specs:
+        if isinstance(spec, dict) and header == "dependency-groups":
+            continue  # {include-group = "..."} (PEP 735)
+        if not isinstance(spec, str):
+            message = f"`{key}` in [{header}] holds {spec!r}, not a requirement string"
+            found.append(Diagnostic(path, cursor + 1, "requirements-structure", message))
+            continue
+        literal = re.compile(r"[\"']" + re.escape(spec) + r"[\"']")
+        cursor = _line_of(lines, literal, cursor)
+        match = literal.search(lines[cursor])
+        column = match.start() + 2 if match else 1
+        found.extend(check_requirement(spec, (path, cursor + 1, column), pinned=pinned))
+    return found
+
+
+def _line_of(lines: list[str], pattern: re.Pattern[str], start: int) -> int:
+    """Index of the first line from ``start`` matching ``pattern`` (``start`` if none)."""
+    for index in range(start, len(lines)):
+        if pattern.search(lines[index]):
+            return index
+    return start
+
+
+def check_file(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
+    """Dispatch on the file name: ``pyproject.toml`` or a pip requirements file."""
+    if os.path.basename(path) == "pyproject.toml":
+        return check_pyproject(path, text, pinned=pinned)
+    return check_requirements_txt(path, text, pinned=pinned)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="check-requirements",
+        description="Check that Python requirement files parse (PEP 508, packaging).",
+    )
+    parser.add_argument("filenames", nargs="*", help="requirements*.txt or pyproject.toml files")
+    parser.add_argument("--pinned", action="store_true", help="demand one `==` pin per requirement")
+    args = parser.parse_args(argv)
+    return run_checks(parser.prog, args.filenames, partial(check_file, pinned=args.pinned))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
