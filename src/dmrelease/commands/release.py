@@ -1,0 +1,233 @@
+"""``dm-release release``: plan, validate and apply releases; the release sessions.
+
+``plan`` prints (and with ``--output`` writes) a checksummed plan, ``validate`` runs the
+rules alone, ``apply`` executes exactly a reviewed plan; ``weekly``, ``candidate``,
+``final``, ``patch`` and ``backport`` are the sessions of DESIGN.md §1 (nox sessions
+``weekly``, ``release_candidate``, ``final_release``, ``patch_release``, ``backport``).
+Options come from dm-release.toml < environment (``GIT_REFS``, ``PRODUCTS``, …) < flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dmrelease.adapters.config import add_option_flags, flag_values
+from dmrelease.core.config import Config
+from dmrelease.core.errors import CheckFailed, UsageError
+from dmrelease.core.journal import Journal
+from dmrelease.core.names import Weekly
+from dmrelease.core.plan import Session
+
+if TYPE_CHECKING:
+    from dmrelease.stages.release import Request
+
+FLAGS = ("refs",)
+_RAW = argparse.RawDescriptionHelpFormatter
+
+_SESSIONS = {str(s): s for s in Session}
+_EPILOG = (
+    "sessions: weekly, release_candidate, final_release, patch_release, backport\n"
+    "refs default per session: rcN from '<release branch> vM.n.p.rc(N-1)', a final from the\n"
+    "last candidate, a patch's branches from the previous final; rc1 needs --refs w.YYYY.WW"
+)
+
+
+def _common(parser: argparse.ArgumentParser, *, tag: bool = True) -> None:
+    parser.add_argument("--config", type=Path, help="dm-release.toml (default: ./dm-release.toml)")
+    parser.add_argument("--product", help="the product (default: the only configured one)")
+    parser.add_argument("--jobs", type=int, help="git pushes and fetches in parallel")
+    if tag:
+        parser.add_argument("tag", nargs="?", help="the tag [env GIT_TAG or RELEASE_GIT_TAG]")
+    add_option_flags(parser, FLAGS)
+
+
+def _writer(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print every git command that would write, and change no repository",
+    )
+    parser.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="take the release lock even if another session holds it (it must be dead)",
+    )
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "release",
+        help="plan, validate and apply releases: weekly, candidates, finals, patches",
+        description=__doc__,
+        formatter_class=_RAW,
+    )
+    commands = parser.add_subparsers(dest="release_command", metavar="COMMAND", required=True)
+    _add_plan(commands)
+    _add_apply(commands)
+    for name, session, help_text in (
+        ("weekly", Session.WEEKLY, "rebuild from main, then tag w.YYYY.WW (default: this week)"),
+        ("candidate", Session.CANDIDATE, "tag vM.n.p.rcN, then rebuild from it"),
+        ("final", Session.FINAL, "tag the last candidate's SHAs M.n.p, then rebuild"),
+        ("patch", Session.PATCH, "release branches for patch M.n.p+1 from M.n.p"),
+    ):
+        sub = commands.add_parser(
+            name, help=help_text, description=help_text, epilog=_EPILOG, formatter_class=_RAW
+        )
+        _common(sub)
+        _writer(sub)
+        sub.add_argument("--packages", nargs="+", default=[], help="packages (patch: impacted)")
+        sub.add_argument("--no-build", action="store_true", help="tag only; skip the rebuild")
+        sub.set_defaults(handler=run_session, session=session)
+    _add_backport(commands)
+
+
+def _add_plan(commands: Any) -> None:
+    for name, help_text in (
+        ("plan", "print the release plan (per package: ref, SHA, tags, branch) and its checksum"),
+        ("validate", "run every release rule against the remotes; write nothing"),
+    ):
+        sub = commands.add_parser(
+            name, help=help_text, description=help_text, epilog=_EPILOG, formatter_class=_RAW
+        )
+        _common(sub)
+        sub.add_argument("--session", choices=sorted(_SESSIONS), help="default: from the tag")
+        sub.add_argument("--packages", nargs="+", default=[], help="for branch sessions")
+        sub.add_argument("--output", "-o", type=Path, help="write the plan (JSON) for apply")
+        sub.add_argument("--json", action="store_true", help="print the plan as JSON")
+        sub.set_defaults(handler=run_plan, validate=name == "validate")
+
+
+def _add_apply(commands: Any) -> None:
+    sub = commands.add_parser(
+        "apply",
+        help="apply a reviewed plan file: tag, verify, push (journaled, resumable)",
+        description="Apply exactly the plan written by 'release plan --output'; a rerun "
+        "finishes an interrupted run. Refuses a plan whose checksum does not match.",
+    )
+    _common(sub, tag=False)
+    _writer(sub)
+    sub.add_argument("plan", type=Path, help="the plan file")
+    sub.set_defaults(handler=run_apply)
+
+
+def _add_backport(commands: Any) -> None:
+    sub = commands.add_parser(
+        "backport",
+        help="backport a merged ticket onto a release branch in the named packages",
+        description="Create tickets/DM-N-vM from the merged ticket branch and rebase it onto "
+        "the release branch (created from vM.n.0.rc1 where missing) in each package; "
+        "conflicts are reported per package and no repository is left half-rebased.",
+    )
+    _common(sub, tag=False)
+    _writer(sub)
+    sub.add_argument("ticket", help="the ticket, e.g. DM-40011")
+    sub.add_argument("--to", required=True, metavar="BRANCH", help="release branch, e.g. v29.1.x")
+    sub.add_argument("--packages", nargs="+", required=True, help="packages to backport to")
+    sub.add_argument("--merge", action="store_true", help="also fast-forward the release branch")
+    sub.set_defaults(handler=run_backport)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from dmrelease.adapters.config import load_config
+
+    config = load_config(args.config, flag_values(args, FLAGS))
+    return dataclasses.replace(config, git_jobs=args.jobs) if args.jobs else config
+
+
+def _tag(args: argparse.Namespace, config: Config, session: Session | None) -> str:
+    from dmrelease.commands.tag import WEEKLY_CLOCK
+
+    tag = args.tag or getattr(config, "release_tag", None)  # GIT_TAG, once config declares it
+    if tag:
+        return str(tag)
+    if session is Session.WEEKLY:
+        return str(Weekly.for_date(dt.datetime.now(WEEKLY_CLOCK).date()))
+    raise UsageError("give the tag, e.g. v29.1.0.rc1 (or set GIT_TAG)")
+
+
+def _request(args: argparse.Namespace, config: Config, release: str) -> Request:
+    from dmrelease.stages.release import Request
+
+    return Request(
+        release,
+        args.product,
+        tuple(config.refs),
+        tuple(getattr(args, "packages", ())),
+        dry_run=getattr(args, "dry_run", False),
+        break_lock=getattr(args, "break_lock", False),
+        build=not getattr(args, "no_build", False),
+    )
+
+
+def _report(journal: Journal | None) -> None:
+    if journal is not None:
+        counts = ", ".join(f"{n} {step}" for step, n in journal.summary().items() if n)
+        print(f"{journal.operation}: {counts}", file=sys.stderr)
+
+
+def run_session(args: argparse.Namespace) -> int:
+    from dmrelease.stages.release import tag_then_build, weekly
+
+    config = _config(args)
+    request = _request(args, config, _tag(args, config, args.session))
+    if args.session is Session.WEEKLY:
+        _report(weekly(config, request))
+    else:
+        _report(tag_then_build(config, args.session, request))
+    return 0
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from dmrelease.core.plan import plan_to_json, render_plan, session_of
+    from dmrelease.stages.release import plan_for, validate
+    from dmrelease.stages.release_plan import clone_root
+
+    config = _config(args)
+    tag = _tag(args, config, None)
+    session = _SESSIONS[args.session] if args.session else session_of(tag)
+    if session is None:
+        raise _not_a_release_tag(tag)
+    with clone_root(config, dry_run=False) as root:
+        planned = plan_for(config, _request(args, config, tag), session, root)
+        problems = validate(config, planned) if args.validate else []
+    if problems:
+        raise CheckFailed(problems)
+    if args.output:
+        args.output.write_text(plan_to_json(planned.plan), encoding="utf-8")
+    sys.stdout.write(plan_to_json(planned.plan) if args.json else render_plan(planned.plan))
+    if args.validate:
+        print(f"{planned.plan.operation}: every rule holds", file=sys.stderr)
+    return 0
+
+
+def _not_a_release_tag(tag: str) -> Exception:
+    from dmrelease.core.errors import Diagnostic
+    from dmrelease.core.names import InvalidName, parse_tag
+
+    try:
+        parse_tag(tag)
+    except InvalidName as exc:
+        return CheckFailed([Diagnostic("<tag>", 1, "tag-canonical", f"{tag!r}: {exc.reason}")])
+    return UsageError(f"{tag}: give --session (the tag names no release session)")
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from dmrelease.stages.release import apply_file
+
+    config = _config(args)
+    _report(apply_file(config, args.plan, dry_run=args.dry_run, break_lock=args.break_lock))
+    return 0
+
+
+def run_backport(args: argparse.Namespace) -> int:
+    from dmrelease.stages.release_backport import backport
+
+    config = _config(args)
+    request = _request(args, config, args.to)
+    backport(config, args.ticket, request, merge=args.merge)
+    return 0

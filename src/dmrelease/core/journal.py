@@ -1,0 +1,203 @@
+"""The journal of a release operation and the release lock, as pure values (DESIGN.md §2).
+
+A journal records, per package, how far the writes of one reviewed plan have got
+(``planned`` → ``tagged`` → ``pushed``) and, for the operation, which stages are done
+(``tagged``, ``built``, …), so that a rerun resumes and never repeats a write (DESIGN.md §7,
+STYLE.md habit 3). The journal is a record, not the truth: a rerun re-verifies every
+repository before it skips a step. Times are parameters (STYLE.md habit 13); reading and
+writing the JSON file is :mod:`dmrelease.adapters.journal`'s job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dmrelease.core.errors import Diagnostic, ParseError
+
+JOURNAL_FORMAT = "dm-release-journal/1"
+LOCK_FORMAT = "dm-release-lock/1"
+
+
+class Step(enum.StrEnum):
+    """How far one package has got; each step implies the ones before it."""
+
+    PLANNED = "planned"
+    TAGGED = "tagged"  # annotated tag (and branch) exist in the local clone, verified
+    PUSHED = "pushed"  # the remote has them at the planned SHA, verified
+
+    @property
+    def rank(self) -> int:
+        return list(Step).index(self)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the journal's history: when, what (package or operation), which step."""
+
+    at: str
+    subject: str
+    step: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.at}  {self.subject:<25} {self.step}"
+        return f"{text}  {self.detail}" if self.detail else text
+
+
+@dataclass(frozen=True)
+class Journal:
+    """The record of one operation (``operation`` names it, e.g. ``demo v29.1.0.rc1``).
+
+    ``plan_checksum`` ties the journal to exactly one reviewed plan; ``packages`` maps each
+    package to its step, ``errors`` the packages whose last attempt failed to the reason.
+    Methods return a new journal; nothing is changed in place.
+    """
+
+    operation: str
+    plan_checksum: str
+    packages: Mapping[str, Step]
+    errors: Mapping[str, str] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    @classmethod
+    def start(cls, operation: str, plan_checksum: str, packages: Iterable[str], at: str) -> Journal:
+        names = list(packages)
+        event = Event(at, operation, "planned", f"{len(names)} packages")
+        return cls(operation, plan_checksum, dict.fromkeys(names, Step.PLANNED), events=(event,))
+
+    def step_of(self, package: str) -> Step:
+        return self.packages[package]
+
+    def advance(self, package: str, step: Step, at: str, detail: str = "") -> Journal:
+        """Record ``package`` at ``step`` (a re-verification may also set an earlier step)."""
+        if package not in self.packages:
+            raise KeyError(f"{package} is not in the journal of {self.operation}")
+        errors = {k: v for k, v in self.errors.items() if k != package}
+        return dataclasses.replace(
+            self,
+            packages={**self.packages, package: step},
+            errors=errors,
+            events=(*self.events, Event(at, package, str(step), detail)),
+        )
+
+    def fail(self, package: str, reason: str, at: str) -> Journal:
+        """Record that the last attempt on ``package`` failed; its step is unchanged."""
+        return dataclasses.replace(
+            self,
+            errors={**self.errors, package: reason},
+            events=(*self.events, Event(at, package, "failed", reason)),
+        )
+
+    def finish_stage(self, stage: str, at: str, detail: str = "") -> Journal:
+        """Record an operation-level stage as done (``tagged``, ``built``, …); idempotent."""
+        stages = self.stages if stage in self.stages else (*self.stages, stage)
+        event = Event(at, self.operation, stage, detail)
+        return dataclasses.replace(self, stages=stages, events=(*self.events, event))
+
+    def has_stage(self, stage: str) -> bool:
+        return stage in self.stages
+
+    def pending(self, step: Step) -> list[str]:
+        """Packages that have not reached ``step`` yet, in journal order."""
+        return [name for name, done in self.packages.items() if done.rank < step.rank]
+
+    def complete(self) -> bool:
+        return not self.pending(Step.PUSHED)
+
+    def summary(self) -> dict[str, int]:
+        counts = {str(step): 0 for step in Step}
+        for step in self.packages.values():
+            counts[str(step)] += 1
+        counts["failed"] = len(self.errors)
+        return counts
+
+    def render(self) -> str:
+        """The journal for people: header, counts, then every event in order."""
+        counts = ", ".join(f"{n} {k}" for k, n in self.summary().items())
+        lines = [f"journal of {self.operation} (plan {self.plan_checksum[:19]}): {counts}"]
+        if self.stages:
+            lines.append(f"  stages done: {', '.join(self.stages)}")
+        lines += [f"  {event}" for event in self.events]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        body: dict[str, Any] = {
+            "format": JOURNAL_FORMAT,
+            "operation": self.operation,
+            "plan_checksum": self.plan_checksum,
+            "packages": {name: str(step) for name, step in self.packages.items()},
+            "errors": dict(self.errors),
+            "stages": list(self.stages),
+            "events": [[e.at, e.subject, e.step, e.detail] for e in self.events],
+        }
+        return json.dumps(body, indent=1) + "\n"
+
+
+def _bad(path: str, rule: str, message: str) -> ParseError:
+    return ParseError(Diagnostic(path, 1, rule, message, hint="move the file aside and rerun"))
+
+
+def _load(text: str, path: str, fmt: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(Diagnostic(path, exc.lineno, "journal-format", exc.msg)) from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise _bad(path, "journal-format", f"not a {fmt} file")
+    return data
+
+
+def parse_journal(text: str, path: str = "<journal>") -> Journal:
+    """Read :meth:`Journal.to_json` output back; raise ParseError on anything else."""
+    data = _load(text, path, JOURNAL_FORMAT)
+    try:
+        return Journal(
+            operation=str(data["operation"]),
+            plan_checksum=str(data["plan_checksum"]),
+            packages={str(k): Step(v) for k, v in data["packages"].items()},
+            errors={str(k): str(v) for k, v in data.get("errors", {}).items()},
+            stages=tuple(str(s) for s in data.get("stages", [])),
+            events=tuple(Event(*(str(x) for x in e)) for e in data.get("events", [])),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _bad(path, "journal-format", f"malformed journal: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The release lock of one product: who holds it (DMTN-106 §4: a weekly must not race a
+    release). The session that took it releases it; a rerun of the same session and release
+    takes it over, anything else is refused unless the lock is broken on purpose."""
+
+    product: str
+    session: str
+    release: str
+    holder: str
+    taken_at: str
+
+    def owned_by(self, session: str, release: str) -> bool:
+        return (self.session, self.release) == (session, release)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.product} is locked by {self.session} {self.release} "
+            f"({self.holder}, since {self.taken_at})"
+        )
+
+    def to_json(self) -> str:
+        body = {"format": LOCK_FORMAT, **dataclasses.asdict(self)}
+        return json.dumps(body, indent=1) + "\n"
+
+
+def parse_lock(text: str, path: str = "<lock>") -> Lock:
+    data: Mapping[str, Any] = _load(text, path, LOCK_FORMAT)
+    try:
+        return Lock(*(str(data[f.name]) for f in dataclasses.fields(Lock)))
+    except KeyError as exc:
+        raise _bad(path, "journal-format", f"lock file without {exc}") from None

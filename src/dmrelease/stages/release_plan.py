@@ -1,0 +1,208 @@
+"""Release stage, part one: compute the plan and gather the facts the rules judge.
+
+The plan comes from the same discovery as the rebuild's prepare (clone or fetch every
+package, resolve the ref list first-match per package, read the table files, DESIGN.md §2),
+but it records nothing: the build id is the one versiondb would give (reused for known
+content, else the next). The facts come from the remotes themselves (``git ls-remote``),
+the ancestry answers from ``git merge-base --is-ancestor`` in the clones (issue 5 §2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dmrelease.adapters.config import auto_jobs
+from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.versiondb import VersionDb
+from dmrelease.core.config import Config, ProductConfig
+from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageError
+from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
+from dmrelease.core.journal import Lock
+from dmrelease.core.manifest import Manifest, content_hash, render_manifest
+from dmrelease.core.names import Release, ReleaseBranchPattern
+from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
+from dmrelease.core.rules import ancestry_questions
+from dmrelease.stages.rebuild import load_repos
+from dmrelease.stages.rebuild_sources import Discovery
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A plan, the clone of each of its packages, and what was left out of it and why."""
+
+    plan: ReleasePlan
+    clones: Mapping[str, Path]
+    notes: tuple[str, ...] = ()
+
+
+def product_of(config: Config, name: str | None) -> ProductConfig:
+    """The product a session works on: ``name``, or the only selected one."""
+    products = config.selected_products()
+    if name is not None:
+        products = tuple(p for p in config.products if p.name == name)
+        if not products:
+            raise UsageError(f"product {name!r} is not configured in dm-release.toml")
+    if len(products) != 1:
+        names = ", ".join(p.name for p in products) or "none"
+        raise UsageError(f"a release is of one product; give --product (configured: {names})")
+    return products[0]
+
+
+def external_repos(product: ProductConfig) -> tuple[str, ...]:
+    """Packages of the product whose repositories also get ``vM.n.p`` on a final
+    (DESIGN.md §3); ``external_repos`` of the product's configuration (see REQUESTS.md)."""
+    return tuple(getattr(product, "external_repos", ()))
+
+
+@contextmanager
+def clone_root(config: Config, *, dry_run: bool) -> Iterator[Path]:
+    """The work clones, or a temporary directory for a dry run (no repository changes)."""
+    if not dry_run:
+        yield config.work_dir / "clones"
+        return
+    with tempfile.TemporaryDirectory(prefix="dm-release-dry-run-") as scratch:
+        yield Path(scratch)
+
+
+def _discovery(config: Config, root: Path) -> tuple[Discovery, Manifest]:
+    # the rebuild stage's discovery, without its versiondb record (see REQUESTS.md)
+    from dmrelease.stages.rebuild import _discover, _manifest
+
+    found = _discover(config, root)
+    return found, _manifest(found)
+
+
+def _build_id(config: Config, manifest: Manifest) -> str:
+    """The build id the rebuild will record: reused for known content, else the next."""
+    if not (config.versiondb / ".git").is_dir():
+        return "b1"
+    versiondb = VersionDb(config.versiondb, Git(config.versiondb, timeout=config.git_timeout))
+    return versiondb.build_id_for(manifest)[0]
+
+
+def plan_session(
+    config: Config,
+    product: ProductConfig,
+    session: Session,
+    release: str,
+    refs: Sequence[str],
+    root: Path,
+    *,
+    packages: Sequence[str] = (),
+) -> Planned:
+    """Resolve ``refs`` over the product and plan ``session``; branch-only sessions keep
+    the named ``packages`` that do not have the release branch yet."""
+    scoped = dataclasses.replace(config, refs=tuple(refs), selected=(product.name,))
+    found, manifest = _discovery(scoped, root)
+    clones = {name: source.clone for name, source in found.sources.items()}
+    resolutions = {name: source.resolution for name, source in found.sources.items()}
+    if not session.tags:
+        return _branch_plan(product, session, release, refs, found, packages)
+    build_id = _build_id(config, manifest)
+    manifest = dataclasses.replace(manifest, build_id=build_id)
+    plan = make_plan(
+        product.name,
+        session,
+        release,
+        refs,
+        resolutions,
+        order=[e.name for e in manifest.entries],
+        external=external_repos(product),
+        branch_pattern=product.release_branch,
+        build_id=build_id,
+        manifest=render_manifest(manifest),
+        manifest_checksum=content_hash(manifest),
+    )
+    return Planned(plan, clones)
+
+
+def _branch_plan(
+    product: ProductConfig,
+    session: Session,
+    release: str,
+    refs: Sequence[str],
+    found: Discovery,
+    packages: Sequence[str],
+) -> Planned:
+    unknown = [name for name in packages if name not in found.sources]
+    if unknown or not packages:
+        known = ", ".join(sorted(found.sources))
+        raise UsageError(f"name the packages that need the branch (of {product.name}: {known})")
+    pattern = ReleaseBranchPattern(product.release_branch)
+    branch = release if session is Session.BACKPORT else pattern.render(Release.parse(release))
+    need = [n for n in packages if branch not in found.sources[n].refs.branches]
+    notes = tuple(f"{n}: {branch} exists already" for n in packages if n not in need)
+    plan = make_plan(
+        product.name,
+        session,
+        release,
+        refs,
+        {n: found.sources[n].resolution for n in need},
+        branch=branch,
+        branch_pattern=product.release_branch,
+    )
+    return Planned(plan, {n: found.sources[n].clone for n in packages}, notes)
+
+
+def _remote_facts(git: Git) -> RepoFacts:
+    return facts_from_remote(git.remote_refs())
+
+
+def _answers(git: Git, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+    return {pair: git.is_ancestor(*pair) for pair in sorted(pairs)}
+
+
+def gather_facts(
+    config: Config, plan: ReleasePlan, clones: Mapping[str, Path], lock: Lock | None
+) -> Facts:
+    """What every remote shows now, the ancestry answers and, for a final, the manifest
+    checksum the last candidate's tag carries; one ``ls-remote`` per package, in parallel."""
+    gits = {p.name: Git(clones[p.name], timeout=config.git_timeout) for p in plan.packages}
+    try:
+        with ThreadPoolExecutor(max_workers=auto_jobs(config.git_jobs)) as pool:
+            listed = dict(zip(gits, pool.map(_remote_facts, gits.values()), strict=True))
+            partial = Facts(listed)
+            questions = ancestry_questions(plan, partial)
+            jobs = [pool.submit(_answers, gits[n], pairs) for n, pairs in questions.items()]
+            answers = dict(zip(questions, (job.result() for job in jobs), strict=True))
+    except GitError as exc:
+        raise CheckFailed([Diagnostic(str(exc.repo.name), 1, "git", exc.stderr)]) from None
+    checksums = _candidate_checksums(config, plan, clones)
+    return Facts(listed, answers, checksums, lock)
+
+
+def _candidate_checksums(
+    config: Config, plan: ReleasePlan, clones: Mapping[str, Path]
+) -> dict[str, str]:
+    """For a final: the manifest checksum in the last candidate's tag of the product."""
+    clone = clones.get(plan.product)
+    if plan.session is not Session.FINAL or clone is None:
+        return {}
+    git = Git(clone, timeout=config.git_timeout)
+    names = [ref.removeprefix("refs/tags/") for ref in git.refs("refs/tags/")]
+    try:
+        found = candidates_of(Release.parse(plan.release), names)
+    except ParseError:
+        return {}
+    if not found:
+        return {}
+    message = git.run("for-each-ref", "--format=%(contents)", f"refs/tags/{found[-1]}")
+    recorded = read_tag_message(message).get("manifest", "-")
+    return {str(found[-1]): recorded} if recorded != "-" else {}
+
+
+def remote_tags(config: Config, package: str) -> list[str]:
+    """The tag names of ``package``'s remote (repos.yaml URL), without cloning it."""
+    entries, _origin = load_repos(config)
+    if package not in entries:
+        raise UsageError(f"{package} is not in repos.yaml")
+    out = Git(Path.cwd(), timeout=config.git_timeout).run(
+        "ls-remote", "--tags", "--refs", entries[package].url
+    )
+    return [line.partition("\trefs/tags/")[2] for line in out.splitlines()]

@@ -1,0 +1,228 @@
+"""Tagging is safe: dry runs change nothing, conflicts stop before any push, interrupted
+runs resume to the same end state, plans are applied exactly, the lock holds weeklies off."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from release_helpers import (
+    PACKAGES,
+    Setup,
+    all_repos,
+    clean_environment,
+    make_setup,
+    ok,
+    refuse_pushes,
+    run,
+    snapshot,
+    tag_objects,
+    tags,
+)
+
+from dmrelease.adapters.git import Git
+
+pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
+
+RC1 = ("candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+
+
+@pytest.fixture
+def weekly(tmp_path: Path) -> Setup:
+    setup = make_setup(tmp_path)
+    ok(setup, "weekly", "w.2025.24", "--no-build")
+    return setup
+
+
+def test_a_dry_run_changes_no_repository(weekly: Setup) -> None:
+    before = snapshot(all_repos(weekly))
+    state = sorted((weekly.root / "work" / "state").rglob("*"))
+    code, out, _err = run(weekly, *RC1, "--dry-run")
+    assert code == 0
+    assert snapshot(all_repos(weekly)) == before
+    assert sorted((weekly.root / "work" / "state").rglob("*")) == state
+    for name in PACKAGES:
+        assert f"{name}: git tag --annotate -m " in out
+        assert f"{name}: git push --atomic origin refs/tags/v29.1.0.rc1:refs/tags/" in out
+
+
+def test_applying_a_plan_file_dry_run_changes_nothing_then_applies(weekly: Setup) -> None:
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    before = snapshot(all_repos(weekly))
+    code, out, _err = run(weekly, "apply", str(plan), "--dry-run")
+    assert code == 0 and out.count("git push --atomic") == len(PACKAGES)
+    assert snapshot(all_repos(weekly)) == before
+    ok(weekly, "apply", str(plan))
+    checksum = json.loads(plan.read_text())["checksum"]
+    for name in PACKAGES:
+        message = weekly.remote(name).run("tag", "-l", "--format=%(contents)", "v29.1.0.rc1")
+        assert f"plan: {checksum}" in message
+
+
+def test_an_edited_plan_is_refused(weekly: Setup) -> None:
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    data = json.loads(plan.read_text())
+    data["plan"]["packages"][0]["sha"] = "0" * 40
+    plan.write_text(json.dumps(data))
+    code, _out, err = run(weekly, "apply", str(plan))
+    assert code == 1 and "plan-checksum" in err
+    assert all("v29.1.0.rc1" not in tags(weekly.remote(n)) for n in PACKAGES)
+
+
+def test_a_conflicting_tag_stops_the_run_before_any_push(weekly: Setup) -> None:
+    utils = weekly.remote("utils")
+    utils.run("tag", "v29.1.0.rc1", utils.rev_parse("main~1"))
+    remotes = [weekly.product.remote(name) for name in PACKAGES]
+    before = snapshot(remotes)
+    code, _out, err = run(weekly, *RC1)
+    assert code == 1
+    assert "utils:1: tag-conflict: tag v29.1.0.rc1 exists at" in err
+    assert snapshot(remotes) == before
+    assert all("v29.1.0.rc1" not in tags(Git(weekly.clone(n))) for n in PACKAGES if n != "utils")
+    assert not weekly.lock().exists()
+
+
+def test_an_existing_tag_at_the_same_sha_is_a_no_op(weekly: Setup) -> None:
+    afw = weekly.remote("afw")
+    afw.run("tag", "v29.1.0.rc1", afw.rev_parse("w.2025.24"))
+    object_before = tag_objects(afw)["v29.1.0.rc1"]
+    ok(weekly, *RC1)
+    assert tag_objects(afw)["v29.1.0.rc1"] == object_before
+    assert all("v29.1.0.rc1" in tags(weekly.remote(n)) for n in PACKAGES)
+
+
+def test_a_refused_push_is_finished_by_rerunning(weekly: Setup) -> None:
+    hook = refuse_pushes(weekly, "utils")
+    code, _out, err = run(weekly, *RC1)
+    assert (
+        code == 1 and "utils: remote: refused by policy" in err and "rerun the same command" in err
+    )
+    pushed = {n: tag_objects(weekly.remote(n)) for n in PACKAGES if n != "utils"}
+    assert all("v29.1.0.rc1" in objects for objects in pushed.values())
+    journal = json.loads(weekly.journal("release_candidate", "v29.1.0.rc1").read_text())
+    assert journal["packages"]["utils"] == "tagged" and "utils" in journal["errors"]
+    code, _out, err = run(weekly, "weekly", "w.2025.25", "--no-build")
+    assert code == 1 and "release-lock" in err  # the half-made release holds weeklies off
+    hook.unlink()
+    ok(weekly, *RC1)
+    _assert_released(weekly)
+    assert {n: tag_objects(weekly.remote(n)) for n in pushed} == pushed  # nothing re-made
+
+
+def test_a_killed_run_is_finished_by_rerunning(weekly: Setup) -> None:
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    refuse_pushes(weekly, "meta", sleep=30)  # the pushes go in name order with --jobs 1
+    command = [sys.executable, "-m", "dmrelease", "release", "apply", "--config",
+               str(weekly.config), "--jobs", "1", str(plan)]  # fmt: skip
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: "v29.1.0.rc1" in tags(weekly.remote("base")))
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert "v29.1.0.rc1" not in tags(weekly.remote("utils"))
+    (weekly.product.remote("meta") / "hooks" / "pre-receive").unlink()
+    ok(weekly, "apply", str(plan))
+    _assert_released(weekly)
+
+
+def _wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not callable(condition) or not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def _assert_released(setup: Setup) -> None:
+    for name in PACKAGES:
+        remote = setup.remote(name)
+        assert tags(remote)["v29.1.0.rc1"] == tags(remote)["w.2025.24"]
+        assert remote.run("cat-file", "-t", "v29.1.0.rc1") == "tag"
+    journal = json.loads(setup.journal("release_candidate", "v29.1.0.rc1").read_text())
+    assert set(journal["packages"].values()) == {"pushed"} and not journal["errors"]
+    assert not setup.lock().exists()
+
+
+def test_a_weekly_cannot_race_a_release_unless_the_lock_is_broken(weekly: Setup) -> None:
+    weekly.lock().parent.mkdir(parents=True, exist_ok=True)
+    weekly.lock().write_text(json.dumps({
+        "format": "dm-release-lock/1", "product": "meta", "session": "release_candidate",
+        "release": "v29.1.0.rc1", "holder": "jenkins@agent pid 4242", "taken_at": "then",
+    }))  # fmt: skip
+    code, _out, err = run(weekly, "weekly", "w.2025.25", "--no-build")
+    assert code == 1
+    assert "meta:1: release-lock: meta is locked by release_candidate v29.1.0.rc1" in err
+    assert "--break-lock" in err
+    assert "w.2025.25" not in tags(weekly.remote("afw"))
+    text = ok(weekly, "weekly", "w.2025.25", "--no-build", "--break-lock")
+    assert "broke the release lock" in text
+    assert "w.2025.25" in tags(weekly.remote("afw")) and not weekly.lock().exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "rule"),
+    [
+        (("v29.1.0.rc2",), "rc-gap"),
+        (("v29.1.0.rc1", "--refs", "main"), "rc1-source"),
+        (("29.1.0",), "final-without-rc"),
+        (("w.2025.20",), "weekly-order"),
+        (("v29.01.0.rc1", "--refs", "w.2025.24"), "tag-canonical"),
+        (("v29.1.0.rc1", "--session", "final_release", "--refs", "w.2025.24"), "tag-kind"),
+    ],
+)
+def test_validate_reports_the_rule_and_writes_nothing(
+    weekly: Setup, args: tuple[str, ...], rule: str
+) -> None:
+    before = snapshot(weekly.product.remote(n) for n in PACKAGES)
+    code, _out, err = run(weekly, "validate", *args)
+    assert code == 1 and f": {rule}: " in err
+    assert snapshot(weekly.product.remote(n) for n in PACKAGES) == before
+
+
+def test_validate_passes_a_good_candidate(weekly: Setup) -> None:
+    code, out, err = run(weekly, "validate", "v29.1.0.rc1", "--refs", "w.2025.24")
+    assert code == 0 and "every rule holds" in err and "v29.1.0.rc1" in out
+
+
+def test_a_weekly_back_in_time_is_refused_before_it_builds(weekly: Setup) -> None:
+    manifests = sorted((weekly.root / "versiondb" / "manifests").glob("b*.txt"))
+    code, _out, err = run(weekly, "weekly", "w.2025.20")
+    assert code == 1 and "meta:1: weekly-order: w.2025.24 exists" in err
+    assert sorted((weekly.root / "versiondb" / "manifests").glob("b*.txt")) == manifests
+
+
+def test_a_backport_dry_run_prints_its_commands_and_changes_nothing(weekly: Setup) -> None:
+    ok(weekly, *RC1)
+    before = snapshot(all_repos(weekly))
+    code, out, _err = run(weekly, "backport", "DM-40100", "--to", "v29.1.x",
+                          "--packages", "afw", "--merge", "--dry-run")  # fmt: skip
+    assert code == 0
+    assert snapshot(all_repos(weekly)) == before
+    assert "afw: git push --atomic origin " in out  # the new release branch
+    assert "afw: git rebase --quiet --onto origin/v29.1.x '<merge>^1'" in out
+    assert (
+        "afw: git push --atomic --quiet origin refs/heads/tickets/DM-40100-v29 "
+        "refs/heads/tickets/DM-40100-v29:refs/heads/v29.1.x" in out
+    )
+
+
+def test_a_stale_local_tag_in_a_clone_stops_the_run_before_any_push(weekly: Setup) -> None:
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    clone = Git(weekly.clone("afw"))
+    clone.run("tag", "v29.1.0.rc1", clone.rev_parse("w.2025.24~1"))
+    remotes = [weekly.product.remote(name) for name in PACKAGES]
+    before = snapshot(remotes)
+    code, _out, err = run(weekly, "apply", str(plan))
+    assert code == 1 and "afw:1: local-tag-conflict: the clone has a local tag v29.1.0.rc1" in err
+    assert snapshot(remotes) == before
