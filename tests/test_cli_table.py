@@ -11,12 +11,6 @@ from dmrelease import cli
 TABLES = Path(__file__).parent / "data" / "tables"
 
 
-@pytest.fixture(autouse=True)
-def only_the_table_verb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Test this verb group alone, whatever state the other verb modules are in."""
-    monkeypatch.setattr(cli, "VERB_MODULES", ("table",))
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
     status = cli.main(["table", "deps", *map(str, argv)])
     out, err = capsys.readouterr()

@@ -16,7 +16,7 @@ from dmrelease import __version__
 from dmrelease.core.errors import CheckFailed, DmReleaseError
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
-VERB_MODULES = ("tag", "table", "manifest", "demo")
+VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,9 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Release engineering for multi-repository EUPS products (DMTN-106).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--verbose", action="store_true", help="show tracebacks for errors"
-    )
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks for errors")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name in VERB_MODULES:
         import_module(f"dmrelease.commands.{name}").register(verbs)
