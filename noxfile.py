@@ -39,8 +39,9 @@ def rebuild(session: nox.Session) -> None:
 
 
 def _release(session: nox.Session, command: str) -> None:
-    """Run `dm-release release COMMAND`; GIT_REFS, GIT_TAG, PRODUCTS pass through the
-    environment to the config adapter, posargs on the command line."""
+    """Run `dm-release release COMMAND`; the Jenkins parameters (RELEASE_GIT_TAG,
+    SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs
+    on the command line (a TAG given there wins over RELEASE_GIT_TAG)."""
     session.install("-e", ".")
     session.run("dm-release", "release", command, *session.posargs)
 
@@ -53,13 +54,13 @@ def weekly(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def release_candidate(session: nox.Session) -> None:
-    """Plan, tag vM.n.p.rcN, rebuild from it: `-- TAG [--refs w.YYYY.WW]`."""
+    """Plan, tag vM.n.p.rcN, rebuild from it: `-- [TAG] [--refs w.YYYY.WW]`."""
     _release(session, "candidate")
 
 
 @nox.session(default=False)
 def final_release(session: nox.Session) -> None:
-    """Tag the last candidate's SHAs M.n.p, rebuild (binaries reused): `-- TAG`."""
+    """Tag the last candidate's SHAs M.n.p, rebuild (binaries reused): `-- [TAG]`."""
     _release(session, "final")
 
 
@@ -77,7 +78,7 @@ def backport(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def validate(session: nox.Session) -> None:
-    """Run every release rule for a tag against the remotes; write nothing: `-- TAG`."""
+    """Every release rule for a tag against the remotes; writes nothing: `-- [TAG]`."""
     _release(session, "validate")
 
 

@@ -39,6 +39,11 @@ def _config(environ: dict[str, str] | None = None, **flags: object) -> Config:
         ({"REFS": "v29.1.x v29.1.0.rc1"}, {}, 3, ("v29.1.x", "v29.1.0.rc1")),
         ({"GIT_REFS": "w.2025.24"}, {}, 3, ("w.2025.24",)),
         ({"REFS": "a", "GIT_REFS": "b"}, {}, 3, ("a",)),
+        ({"SOURCE_GIT_REFS": "v29.1.x v29.1.0.rc1"}, {}, 3, ("v29.1.x", "v29.1.0.rc1")),
+        ({"SOURCE_GIT_REFS": "b", "GIT_REFS": "c"}, {}, 3, ("b",)),  # first set wins
+        ({"REFS": "a", "SOURCE_GIT_REFS": "b", "GIT_REFS": "c"}, {}, 3, ("a",)),
+        ({"REFS": "", "SOURCE_GIT_REFS": "b"}, {}, 3, ("b",)),
+        ({"SOURCE_GIT_REFS": "b"}, {"refs": ["c"]}, 3, ("c",)),
         ({"REFS": "a"}, {"refs": ["c"]}, 3, ("c",)),
         ({"REFS": ""}, {"jobs": None}, 3, ("v29.1.x",)),  # empty Jenkins parameter: unset
     ],
@@ -48,6 +53,58 @@ def test_precedence_default_file_environment_flag(
 ) -> None:
     config = _config(environ, **flags)
     assert (config.jobs, config.refs) == (jobs, refs)
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "expected"),
+    [
+        ({}, {}, None),
+        ({"GIT_TAG": "v29.1.0.rc1"}, {}, "v29.1.0.rc1"),
+        ({"RELEASE_GIT_TAG": "v29.1.0.rc2"}, {}, "v29.1.0.rc2"),
+        ({"RELEASE_GIT_TAG": "29.1.0", "GIT_TAG": "v29.1.0.rc2"}, {}, "29.1.0"),
+        ({"RELEASE_GIT_TAG": " ", "GIT_TAG": "w.2025.24"}, {}, "w.2025.24"),
+        ({"RELEASE_GIT_TAG": "29.1.0"}, {"release_tag": "29.1.1"}, "29.1.1"),
+        ({"RELEASE_GIT_TAG": "29.1.0"}, {"release_tag": None}, "29.1.0"),
+    ],
+)
+def test_release_tag_from_the_environment_then_the_tag_argument(
+    environ: dict[str, str], flags: dict[str, object], expected: str | None
+) -> None:
+    assert _config(environ, **flags).release_tag == expected
+
+
+def test_release_tag_is_not_read_from_the_file() -> None:
+    with pytest.raises(CheckFailed) as failed:
+        build_config(text="[release]\ntag = 'v29.1.0.rc1'\n", path="f.toml")
+    assert [str(d) for d in failed.value.diagnostics] == [
+        "f.toml:2: config-unknown-key: unknown key release.tag (see --help)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "flags", "expected"),
+    [
+        (FILE, {}, {}, "/srv/ci/w/state"),  # default: <work_dir>/state
+        ("", {}, {}, "/cwd/work/state"),
+        (FILE, {"DM_RELEASE_WORK_DIR": "/x"}, {}, "/x/state"),
+        (FILE + "state_dir = 's'\n", {}, {}, "/srv/ci/s"),
+        (FILE + "state_dir = 's'\n", {"DM_RELEASE_STATE_DIR": "e"}, {}, "/cwd/e"),
+        (FILE, {"DM_RELEASE_STATE_DIR": "/e"}, {"state_dir": "f"}, "/cwd/f"),
+    ],
+)
+def test_state_dir_default_file_environment_flag(
+    text: str, environ: dict[str, str], flags: dict[str, object], expected: str
+) -> None:
+    path = PATH if text else "/cwd/dm-release.toml"
+    config = build_config(text=text, path=path, environ=environ, flags=flags, cwd=Path("/cwd"))
+    assert config.state_dir == Path(expected)
+
+
+def test_external_repos_of_a_product() -> None:
+    text = FILE.replace('external = ["python"]', 'external = ["python"]\nexternal_repos = ["base"]')
+    [product] = build_config(text=text, path=PATH).products
+    assert (product.external, product.external_repos) == (("python",), ("base",))
+    assert _config().products[0].external_repos == ()
 
 
 def test_defaults_without_a_file() -> None:
@@ -101,6 +158,27 @@ def test_secrets_only_from_the_environment_and_never_shown() -> None:
          "config-unknown-key: products.x: unknown key owner"),
         ("[products.x]\nexternal = []\n", {}, {}, "f.toml:1: config-product: products.x: repos ="),
         ("[nonsense]\na = 1\n", {}, {}, "config-unknown-key: unknown key nonsense.a"),
+        ("[products.x]\nrepos = 'r'\nexternal_repos = 'base'\n", {}, {},
+         "f.toml:3: config-product: products.x: external_repos = [<package>, ...]"),
+        ("[products.x]\nrepos = 'r'\nexternal_repos = ['base', 3]\n", {}, {},
+         "f.toml:3: config-product: products.x: external_repos = [<package>, ...]"),
+        ("[products.x]\nrepos = 'r'\n\nexternal_repos = ['py-bind', 'a b']\n", {}, {},
+         "f.toml:4: config-product: products.x: external_repos: not package names: 'py-bind',"
+         " 'a b'"),
+        ("[products.x]\nrepos = 'r'\nexternal = ['py.thon']\n", {}, {},
+         "f.toml:3: config-product: products.x: external: not package names: 'py.thon'"),
+        ("[products.x]\nrepos = 'r'\nexternal = ['base']\nexternal_repos = ['a', 'base']\n",
+         {}, {}, "f.toml:4: config-product: products.x: in both external and external_repos:"
+         " base (external: dependencies"),
+        ("[paths]\nstate_dir = 3\n", {}, {},
+         "f.toml:2: config-type: paths.state_dir: expected path, got int"),
+        ("[build]\nrefs = 'w.2025.24'\n", {}, {},
+         "f.toml:2: config-type: build.refs: expected list, got str"),
+        ("", {"RELEASE_GIT_TAG": "v29.1.0.rc1 v29.1.0.rc2"}, {},
+         "<environment>:1: config-value: RELEASE_GIT_TAG: 'v29.1.0.rc1 v29.1.0.rc2' is not a"
+         " git tag name"),
+        ("", {"GIT_TAG": "v29..1"}, {}, "<environment>:1: config-value: GIT_TAG: 'v29..1' is"),
+        ("", {}, {"release_tag": "w.2025.24:"}, "<command line>:1: config-value: TAG:"),
     ],
 )  # fmt: skip
 def test_every_problem_names_file_line_and_rule(
@@ -129,10 +207,11 @@ def test_every_option_is_declared_once_with_help() -> None:
     env = [v for s in specs.values() for v in s.env]
     assert len(keys) == len(set(keys)) and len(env) == len(set(env))
     assert all(s.help for s in specs.values())
-    assert {"REFS", "GIT_REFS", "PRODUCTS", "PREP_ONLY", "NO_BINARY_FETCH", "BUILD_DOCS"} <= set(
-        env
-    )
+    jenkins = {"REFS", "SOURCE_GIT_REFS", "GIT_REFS", "RELEASE_GIT_TAG", "GIT_TAG", "PRODUCTS"}
+    assert jenkins | {"PREP_ONLY", "NO_BINARY_FETCH", "BUILD_DOCS"} <= set(env)
+    assert specs["refs"].env == ("REFS", "SOURCE_GIT_REFS", "GIT_REFS")  # in precedence order
     assert "build.jobs, DM_RELEASE_JOBS, --jobs:" in option_help()
+    assert "paths.state_dir, DM_RELEASE_STATE_DIR:" in option_help()
 
 
 def test_selected_products_keep_their_order() -> None:

@@ -43,7 +43,7 @@ def load_config(
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a child process (a build command): ours plus ``extra``."""
+    """The environment of a child process (git, a build command): ours plus ``extra``."""
     return {**os.environ, **extra}
 
 
@@ -59,7 +59,7 @@ def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> N
         spec = specs[name]
         if spec.flag is None:
             raise KeyError(f"option {name} has no flag")
-        env = f" [env {' or '.join(spec.env)}]" if spec.env else ""
+        env = f" [env {', else '.join(spec.env)}]" if spec.env else ""  # first set wins
         help_text = spec.help + env
         if spec.kind is Kind.BOOL:
             parser.add_argument(spec.flag, dest=name, action="store_true", default=None,

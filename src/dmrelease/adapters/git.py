@@ -7,12 +7,12 @@ place and failures carry the repository, the command and git's own message.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmrelease.adapters.config import child_environment
 from dmrelease.core.errors import DmReleaseError
 
 DEFAULT_TIMEOUT = 300.0
@@ -28,18 +28,20 @@ class GitError(DmReleaseError):
         super().__init__(f"{repo}: git {' '.join(args)}: {self.stderr or 'failed'}")
 
 
+#: no prompt, no pager, git's own messages in English (they are parsed and reported)
+_UNATTENDED = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "GIT_ASKPASS": "true",
+    "SSH_ASKPASS": "true",
+    "GCM_INTERACTIVE": "never",
+    "LC_ALL": "C",
+}
+
+
 def _environment(extra: Mapping[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        GIT_PAGER="cat",
-        GIT_ASKPASS="true",
-        SSH_ASKPASS="true",
-        GCM_INTERACTIVE="never",
-        LC_ALL="C",
-    )
-    env.update(extra)
-    return env
+    """The process environment (through the config adapter), unattended, plus ``extra``."""
+    return child_environment({**_UNATTENDED, **extra})
 
 
 @dataclass(frozen=True)

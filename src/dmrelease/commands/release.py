@@ -4,7 +4,9 @@
 rules alone, ``apply`` executes exactly a reviewed plan; ``weekly``, ``candidate``,
 ``final``, ``patch`` and ``backport`` are the sessions of DESIGN.md §1 (nox sessions
 ``weekly``, ``release_candidate``, ``final_release``, ``patch_release``, ``backport``).
-Options come from dm-release.toml < environment (``GIT_REFS``, ``PRODUCTS``, …) < flags.
+Options come from dm-release.toml < environment < flags: the tag from ``RELEASE_GIT_TAG``
+(else ``GIT_TAG``) when the TAG argument is not given, the refs from ``REFS``, else
+``SOURCE_GIT_REFS``, else ``GIT_REFS``, the products from ``PRODUCTS``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmrelease.adapters.config import add_option_flags, flag_values
-from dmrelease.core.config import Config
+from dmrelease.core.config import Config, options
 from dmrelease.core.errors import CheckFailed, UsageError
 from dmrelease.core.journal import Journal
 from dmrelease.core.names import Weekly
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from dmrelease.stages.release import Request
 
 FLAGS = ("refs",)
+_TAG_VARIABLES = " or ".join(options()["release_tag"].env)
 _RAW = argparse.RawDescriptionHelpFormatter
 
 _SESSIONS = {str(s): s for s in Session}
@@ -42,7 +45,9 @@ def _common(parser: argparse.ArgumentParser, *, tag: bool = True) -> None:
     parser.add_argument("--product", help="the product (default: the only configured one)")
     parser.add_argument("--jobs", type=int, help="git pushes and fetches in parallel")
     if tag:
-        parser.add_argument("tag", nargs="?", help="the tag [env GIT_TAG or RELEASE_GIT_TAG]")
+        parser.add_argument("tag", nargs="?", help=f"the tag [env {_TAG_VARIABLES}]")
+    else:
+        parser.set_defaults(tag=None)
     add_option_flags(parser, FLAGS)
 
 
@@ -135,33 +140,28 @@ def _add_backport(commands: Any) -> None:
 def _config(args: argparse.Namespace) -> Config:
     from dmrelease.adapters.config import load_config
 
-    config = load_config(args.config, flag_values(args, FLAGS))
+    flags = {**flag_values(args, FLAGS), "release_tag": args.tag or None}
+    config = load_config(args.config, flags)
     return dataclasses.replace(config, git_jobs=args.jobs) if args.jobs else config
 
 
-def _tag(args: argparse.Namespace, config: Config, session: Session | None) -> str:
+def _tag(config: Config, session: Session | None) -> str:
+    """The TAG argument, else the environment's; a weekly defaults to this week's."""
     from dmrelease.commands.tag import WEEKLY_CLOCK
 
-    tag = args.tag or getattr(config, "release_tag", None)  # GIT_TAG, once config declares it
-    if tag:
-        return str(tag)
+    if config.release_tag:
+        return config.release_tag
     if session is Session.WEEKLY:
         return str(Weekly.for_date(dt.datetime.now(WEEKLY_CLOCK).date()))
-    raise UsageError("give the tag, e.g. v29.1.0.rc1 (or set GIT_TAG)")
+    raise UsageError(f"give the tag, e.g. v29.1.0.rc1, or set {_TAG_VARIABLES} (read in order)")
 
 
-def _request(args: argparse.Namespace, config: Config, release: str) -> Request:
+def _request(args: argparse.Namespace, config: Config, release: str, **writes: bool) -> Request:
+    """What the verb was asked; ``writes`` are the writers' ``dry_run``, ``break_lock``
+    and ``build``."""
     from dmrelease.stages.release import Request
 
-    return Request(
-        release,
-        args.product,
-        tuple(config.refs),
-        tuple(getattr(args, "packages", ())),
-        dry_run=getattr(args, "dry_run", False),
-        break_lock=getattr(args, "break_lock", False),
-        build=not getattr(args, "no_build", False),
-    )
+    return Request(release, args.product, config.refs, tuple(args.packages), **writes)
 
 
 def _report(journal: Journal | None) -> None:
@@ -174,7 +174,8 @@ def run_session(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import tag_then_build, weekly
 
     config = _config(args)
-    request = _request(args, config, _tag(args, config, args.session))
+    writes = {"dry_run": args.dry_run, "break_lock": args.break_lock, "build": not args.no_build}
+    request = _request(args, config, _tag(config, args.session), **writes)
     if args.session is Session.WEEKLY:
         _report(weekly(config, request))
     else:
@@ -188,7 +189,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from dmrelease.stages.release_plan import clone_root
 
     config = _config(args)
-    tag = _tag(args, config, None)
+    tag = _tag(config, None)
     session = _SESSIONS[args.session] if args.session else session_of(tag)
     if session is None:
         raise _not_a_release_tag(tag)
@@ -228,6 +229,7 @@ def run_backport(args: argparse.Namespace) -> int:
     from dmrelease.stages.release_backport import backport
 
     config = _config(args)
-    request = _request(args, config, args.to)
+    writes = {"dry_run": args.dry_run, "break_lock": args.break_lock}
+    request = _request(args, config, args.to, **writes)
     backport(config, args.ticket, request, merge=args.merge)
     return 0

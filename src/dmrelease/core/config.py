@@ -2,7 +2,9 @@
 
 Each option is a field of :class:`Config` whose metadata names its ``dm-release.toml`` key,
 its environment variables (the Jenkins parameter names) and its help; the CLI builds its
-flags from the same declaration. Precedence is default < file < environment < flag.
+flags from the same declaration. Precedence is default < file < environment < flag; among
+an option's environment variables the first one set (not empty) wins, so ``refs`` reads
+``REFS``, else ``SOURCE_GIT_REFS``, else ``GIT_REFS``.
 Secrets come only from the environment, are never accepted from the file and never printed.
 Pure: the adapter hands in the file text, the environment and the flags.
 """
@@ -28,7 +30,11 @@ class Kind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """Where an option comes from: TOML ``key`` (``section.name``), environment, flag."""
+    """Where an option comes from: TOML ``key`` (``section.name``), environment, flag.
+
+    ``env`` is in precedence order: the first variable that is set and not empty wins (an
+    empty Jenkins parameter counts as unset).
+    """
 
     key: str | None
     env: tuple[str, ...]
@@ -64,15 +70,21 @@ class Secret:
 
 @dataclass(frozen=True)
 class ProductConfig:
-    """One ``[products.<metapackage>]`` table of dm-release.toml."""
+    """One ``[products.<metapackage>]`` table of dm-release.toml.
+
+    ``external``: ``--external`` dependencies, not packages of the product (never fetched
+    nor built). ``external_repos``: packages of the product whose repositories are external
+    forks, so that a final also tags them ``vM.n.p`` (DESIGN.md §3). A name is in one at most.
+    """
 
     name: str
     repos: Path
     release_branch: str = "v{major}.{minor}.x"
     external: tuple[str, ...] = ()
+    external_repos: tuple[str, ...] = ()
 
 
-PRODUCT_KEYS = {"repos", "release_branch", "external"}
+PRODUCT_KEYS = {"repos", "release_branch", "external", "external_repos"}
 K = Kind
 
 
@@ -87,7 +99,12 @@ class Config:
     )  # fmt: skip
     refs: tuple[str, ...] = _option(
         (), K.LIST, "ordered git refs; per package the first that exists wins",
-        key="build.refs", env=("REFS", "GIT_REFS"), flag="--refs", metavar="REF",
+        key="build.refs", env=("REFS", "SOURCE_GIT_REFS", "GIT_REFS"), flag="--refs",
+        metavar="REF",
+    )  # fmt: skip
+    release_tag: str | None = _option(
+        None, K.TEXT, "the tag a release session makes or checks (the release verbs' TAG)",
+        env=("RELEASE_GIT_TAG", "GIT_TAG"), metavar="TAG",
     )  # fmt: skip
     prepare_only: bool = _option(
         False, K.BOOL, "clone, resolve and write the manifest; do not build",
@@ -144,6 +161,10 @@ class Config:
     work_dir: Path = _option(  # noqa: RUF009
         Path("work"), K.PATH, "clones, logs and status.json",
         key="paths.work_dir", env=("DM_RELEASE_WORK_DIR",),
+    )  # fmt: skip
+    state_dir: Path = _option(  # noqa: RUF009
+        Path("work/state"), K.PATH, "release journals and locks (default: <work_dir>/state)",
+        key="paths.state_dir", env=("DM_RELEASE_STATE_DIR",),
     )  # fmt: skip
     output_dir: Path | None = _option(  # noqa: RUF009
         None, K.PATH, "where manifest.txt and build.properties go (default: work_dir)",

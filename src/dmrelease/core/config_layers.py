@@ -1,9 +1,10 @@
 """Loading the configuration: dm-release.toml text, environment and flags, layered.
 
-Precedence is default < file < environment < flag (STYLE.md habit 11); every problem is
-collected with the file, line and rule (``config-syntax``, ``config-unknown-key``,
-``config-type``, ``config-secret``, ``config-product``, ``config-value``). Pure: the
-adapter reads the file and hands in ``os.environ``.
+Precedence is default < file < environment < flag (STYLE.md habit 11); among an option's
+environment variables the first one set wins. Every problem is collected with the file,
+line and rule (``config-syntax``, ``config-unknown-key``, ``config-type``,
+``config-secret``, ``config-product``, ``config-value``). Pure: the adapter reads the file
+and hands in the process environment.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dmrelease.core.branches import ref_problem
 from dmrelease.core.config import (
     FLAVORS,
     PRODUCT_KEYS,
@@ -28,12 +30,24 @@ from dmrelease.core.config import (
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError
 
-_PRODUCT_RE = re.compile(r"^[A-Za-z0-9_]+$")
+#: product and package names: the keys of repos.yaml (DESIGN.md §4, core/repos.py)
+_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
 _COMMAND_LINE = "<command line>"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def _tag_problem(tag: str) -> str | None:
+    """Why ``tag`` cannot name a git tag, or None; whether it is a canonical release tag
+    is for the release rules (``tag-canonical``), which know the session."""
+    problem = ref_problem(tag)
+    return f"not a git tag name: {problem}" if problem else None
+
+
+#: checks of a typed value, by option: the reason it is wrong, or None
+_VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {"release_tag": _tag_problem}
 
 
 @dataclass(frozen=True)
@@ -128,9 +142,15 @@ class _Builder:
 
     def set(self, name: str, value: Any, origin: _Origin, label: str) -> None:
         try:
-            self.values[name] = _coerce(options()[name].kind, value, origin)
+            typed = _coerce(options()[name].kind, value, origin)
         except ValueError as exc:
             self.fail(origin, "config-type", f"{label}: {exc}")
+            return
+        problem = _VALUE_CHECKS[name](typed) if name in _VALUE_CHECKS else None
+        if problem:
+            self.fail(origin, "config-value", f"{label}: {typed!r} is {problem}")
+        else:
+            self.values[name] = typed
 
     def fail(self, origin: _Origin, rule: str, message: str, hint: str | None = None) -> None:
         self.problems.append(Diagnostic(origin.path, origin.line, rule, message, hint=hint))
@@ -177,28 +197,62 @@ def _near(dotted: str, by_key: dict[str, str]) -> str:
 
 
 def _product(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -> None:
-    line = _line_of(text, f"products.{name}", "repos")
-    at = _Origin(at.path, line if line > 1 else _header_line(text, f"products.{name}"), at.base)
-    if not _PRODUCT_RE.match(name) or not isinstance(table, dict):
-        builder.fail(at, "config-product", f"products.{name}: a table named like a product")
+    section = f"products.{name}"
+    at = _Origin(at.path, _key_line(text, section, "repos"), at.base)
+    if not _NAME_RE.match(name) or not isinstance(table, dict):
+        builder.fail(at, "config-product", f"{section}: a table named like a product")
         return
+    before = len(builder.problems)
     unknown = sorted(set(table) - PRODUCT_KEYS)
     repos, branch = table.get("repos"), table.get("release_branch", "v{major}.{minor}.x")
-    external = table.get("external", [])
     if unknown:
-        builder.fail(at, "config-unknown-key", f"products.{name}: unknown key {unknown[0]}")
-    elif not isinstance(repos, str):
-        builder.fail(at, "config-product", f"products.{name}: repos = <path of repos.yaml>")
-    elif not isinstance(branch, str) or not {"{major}", "{minor}"} <= set(
+        builder.fail(at, "config-unknown-key", f"{section}: unknown key {unknown[0]}")
+    if not isinstance(repos, str):
+        builder.fail(at, "config-product", f"{section}: repos = <path of repos.yaml>")
+    if not isinstance(branch, str) or not {"{major}", "{minor}"} <= set(
         re.findall(r"\{\w+\}", branch)
     ):
-        builder.fail(at, "config-product", f"products.{name}: release_branch needs {{major}}"
+        builder.fail(at, "config-product", f"{section}: release_branch needs {{major}}"
                      " and {minor}, e.g. 'v{major}.{minor}.x'")  # fmt: skip
-    elif not isinstance(external, list) or not all(isinstance(e, str) for e in external):
-        builder.fail(at, "config-product", f"products.{name}: external = [<package>, ...]")
-    else:
-        product = ProductConfig(name, at.base / repos, branch, tuple(external))
+    lists = {key: _package_list(builder, table, section, key, text, at) for key in _LISTS}
+    both = sorted(set(lists["external"]) & set(lists["external_repos"]))
+    if both:
+        where = _Origin(at.path, _key_line(text, section, "external_repos"), at.base)
+        message = f"{section}: in both external and external_repos: {', '.join(both)}"
+        builder.fail(where, "config-product", message, _LISTS_HINT)
+    if len(builder.problems) == before:
+        product = ProductConfig(name, at.base / str(repos), str(branch), **lists)
         builder.products.append(product)
+
+
+_LISTS = ("external", "external_repos")
+_NAME_HINT = "a package name is letters, digits and '_', as the keys of repos.yaml"
+_LISTS_HINT = (
+    "external: dependencies that are not packages of the product (not built); "
+    "external_repos: packages of the product on external forks (finals also get vM.n.p)"
+)
+
+
+def _key_line(text: str, section: str, key: str) -> int:
+    """The line of ``key`` in ``[section]``, else of the section's header."""
+    line = _line_of(text, section, key)
+    return line if line > 1 else _header_line(text, section)
+
+
+def _package_list(
+    builder: _Builder, table: dict[str, Any], section: str, key: str, text: str, at: _Origin
+) -> tuple[str, ...]:
+    """``key = [<package>, ...]`` of a product: a list of valid package names."""
+    names = table.get(key, [])
+    where = _Origin(at.path, _key_line(text, section, key), at.base)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        builder.fail(where, "config-product", f"{section}: {key} = [<package>, ...]")
+        return ()
+    bad = ", ".join(repr(n) for n in names if not _NAME_RE.match(n))
+    if bad:
+        message = f"{section}: {key}: not package names: {bad}"
+        builder.fail(where, "config-product", message, _NAME_HINT)
+    return tuple(names)
 
 
 def _environment_layer(builder: _Builder, environ: Mapping[str, str], cwd: Path) -> None:
@@ -216,7 +270,14 @@ def _flag_layer(builder: _Builder, flags: Mapping[str, Any], cwd: Path) -> None:
         if name not in known:
             raise KeyError(f"no option {name!r}")  # a bug in the caller, not a user error
         if value is not None:
-            builder.set(name, value, _Origin(_COMMAND_LINE, 1, cwd), known[name].flag or name)
+            label = known[name].flag or known[name].metavar or name
+            builder.set(name, value, _Origin(_COMMAND_LINE, 1, cwd), label)
+
+
+def _derive_state_dir(builder: _Builder) -> None:
+    """``state_dir`` defaults to ``<work_dir>/state``, wherever ``work_dir`` came from."""
+    if "state_dir" not in builder.values and "work_dir" in builder.values:
+        builder.values["state_dir"] = builder.values["work_dir"] / "state"
 
 
 def _anchor_default_paths(builder: _Builder, base: Path) -> None:
@@ -268,6 +329,7 @@ def build_config(
         _file_layer(builder, text, path, Path(path).parent)
     _environment_layer(builder, environ or {}, cwd)
     _flag_layer(builder, flags or {}, cwd)
+    _derive_state_dir(builder)
     _anchor_default_paths(builder, Path(path).parent if text is not None else cwd)
     config = Config(
         products=tuple(builder.products),

@@ -137,7 +137,10 @@ def _sources(config: Config, root: Path) -> Sources:
     )  # fmt: skip
 
 
-def _discover(config: Config, root: Path) -> Discovery:
+def discover_product(config: Config, root: Path) -> Discovery:
+    """Clone or fetch every package of the selected products under ``root`` and resolve
+    ``config.refs`` first-match per package (DESIGN.md §2); records nothing. Raises
+    CheckFailed with every problem, ``ref-unmatched`` for a ref that no package has."""
     products = config.selected_products()
     if not products:
         raise UsageError("no product configured: add [products.<name>] to dm-release.toml")
@@ -163,7 +166,9 @@ def _discover(config: Config, root: Path) -> Discovery:
     return found
 
 
-def _manifest(found: Discovery) -> Manifest:
+def manifest_of(found: Discovery) -> Manifest:
+    """The manifest of a discovery in build order, with the placeholder build id
+    ``PLACEHOLDER_BUILD`` until versiondb gives one (DMTN-106 §4.1); CycleError on a cycle."""
     graph = DependencyGraph({name: s.deps for name, s in sorted(found.sources.items())})
     cycle = graph.find_cycle()
     if cycle:
@@ -178,8 +183,8 @@ def prepare(config: Config, *, dry_run: bool = False, log: TextIO = sys.stderr) 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dm-release-dry-run-") as scratch:
         root = Path(scratch) if dry_run else config.work_dir / "clones"
-        found = _discover(config, root)
-        manifest = _manifest(found)
+        found = discover_product(config, root)
+        manifest = manifest_of(found)
     versiondb = None
     if not dry_run or (config.versiondb / ".git").is_dir():
         versiondb = VersionDb.open(

@@ -45,7 +45,6 @@ from dmrelease.stages.release_apply import apply_plan, saved_plan_path, streams
 from dmrelease.stages.release_plan import (
     Planned,
     clone_root,
-    external_repos,
     gather_facts,
     plan_session,
     product_of,
@@ -66,13 +65,8 @@ class Request:
     build: bool = True
 
 
-def state_dir(config: Config) -> Path:
-    """Journals and locks (``paths.state_dir`` once the config declares it)."""
-    return Path(getattr(config, "state_dir", None) or config.work_dir / "state")
-
-
 def journal_for(config: Config, product: str, session: Session, release: str) -> JournalFile:
-    return JournalFile(journal_path(state_dir(config), product, str(session), release))
+    return JournalFile(journal_path(config.state_dir, product, str(session), release))
 
 
 def _wrote(journal: JournalFile) -> bool:
@@ -92,7 +86,7 @@ def release_lock(
     log: TextIO,
 ) -> Iterator[Lock | None]:
     """Hold the product's release lock for the session (a dry run only reads it)."""
-    file = LockFile.of(state_dir(config), product)
+    file = LockFile.of(config.state_dir, product)
     if dry_run:
         yield file.read()
         return
@@ -298,7 +292,7 @@ def _weekly_plan(config: Config, product: ProductConfig, request: Request, log: 
         config.refs,
         {n: s.resolution for n, s in prepared.sources.items()},
         order=[e.name for e in manifest.entries],
-        external=external_repos(product),
+        external=product.external_repos,
         branch_pattern=product.release_branch,
         build_id=manifest.build_id or "",
         manifest=render_manifest(manifest),
@@ -337,7 +331,7 @@ def weekly(
 
 def validate(config: Config, planned: Planned) -> list[Diagnostic]:
     """Every rule against the remotes as they are now (``release validate``)."""
-    lock = LockFile.of(state_dir(config), planned.plan.product).read()
+    lock = LockFile.of(config.state_dir, planned.plan.product).read()
     return check_plan(planned.plan, gather_facts(config, planned.plan, planned.clones, lock))
 
 

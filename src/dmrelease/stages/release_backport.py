@@ -26,7 +26,7 @@ from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, Usage
 from dmrelease.core.journal import Journal, Step
 from dmrelease.core.names import ReleaseBranchPattern, ticket_of
 from dmrelease.core.plan import Session
-from dmrelease.stages.release import Request, state_dir, tag_then_build
+from dmrelease.stages.release import Request, tag_then_build
 from dmrelease.stages.release_apply import REMOTE, streams, tagger
 from dmrelease.stages.release_plan import product_of
 
@@ -182,7 +182,7 @@ def backport(
         return []
     product = product_of(config, request.product).name
     release = job.branch.removeprefix("tickets/")
-    file = JournalFile(journal_path(state_dir(config), product, "backport", release))
+    file = JournalFile(journal_path(config.state_dir, product, "backport", release))
     file.save(
         file.load() or Journal.start(f"backport {product} {release}", "-", request.packages, now())
     )

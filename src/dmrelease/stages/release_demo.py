@@ -18,7 +18,7 @@ from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
 from dmrelease.core.journal import parse_journal
 from dmrelease.core.plan import Session, parse_plan
-from dmrelease.stages.release import Request, journal_for, state_dir, tag_then_build, weekly
+from dmrelease.stages.release import Request, journal_for, tag_then_build, weekly
 from dmrelease.stages.release_apply import saved_plan_path
 from dmrelease.stages.release_backport import backport
 
@@ -134,7 +134,7 @@ def show_tags(remotes: Path, packages: Sequence[str], out: TextIO) -> None:
 def show_journals(config: Config, out: TextIO) -> None:
     """One line per operation, then the full journal of the last final."""
     _step("journals", out)
-    files = sorted((state_dir(config) / "journal").rglob("*.json"), key=lambda f: f.stat().st_mtime)
+    files = sorted((config.state_dir / "journal").rglob("*.json"), key=lambda f: f.stat().st_mtime)
     journals = [
         parse_journal(f.read_text(encoding="utf-8"), str(f))
         for f in files

@@ -28,7 +28,7 @@ from dmrelease.core.manifest import Manifest, content_hash, render_manifest
 from dmrelease.core.names import Release, ReleaseBranchPattern
 from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
 from dmrelease.core.rules import ancestry_questions
-from dmrelease.stages.rebuild import load_repos
+from dmrelease.stages.rebuild import discover_product, load_repos, manifest_of
 from dmrelease.stages.rebuild_sources import Discovery
 
 
@@ -54,12 +54,6 @@ def product_of(config: Config, name: str | None) -> ProductConfig:
     return products[0]
 
 
-def external_repos(product: ProductConfig) -> tuple[str, ...]:
-    """Packages of the product whose repositories also get ``vM.n.p`` on a final
-    (DESIGN.md §3); ``external_repos`` of the product's configuration (see REQUESTS.md)."""
-    return tuple(getattr(product, "external_repos", ()))
-
-
 @contextmanager
 def clone_root(config: Config, *, dry_run: bool) -> Iterator[Path]:
     """The work clones, or a temporary directory for a dry run (no repository changes)."""
@@ -68,14 +62,6 @@ def clone_root(config: Config, *, dry_run: bool) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="dm-release-dry-run-") as scratch:
         yield Path(scratch)
-
-
-def _discovery(config: Config, root: Path) -> tuple[Discovery, Manifest]:
-    # the rebuild stage's discovery, without its versiondb record (see REQUESTS.md)
-    from dmrelease.stages.rebuild import _discover, _manifest
-
-    found = _discover(config, root)
-    return found, _manifest(found)
 
 
 def _build_id(config: Config, manifest: Manifest) -> str:
@@ -99,7 +85,8 @@ def plan_session(
     """Resolve ``refs`` over the product and plan ``session``; branch-only sessions keep
     the named ``packages`` that do not have the release branch yet."""
     scoped = dataclasses.replace(config, refs=tuple(refs), selected=(product.name,))
-    found, manifest = _discovery(scoped, root)
+    found = discover_product(scoped, root)  # the rebuild's discovery; nothing recorded
+    manifest = manifest_of(found)
     clones = {name: source.clone for name, source in found.sources.items()}
     resolutions = {name: source.resolution for name, source in found.sources.items()}
     if not session.tags:
@@ -113,7 +100,7 @@ def plan_session(
         refs,
         resolutions,
         order=[e.name for e in manifest.entries],
-        external=external_repos(product),
+        external=product.external_repos,
         branch_pattern=product.release_branch,
         build_id=build_id,
         manifest=render_manifest(manifest),
