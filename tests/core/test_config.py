@@ -179,6 +179,10 @@ def test_secrets_only_from_the_environment_and_never_shown() -> None:
          " git tag name"),
         ("", {"GIT_TAG": "v29..1"}, {}, "<environment>:1: config-value: GIT_TAG: 'v29..1' is"),
         ("", {}, {"release_tag": "w.2025.24:"}, "<command line>:1: config-value: TAG:"),
+        # an EUPS tag names a file ups_db/<product>/<tag>.chain: no path, no '.' (§3)
+        ("", {}, {"eups_tag": "../../../tmp/x"}, "<command line>:1: config-value: --tag:"),
+        ("", {"EUPS_TAG": "w.2025.24"}, {}, "<environment>:1: config-value: EUPS_TAG:"),
+        ("", {"EUPS_TAG": "w_2025_24/x"}, {}, "<environment>:1: config-value: EUPS_TAG:"),
     ],
 )  # fmt: skip
 def test_every_problem_names_file_line_and_rule(
@@ -187,6 +191,11 @@ def test_every_problem_names_file_line_and_rule(
     with pytest.raises(CheckFailed) as failed:
         build_config(text=text, path="f.toml", environ=environ, flags=flags)
     assert any(expected in str(d) for d in failed.value.diagnostics), failed.value
+
+
+@pytest.mark.parametrize("tag", ["w_2025_24", "d_latest", "v29_1_0_rc1", "current", "b8466"])
+def test_eups_tags_that_name_a_chain_file_are_accepted(tag: str) -> None:
+    assert build_config(flags={"eups_tag": tag}).eups_tag == tag
 
 
 def test_all_problems_are_collected() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rebuild_helpers import GRAPH, config_for, make_product, run_prepare, write_config
 
-from dmrelease.adapters.git import Git
+from dmrelease.adapters.git import Git, GitError
 from dmrelease.core.errors import CheckFailed
 from dmrelease.core.manifest import parse_manifest, verify_manifest
 from dmrelease.core.refs import RefKind, RefSource
@@ -136,6 +136,40 @@ def test_identical_content_reuses_the_build_id(tmp_path: Path) -> None:
     assert (changed.manifest.build_id, changed.build_id_reused) == ("b2", False)
     db = (tmp_path / "versiondb" / "manifests" / "content_sha.db.txt").read_text().splitlines()
     assert [line.split("\t")[1] for line in db] == ["b1", "b2"]
+
+
+def test_a_run_killed_before_the_versiondb_commit_is_completed_by_the_rerun(
+    tmp_path: Path,
+) -> None:
+    product = make_product(tmp_path)
+    config = config_for(write_config(tmp_path, product))
+    run_prepare(config)
+    push_change(product, "geom", "Change geom")
+    hook = tmp_path / "versiondb" / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'disk full' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(GitError, match="disk full"):
+        run_prepare(config)  # the commit of b2 fails after its files were written
+    hook.unlink()
+    again, _ = run_prepare(config)
+    versiondb = Git(tmp_path / "versiondb")
+    assert again.manifest.build_id == "b2" and "commit" in again.versiondb_steps
+    assert versiondb.run("tag", "--list").split() == ["b1", "b2"]
+    recorded = versiondb.show_file("b2", "manifests/b2.txt")
+    assert recorded == (tmp_path / "work" / "manifest.txt").read_text().rstrip("\n")
+    assert versiondb.run("status", "--porcelain") == ""
+    assert run_prepare(config)[0].versiondb_steps == ()  # idempotent from now on
+
+
+def test_a_build_id_named_only_in_the_content_db_is_not_given_again(tmp_path: Path) -> None:
+    product = make_product(tmp_path)
+    config = config_for(write_config(tmp_path, product))
+    run_prepare(config)
+    db = tmp_path / "versiondb" / "manifests" / "content_sha.db.txt"
+    with db.open("a") as out:  # left by a run killed before it wrote manifests/b7.txt
+        out.write(f"{'0' * 40}\tb7\n")
+    push_change(product, "geom", "Change geom")
+    assert run_prepare(config)[0].manifest.build_id == "b8"
 
 
 def test_outputs_are_a_valid_manifest_and_a_build_property(tmp_path: Path) -> None:

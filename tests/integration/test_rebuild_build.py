@@ -189,3 +189,46 @@ def test_dry_run_build_plans_without_building(tmp_path: Path) -> None:
     planned = build(config, prepared.manifest, dry_run=True, log=io.StringIO())
     assert {o.action for o in planned.outcomes} == {Action.BUILT}
     assert not (tmp_path / "stack").exists() and not (tmp_path / "work" / "status.json").exists()
+
+
+def test_the_binary_token_never_reaches_a_build_command_or_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "s3cr3t-binary-token"
+    monkeypatch.setenv("DM_RELEASE_BINARY_TOKEN", token)
+    command = 'env; mkdir -p "$PREFIX" && env > "$PREFIX/env.txt"'
+    path = write_config(tmp_path, make_product(tmp_path), command=command)
+    config = config_for(path, environ={"DM_RELEASE_BINARY_TOKEN": token})
+    assert config.binary_token is not None  # the token is configured, for the server only
+    built, log = run_build(config, run_prepare(config)[0])
+    assert built.counts["built"] == len(GRAPH)
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "upstream" not in p.parts]
+    assert any(p.name == "env.txt" for p in written) and any(p.suffix == ".log" for p in written)
+    assert not [p for p in written if token in p.read_text(errors="replace")]
+    assert token not in log
+
+
+@pytest.mark.parametrize(
+    ("jobs", "cpus", "expected"), [(0, 2, 2), (0, 32, 8), (0, None, 1), (12, 32, 12), (3, 1, 3)]
+)
+def test_the_pool_defaults_to_min_cpu_8(
+    monkeypatch: pytest.MonkeyPatch, jobs: int, cpus: int | None, expected: int
+) -> None:
+    from dmrelease.adapters import config
+
+    monkeypatch.setattr(config.os, "cpu_count", lambda: cpus)
+    assert config.auto_jobs(jobs) == expected
+
+
+def test_no_more_than_jobs_packages_build_at_once(tmp_path: Path) -> None:
+    running = tmp_path / "running"
+    running.mkdir()
+    seen = tmp_path / "seen.txt"
+    command = (
+        f"touch {running}/$PRODUCT; ls {running} | wc -l >> {seen}; sleep 0.2; "
+        f'rm {running}/$PRODUCT; mkdir -p "$PREFIX"'
+    )
+    config = config_for(write_config(tmp_path, make_product(tmp_path), command=command), jobs=1)
+    run_build(config, run_prepare(config)[0])
+    counts = [int(line) for line in seen.read_text().split()]
+    assert len(counts) == len(GRAPH) and max(counts) == 1

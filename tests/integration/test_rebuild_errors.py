@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prepare, write_config
 
+from dmrelease.adapters.git import Git
 from dmrelease.adapters.stack import Stack
-from dmrelease.core.errors import CheckFailed
+from dmrelease.core.errors import CheckFailed, UsageError
 from dmrelease.core.graph import CycleError
 from dmrelease.stages.synthetic import PackageSpec
 
@@ -125,3 +126,36 @@ def test_the_command_prints_json_for_machines(
     result = json.loads(capsys.readouterr().out)
     assert result["build"]["counts"]["built"] == len(GRAPH)
     assert result["prepare"]["build_id"] == "b1"
+
+
+def test_a_missing_exclusion_map_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    path = write_config(tmp_path, make_product(tmp_path), extra='exclusions = "nowhere.txt"')
+    with pytest.raises(UsageError, match=f"{tmp_path / 'nowhere.txt'}: no such exclusion map"):
+        run_prepare(config_for(path))
+
+
+def test_a_table_file_that_is_not_utf8_names_the_package(tmp_path: Path) -> None:
+    product = make_product(tmp_path)
+    work = tmp_path / "geom-work"
+    Git(tmp_path).run("clone", "--quiet", product.url("geom"), str(work))
+    (work / "ups" / "geom.table").write_bytes(b"setupRequired(utils)\n# caf\xe9\n")
+    ident = ["-c", "user.name=Dev", "-c", "user.email=dev@example.org"]
+    Git(work).run(*ident, "commit", "--quiet", "-am", "Latin-1 table")
+    Git(work).run("push", "--quiet", "origin", "main")
+    write_config(tmp_path, product)
+    [problem] = _problems(tmp_path)
+    assert problem.startswith("geom@main:ups/geom.table:2: file-encoding: ")
+
+
+def test_a_local_commit_in_a_clone_is_refused_not_left_behind(tmp_path: Path) -> None:
+    config = config_for(write_config(tmp_path, make_product(tmp_path)))
+    run_prepare(config)
+    clone = tmp_path / "work" / "clones" / "utils"
+    (clone / "FIX.md").write_text("a fix made in the clone\n")
+    ident = ["-c", "user.name=Dev", "-c", "user.email=dev@example.org"]
+    Git(clone).run("add", "FIX.md")
+    Git(clone).run(*ident, "commit", "--quiet", "-m", "Local fix")
+    local = Git(clone).rev_parse("HEAD")
+    [problem] = _problems(tmp_path)
+    assert "dirty-clone: utils: " in problem and local[:10] in problem
+    assert Git(clone).rev_parse("HEAD") == local

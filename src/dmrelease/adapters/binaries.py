@@ -2,16 +2,19 @@
 
 DESIGN.md §6: a tarball holds the tree ``<p>/<v>/…``. Presence is asked with HEAD, never a
 download (issue 4); an install streams the tarball to disk, unpacks it with tarfile's
-``data`` filter (no absolute paths, no links out of the tree) and hands the tree to the
-stack, which moves it in place and records it. The credential, when there is one, goes in
+``data`` filter, refusing any member or link that leaves ``<p>/<v>/``, and hands the tree to
+the stack, which moves it in place and records it. The credential, when there is one, goes in
 the Authorization header and never into a message.
 """
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import tarfile
 import tempfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,10 +101,42 @@ class BinaryServer:
     def _unpack(self, product: str, version: str, archive: Path, into: Path) -> Path:
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                tar.extractall(into, filter="data")
-        except (tarfile.TarError, OSError) as exc:
+                tar.extractall(into, filter=_inside(f"{product}/{version}"))
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # EOFError: cut short
             raise BinaryServerError(f"{product}: bad tarball {archive.name}: {exc}") from None
         tree = into / product / version
         if not tree.is_dir():
             raise BinaryServerError(f"{product}: {archive.name} does not hold {product}/{version}/")
         return tree
+
+
+class _OutsidePrefix(tarfile.FilterError):
+    def __init__(self, member: tarfile.TarInfo, prefix: str, what: str) -> None:
+        super().__init__(f"{member.name!r}: {what} outside {prefix}/")
+
+
+def _inside(prefix: str) -> Callable[[tarfile.TarInfo, str], tarfile.TarInfo]:
+    """tarfile's ``data`` filter (no absolute paths, nothing outside the destination), and
+    every member, and every link's target, inside ``<p>/<v>/``: the tree is moved into the
+    stack, where a link that leaves it would point into another package (DESIGN.md §6)."""
+
+    def within(path: str) -> bool:
+        return path == prefix or path.startswith(f"{prefix}/")
+
+    def check(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo:
+        member = tarfile.data_filter(member, destination)
+        name = posixpath.normpath(member.name)
+        parent = member.isdir() and (name == "." or prefix.startswith(f"{name}/"))
+        if not within(name) and not parent:
+            raise _OutsidePrefix(member, prefix, "a path")
+        if member.issym():
+            target = posixpath.join(posixpath.dirname(name), member.linkname)
+        elif member.islnk():
+            target = member.linkname
+        else:
+            return member
+        if name == prefix or not within(posixpath.normpath(target)):
+            raise _OutsidePrefix(member, prefix, "a link to")
+        return member
+
+    return check

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dmrelease.core.config import Config, Kind, options
+from dmrelease.core.config import SECRETS, Config, Kind, options
 from dmrelease.core.config_layers import build_config
 from dmrelease.core.errors import UsageError
 
@@ -43,8 +43,10 @@ def load_config(
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a child process (git, a build command): ours plus ``extra``."""
-    return {**os.environ, **extra}
+    """The environment of a child process (git, a build command): ours without the
+    secrets (a build command could print them into a log Jenkins archives), plus ``extra``."""
+    secrets = set(SECRETS.values())
+    return {**{k: v for k, v in os.environ.items() if k not in secrets}, **extra}
 
 
 def auto_jobs(jobs: int) -> int:

@@ -57,6 +57,7 @@ class VersionDb:
     def build_numbers(self) -> list[int]:
         names = [f.stem for f in (self.path / "manifests").glob("b*.txt")]
         names += self.git.run("tag", "--list", "b*").split()
+        names += [build for _, build in self.content_db().records]  # a killed run's too
         return [int(m[1]) for m in map(BUILD_ID_RE.match, names) if m]
 
     def next_build_id(self) -> str:
@@ -72,8 +73,9 @@ class VersionDb:
         build_id = manifest.build_id
         if build_id is None:
             raise DmReleaseError("cannot record a manifest without a build id")
-        done = self._write_manifest(manifest, build_id) + self._write_content(manifest, build_id)
-        if done:
+        # content line first: a run killed after it reuses this build id when rerun
+        done = self._write_content(manifest, build_id) + self._write_manifest(manifest, build_id)
+        if self.git.run("status", "--porcelain", "--", "manifests"):  # also a killed run's
             self.git.run("add", "manifests")
             self.git.run("commit", "--quiet", "-m", f"Add build {build_id}")
             done.append("commit")
@@ -98,6 +100,7 @@ class VersionDb:
         if build_id in self.content_db().builds_for(digest):
             return []
         file = self.path / CONTENT_DB
+        file.parent.mkdir(parents=True, exist_ok=True)
         with file.open("a", encoding="utf-8") as out:
             out.write(f"{digest}\t{build_id}\n")
         return [CONTENT_DB]

@@ -46,8 +46,22 @@ def _tag_problem(tag: str) -> str | None:
     return f"not a git tag name: {problem}" if problem else None
 
 
+#: EUPS tag names: the git form with '.' and '-' made '_' (DESIGN.md §3); each names a file
+#: ``ups_db/<product>/<tag>.chain``, so no path separator and no '.' may reach it
+_EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _eups_tag_problem(tag: str) -> str | None:
+    if _EUPS_TAG_RE.match(tag):
+        return None
+    return "not an EUPS tag name: letters, digits and '_' only (w_2025_24, v29_1_0_rc1)"
+
+
 #: checks of a typed value, by option: the reason it is wrong, or None
-_VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {"release_tag": _tag_problem}
+_VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "release_tag": _tag_problem,
+    "eups_tag": _eups_tag_problem,
+}
 
 
 @dataclass(frozen=True)

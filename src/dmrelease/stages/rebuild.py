@@ -129,6 +129,8 @@ def _sources(config: Config, root: Path) -> Sources:
     repos, origin = load_repos(config)
     exclusions = None
     if config.exclusions is not None:
+        if not config.exclusions.is_file():
+            raise UsageError(f"{config.exclusions}: no such exclusion map (build.exclusions)")
         text = config.exclusions.read_text(encoding="utf-8")
         exclusions = ExclusionMap.parse(text, str(config.exclusions))
     return Sources(

@@ -60,16 +60,19 @@ class Builder:
         """Fetch or build one package (``deps``: dependency → version, transitive); never
         raises for the package's own failure."""
         started = time.monotonic()
+        fetch_failed = None
         try:
             if action is Action.FETCHED:
-                message = self._fetch(entry)
-                if message is None:
+                fetch_failed = self._fetch(entry)
+                if fetch_failed is None:
                     return Outcome(entry.name, entry.version, action, time.monotonic() - started)
                 action = Action.BUILT
             message = self._build(entry, deps)
         except (OSError, GitError) as exc:
             message = f"{type(exc).__name__}: {exc}"
         done = Action.FAILED if message else action
+        if fetch_failed:  # say it: a bad tarball on the server must not go unnoticed
+            message = "; ".join(filter(None, [message, f"binary fetch failed: {fetch_failed}"]))
         return Outcome(entry.name, entry.version, done, time.monotonic() - started, message or "")
 
     def _fetch(self, entry: ManifestEntry) -> str | None:

@@ -42,7 +42,7 @@ def print_build(built: Built, log: TextIO) -> None:
     for outcome in built.outcomes:
         if outcome.action in (Action.BUILT, Action.FETCHED) and built.dry_run:
             print(f"  {outcome.package} {outcome.version} {verb} {outcome.action}", file=log)
-        elif outcome.action in (Action.FAILED, Action.SKIPPED):
+        elif outcome.message:  # failed, skipped, or built after a failed fetch
             print(f"  {outcome.package}: {outcome.action}: {outcome.message}", file=log)
 
 

@@ -105,10 +105,21 @@ class Sources:
                 name, "dirty-clone", f"clone {clone} has local changes ({shown})",
                 "commit or discard them, or remove the clone; dm-release never overwrites work",
             )  # fmt: skip
+        local = self._local_commits(git)
+        if local:
+            raise self._problem(
+                name, "dirty-clone", f"clone {clone} has commits on no branch ({local[:10]})",
+                "push them or put them on a branch (git branch <name>), or remove the clone",
+            )  # fmt: skip
         if git.run("remote", "get-url", "origin") != url:
             git.run("remote", "set-url", "origin", url)
         git.run("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force", "origin")
         return git, "fetched"
+
+    def _local_commits(self, git: Git) -> str:
+        """The first commit of HEAD on no branch or tag: work made in the clone, which
+        checking out another commit would leave behind (reachable only from the reflog)."""
+        return git.run("rev-list", "-n", "1", "HEAD", "--not", "--branches", "--remotes", "--tags")
 
     def _refs(self, git: Git) -> RepoRefs:
         found = git.refs(_BRANCHES, _TAGS)
@@ -133,8 +144,15 @@ class Sources:
         if not table_path.is_file():
             return Source(name, clone, action, refs, res, (), frozenset(), {}, False)
         shown = f"{name}@{res.ref}:ups/{name}.table"
+        data = table_path.read_bytes()
         try:
-            table = parse_table(table_path.read_text(encoding="utf-8"), shown)
+            table = parse_table(data.decode("utf-8"), shown)
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            message = f"not UTF-8 text ({exc.reason})"
+            raise PackageProblem(
+                Diagnostic(shown, line, "file-encoding", message, hint="save it as UTF-8")
+            ) from None
         except ParseError as exc:  # TableParseError carries every problem: report the first
             raise PackageProblem(exc.diagnostic) from None
         deps = table.dependencies(self.flavor, exclusions=self.exclusions, product=name)
