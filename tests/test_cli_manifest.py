@@ -63,6 +63,20 @@ def test_a_seeded_copy_reports_exactly_that_problem(
     ]
 
 
+def test_a_crlf_copy_is_one_problem_not_a_clean_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file is checked as it is on disk: versiondb writes LF, byte for byte."""
+    copy = tmp_path / "b8466.txt"
+    copy.write_bytes((VERSIONDB / "manifests" / "b8466.txt").read_bytes().replace(b"\n", b"\r\n"))
+    assert main(["manifest", "verify", "--content-db", str(DB), str(copy)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{copy}:1: manifest-format: CRLF line ends; versiondb writes LF only: "
+        "convert the file (`dos2unix`)",
+        "verified 1 manifests, 127 packages, 1 problems",
+    ]
+
+
 def test_problems_of_several_files_come_file_by_file_then_the_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

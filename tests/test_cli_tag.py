@@ -95,6 +95,27 @@ def test_weekly_bad_date_is_a_usage_error(capsys: pytest.CaptureFixture[str], ba
     assert "--date" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "0999-06-01", "9999-12-31"])
+def test_a_date_without_a_four_digit_weekly_year_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], day: str
+) -> None:
+    """Valid dates whose weekly year is not 1000..9999: exit 2 with the reason, no traceback."""
+    with pytest.raises(SystemExit) as info:
+        main(["tag", "weekly", "--date", day])
+    assert info.value.code == 2
+    assert "no weekly: the year must have four digits" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("day", "weekly"), [("0999-12-31", "w.1000.01"), ("9999-12-25", "w.9999.52")]
+)
+def test_the_first_and_last_weeklies_there_are(
+    capsys: pytest.CaptureFixture[str], day: str, weekly: str
+) -> None:
+    assert main(["tag", "weekly", "--date", day]) == 0
+    assert capsys.readouterr().out == weekly + "\n"
+
+
 @pytest.mark.parametrize("command", ["classify", "eups", "weekly"])
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str], command: str) -> None:
     with pytest.raises(SystemExit) as info:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -308,6 +309,37 @@ def test_lines_that_cannot_be_split_are_parse_errors(text: str, line: int, messa
     assert caught.value.diagnostic.line == line
     assert caught.value.diagnostic.rule == "manifest-syntax"
     assert caught.value.diagnostic.message == message
+
+
+@pytest.mark.parametrize("text", ["", "\n", "\ufeff"])
+def test_an_empty_file_is_one_parse_error_at_line_1(text: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_manifest(text, "b1.txt")
+    assert (caught.value.diagnostic.line, caught.value.diagnostic.rule) == (1, "manifest-syntax")
+    assert caught.value.diagnostic.message.startswith("empty file")
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "words"),
+    [
+        (lambda text: "\ufeff" + text, 1, "byte order mark"),
+        (lambda text: text.replace("\n", "\r\n"), 1, "CRLF"),
+        (lambda text: text.replace("\n", "\r\n").replace("\r\n", "\n", 5), 6, "CRLF"),
+    ],
+    ids=["bom", "crlf", "crlf-from-line-6"],
+)
+def test_a_bom_or_crlf_is_one_layout_problem_and_the_rest_still_read(
+    edit: Callable[[str], str], line: int, words: str
+) -> None:
+    """Not a cascade over every line: the packages read as they are, versions check clean."""
+    text, manifest = read("b8466")
+    seeded = edit(text)
+    parsed = parse_manifest(seeded, "b8466.txt")
+    assert parsed == manifest
+    assert verify_manifest(parsed, "b8466.txt", DB) == []
+    (problem,) = layout_problems(seeded, parsed, "b8466.txt")
+    assert (problem.line, problem.rule) == (line, "manifest-format")
+    assert words in problem.message
 
 
 def test_layout_problems_point_at_each_line_off_the_writer_layout() -> None:

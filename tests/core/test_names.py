@@ -622,8 +622,10 @@ def test_invalid_git_branch_names(name: str) -> None:
         ("tickets/DM-1", None),
         ("u/jdoe/topic", None),
         ("v29.1.x", None),
-        ("tickets/DM-012", "zero padding"),
-        ("v29.01.x", "zero padding"),
+        ("tickets/DM-012", "zero padding in branch numbers (write tickets/DM-12)"),
+        ("tickets/DM-12-v029", "(write tickets/DM-12-v29)"),
+        ("v29.01.x", "zero padding in branch numbers (write v29.1.x)"),
+        ("tickets/DM-0", "tickets/DM-<number>"),  # not padding: no ticket DM-0
         ("tickets/dm-12", "tickets/DM-<number>"),
         ("tickets/DM-12-29", "tickets/DM-<number>"),
         ("u/jdoe", "u/<user>/<topic>"),

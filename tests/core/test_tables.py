@@ -521,6 +521,69 @@ def test_whole_list_quotes_explain_a_wrong_argument_count() -> None:
     assert problem.hint is not None and "whole argument list" in problem.hint
 
 
+# --- tricky inputs, read as EUPS reads them ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n \n\t\n",
+        "# only a comment\n",
+        "setupRequired(eigen);\nsetupOptional(afwdata) ;  \n",
+        "setupRequired(eigen)\r\nsetupOptional(afwdata)\r\n",
+        "\tsetupRequired(eigen)\t# tabs around a directive are blanks\nsetupOptional(afwdata)\t;\n",
+        'setupRequired(eigen)\nenvSet(X, "a\tb")\nsetupOptional(afwdata)\n',
+    ],
+    ids=["empty", "blank", "comment", "semicolons", "crlf", "tabs-outside", "tab-quoted"],
+)
+def test_inputs_eups_reads_fine_parse_fine(text: str) -> None:
+    assert check_table(text) == []
+    names = [d.name for d in parse_table(text).dependencies()]
+    assert names == ([] if "eigen" not in text else ["eigen", "afwdata"])
+
+
+def test_a_byte_order_mark_is_reported_once_and_the_rest_still_read() -> None:
+    """EUPS keeps a BOM as text: line 1 would be an unknown line and its dependency lost."""
+    text = "\ufeffsetupRequired(eigen)\nsetupOptional(afwdata)\n"
+    (problem,) = check_table(text, "ups/afw.table")
+    assert (problem.line, problem.column, problem.rule) == (1, 1, "table-bom")
+    assert problem.hint is not None and "without a BOM" in problem.hint
+    assert [p.rule for p in check_table("\ufeff# comment\nsetupRequired(x)\n")] == ["table-bom"]
+
+
+@pytest.mark.parametrize(
+    ("line", "column"),
+    [
+        ("setupRequired(eigen\t>= 3.0.0)", 20),
+        ("setupRequired(\teigen)", 15),
+        ('setupOptional("eigen\t")', 21),
+    ],
+)
+def test_a_tab_inside_the_arguments_is_reported(line: str, column: int) -> None:
+    """EUPS splits arguments at spaces and commas only: `eigen\t>=` would be the product."""
+    (problem,) = check_table(line, "ups/afw.table")
+    assert (problem.line, problem.column, problem.rule) == (1, column, "table-tab")
+    assert problem.hint == "write a space"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["setupRequired(eigen # the linear algebra)", "if (flavor == Linux64 # mac too) {\n}\n"],
+)
+def test_a_comment_inside_parentheses_is_named_as_the_cause(text: str) -> None:
+    """EUPS cuts the line at `#`, so `)` is lost: say so, not only "add `)`"."""
+    (problem,) = check_table(text)
+    assert problem.rule == "table-unbalanced-paren"
+    assert problem.hint is not None and "`#`" in problem.hint and "move the comment" in problem.hint
+
+
+def test_a_stray_brace_says_how_to_fix_it() -> None:
+    (problem,) = check_table("setupRequired(x)\n}\n")
+    assert (problem.line, problem.rule) == (2, "table-unmatched-brace")
+    assert problem.hint == "remove it, or open the block with `if (…) {`"
+
+
 # --- checks for the pre-commit hook ------------------------------------------------------------
 
 

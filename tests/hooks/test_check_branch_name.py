@@ -39,6 +39,7 @@ DMTN106 = ReleaseBranchPattern("b.{major}.{minor}.x")
 def test_branch_names(branch: str, pattern: ReleaseBranchPattern, rule: str | None) -> None:
     found = branch_diagnostics(branch, pattern, committing=False)
     assert [d.rule for d in found] == ([rule] if rule else [])
+    assert all(d.hint and "git branch -m" in d.hint for d in found), "say how to fix it"
 
 
 def test_allow_adds_names() -> None:
@@ -123,3 +124,19 @@ def test_a_bad_pattern_is_a_usage_error(call) -> None:
     with pytest.raises(SystemExit) as exit_:
         call(main)(["--release-branch-pattern", "release-{major}", "--branch", "main"])
     assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--release-branch-pattern", "b.{major}.x"], "--release-branch-pattern 'b.{major}.x': "),
+        (["--allow", "dependabot/(.+"], "--allow 'dependabot/(.+': not a regular expression"),
+    ],
+)
+def test_a_bad_option_value_names_the_option(
+    capsys: pytest.CaptureFixture[str], args: list[str], named: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--branch", "main"])
+    assert exit_.value.code == 2
+    assert f"check-branch-name: error: {named}" in capsys.readouterr().err

@@ -88,6 +88,7 @@ def test_each_problem_is_reported_at_its_line(call, tmp_path: Path) -> None:
         [f"{path}:9:11", "requirements-syntax"],  # at the `>>=`
         [f"{path}:10:5", "conda-env-structure"],
     ]
+    assert all(line.endswith(")") for line in lines), "each finding says how to fix it"
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,23 @@ def test_pyproject_syntax_errors_name_the_line(call, tmp_path: Path) -> None:
     assert lines == [f"{path}:4: toml-syntax: not valid TOML: Unclosed array"]
 
 
+def test_a_byte_order_mark_is_read_through_as_pip_does(call, tmp_path: Path) -> None:
+    """pip decodes a BOM away, so a BOM'd requirements file is valid: no false finding."""
+    path = write(tmp_path, "requirements.txt", "\ufeff" + GOOD)
+    assert call(main)([path]) == (0, [])
+    code, lines = call(main)(["--pinned", path])
+    assert code == 1 and lines[0].startswith(f"{path}:2:1: requirements-pinned: 'numpy")
+
+
+def test_a_byte_order_mark_in_pyproject_is_named(call, tmp_path: Path) -> None:
+    """tomllib (and so pip) refuses a BOM: say that is the cause."""
+    path = write(tmp_path, "pyproject.toml", '\ufeff[project]\nname = "x"\n')
+    code, lines = call(main)([path])
+    assert code == 1
+    assert lines[0].startswith(f"{path}:1:1: toml-syntax: ")
+    assert lines[0].endswith("(TOML allows no byte order mark: save the file without it)")
+
+
 def test_a_list_that_is_not_a_list_is_reported(call, tmp_path: Path) -> None:
     path = write(tmp_path, "pyproject.toml", '[project]\nname = "x"\ndependencies = "numpy"\n')
     assert call(main)([path]) == (

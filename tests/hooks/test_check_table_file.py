@@ -103,6 +103,17 @@ def test_every_file_is_checked_and_every_problem_reported(call, tmp_path: Path) 
     ]
 
 
+def test_a_file_that_is_not_utf8_does_not_hide_the_other_files(call, tmp_path: Path) -> None:
+    latin1 = tmp_path / "ups" / "afw.table"
+    latin1.parent.mkdir()
+    latin1.write_bytes(b"# caf\xe9\nsetupRequired(base)\n")
+    (tmp_path / "other").mkdir()
+    bad = seeded(tmp_path / "other", "setupOptional(afwdata)", "foo(x)")
+    code, lines = call(main)(["--package", "afw", str(latin1), str(bad)])
+    assert code == 1
+    assert [line.split(": ")[1] for line in lines] == ["file-encoding", "table-unknown-directive"]
+
+
 def test_a_missing_file_is_a_usage_error(call, tmp_path: Path) -> None:
     code, lines = call(main)(["--package", "afw", str(tmp_path / "ups" / "afw.table")])
     assert code == 2

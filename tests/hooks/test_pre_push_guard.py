@@ -13,6 +13,8 @@ from dmrelease.hooks.pre_push_guard import (
     guard_destination,
     guard_script,
     install,
+    installed_script,
+    main,
     uninstall,
 )
 
@@ -63,7 +65,7 @@ def test_uninstall_removes_only_the_guard(hooks: Path) -> None:
 def test_the_script_is_valid_posix_shell(python: str | None) -> None:
     script = guard_script(python)
     assert subprocess.run(["sh", "-n"], input=script, text=True, check=False).returncode == 0
-    assert "run --hook-stage pre-push check-pushed-tags" in script
+    assert "run --all-files --hook-stage pre-push check-pushed-tags" in script
 
 
 def test_the_script_passes_an_empty_push_without_pre_commit(tmp_path: Path) -> None:
@@ -72,3 +74,62 @@ def test_the_script_passes_an_empty_push_without_pre_commit(tmp_path: Path) -> N
     hook.chmod(0o755)
     done = subprocess.run([str(hook), "origin", "url"], input="", text=True, check=False)
     assert done.returncode == 0
+
+
+def test_the_script_runs_pre_commit_without_stashing_the_work_tree() -> None:
+    """``--all-files``: pre-commit neither stashes unstaged changes nor refuses an
+    unstaged .pre-commit-config.yaml, which would block every push while it is edited."""
+    assert "run --all-files --hook-stage pre-push check-pushed-tags" in guard_script(None)
+
+
+def test_a_dry_run_install_writes_nothing(hooks: Path) -> None:
+    (hooks / "pre-push").write_text(PRE_COMMIT_HOOK)
+    assert install(hooks, dry_run=True) == hooks / "pre-push.legacy"
+    assert sorted(p.name for p in hooks.iterdir()) == ["pre-push"]
+
+
+def test_a_dry_run_uninstall_removes_nothing(hooks: Path) -> None:
+    install(hooks)
+    before = (hooks / "pre-push").read_text()
+    assert uninstall(hooks, dry_run=True) == [hooks / "pre-push"]
+    assert (hooks / "pre-push").read_text() == before
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real git repository as the working directory; its hooks directory."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / ".git" / "hooks"
+
+
+def test_install_dry_run_prints_the_script_and_the_path(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["install", "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert out == installed_script()
+    assert "would write .git/hooks/pre-push (mode 755)" in err
+    assert not (repo / "pre-push").exists()
+    assert main(["install"]) == 0
+    assert (repo / "pre-push").read_text() == out  # the dry run showed what install wrote
+
+
+def test_uninstall_dry_run_names_the_file_and_keeps_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["uninstall", "--dry-run"]) == 0
+    assert "not installed" in capsys.readouterr().err
+    main(["install"])
+    capsys.readouterr()
+    assert main(["uninstall", "--dry-run"]) == 0
+    assert "would remove .git/hooks/pre-push" in capsys.readouterr().err
+    assert MARKER in (repo / "pre-push").read_text()
+
+
+def test_a_dry_run_refuses_another_tools_hook_like_install(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "pre-push").write_text('#!/bin/sh\ngit lfs pre-push "$@"\n')
+    assert main(["install", "--dry-run"]) == 2
+    assert "another tool's pre-push hook" in capsys.readouterr().err

@@ -310,6 +310,24 @@ def test_the_guard_lets_a_canonical_tag_through(guarded: Workspace, tag: str) ->
     assert "DM_RELEASE" not in output  # a pass prints nothing
 
 
+def test_the_guard_leaves_unstaged_work_alone(workspace: Callable[..., Workspace]) -> None:
+    """A push while .pre-commit-config.yaml and a file have unstaged edits: the guard
+    neither refuses the push for the config nor stashes and restores the files."""
+    ws = workspace()
+    assert ws.git("push", "-q", "origin", "main").returncode == 0
+    install_guard(ws)
+    config = ws.path / ".pre-commit-config.yaml"
+    config.write_text(config.read_text() + "# a local edit, not staged\n")
+    readme = ws.write("README.md", "# afw, being edited\n")
+    stamp = readme.stat().st_mtime_ns
+    code, output = push_tag(ws, "29.0.0")
+    assert code == 0, output
+    assert "29.0.0" in ws.remote_tags()
+    assert push_tag(ws, "16.01.0")[0] != 0
+    assert readme.stat().st_mtime_ns == stamp
+    assert readme.read_text() == "# afw, being edited\n"
+
+
 def test_the_guard_installed_before_pre_commit_still_runs_first(
     tmp_path: Path, env: dict[str, str], hook_repo: tuple[str, str]
 ) -> None:

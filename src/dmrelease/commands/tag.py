@@ -99,12 +99,17 @@ def _add_weekly(commands: Any) -> None:
 
 
 def _iso_date(text: str) -> dt.date:
-    """argparse type for ``--date``: a bad date is a usage error (exit 2)."""
+    """argparse type for ``--date``: a bad date, or one without a weekly (years 1000..9999),
+    is a usage error (exit 2)."""
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text)
+            day = dt.date.fromisoformat(text)
+            Weekly.for_date(day)
+            return day
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: no weekly: {exc.reason}") from None
     raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD")
 
 

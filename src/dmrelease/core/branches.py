@@ -196,10 +196,23 @@ def branch_problem(name: str, pattern: ReleaseBranchPattern = DEFAULT_PATTERN) -
     kind = parse_branch(name, pattern).kind
     if kind is not BranchKind.OTHER:
         return None
-    if _TICKET_LOOSE.fullmatch(name) or pattern._match(name, "loose"):
-        return "no zero padding in branch numbers"
+    fixed = _unpadded(name, pattern)
+    if fixed is not None:
+        return f"no zero padding in branch numbers (write {fixed})"
     if name.lower().startswith("tickets/"):
         return "ticket branches are tickets/DM-<number>, backports tickets/DM-<number>-v<major>"
     if name.startswith("u/"):
         return "user branches are u/<user>/<topic>"
     return None
+
+
+def _unpadded(name: str, pattern: ReleaseBranchPattern) -> str | None:
+    """``name`` with its numbers unpadded, when that makes it a DM branch name."""
+    ticket, release = _TICKET_LOOSE.fullmatch(name), pattern._match(name, "loose")
+    if ticket is not None:
+        fixed = f"tickets/DM-{int(ticket[1])}" + (f"-v{int(ticket[2])}" if ticket[2] else "")
+    elif release is not None:
+        fixed = pattern.pattern.format(major=release[0], minor=release[1])
+    else:
+        return None
+    return fixed if parse_branch(fixed, pattern).kind is not BranchKind.OTHER else None

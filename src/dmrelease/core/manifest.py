@@ -24,6 +24,7 @@ SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 #: the EUPS version of every build since b5927: ``g<sha[:10]>[+<dependency hash[:10]>]``
 VERSION_RE = re.compile(r"^g([0-9a-f]{10})(?:\+([0-9a-f]{10}))?$")
 BUILD_ID_RE = re.compile(r"^b(\d+)$")
+_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,12 @@ def parse_manifest(text: str, path: str = "<manifest>") -> Manifest:
     """Read a manifest of any scheme; raises ParseError at the first line it cannot split.
 
     ``#`` lines are comments (line 1 is the header), ``BUILD=<id>`` names the build; every
-    other line is ``name sha1 version [dep,dep,…]`` separated by whitespace.
+    other line is ``name sha1 version [dep,dep,…]`` separated by whitespace. A UTF-8 byte
+    order mark and CRLF line ends are read through (:func:`layout_problems` reports them).
     """
+    text = text.removeprefix(_BOM)
+    if not text.strip():
+        raise _syntax(path, 1, "empty file: a manifest is the header, `BUILD=bNNNN`, the packages")
     build_id: str | None = None
     build_line = 0
     entries: list[ManifestEntry] = []
@@ -140,7 +145,8 @@ def layout_problems(text: str, manifest: Manifest, path: str) -> list[Diagnostic
     if manifest.build_id is not None:
         expected[manifest.build_line] = f"BUILD={manifest.build_id}"
     expected.update((entry.line, str(entry)) for entry in manifest.entries)
-    problems = []
+    problems = _encoding_problems(text, path)
+    text = text.removeprefix(_BOM).replace("\r\n", "\n")
     lines = text.split("\n")
     for number, line in enumerate(lines[:-1] if lines[-1] == "" else lines, 1):
         want = expected.get(number)
@@ -158,6 +164,19 @@ def layout_problems(text: str, manifest: Manifest, path: str) -> list[Diagnostic
         problems.append(Diagnostic(path, number, "manifest-format", message))
     if text and not text.endswith("\n"):
         problems.append(Diagnostic(path, len(lines), "manifest-format", "no newline at the end"))
+    return problems
+
+
+def _encoding_problems(text: str, path: str) -> list[Diagnostic]:
+    """A byte order mark and CRLF line ends, each reported once: versiondb writes neither."""
+    problems = []
+    if text.startswith(_BOM):
+        message = "the file starts with a UTF-8 byte order mark; versiondb writes none: remove it"
+        problems.append(Diagnostic(path, 1, "manifest-format", message))
+    if "\r\n" in text:
+        line = text[: text.index("\r\n")].count("\n") + 1
+        message = "CRLF line ends; versiondb writes LF only: convert the file (`dos2unix`)"
+        problems.append(Diagnostic(path, line, "manifest-format", message))
     return problems
 
 

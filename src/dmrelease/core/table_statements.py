@@ -200,7 +200,12 @@ class _Builder:
             self.open(line)
         elif line.kind is Kind.CLOSE:
             if self.block is None:
-                self.problem(line, "table-unmatched-brace", "`}` without an open `if (…) {`")
+                self.problem(
+                    line,
+                    "table-unmatched-brace",
+                    "`}` without an open `if (…) {`",
+                    "remove it, or open the block with `if (…) {`",
+                )
             else:
                 self.close()
         else:

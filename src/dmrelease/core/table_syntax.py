@@ -9,7 +9,8 @@ and ``Table._read`` (RobertLuptonTheGood/eups, ``python/eups/table.py``):
 - ``name(arguments)``: the arguments are split at commas and blanks outside double quotes;
   double quotes around one argument, or around the whole argument list
   (``setupOptional("swig")``), are removed, ``\\"`` is a quote. Single quotes are ordinary
-  characters in arguments (EUPS strips them only in conditions);
+  characters in arguments (EUPS strips them only in conditions). EUPS does not split at
+  tabs: a tab outside quotes would be part of an argument, and is reported (``table-tab``);
 - legacy UPS forms are rewritten to ``if`` blocks as EUPS does: ``File = Table`` (any other
   file type is an error), ``Product = X`` after it, ``Action = setup`` (other actions are
   errors), ``Qualifiers = "…"``, ``Group:`` … ``Flavor = X`` … ``Common:`` … ``End:`` and
@@ -44,6 +45,8 @@ _ACTION = re.compile(r"Action\s*=\s*([\w+.]+)", _I)
 _QUALIFIERS = re.compile(r'Qualifiers\s*=\s*"([^"]*)"', _I)
 _FLAVOR = re.compile(r"Flavor\s*=\s*([\w+.]+)", _I)
 _GROUP_WORD = re.compile(r"(Group|Common|End):\s*$", _I)
+_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"')
+_COMMENT_HINT = "EUPS ends the line at `#`, even inside quotes and parentheses"
 
 
 class Kind(enum.Enum):
@@ -218,7 +221,7 @@ class _Scanner:
         if directive and directive.group(1).lower() != "if":
             self._directive(text, line, column, directive, had_comment)
         else:
-            self._unreadable(text, line, column)
+            self._unreadable(text, line, column, had_comment)
 
     def _condition(self, text: str, line: int, column: int) -> Condition | None:
         try:
@@ -233,12 +236,13 @@ class _Scanner:
         start = match.end() - 1
         close, unterminated = _matching_paren(text, start, quotes='"')
         if unterminated is not None:
-            hint = "EUPS ends the line at `#`, even inside quotes" if had_comment else None
+            hint = _COMMENT_HINT if had_comment else 'close it with `"`'
             self.problem(line, column + unterminated, "table-syntax", 'unterminated `"`', hint)
             return
         if close is None:
             message = "`(` is never closed: add `)` at the end of the directive"
-            self.problem(line, column + start, "table-unbalanced-paren", message)
+            moved = f"{_COMMENT_HINT}: move the comment after `)`" if had_comment else None
+            self.problem(line, column + start, "table-unbalanced-paren", message, moved)
             return
         rest = text[close + 1 :]
         tail = rest.strip()
@@ -248,6 +252,10 @@ class _Scanner:
         args_text, offset, list_quoted = text[start + 1 : close], start + 1, False
         if len(args_text) >= 2 and args_text[0] == args_text[-1] == '"':
             args_text, offset, list_quoted = args_text[1:-1], offset + 1, True
+        tab = _QUOTED.sub(lambda quoted: " " * len(quoted[0]), args_text).find("\t")
+        if tab >= 0:
+            message = "a tab outside quotes: EUPS splits arguments at spaces and commas only"
+            self.problem(line, column + offset + tab, "table-tab", message, "write a space")
         arguments = split_arguments(args_text, column + offset)
         self.lines.append(
             Line(
@@ -271,8 +279,10 @@ class _Scanner:
                 f"unexpected `{tail}` after `{name}(…)`: one directive per line, nothing after it",
             )
 
-    def _unreadable(self, text: str, line: int, column: int) -> None:
+    def _unreadable(self, text: str, line: int, column: int, had_comment: bool) -> None:
         rule, message, hint = explain_unreadable(text)
+        if had_comment and rule == "table-unbalanced-paren":
+            hint = f"{_COMMENT_HINT}: move the comment after `)`"
         if text == "{" and self.brace_expected:
             return  # `{` on the line after `if (…)`: reported with the `if`
         self.problem(line, column, rule, message, hint)
@@ -282,7 +292,7 @@ class _Scanner:
         elif text.startswith("}"):
             self.lines.append(Line(Kind.CLOSE, line, column))
         elif re.match(r"(if|else)\b", text, _I) and (
-            text.endswith("{") or re.fullmatch(r"if\s*\(.*\)", text, _I)
+            text.endswith("{") or re.fullmatch(r"if\s*\([^{}]*", text, _I)
         ):
             self.lines.append(Line(Kind.IF, line, column))
             self.brace_expected = not text.endswith("{")
@@ -325,7 +335,11 @@ def _explain_if(text: str) -> tuple[str, str, str | None]:
         return ("table-syntax", "`if` needs a condition in parentheses: `if (…) {`", None)
     close, unterminated = _matching_paren(text, start, quotes="\"'")
     if unterminated is not None or close is None:
-        return ("table-unbalanced-paren", "the `(` of the `if` condition is never closed", None)
+        return (
+            "table-unbalanced-paren",
+            "the `(` of the `if` condition is never closed",
+            "write `if (…) {`",
+        )
     rest = text[close + 1 :].strip()
     if not rest:
         return (

@@ -26,7 +26,8 @@ look for a product literally named ``'afw'``). Rule ids: ``table-syntax``,
 ``table-unmatched-brace``, ``table-else-without-if``, ``table-nested-block``,
 ``table-bad-condition``, ``table-empty-product``, ``table-bad-product-name``,
 ``table-quoting``, ``table-bad-flag``, ``table-bad-constraint``, ``table-arguments``,
-``table-legacy``; checks add ``table-duplicate-dependency``, ``table-self-dependency``.
+``table-legacy``, ``table-tab``, ``table-bom``; checks add ``table-duplicate-dependency``,
+``table-self-dependency``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from dmrelease.core.table_statements import (
     setup_product,
 )
 from dmrelease.core.table_syntax import scan
+
+_BOM = "\ufeff"
 
 __all__ = [
     "DIRECTIVES",
@@ -231,7 +234,10 @@ def _excluded(dependency: Dependency, exclusions: ExclusionMap | None, owner: st
 
 
 def _parse(text: str, path: str) -> tuple[TableFile, list[Diagnostic]]:
-    lines, problems = scan(text, path)
+    lines, problems = scan(text.removeprefix(_BOM), path)
+    if text.startswith(_BOM):  # EUPS keeps it as text in line 1, which it then misreads
+        message = "the file starts with a UTF-8 byte order mark (BOM), which EUPS reads as text"
+        problems.append(Diagnostic(path, 1, "table-bom", message, 1, "save it without a BOM"))
     statements = build_statements(lines, path, problems)
     problems.sort(key=lambda d: (d.line, d.column or 0))
     return TableFile(path, statements), problems

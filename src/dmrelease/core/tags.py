@@ -177,8 +177,8 @@ def release_key(version: Release | Candidate) -> semver.Version:
 
 
 def _sunday_on_or_before_jan1(year: int) -> int:
-    """Proleptic ordinal of the Sunday on or before 1 January of ``year`` (10000 works too)."""
-    jan1 = dt.date(year - 1, 12, 31).toordinal() + 1
+    """Proleptic ordinal of the Sunday on or before 1 January of ``year`` (1..10000)."""
+    jan1 = dt.date(year - 1, 12, 31).toordinal() + 1 if year > 1 else 1
     return jan1 - jan1 % 7  # ordinal 7 (0001-01-07) is a Sunday
 
 

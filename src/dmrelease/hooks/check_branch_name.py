@@ -55,7 +55,8 @@ def branch_diagnostics(
     try:
         parsed = parse_branch(branch, pattern)
     except InvalidBranch as exc:
-        return [Diagnostic(_WHERE, 1, "branch-ref-format", f"{branch!r}: {exc.reason}")]
+        hint = "rename it with `git branch -m <new-name>`"
+        return [Diagnostic(_WHERE, 1, "branch-ref-format", f"{branch!r}: {exc.reason}", hint=hint)]
     if parsed.kind is BranchKind.OTHER:
         reason = branch_problem(branch, pattern) or "not a DM branch name"
         example = pattern.render(Release(29, 1, 0))
@@ -136,8 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         pattern = ReleaseBranchPattern(args.release_branch_pattern)
         allow = [re.compile(regex) for regex in args.allow]
-    except (InvalidBranch, re.error) as exc:
-        parser.error(str(exc))
+    except InvalidBranch as exc:
+        parser.error(f"--release-branch-pattern {exc.text!r}: {exc.reason}")
+    except re.error as exc:
+        parser.error(f"--allow {exc.pattern!r}: not a regular expression ({exc})")
     branch, committing = _branch_to_check(args.branch)
     if branch is None:
         return 0

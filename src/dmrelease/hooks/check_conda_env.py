@@ -159,7 +159,8 @@ class _EnvChecker:
             text = self.scalar(item, "dependencies")
             spec = parse_spec(text) if text is not None else None
             if isinstance(spec, str):
-                self.add(item, "conda-env-spec", f"{text!r}: {spec}")
+                hint = "write a match spec: `pkg`, `pkg >=1.2,<2`, `pkg=1.2=build` or `pkg 1.2`"
+                self.add(item, "conda-env-spec", f"{text!r}: {spec}", hint)
             elif spec is not None:
                 self.spec(item, spec, first)
 
@@ -179,7 +180,7 @@ class _EnvChecker:
         for key, value in node.value:
             if str(key.value) != "pip":
                 message = f"a mapping in `dependencies` may only be `pip:`, not `{key.value}:`"
-                self.add(key, "conda-env-structure", message)
+                self.add(key, "conda-env-structure", message, "write each conda spec as a string")
                 continue
             for item in self.sequence(value, "pip"):
                 text = self.scalar(item, "pip")

@@ -114,6 +114,7 @@ def is_pin(requirement: Requirement) -> bool:
 
 def check_requirements_txt(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
     """Every problem of a pip requirements file, in file order."""
+    text = text.removeprefix("\ufeff")  # pip decodes a byte order mark away (auto_decode)
     found: list[Diagnostic] = []
     lines = text.splitlines()
     for line, content in logical_lines(text):
@@ -165,7 +166,9 @@ def toml_diagnostic(path: str, text: str, exc: ValueError) -> Diagnostic:
     where = _TOML_POSITION.search(str(exc))
     line, column = (int(where[1]), int(where[2])) if where else (text.count("\n") or 1, None)
     message = _TOML_POSITION.sub("", str(exc)).replace("(at end of document)", "").strip()
-    return Diagnostic(path, line, "toml-syntax", f"not valid TOML: {message}", column)
+    hint = "TOML allows no byte order mark: save the file without it" if line == 1 else None
+    hint = hint if text.startswith("\ufeff") else None
+    return Diagnostic(path, line, "toml-syntax", f"not valid TOML: {message}", column, hint)
 
 
 def _dependency_lists(data: dict[str, object]) -> Iterator[tuple[str, str, object]]:

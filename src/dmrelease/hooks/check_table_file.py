@@ -108,7 +108,12 @@ def _check_all(paths: Sequence[str], package: str, repos_yaml: str | None) -> li
     known = known_packages(repos_yaml) if repos_yaml else None
     found: list[Diagnostic] = []
     for path in paths:
-        found += check_table_file(path, read_text(path), package=package, known=known)
+        try:
+            text = read_text(path)
+        except ParseError as exc:  # not UTF-8: report it and check the other files
+            found.append(exc.diagnostic)
+            continue
+        found += check_table_file(path, text, package=package, known=known)
     return found
 
 

@@ -9,9 +9,12 @@ that: ``always_run`` and ``stages`` act only once hooks run.
 
 The guard is a small shell script installed as a git pre-push hook. It passes git's ref
 lines to the ``check-pushed-tags`` hook of the repository's ``.pre-commit-config.yaml``
-(``pre-commit run``, with the lines in ``DM_RELEASE_PUSHED_REFS``), so the hook's version
-and arguments stay in that file; it prints nothing on a pass. ``install`` puts it where it
-runs before pre-commit's own pre-push hook on every push:
+(``pre-commit run --all-files``, with the lines in ``DM_RELEASE_PUSHED_REFS``), so the hook's
+version and arguments stay in that file; it prints nothing on a pass. ``--all-files`` keeps
+pre-commit from stashing unstaged changes during the push and from refusing it while
+``.pre-commit-config.yaml`` has unstaged edits. ``install`` puts it where it runs before
+pre-commit's own pre-push hook on every push (``--dry-run``: say where, print the script,
+write nothing):
 
 - no pre-push hook yet: ``hooks/pre-push``. A later ``pre-commit install --hook-type
   pre-push`` moves it to ``pre-push.legacy`` and runs it first (pre-commit's migration mode:
@@ -54,7 +57,8 @@ else
     echo 'dm-release pre-push guard: pre-commit not found (install it, or remove this hook)' >&2
     exit 1
 fi
-if ! output=$("$@" run --hook-stage pre-push check-pushed-tags 2>&1); then
+# --all-files: no stash of unstaged changes, no refusal of an unstaged config during a push
+if ! output=$("$@" run --all-files --hook-stage pre-push check-pushed-tags 2>&1); then
     printf '%s\\n' "$output" >&2
     exit 1
 fi
@@ -104,22 +108,31 @@ def _hooks_dir() -> Path:
     return Path(result.stdout.strip()).resolve()
 
 
-def install(hooks_dir: Path) -> Path:
-    """Write the guard where it runs before pre-commit's pre-push hook; return its path."""
+def installed_script() -> str:
+    """The script ``install`` writes: it names this interpreter if that has pre-commit."""
+    return guard_script(sys.executable if importlib.util.find_spec("pre_commit") else None)
+
+
+def install(hooks_dir: Path, *, dry_run: bool = False) -> Path:
+    """Write the guard where it runs before pre-commit's pre-push hook; return its path.
+
+    With ``dry_run`` nothing is written: the path is where it would go.
+    """
     destination = guard_destination(hooks_dir)
-    python = sys.executable if importlib.util.find_spec("pre_commit") else None
-    hooks_dir.mkdir(parents=True, exist_ok=True)
-    destination.write_text(guard_script(python), encoding="utf-8")
-    destination.chmod(0o755)
+    if not dry_run:
+        hooks_dir.mkdir(parents=True, exist_ok=True)
+        destination.write_text(installed_script(), encoding="utf-8")
+        destination.chmod(0o755)
     return destination
 
 
-def uninstall(hooks_dir: Path) -> list[Path]:
-    """Remove the guard wherever it is; return the paths removed."""
+def uninstall(hooks_dir: Path, *, dry_run: bool = False) -> list[Path]:
+    """Remove the guard wherever it is (with ``dry_run``, nothing); return its paths."""
     removed = []
     for path in (hooks_dir / "pre-push", hooks_dir / "pre-push.legacy"):
         if _holder(path) == "guard":
-            path.unlink()
+            if not dry_run:
+                path.unlink()
             removed.append(path)
     return removed
 
@@ -131,21 +144,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tags on commits the remote already has (which pre-commit skips).",
     )
     parser.add_argument("action", choices=("install", "uninstall", "show"))
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="write or remove nothing: say which hook file would change "
+        "(install also prints the script it would write)",
+    )
     args = parser.parse_args(argv)
     if args.action == "show":
         sys.stdout.write(guard_script(None))
         return 0
     try:
         hooks_dir = _hooks_dir()
-        changed = [install(hooks_dir)] if args.action == "install" else uninstall(hooks_dir)
+        if args.action == "install":
+            changed = [install(hooks_dir, dry_run=args.dry_run)]
+        else:
+            changed = uninstall(hooks_dir, dry_run=args.dry_run)
     except UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    for path in changed:
-        print(
-            f"dm-release pre-push guard {args.action}ed: {os.path.relpath(path)}", file=sys.stderr
-        )
+    _tell(args.action, changed, args.dry_run)
     return 0
+
+
+def _tell(action: str, paths: list[Path], dry_run: bool) -> None:
+    """Say on stderr what changed; a dry run of install prints the script on stdout."""
+    if dry_run and not paths:
+        print("dm-release pre-push guard: not installed, nothing to remove", file=sys.stderr)
+    for path in paths:
+        where = os.path.relpath(path)
+        if not dry_run:
+            print(f"dm-release pre-push guard {action}ed: {where}", file=sys.stderr)
+        elif action == "install":
+            print(f"dm-release pre-push guard: would write {where} (mode 755):", file=sys.stderr)
+            sys.stdout.write(installed_script())
+        else:
+            print(f"dm-release pre-push guard: would remove {where}", file=sys.stderr)
 
 
 if __name__ == "__main__":

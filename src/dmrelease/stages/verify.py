@@ -30,8 +30,9 @@ class VerifyReport:
 
 
 def _read(path: Path) -> str:
+    """The text as it is on disk: no newline translation, so CRLF lines can be reported."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
