@@ -112,6 +112,31 @@ def test_dependency_dirs_point_into_the_stack(tmp_path: Path) -> None:
     assert not any(line.startswith("DAF_DIR=") for line in lines)  # not a dependency
 
 
+def test_a_build_installs_straight_into_its_final_directory(tmp_path: Path) -> None:
+    # paths a build records at install time (rpaths, .pc files) must stay valid
+    command = 'mkdir -p "$PREFIX" && echo "$PREFIX" > "$PREFIX/prefix.txt"'
+    config = config_for(write_config(tmp_path, make_product(tmp_path), command=command))
+    prepared, _ = run_prepare(config)
+    run_build(config, prepared)
+    stack = Stack(tmp_path / "stack", "Linux64")
+    for name, entry in prepared.manifest.packages.items():
+        installed = stack.install_dir(name, entry.version)
+        assert (installed / "prefix.txt").read_text().strip() == str(installed)
+
+
+def test_an_install_directory_without_its_record_is_redone(tmp_path: Path) -> None:
+    config = config_for(write_config(tmp_path, make_product(tmp_path)))
+    prepared, _ = run_prepare(config)
+    stack = Stack(tmp_path / "stack", "Linux64")
+    base = prepared.manifest.packages["base"]
+    leftover = stack.install_dir("base", base.version) / "lib" / "half-written.so"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("a build killed before its record was written")
+    built, _ = run_build(config, prepared)
+    assert _actions(built)["base"] == "built"
+    assert not leftover.exists() and stack.is_installed("base", base.version)
+
+
 def test_binaries_on_the_server_are_fetched_not_built(
     tmp_path: Path, binary_server: tuple[str, Path, list[tuple[str, str]]]
 ) -> None:

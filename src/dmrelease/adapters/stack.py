@@ -1,9 +1,12 @@
 """An EUPS-like stack on disk: ``<stack>/<flavor>/<p>/<v>/`` plus ``ups_db`` records.
 
 A package counts as installed only once its record ``ups_db/<p>/<v>.version`` exists, and
-the record is written after the install directory is complete (built into a staging
-directory, then renamed): a crash or a full disk mid-install leaves nothing that a rerun
-would mistake for a finished package (DESIGN.md §5 "Binary reuse", issue 4).
+the record is written after the install directory is complete: a crash or a full disk
+mid-install leaves a directory without a record, which a rerun clears and redoes, never
+mistaking it for a finished package (DESIGN.md §5 "Binary reuse", issue 4). Builds install
+straight into their final directory, as EUPS builds do, so the paths a build records in
+what it installs (rpaths, ``.pc`` files, eupspkg's own) stay valid; an unpacked binary,
+which is relocatable, is moved in.
 EUPS tags are chain files ``ups_db/<p>/<tag>.chain``.
 """
 
@@ -70,27 +73,32 @@ class Stack:
             self.record(product, version).is_file() and self.install_dir(product, version).is_dir()
         )
 
-    def staging(self, product: str, version: str) -> Path:
-        """A fresh, empty directory to install into; :meth:`install` moves it in place."""
-        staging = self.root / self.flavor / product / f".{version}.partial"
-        self.discard(staging)
-        staging.mkdir(parents=True)
-        return staging
+    def build_prefix(self, product: str, version: str) -> Path:
+        """The final install directory, emptied: a build installs into it as ``PREFIX``.
+
+        Only called for a version that is not installed, so anything already there is an
+        interrupted install without a record and is cleared.
+        """
+        prefix = self.install_dir(product, version)
+        self.discard(prefix)
+        prefix.mkdir(parents=True)
+        return prefix
 
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
     def install(self, product: str, version: str, staging: Path, table: Path | None) -> Path:
-        """Move a complete staging directory to its place, then write the record."""
+        """Move a complete tree to its place (unless built there), then write the record."""
         target = self.install_dir(product, version)
         ups_table = staging / "ups" / f"{product}.table"
         if table is not None and table.is_file() and not ups_table.exists():
             ups_table.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(table, ups_table)
-        if target.exists():  # an install whose record never got written: redo it
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, target)
+        if staging != target:
+            if target.exists():  # an install whose record never got written: redo it
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, target)
         fields = {"product": product, "version": version, "flavor": self.flavor, "rule": _RULE}
         _write_atomic(self.record(product, version), VERSION_FILE.format(**fields))
         return target

@@ -92,18 +92,16 @@ class Builder:
             return "no build command configured (build.command in dm-release.toml)"
         clone = self.clones / entry.name
         self._check_out(clone, entry)
-        staging = self.stack.staging(entry.name, entry.version)
+        prefix = self.stack.build_prefix(entry.name, entry.version)
         log = self.logs / f"{entry.name}.log"
-        result = self.command.run(clone, self._variables(entry, deps, staging), log)
+        result = self.command.run(clone, self._variables(entry, deps, prefix), log)
         if not result.ok:
-            self.stack.discard(staging)
+            self.stack.discard(prefix)
             tail = result.tail()
             return f"build command exited {result.returncode}; log {log}" + (
                 f"\n    {tail.replace(chr(10), chr(10) + '    ')}" if tail else ""
             )
-        self.stack.install(
-            entry.name, entry.version, staging, clone / "ups" / f"{entry.name}.table"
-        )
+        self.stack.install(entry.name, entry.version, prefix, clone / "ups" / f"{entry.name}.table")
         return None
 
     def _check_out(self, clone: Path, entry: ManifestEntry) -> None:
