@@ -82,6 +82,23 @@ def test_release_tag_is_not_read_from_the_file() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "environ", "flags"),
+    [
+        ("[servers]\nbinary = 'https://ci:hunter2@pkgs.example/stack'\n", {}, {}),
+        ("", {"DM_RELEASE_BINARY_SERVER": "https://ci:hunter2@pkgs.example"}, {}),
+    ],
+)
+def test_a_server_url_with_a_password_is_refused_without_repeating_it(
+    text: str, environ: dict[str, str], flags: dict[str, object]
+) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        build_config(text=text, path="f.toml", environ=environ, flags=flags)
+    [problem] = failed.value.diagnostics
+    assert problem.rule == "config-value" and "DM_RELEASE_BINARY_TOKEN" in str(problem)
+    assert "hunter2" not in str(problem)
+
+
+@pytest.mark.parametrize(
     ("text", "environ", "flags", "expected"),
     [
         (FILE, {}, {}, "/srv/ci/w/state"),  # default: <work_dir>/state
@@ -150,8 +167,12 @@ def test_secrets_only_from_the_environment_and_never_shown() -> None:
         ("[build]\nrefs = [1]\n", {}, {}, "f.toml:2: config-type: build.refs: expected a list"),
         ("", {"PREP_ONLY": "maybe"}, {}, "<environment>:1: config-type: PREP_ONLY: expected"),
         ("", {}, {"selected": ["nope"]}, "config-product: product 'nope' is not configured"),
-        ("[build]\nflavor = 'Win64'\n", {}, {}, "config-value: flavor 'Win64' is not one of"),
-        ("[build]\njobs = -1\n", {}, {}, "config-value: jobs must be 0"),
+        ("[build]\nflavor = 'Win64'\n", {}, {},
+         "f.toml:2: config-value: build.flavor: 'Win64' is not one of Linux64"),
+        ("[build]\njobs = -1\n", {}, {}, "f.toml:2: config-value: build.jobs: -1 is not 0"),
+        ("[build]\n", {}, {"jobs": -1}, "<command line>:1: config-value: --jobs: -1 is not 0"),
+        ("", {"DM_RELEASE_JOBS": "-2"}, {},
+         "<environment>:1: config-value: DM_RELEASE_JOBS: -2 is not 0"),
         ("[products.x]\nrepos = 'r'\nrelease_branch = 'v{major}'\n", {}, {},
          "config-product: products.x: release_branch needs {major} and {minor}"),
         ("[products.x]\nrepos = 'r'\nowner = 'me'\n", {}, {},

@@ -57,11 +57,42 @@ def _eups_tag_problem(tag: str) -> str | None:
     return "not an EUPS tag name: letters, digits and '_' only (w_2025_24, v29_1_0_rc1)"
 
 
+def _jobs_problem(jobs: int) -> str | None:
+    return None if jobs >= 0 else "not 0 (automatic) or more"
+
+
+def _timeout_problem(seconds: float) -> str | None:
+    return None if seconds > 0 else "not a positive number of seconds"
+
+
+def _flavor_problem(flavor: str) -> str | None:
+    return None if flavor in FLAVORS else f"not one of {', '.join(FLAVORS)}"
+
+
+def _url_problem(url: str | None) -> str | None:
+    """Credentials never live in the file or a URL: secrets come from the environment."""
+    if url is None or "://" not in url:
+        return None
+    userinfo = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+    if ":" in userinfo:
+        return "a URL with a password: give the token in DM_RELEASE_BINARY_TOKEN instead"
+    return None
+
+
 #: checks of a typed value, by option: the reason it is wrong, or None
 _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "release_tag": _tag_problem,
     "eups_tag": _eups_tag_problem,
+    "jobs": _jobs_problem,
+    "git_jobs": _jobs_problem,
+    "git_timeout": _timeout_problem,
+    "flavor": _flavor_problem,
+    "binary_server": _url_problem,
+    "source_server": _url_problem,
 }
+
+#: options whose rejected value is not repeated in the message: it may hold a credential
+_UNECHOED = frozenset({"binary_server", "source_server"})
 
 
 @dataclass(frozen=True)
@@ -162,7 +193,8 @@ class _Builder:
             return
         problem = _VALUE_CHECKS[name](typed) if name in _VALUE_CHECKS else None
         if problem:
-            self.fail(origin, "config-value", f"{label}: {typed!r} is {problem}")
+            shown = "the value" if name in _UNECHOED else repr(typed)
+            self.fail(origin, "config-value", f"{label}: {shown} is {problem}")
         else:
             self.values[name] = typed
 
@@ -309,13 +341,6 @@ def _secret(environ: Mapping[str, str], name: str) -> Secret | None:
 
 def _check(builder: _Builder, config: Config) -> None:
     at = _Origin(config.config_path or _COMMAND_LINE, 1, Path())
-    for name in ("jobs", "git_jobs"):
-        if getattr(config, name) < 0:
-            builder.fail(at, "config-value", f"{name} must be 0 (automatic) or more")
-    if config.git_timeout <= 0:
-        builder.fail(at, "config-value", "git.timeout must be a positive number of seconds")
-    if config.flavor not in FLAVORS:
-        builder.fail(at, "config-value", f"flavor {config.flavor!r} is not one of {FLAVORS}")
     configured = {p.name for p in config.products}
     for name in config.selected:
         if name not in configured:
