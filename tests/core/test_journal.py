@@ -43,6 +43,13 @@ def test_an_unknown_package_is_a_bug() -> None:
         started().advance("geom", Step.TAGGED, "t1")
 
 
+def test_a_later_run_may_add_packages_and_keeps_the_steps_done() -> None:
+    journal = started().advance("afw", Step.PUSHED, "t1").including(["utils", "afw"])
+    assert journal.packages == {"afw": Step.PUSHED, "base": Step.PLANNED, "utils": Step.PLANNED}
+    assert journal.advance("utils", Step.PUSHED, "t2").step_of("utils") is Step.PUSHED
+    assert started().including(["afw"]) == started()
+
+
 def test_stages_are_recorded_once() -> None:
     journal = started().finish_stage("tagged", "t1").finish_stage("tagged", "t2")
     assert journal.stages == ("tagged",) and journal.has_stage("tagged")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -111,6 +112,37 @@ def test_an_edited_plan_is_refused(edit, rule: str) -> None:  # type: ignore[no-
         parse_plan(json.dumps(data), "plan.json")
     assert caught.value.diagnostic.rule == rule
     assert caught.value.diagnostic.path == "plan.json"
+
+
+def _repackaged(plan: ReleasePlan, **fields: object) -> ReleasePlan:
+    first = dataclasses.replace(plan.packages[0], **fields)
+    return dataclasses.replace(plan, packages=(first, *plan.packages[1:]))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": "../../elsewhere"},
+        {"tags": ("w.2020.01",)},
+        {"tags": ("v29.1.0.rc1", "main")},
+        {"branch": "v29.1.x"},
+    ],
+)
+def test_a_plan_with_a_consistent_checksum_must_still_be_one_release_plan_makes(
+    fields: dict[str, object],
+) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_plan(plan_to_json(_repackaged(a_plan(), **fields)), "plan.json")
+    assert caught.value.diagnostic.rule == "plan-format"
+
+
+def test_a_branch_plan_needs_a_release_branch() -> None:
+    plan = make_plan(
+        "p", Session.PATCH, "29.1.1", ["29.1.0"], resolved("29.1.0", "afw"), branch="v29.1.x"
+    )
+    assert parse_plan(plan_to_json(plan)) == plan
+    with pytest.raises(ParseError):
+        parse_plan(plan_to_json(_repackaged(plan, branch="main")))
 
 
 def test_checksum_changes_with_any_field() -> None:

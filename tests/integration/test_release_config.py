@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 @pytest.fixture
 def weekly(tmp_path: Path) -> Setup:
     setup = make_setup(tmp_path)
-    ok(setup, "weekly", "w.2025.24", "--no-build")
+    ok(setup, "weekly", "w.2025.24")
     return setup
 
 

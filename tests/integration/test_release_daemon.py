@@ -63,7 +63,7 @@ def served(tmp_path: Path) -> Iterator[Setup]:
 
 
 def test_release_through_git_daemon_with_a_refused_push_then_a_rerun(served: Setup) -> None:
-    ok(served, "weekly", "w.2025.24", "--no-build")
+    ok(served, "weekly", "w.2025.24")
     assert all("w.2025.24" in tags(served.remote(name)) for name in PACKAGES)
     hook = refuse_pushes(served, "afw")
     code, _out, err = run(served, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")

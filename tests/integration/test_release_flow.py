@@ -88,6 +88,17 @@ def test_the_final_has_the_same_shas_as_the_last_rc(released: Setup) -> None:
     assert "v29.1.0" not in tags(released.remote("afw"))
 
 
+def test_the_final_tags_the_last_rc_even_when_a_release_branch_moved_since(
+    released: Setup,
+) -> None:
+    moved = commit_on_branch(released, "afw", "v29.1.x", "python/afw/late.py", "LATE = 1\n")
+    ok(released, "final", "29.1.0", "--no-build")
+    for name in PACKAGES:
+        found = tags(released.remote(name))
+        assert found["29.1.0"] == found["v29.1.0.rc2"]
+    assert tags(released.remote("afw"))["29.1.0"] != moved
+
+
 def test_final_manifest_checksum_is_the_last_rcs(released: Setup) -> None:
     ok(released, "final", "29.1.0", "--no-build")
     meta = released.remote("meta")
@@ -161,3 +172,57 @@ def test_an_external_repo_gets_the_v_final_too(released: Setup) -> None:
     base = tags(released.remote("base"))
     assert base["29.1.0"] == base["v29.1.0"] == base["v29.1.0.rc2"]
     assert "v29.1.0" not in tags(released.remote("utils"))
+
+
+@pytest.fixture
+def rc1(tmp_path: Path) -> Setup:
+    """w.2025.24 built and tagged, v29.1.0.rc1 from it, DM-40100 merged in afw and utils."""
+    setup = make_setup(tmp_path)
+    ok(setup, "weekly", "w.2025.24")
+    ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+    for package in ("afw", "utils"):
+        merge_ticket(setup, package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n")
+    return setup
+
+
+def _has_branch(git: Git, branch: str) -> bool:
+    return git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+
+
+def test_a_ticket_backported_in_two_runs_is_journaled_for_both(rc1: Setup) -> None:
+    ok(rc1, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw")
+    ok(rc1, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "utils")
+    journal = json.loads(rc1.journal("backport", "DM-40100-v29").read_text())
+    assert journal["packages"] == {"afw": "pushed", "utils": "pushed"}
+    assert _has_branch(rc1.remote("utils"), "tickets/DM-40100-v29")
+
+
+def test_an_unknown_ticket_makes_no_release_branch(rc1: Setup) -> None:
+    code, _out, err = run(rc1, "backport", "DM-49999", "--to", "v29.1.x",
+                          "--packages", "afw", "base")  # fmt: skip
+    assert code == 1
+    assert "afw:1: backport-no-ticket: no branch tickets/DM-49999" in err
+    assert "base:1: backport-no-ticket" in err
+    assert not any(_has_branch(rc1.remote(n), "v29.1.x") for n in PACKAGES)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("DM40100", "--to", "v29.1.x", "--packages", "afw"), "DM40100: a ticket is DM-<number>"),
+        (("DM-40100", "--to", "v29.1.x", "--packages", "nosuch"), "unknown package nosuch"),
+    ],
+)
+def test_backport_usage_errors(rc1: Setup, args: tuple[str, ...], message: str) -> None:
+    code, _out, err = run(rc1, "backport", *args)
+    assert code == 2 and message in err
+    assert not _has_branch(rc1.remote("afw"), "v29.1.x")
+
+
+def test_merge_after_an_unmerged_backport_fast_forwards_the_release_branch(rc1: Setup) -> None:
+    ok(rc1, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw")
+    afw = rc1.remote("afw")
+    assert afw.rev_parse("v29.1.x") != afw.rev_parse("tickets/DM-40100-v29")
+    text = ok(rc1, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw", "--merge")
+    assert "afw: already backported as tickets/DM-40100-v29, merged into v29.1.x" in text
+    assert afw.rev_parse("v29.1.x") == afw.rev_parse("tickets/DM-40100-v29")

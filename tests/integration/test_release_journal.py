@@ -50,6 +50,9 @@ def test_a_rerun_of_the_holder_takes_the_lock_over(tmp_path: Path) -> None:
     rerun = Lock("demo", "release_candidate", "v29.1.0.rc1", "me@there pid 2", "t1")
     assert file.take(rerun) == lock()
     assert file.read() == rerun
+    assert not file.release(lock())  # the run taken over no longer holds it
+    assert file.read() == rerun
+    assert file.release(rerun) and file.read() is None
 
 
 def test_breaking_the_lock_replaces_any_holder(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,11 +14,14 @@ from pathlib import Path
 
 import pytest
 from release_helpers import (
+    BUILD,
     PACKAGES,
     Setup,
     all_repos,
     clean_environment,
+    commit_on_branch,
     make_setup,
+    merge_ticket,
     ok,
     refuse_pushes,
     run,
@@ -27,6 +31,8 @@ from release_helpers import (
 )
 
 from dmrelease.adapters.git import Git
+from dmrelease.adapters.stack import Stack
+from dmrelease.stages.synthetic import push_change
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
@@ -36,7 +42,7 @@ RC1 = ("candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
 @pytest.fixture
 def weekly(tmp_path: Path) -> Setup:
     setup = make_setup(tmp_path)
-    ok(setup, "weekly", "w.2025.24", "--no-build")
+    ok(setup, "weekly", "w.2025.24")
     return setup
 
 
@@ -85,6 +91,7 @@ def test_a_conflicting_tag_stops_the_run_before_any_push(weekly: Setup) -> None:
     code, _out, err = run(weekly, *RC1)
     assert code == 1
     assert "utils:1: tag-conflict: tag v29.1.0.rc1 exists at" in err
+    assert "local-tag-conflict" not in err  # the remote's tag, already reported
     assert snapshot(remotes) == before
     assert all("v29.1.0.rc1" not in tags(Git(weekly.clone(n))) for n in PACKAGES if n != "utils")
     assert not weekly.lock().exists()
@@ -204,6 +211,7 @@ def test_a_weekly_back_in_time_is_refused_before_it_builds(weekly: Setup) -> Non
 
 def test_a_backport_dry_run_prints_its_commands_and_changes_nothing(weekly: Setup) -> None:
     ok(weekly, *RC1)
+    merge_ticket(weekly, "afw", "DM-40100", "python/afw/fix.py", "FIXED = True\n")
     before = snapshot(all_repos(weekly))
     code, out, _err = run(weekly, "backport", "DM-40100", "--to", "v29.1.x",
                           "--packages", "afw", "--merge", "--dry-run")  # fmt: skip
@@ -227,3 +235,106 @@ def test_a_stale_local_tag_in_a_clone_stops_the_run_before_any_push(weekly: Setu
     code, _out, err = run(weekly, "apply", str(plan))
     assert code == 1 and "afw:1: local-tag-conflict: the clone has a local tag v29.1.0.rc1" in err
     assert snapshot(remotes) == before
+
+
+def _set_build(setup: Setup, command: str) -> None:
+    lines = setup.config.read_text().splitlines(keepends=True)
+    setup.config.write_text(
+        "".join(f"command = '{command}'\n" if x.startswith("command = ") else x for x in lines)
+    )
+
+
+def test_a_weekly_whose_build_fails_tags_nothing_and_releases_the_lock(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path)
+    _set_build(setup, "false")
+    code, _out, err = run(setup, "weekly", "w.2025.24")
+    assert code == 1 and "build command exited 1" in err
+    assert all("w.2025.24" not in tags(setup.remote(n)) for n in PACKAGES)
+    assert not setup.lock().exists()
+    _set_build(setup, BUILD)
+    ok(setup, "weekly", "w.2025.24")  # no --break-lock needed
+
+
+def test_a_weekly_without_a_green_build_is_not_tagged(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path)
+    code, _out, err = run(setup, "weekly", "w.2025.24", "--no-build")
+    assert code == 1 and "meta:1: weekly-unbuilt: " in err
+    assert all("w.2025.24" not in tags(setup.remote(n)) for n in PACKAGES)
+    assert not setup.lock().exists()
+    ok(setup, "weekly", "w.2025.24")
+    ok(setup, "weekly", "w.2025.25", "--no-build")  # the same manifest, built green already
+    assert all("w.2025.25" in tags(setup.remote(n)) for n in PACKAGES)
+
+
+def test_a_weekly_checks_its_tags_before_it_builds_or_declares(weekly: Setup) -> None:
+    push_change(weekly.product, "afw", "more work on main")
+    shutil.rmtree(weekly.root / "work" / "state")  # another agent: no journal here
+    stack = Stack(weekly.root / "stack", "Linux64")
+    declared = stack.tagged("w_2025_24")
+    code, _out, err = run(weekly, "weekly", "w.2025.24")
+    assert code == 1 and "afw:1: tag-conflict: tag w.2025.24 exists at" in err
+    assert stack.tagged("w_2025_24") == declared
+    assert "build " not in err.split("tag-conflict")[0]  # refused before the build
+
+
+def test_a_rerun_after_a_failed_build_finishes_the_journaled_plan(weekly: Setup) -> None:
+    ok(weekly, *RC1)
+    merge_ticket(weekly, "afw", "DM-40100", "python/afw/fix.py", "FIXED = True\n")
+    ok(weekly, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw", "--merge")
+    _set_build(weekly, "false")
+    code, _out, err = run(weekly, "candidate", "v29.1.0.rc2")
+    assert code == 1 and "build command exited 1" in err
+    assert weekly.lock().exists()  # tagged, not built: a weekly must not come in between
+    rc2 = tags(weekly.remote("afw"))["v29.1.0.rc2"]
+    commit_on_branch(weekly, "afw", "v29.1.x", "python/afw/late.py", "LATE = 1\n")
+    _set_build(weekly, BUILD)
+    text = ok(weekly, "candidate", "v29.1.0.rc2")
+    assert "resuming" in text and "EUPS tag v29_1_0_rc2 declared on 4 packages" in text
+    assert tags(weekly.remote("afw"))["v29.1.0.rc2"] == rc2
+    assert not weekly.lock().exists()
+
+
+def test_a_finished_session_reruns_as_a_verified_no_op(weekly: Setup) -> None:
+    ok(weekly, *RC1)
+    objects = {n: tag_objects(weekly.remote(n)) for n in PACKAGES}
+    text = ok(weekly, *RC1)
+    assert "already on the remote" in weekly.journal("release_candidate", "v29.1.0.rc1").read_text()
+    assert "resuming" in text
+    assert {n: tag_objects(weekly.remote(n)) for n in PACKAGES} == objects
+
+
+@pytest.mark.parametrize("plan", ["missing.json", "."])
+def test_an_unreadable_plan_file_is_a_usage_error(weekly: Setup, plan: str) -> None:
+    code, _out, err = run(weekly, "apply", str(weekly.root / plan))
+    assert code == 2 and "cannot read the plan" in err and "Traceback" not in err
+
+
+def test_a_plan_output_in_a_missing_directory_is_a_usage_error(weekly: Setup) -> None:
+    target = weekly.root / "no" / "such" / "plan.json"
+    code, _out, err = run(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "-o", str(target))
+    assert code == 2 and "cannot write the plan" in err
+
+
+def test_validate_changes_no_clone_either(weekly: Setup) -> None:
+    push_change(weekly.product, "afw", "work the clone has not fetched yet")
+    before = snapshot(all_repos(weekly))
+    code, _out, err = run(weekly, "validate", "v29.1.0.rc1", "--refs", "w.2025.24")
+    assert code == 0, err
+    assert snapshot(all_repos(weekly)) == before
+
+
+def test_a_failed_rerun_of_a_finished_session_releases_the_lock(weekly: Setup) -> None:
+    ok(weekly, *RC1)
+    ok(weekly, "final", "29.1.0", "--no-build")
+    code, _out, err = run(weekly, *RC1)
+    assert code == 1 and "rc-after-final" in err
+    assert not weekly.lock().exists()
+
+
+def test_a_weekly_plan_file_is_applied_only_after_a_green_build(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path)
+    plan = setup.root / "weekly.json"
+    ok(setup, "plan", "w.2025.24", "--output", str(plan))
+    code, _out, err = run(setup, "apply", str(plan))
+    assert code == 1 and "meta:1: weekly-unbuilt: " in err
+    assert all("w.2025.24" not in tags(setup.remote(n)) for n in PACKAGES)

@@ -134,9 +134,9 @@ class LockFile:
         return None
 
     def release(self, lock: Lock) -> bool:
-        """Remove the lock if ``lock``'s session still holds it; True when removed."""
-        current = self.read()
-        if current is None or not current.owned_by(lock.session, lock.release):
+        """Remove the lock if ``lock`` is still the one held (not broken, nor taken over by
+        a rerun since, which now holds it); True when removed."""
+        if self.read() != lock:
             return False
         self.path.unlink(missing_ok=True)
         return True

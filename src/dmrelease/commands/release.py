@@ -86,7 +86,11 @@ def register(verbs: Any) -> None:
         _common(sub)
         _writer(sub)
         sub.add_argument("--packages", nargs="+", default=[], help="packages (patch: impacted)")
-        sub.add_argument("--no-build", action="store_true", help="tag only; skip the rebuild")
+        sub.add_argument(
+            "--no-build",
+            action="store_true",
+            help="tag only; skip the rebuild (a weekly then tags only a manifest built green)",
+        )
         sub.set_defaults(handler=run_session, session=session)
     _add_backport(commands)
 
@@ -193,13 +197,16 @@ def run_plan(args: argparse.Namespace) -> int:
     session = _SESSIONS[args.session] if args.session else session_of(tag)
     if session is None:
         raise _not_a_release_tag(tag)
-    with clone_root(config, dry_run=False) as root:
+    with clone_root(config, dry_run=args.validate) as root:  # validate writes no clone
         planned = plan_for(config, _request(args, config, tag), session, root)
         problems = validate(config, planned) if args.validate else []
     if problems:
         raise CheckFailed(problems)
     if args.output:
-        args.output.write_text(plan_to_json(planned.plan), encoding="utf-8")
+        try:
+            args.output.write_text(plan_to_json(planned.plan), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write the plan: {exc.strerror}") from None
     sys.stdout.write(plan_to_json(planned.plan) if args.json else render_plan(planned.plan))
     if args.validate:
         print(f"{planned.plan.operation}: every rule holds", file=sys.stderr)

@@ -71,6 +71,16 @@ class Journal:
         event = Event(at, operation, "planned", f"{len(names)} packages")
         return cls(operation, plan_checksum, dict.fromkeys(names, Step.PLANNED), events=(event,))
 
+    def including(self, packages: Iterable[str]) -> Journal:
+        """The journal with the ``packages`` it lacks added as planned (a later run of the
+        same operation, e.g. a backport of the same ticket, may name more packages)."""
+        new = [name for name in packages if name not in self.packages]
+        if not new:
+            return self
+        return dataclasses.replace(
+            self, packages={**self.packages, **dict.fromkeys(new, Step.PLANNED)}
+        )
+
     def step_of(self, package: str) -> Step:
         return self.packages[package]
 

@@ -28,6 +28,7 @@ from dmrelease.core.names import (
     parse_tag,
 )
 from dmrelease.core.refs import Resolution
+from dmrelease.core.repos import NAME_RE
 
 PLAN_FORMAT = "dm-release-plan/1"
 
@@ -275,7 +276,27 @@ def parse_plan(text: str, path: str = "<plan>") -> ReleasePlan:
             f"the plan's content does not match its checksum {data.get('checksum')}",
             "a plan is applied exactly as reviewed: make a new one with `release plan`",
         )
+    for package in plan.packages:
+        problem = _inconsistent(plan, package)
+        if problem:
+            raise _plan_error(path, "plan-format", problem, "write it with `release plan`")
     return plan
+
+
+def _inconsistent(plan: ReleasePlan, package: PackagePlan) -> str | None:
+    """Why ``package`` is not what :func:`make_plan` makes for the plan's session and
+    release (a package name reaches paths; a tag or branch reaches the remotes)."""
+    if NAME_RE.match(package.name) is None:
+        return f"{package.name!r} is not a package name"
+    expected = {_safe_tags(plan.session, plan.release, external=e) for e in (False, True)}
+    if package.tags not in expected:
+        return f"{package.name}: tags {list(package.tags)} are not those of {plan.operation}"
+    branch_ok = (
+        package.branch is None
+        if plan.session.tags
+        else package.branch is not None and plan.pattern.match(package.branch) is not None
+    )
+    return None if branch_ok else f"{package.name}: branch {package.branch!r} is not planned here"
 
 
 def _plan_from_dict(data: Mapping[str, Any]) -> ReleasePlan:

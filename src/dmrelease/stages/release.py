@@ -9,7 +9,8 @@
 
 Each session takes the product's release lock, plans, applies the plan through
 :mod:`dmrelease.stages.release_apply` (journaled, resumable) and releases the lock when it
-is done. A failure before anything was written releases it too; after a write the lock
+is done. A failure that leaves nothing half-made (before any write, or in a rerun of a
+finished session) releases it too; after unfinished pushes, or tags not yet built, the lock
 stays, so that a weekly cannot tag over a half-made release: rerun the session to finish.
 """
 
@@ -27,7 +28,7 @@ from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
 from dmrelease.core.journal import Journal, Lock, Step
-from dmrelease.core.manifest import content_hash, render_manifest
+from dmrelease.core.manifest import content_hash, parse_manifest, render_manifest
 from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, eups_tag
 from dmrelease.core.plan import (
     PackagePlan,
@@ -49,6 +50,7 @@ from dmrelease.stages.release_plan import (
     plan_session,
     product_of,
     remote_tags,
+    unbuilt,
 )
 
 
@@ -69,9 +71,13 @@ def journal_for(config: Config, product: str, session: Session, release: str) ->
     return JournalFile(journal_path(config.state_dir, product, str(session), release))
 
 
-def _wrote(journal: JournalFile) -> bool:
+def _half_made(journal: JournalFile, *, build: bool) -> bool:
+    """Whether the operation has writes left unfinished (pushes, or the build after its
+    tags): a failure then keeps the lock for a rerun to finish; a done one does not."""
     found = journal.journal or journal.load()
-    return found is not None and any(s is not Step.PLANNED for s in found.packages.values())
+    if found is None or all(s is Step.PLANNED for s in found.packages.values()):
+        return False
+    return not found.complete() or (build and not found.has_stage("built"))
 
 
 @contextmanager
@@ -84,8 +90,10 @@ def release_lock(
     break_lock: bool,
     dry_run: bool,
     log: TextIO,
+    build: bool = False,
 ) -> Iterator[Lock | None]:
-    """Hold the product's release lock for the session (a dry run only reads it)."""
+    """Hold the product's release lock for the session (a dry run only reads it);
+    ``build``: the session builds after it tags."""
     file = LockFile.of(config.state_dir, product)
     if dry_run:
         yield file.read()
@@ -96,8 +104,8 @@ def release_lock(
         print(f"broke the release lock: {previous}", file=log)
     try:
         yield lock
-    except (CheckFailed, UsageError):
-        if not _wrote(journal_for(config, product, session, release)):
+    except BaseException:  # a failed build, a git error, Ctrl-C: released if nothing written
+        if not _half_made(journal_for(config, product, session, release), build=build):
             file.release(lock)
         raise
     file.release(lock)
@@ -188,15 +196,18 @@ def _last_candidate(config: Config, product: ProductConfig, release: Release) ->
 def _resume(
     config: Config, product: ProductConfig, session: Session, release: str
 ) -> Planned | None:
-    """The saved plan of an unfinished run of this session: a rerun finishes exactly it."""
+    """The saved plan of this session's last run: a rerun finishes exactly it. A tagging
+    session is resumed even when its pushes are done (its build may not be, and a release
+    branch that moved since must not change what a rerun tags); a branch session that is
+    done plans afresh, since it may be asked for other packages."""
     journal = journal_for(config, product.name, session, release)
     found = journal.load()
     saved = saved_plan_path(journal)
-    if found is None or found.complete() or not saved.is_file():
+    if found is None or not saved.is_file() or (found.complete() and not session.tags):
         return None
     plan = parse_plan(saved.read_text(encoding="utf-8"), str(saved))
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
-    return Planned(plan, clones, (f"resuming the unfinished plan {plan.checksum[:19]}",))
+    return Planned(plan, clones, (f"finishing the journaled plan {plan.checksum[:19]}",))
 
 
 def plan_for(config: Config, request: Request, session: Session, root: Path) -> Planned:
@@ -257,6 +268,7 @@ def tag_then_build(
         break_lock=request.break_lock,
         dry_run=request.dry_run,
         log=log,
+        build=request.build and session.tags,
     ) as lock:
         with clone_root(config, dry_run=request.dry_run) as root:
             planned = (
@@ -273,17 +285,18 @@ def tag_then_build(
     return journal
 
 
-def _weekly_plan(config: Config, product: ProductConfig, request: Request, log: TextIO) -> Planned:
-    """Rebuild from the refs (main by default), then plan the weekly tag at those SHAs."""
-    from dmrelease.stages.rebuild import rebuild
+def _weekly_plan(
+    config: Config, product: ProductConfig, request: Request, lock: Lock | None, log: TextIO
+) -> Planned:
+    """Prepare from the refs (main by default), check every rule, then build: the weekly
+    tag is planned at the SHAs of a green build, and nothing is built or declared for a
+    weekly that could not be tagged. ``--no-build`` only tags a manifest already built."""
+    from dmrelease.stages.rebuild import build, prepare
 
     scoped = dataclasses.replace(
-        config,
-        selected=(product.name,),
-        eups_tag=eups_tag(request.release),
-        prepare_only=not request.build,
+        config, selected=(product.name,), eups_tag=eups_tag(request.release)
     )
-    prepared, _built = rebuild(scoped, log=log)
+    prepared = prepare(scoped, log=log)
     manifest = prepared.manifest
     plan = make_plan(
         product.name,
@@ -298,7 +311,15 @@ def _weekly_plan(config: Config, product: ProductConfig, request: Request, log: 
         manifest=render_manifest(manifest),
         manifest_checksum=content_hash(manifest),
     )
-    return Planned(plan, {n: s.clone for n, s in prepared.sources.items()})
+    planned = Planned(plan, {n: s.clone for n, s in prepared.sources.items()})
+    problems = check_plan(plan, gather_facts(config, plan, planned.clones, lock))
+    if not problems and not request.build:
+        problems = unbuilt(scoped, plan, manifest)
+    if problems:
+        raise CheckFailed(problems)
+    if request.build:
+        build(scoped, manifest, log=log)
+    return planned
 
 
 def weekly(
@@ -324,7 +345,7 @@ def weekly(
                 show_plan(planned, log)
                 return _apply(config, planned, lock, request, out, log)
         resumed = _resume(config, product, Session.WEEKLY, request.release)
-        planned = resumed or _weekly_plan(config, product, request, log)
+        planned = resumed or _weekly_plan(config, product, request, lock, log)
         show_plan(planned, log)
         return _apply(config, planned, lock, request, out, log)
 
@@ -346,7 +367,11 @@ def apply_file(
 ) -> Journal | None:
     """Apply the reviewed plan in ``path`` (checksum verified) with the work clones."""
     out, log = streams(out, log)
-    plan = parse_plan(path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the plan: {getattr(exc, 'strerror', exc)}") from None
+    plan = parse_plan(text, str(path))
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
     missing = sorted(name for name, clone in clones.items() if not (clone / ".git").is_dir())
     if missing:
@@ -354,6 +379,10 @@ def apply_file(
             f"no clone of {', '.join(missing)} in {config.work_dir / 'clones'}: "
             "make the plan with `release plan` in this work directory"
         )
+    if plan.session is Session.WEEKLY:  # tagged after a green build only, as the session is
+        problems = unbuilt(config, plan, parse_manifest(plan.manifest, str(path)))
+        if problems:
+            raise CheckFailed(problems)
     request = Request(plan.release, plan.product, dry_run=dry_run, break_lock=break_lock)
     with release_lock(
         config,

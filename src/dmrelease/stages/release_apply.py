@@ -101,11 +101,14 @@ class Applier:
 
         _pool_map(self.jobs, one, list(self.plan.packages))
 
-    def local_problems(self) -> list[Diagnostic]:
-        """Local tags left by an earlier run must point at the planned commit."""
+    def local_problems(self, facts: Facts) -> list[Diagnostic]:
+        """Local tags left by an earlier run must point at the planned commit (a tag the
+        remote has is judged by ``tag-conflict`` and never pushed from here)."""
         problems = []
         for package in self.plan.packages:
             for tag in package.tags:
+                if tag in facts.repo(package.name).tags:
+                    continue
                 there = _local_tag(self.gits[package.name], tag)
                 if there is not None and there[1] != package.sha:
                     problems.append(
@@ -267,7 +270,7 @@ def apply_plan(
         return journal.journal if journal else None
     applier.fetch()
     facts = gather_facts(config, plan, clones, lock)
-    problems = check_plan(plan, facts) + applier.local_problems()
+    problems = check_plan(plan, facts) + applier.local_problems(facts)
     if problems:
         raise CheckFailed(problems)
     if applier.journal is not None:

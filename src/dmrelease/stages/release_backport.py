@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shlex
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, Usage
 from dmrelease.core.journal import Journal, Step
 from dmrelease.core.names import ReleaseBranchPattern, ticket_of
 from dmrelease.core.plan import Session
+from dmrelease.stages.rebuild import load_repos
 from dmrelease.stages.release import Request, tag_then_build
 from dmrelease.stages.release_apply import REMOTE, streams, tagger
 from dmrelease.stages.release_plan import product_of
@@ -115,7 +117,7 @@ def backport_package(git: Git, job: Backport, identity: dict[str, str]) -> Outco
     git.run("fetch", "--quiet", "--no-tags", REMOTE)
     name = git.repo.name
     if git.ok("rev-parse", "--verify", "--quiet", f"{REMOTE}/{job.branch}"):
-        return Outcome(name, f"already backported as {job.branch}")
+        return _backported_already(git, job, name)
     if not git.ok("rev-parse", "--verify", "--quiet", f"{REMOTE}/{job.ticket_branch}"):
         raise BackportProblem("backport-no-ticket", f"no branch {job.ticket_branch} on the remote")
     commits = _rebase(git, job, identity)
@@ -128,6 +130,42 @@ def backport_package(git: Git, job: Backport, identity: dict[str, str]) -> Outco
     git.run("push", "--atomic", "--quiet", REMOTE, *specs)
     merged = f", merged into {job.release_branch}" if job.merge else ""
     return Outcome(name, f"backported onto {job.release_branch} as {job.branch}{merged}", commits)
+
+
+def _backported_already(git: Git, job: Backport, name: str) -> Outcome:
+    """The backport branch exists: with ``merge``, fast-forward the release branch to it if
+    that was not done yet (never forced: a release branch that moved on is reported)."""
+    done = f"already backported as {job.branch}"
+    tip = git.rev_parse(f"{REMOTE}/{job.branch}")
+    release = git.rev_parse(f"{REMOTE}/{job.release_branch}")
+    if not job.merge or git.is_ancestor(tip, release):
+        return Outcome(name, done)
+    if not git.is_ancestor(release, tip):
+        raise BackportProblem(
+            "backport-stale",
+            f"{job.branch} does not contain the tip of {job.release_branch}: rebase it first",
+        )
+    git.run("push", "--atomic", "--quiet", REMOTE, f"{tip}:refs/heads/{job.release_branch}")
+    return Outcome(name, f"{done}, merged into {job.release_branch}")
+
+
+def missing_tickets(config: Config, job: Backport, packages: Sequence[str]) -> list[Diagnostic]:
+    """``backport-no-ticket``, asked of each remote before any release branch is made (a
+    branch is never deleted): the ticket branch, or its backport, must be there."""
+    entries, _origin = load_repos(config)
+    git = Git(Path.cwd(), timeout=config.git_timeout)
+    wanted = (f"refs/heads/{job.ticket_branch}", f"refs/heads/{job.branch}")
+    return [
+        Diagnostic(
+            package,
+            1,
+            "backport-no-ticket",
+            f"no branch {job.ticket_branch} on the remote",
+            hint="check the ticket; no release branch was made",
+        )
+        for package in packages
+        if package in entries and not git.run("ls-remote", "--heads", entries[package].url, *wanted)
+    ]
 
 
 def _describe(job: Backport, package: str, out: TextIO) -> None:
@@ -153,9 +191,9 @@ def _job(config: Config, request: Request, ticket: str, merge: bool) -> Backport
     numbers = pattern.match(request.release)
     if numbers is None:
         raise UsageError(f"{request.release} is not a release branch ({product.release_branch})")
-    branch = backport_branch(ticket, numbers[0])
     if ticket_of(f"tickets/{ticket}") != ticket:
         raise UsageError(f"{ticket}: a ticket is DM-<number>")
+    branch = backport_branch(ticket, numbers[0])
     return Backport(ticket, request.release, branch, config.default_branch, merge)
 
 
@@ -174,6 +212,9 @@ def backport(
     job = _job(config, request, ticket, merge)
     if not request.packages:
         raise UsageError("name the packages to backport to with --packages")
+    problems = missing_tickets(config, job, request.packages)
+    if problems:
+        raise CheckFailed(problems)
     tag_then_build(config, Session.BACKPORT, request, out, log)
     clones = config.work_dir / "clones"
     if request.dry_run:
@@ -183,8 +224,12 @@ def backport(
     product = product_of(config, request.product).name
     release = job.branch.removeprefix("tickets/")
     file = JournalFile(journal_path(config.state_dir, product, "backport", release))
+    found = file.load()
+    operation = f"backport {product} {release}"
     file.save(
-        file.load() or Journal.start(f"backport {product} {release}", "-", request.packages, now())
+        found.including(request.packages)
+        if found
+        else Journal.start(operation, "-", request.packages, now())
     )
     return _run(config, job, request.packages, clones, file, out)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from dmrelease.adapters.config import auto_jobs
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.versiondb import VersionDb
+from dmrelease.core.build import Action
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageError
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
@@ -28,7 +29,7 @@ from dmrelease.core.manifest import Manifest, content_hash, render_manifest
 from dmrelease.core.names import Release, ReleaseBranchPattern
 from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
 from dmrelease.core.rules import ancestry_questions
-from dmrelease.stages.rebuild import discover_product, load_repos, manifest_of
+from dmrelease.stages.rebuild import builder_for, discover_product, load_repos, manifest_of
 from dmrelease.stages.rebuild_sources import Discovery
 
 
@@ -120,7 +121,10 @@ def _branch_plan(
     unknown = [name for name in packages if name not in found.sources]
     if unknown or not packages:
         known = ", ".join(sorted(found.sources))
-        raise UsageError(f"name the packages that need the branch (of {product.name}: {known})")
+        what = f"unknown package {', '.join(unknown)}; " if unknown else ""
+        raise UsageError(
+            f"{what}name the packages that need the branch (of {product.name}: {known})"
+        )
     pattern = ReleaseBranchPattern(product.release_branch)
     branch = release if session is Session.BACKPORT else pattern.render(Release.parse(release))
     need = [n for n in packages if branch not in found.sources[n].refs.branches]
@@ -193,3 +197,16 @@ def remote_tags(config: Config, package: str) -> list[str]:
         "ls-remote", "--tags", "--refs", entries[package].url
     )
     return [line.partition("\trefs/tags/")[2] for line in out.splitlines()]
+
+
+def unbuilt(config: Config, plan: ReleasePlan, manifest: Manifest) -> list[Diagnostic]:
+    """``weekly-unbuilt``: without a build, a weekly tags only a manifest whose every
+    package is installed or on the binary server, i.e. was built green before."""
+    actions = builder_for(config).plan(manifest, auto_jobs(config.jobs))
+    missing = [name for name, action in actions.items() if action is Action.BUILT]
+    if not missing:
+        return []
+    message = (
+        f"{', '.join(missing)} of {plan.build_id} not built; a weekly is tagged after a green build"
+    )
+    return [Diagnostic(plan.product, 1, "weekly-unbuilt", message, hint="drop --no-build")]
