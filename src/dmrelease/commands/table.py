@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
+from dmrelease.core.errors import CheckFailed, ParseError, UsageError, decode_utf8
 from dmrelease.core.tables import ExclusionMap, TableFile, TableParseError, parse_table
 
 _Parsed = TypeVar("_Parsed", TableFile, ExclusionMap)
@@ -96,14 +96,14 @@ def _parsed(path: Path, parse: Callable[[str, str], _Parsed]) -> _Parsed:
     """Read ``path`` and parse it; unreadable files are usage errors (exit 2), problems in
     them a failed check (exit 1, one ``FILE:LINE:COL: rule: message`` line each)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise CheckFailed([Diagnostic(str(path), 1, "table-encoding", "not UTF-8 text")]) from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return parse(text, str(path))
+        return parse(decode_utf8(data, str(path)), str(path))
     except TableParseError as exc:
         raise CheckFailed(list(exc.diagnostics)) from None
+    except ParseError as exc:
+        raise CheckFailed([exc.diagnostic]) from None

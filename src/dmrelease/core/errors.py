@@ -56,3 +56,15 @@ class UsageError(DmReleaseError):
     """Bad arguments or environment (missing file, missing credential): exit 2."""
 
     exit_code = 2
+
+
+def decode_utf8(data: bytes, path: str) -> str:
+    """``data`` as text; bytes that are not UTF-8 are a ``file-encoding`` problem at the
+    line they are on (every file dm-release reads is UTF-8: tables, manifests, YAML)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text ({exc.reason})"
+        problem = Diagnostic(path, line, "file-encoding", message, hint="save it as UTF-8")
+        raise ParseError(problem) from None

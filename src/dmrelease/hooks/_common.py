@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
-from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageError
+from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageError, decode_utf8
 
 #: a check of one file: (path as given, its text) -> problems found
 FileCheck = Callable[[str, str], list[Diagnostic]]
@@ -33,14 +33,7 @@ def read_text(path: str) -> str:
             data = stream.read()
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        message = f"not UTF-8 text ({exc.reason})"
-        raise ParseError(
-            Diagnostic(path, line, "file-encoding", message, hint="save as UTF-8")
-        ) from exc
+    return decode_utf8(data, path)
 
 
 def run_check(prog: str, check: Callable[[], list[Diagnostic]]) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
+from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError, decode_utf8
 from dmrelease.core.refs import RepoRefs, Resolution, looks_like_sha, resolve_package
 from dmrelease.core.repos import RepoEntry
 from dmrelease.core.tables import ExclusionMap, parse_table
@@ -144,15 +144,8 @@ class Sources:
         if not table_path.is_file():
             return Source(name, clone, action, refs, res, (), frozenset(), {}, False)
         shown = f"{name}@{res.ref}:ups/{name}.table"
-        data = table_path.read_bytes()
         try:
-            table = parse_table(data.decode("utf-8"), shown)
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            message = f"not UTF-8 text ({exc.reason})"
-            raise PackageProblem(
-                Diagnostic(shown, line, "file-encoding", message, hint="save it as UTF-8")
-            ) from None
+            table = parse_table(decode_utf8(table_path.read_bytes(), shown), shown)
         except ParseError as exc:  # TableParseError carries every problem: report the first
             raise PackageProblem(exc.diagnostic) from None
         deps = table.dependencies(self.flavor, exclusions=self.exclusions, product=name)
