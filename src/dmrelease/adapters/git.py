@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dmrelease.adapters.config import child_environment
 from dmrelease.core.errors import DmReleaseError
 
 DEFAULT_TIMEOUT = 300.0
@@ -41,6 +40,9 @@ _UNATTENDED = {
 
 def _environment(extra: Mapping[str, str]) -> dict[str, str]:
     """The process environment (through the config adapter), unattended, plus ``extra``."""
+    # imported here: pre-commit hooks use this runner and must start fast
+    from dmrelease.adapters.config import child_environment
+
     return child_environment({**_UNATTENDED, **extra})
 
 

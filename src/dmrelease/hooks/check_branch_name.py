@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.names import (
@@ -92,8 +92,12 @@ def _release_commit(
 
 
 def _git(*args: str) -> str | None:
-    result = subprocess.run(("git", *args), capture_output=True, text=True, check=False, timeout=30)
-    return result.stdout.strip() if result.returncode == 0 else None
+    from dmrelease.adapters.git import Git, GitError
+
+    try:
+        return Git(Path.cwd(), timeout=30).run(*args).strip()
+    except GitError:
+        return None
 
 
 def _current_merge() -> str | None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 from collections.abc import Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from dmrelease.core.errors import Diagnostic, ParseError
@@ -70,14 +69,13 @@ def _unknown_packages(table: TableFile, known: frozenset[str]) -> list[Diagnosti
 
 def repository_name() -> str:
     """The package a repository holds: its ``origin`` URL's last part, else the directory."""
-    result = subprocess.run(
-        ("git", "config", "--get", "remote.origin.url"),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    match = _REPO_NAME.search(result.stdout.strip()) if result.returncode == 0 else None
+    from dmrelease.adapters.git import Git, GitError
+
+    try:
+        url = Git(Path.cwd(), timeout=30).run("config", "--get", "remote.origin.url").strip()
+    except GitError:
+        url = ""
+    match = _REPO_NAME.search(url)
     return match[1] if match else os.path.basename(os.getcwd())
 
 

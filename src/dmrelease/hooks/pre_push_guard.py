@@ -29,7 +29,6 @@ import argparse
 import importlib.util
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,16 +95,12 @@ def guard_destination(hooks_dir: Path) -> Path:
 
 
 def _hooks_dir() -> Path:
-    result = subprocess.run(
-        ("git", "rev-parse", "--git-path", "hooks"),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    if result.returncode != 0:
-        raise UsageError("not in a git repository")
-    return Path(result.stdout.strip()).resolve()
+    from dmrelease.adapters.git import Git, GitError
+
+    try:
+        return Path(Git(Path.cwd(), timeout=30).run("rev-parse", "--git-path", "hooks")).resolve()
+    except GitError:
+        raise UsageError("not in a git repository") from None
 
 
 def installed_script() -> str:
