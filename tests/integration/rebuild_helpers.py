@@ -14,6 +14,8 @@ from dmrelease.stages.synthetic import PackageSpec, SyntheticProduct, create_pro
 
 #: the test build: install one file naming the package and its version into $PREFIX
 BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
+#: the [paths] of every test configuration, relative to the configuration file
+PATHS = '[paths]\nwork_dir = "work"\nversiondb = "versiondb"\nstack = "stack"\n'
 
 #: meta -> afw -> geom -> utils -> base; meta -> daf -> base; afw -> utils
 GRAPH: dict[str, tuple[str, ...]] = {
@@ -47,7 +49,7 @@ def write_config(
     path.write_text(
         f'[products.meta]\nrepos = "{product.repos_yaml}"\n\n'
         f"[build]\ncommand = '{command}'\njobs = 2\n{extra}\n"
-        f'[paths]\nwork_dir = "work"\nversiondb = "versiondb"\nstack = "stack"\n\n{servers}'
+        f"{PATHS}\n{servers}"
     )
     return path
 

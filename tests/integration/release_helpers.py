@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rebuild_helpers import BUILD, PATHS
 
 from dmrelease import cli
 from dmrelease.adapters.git import Git
 from dmrelease.stages.synthetic import PackageSpec, SyntheticProduct, create_product
 
-BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 GRAPH: dict[str, tuple[str, ...]] = {
     "base": (),
     "utils": ("base",),
@@ -73,8 +73,7 @@ def make_setup(root: Path, *, urls: dict[str, str] | None = None) -> Setup:
     config = root / "dm-release.toml"
     config.write_text(
         f'[products.meta]\nrepos = "{product.repos_yaml}"\n\n'
-        f"[build]\ncommand = '{BUILD}'\n\n"
-        '[paths]\nwork_dir = "work"\nversiondb = "versiondb"\nstack = "stack"\n'
+        f"[build]\ncommand = '{BUILD}'\n\n{PATHS}"
     )
     return Setup(root, product, config)
 
