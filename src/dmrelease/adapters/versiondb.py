@@ -54,19 +54,19 @@ class VersionDb:
             return ContentDb(())
         return ContentDb.parse(file.read_text(encoding="utf-8"), str(file))
 
-    def build_numbers(self) -> list[int]:
+    def next_build_id(self, db: ContentDb) -> str:
+        """One past the highest ``bN`` of the manifest files, the tags and ``db``."""
         names = [f.stem for f in (self.path / "manifests").glob("b*.txt")]
         names += self.git.run("tag", "--list", "b*").split()
-        names += [build for _, build in self.content_db().records]  # a killed run's too
-        return [int(m[1]) for m in map(BUILD_ID_RE.match, names) if m]
-
-    def next_build_id(self) -> str:
-        return f"b{max(self.build_numbers(), default=0) + 1}"
+        names += [build for _, build in db.records]  # a killed run's too
+        numbers = [int(m[1]) for m in map(BUILD_ID_RE.match, names) if m]
+        return f"b{max(numbers, default=0) + 1}"
 
     def build_id_for(self, manifest: Manifest) -> tuple[str, bool]:
         """The build id to use and whether it is reused (same content hash known)."""
-        known = self.content_db().build_for(content_hash(manifest))
-        return (known, True) if known else (self.next_build_id(), False)
+        db = self.content_db()
+        known = db.build_for(content_hash(manifest))
+        return (known, True) if known else (self.next_build_id(db), False)
 
     def record(self, manifest: Manifest) -> list[str]:
         """Write, commit and tag ``manifest``; returns what was done (empty: all there)."""

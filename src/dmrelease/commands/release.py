@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ from dmrelease.adapters.config import add_option_flags, flag_values
 from dmrelease.core.config import Config, options
 from dmrelease.core.errors import CheckFailed, UsageError
 from dmrelease.core.journal import Journal
-from dmrelease.core.names import Weekly
 from dmrelease.core.plan import Session
 
 if TYPE_CHECKING:
@@ -151,12 +149,12 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _tag(config: Config, session: Session | None) -> str:
     """The TAG argument, else the environment's; a weekly defaults to this week's."""
-    from dmrelease.commands.tag import WEEKLY_CLOCK
+    from dmrelease.commands.tag import utc_now, weekly_at
 
     if config.release_tag:
         return config.release_tag
     if session is Session.WEEKLY:
-        return str(Weekly.for_date(dt.datetime.now(WEEKLY_CLOCK).date()))
+        return str(weekly_at(utc_now()))
     raise UsageError(f"give the tag, e.g. v29.1.0.rc1, or set {_TAG_VARIABLES} (read in order)")
 
 

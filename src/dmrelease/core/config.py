@@ -208,12 +208,3 @@ def options() -> dict[str, OptionSpec]:
     return {
         f.name: f.metadata["option"] for f in dataclasses.fields(Config) if "option" in f.metadata
     }
-
-
-def option_help() -> str:
-    """A table of options for ``--help`` epilogues and the README."""
-    rows = []
-    for spec in options().values():
-        where = ", ".join(filter(None, [spec.key, *spec.env, spec.flag]))
-        rows.append(f"  {where}: {spec.help}")
-    return "\n".join(rows)

@@ -51,6 +51,7 @@ class DependencyGraph:
             for dep in unique:
                 self._dependents.setdefault(dep, []).append(name)
         self._levels: list[list[str]] | None = None
+        self._closures: dict[str, frozenset[str]] | None = None
 
     def __contains__(self, name: object) -> bool:
         return name in self._deps
@@ -157,6 +158,11 @@ class DependencyGraph:
 
     def closures(self) -> dict[str, frozenset[str]]:
         """:meth:`closure` of every package, built once in build order (raises CycleError)."""
+        if self._closures is None:
+            self._closures = self._build_closures()
+        return dict(self._closures)
+
+    def _build_closures(self) -> dict[str, frozenset[str]]:
         result: dict[str, frozenset[str]] = {}
         for name in self.build_order():
             members: set[str] = set()

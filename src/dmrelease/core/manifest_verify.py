@@ -179,6 +179,7 @@ class _Versions:
     bad_shas: set[str]
     unknown_deps: set[str]
     expected: dict[str, str] = field(init=False)
+    closures: dict[str, frozenset[str]] = field(init=False)
     own: set[str] = field(init=False, default_factory=set)  # `g` part ≠ its SHA
     plus: set[str] = field(init=False, default_factory=set)  # `+` part ≠ its deps' SHAs
     malformed: set[str] = field(init=False, default_factory=set)
@@ -187,6 +188,7 @@ class _Versions:
 
     def __post_init__(self) -> None:
         self.expected = expected_versions(self.manifest, self.graph)
+        self.closures = self.graph.closures()
         self.unchecked = self.unknown_deps | self.graph.downstream_of(self.unknown_deps)
         for name, entry in self.manifest.packages.items():
             want = self.expected[name]
@@ -212,8 +214,7 @@ class _Versions:
         """Greedy cover of the wrong ``+`` parts by packages all of whose dependents are
         wrong, most explained lines first (a wrong SHA changes every dependent's hash)."""
         allowed = self.plus | self.malformed | self.unchecked
-        closures = self.graph.closures()
-        suspects = {dep for name in self.plus for dep in closures[name]}
+        suspects = {dep for name in self.plus for dep in self.closures[name]}
         self._down = {x: self.graph.downstream_of([x]) for x in sorted(suspects)}
         valid = [x for x, down in self._down.items() if down and down <= allowed]
         uncovered, roots = set(self.plus), []
@@ -266,7 +267,7 @@ class _Versions:
             if name in self.own:
                 reasons.append("its `g` part is not the first 10 hex of its SHA-1")
             if name in self.plus:
-                count = len(self.graph.closure(name))
+                count = len(self.closures[name])
                 whose = "dependency's" if count == 1 else "dependencies'"
                 reasons.append(f"its `+` part is not the hash of its {count} {whose} SHA-1s")
             why = " and ".join(reasons)

@@ -325,16 +325,21 @@ def _plan_from_dict(data: Mapping[str, Any]) -> ReleasePlan:
     )
 
 
-def default_candidate_refs(candidate: Candidate, pattern: ReleaseBranchPattern) -> tuple[str, ...]:
-    """The refs rcN is made from when none are given (DESIGN.md §1, DMTN-106 §4.5):
-    ``<release branch> vM.n.p.rc(N-1)``, and for a patch's rc1 ``<release branch>
-    M.n.(p-1)``; empty for ``vM.n.0.rc1``, which is made from a weekly the caller names."""
-    branch = pattern.render(candidate.release)
+def previous_of(candidate: Candidate) -> Candidate | Release | None:
+    """The release rcN follows (DESIGN.md §1, DMTN-106 §4.5): ``vM.n.p.rc(N-1)``, for a
+    patch's rc1 the previous final ``M.n.(p-1)``; None for ``vM.n.0.rc1`` (from a weekly)."""
     if candidate.rc > 1:
-        return (branch, str(Candidate(candidate.release, candidate.rc - 1)))
+        return Candidate(candidate.release, candidate.rc - 1)
     if candidate.patch > 0:
-        return (branch, str(Release(candidate.major, candidate.minor, candidate.patch - 1)))
-    return ()
+        return Release(candidate.major, candidate.minor, candidate.patch - 1)
+    return None
+
+
+def default_candidate_refs(candidate: Candidate, pattern: ReleaseBranchPattern) -> tuple[str, ...]:
+    """The refs rcN is made from when none are given: ``<release branch>``, then
+    :func:`previous_of`; empty for ``vM.n.0.rc1``, made from a weekly the caller names."""
+    previous = previous_of(candidate)
+    return (pattern.render(candidate.release), str(previous)) if previous else ()
 
 
 def candidates_of(release: Release, tag_names: Iterable[str]) -> list[Candidate]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.facts import Ancestry, Facts, RepoFacts, diagnostic, parse_or_none
 from dmrelease.core.names import Candidate, InvalidName, Release, Weekly, parse_tag
-from dmrelease.core.plan import PackagePlan, ReleasePlan, Session
+from dmrelease.core.plan import PackagePlan, ReleasePlan, Session, previous_of
 from dmrelease.core.rules_versions import (
     check_branch_base,
     check_final,
@@ -35,10 +35,8 @@ def _bases(plan: ReleasePlan) -> list[str]:
     """Tags whose SHA each package's new SHA must descend from."""
     tag = parse_or_none(plan.release)
     if plan.session is Session.CANDIDATE and isinstance(tag, Candidate):
-        if tag.rc > 1:
-            return [str(Candidate(tag.release, tag.rc - 1))]
-        if tag.patch > 0:
-            return [str(Release(tag.major, tag.minor, tag.patch - 1))]
+        previous = previous_of(tag)
+        return [str(previous)] if previous else []
     return []
 
 

@@ -28,7 +28,7 @@ from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action, Outcome, count_actions
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
-from dmrelease.core.graph import CycleError, DependencyGraph
+from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.manifest import Manifest, make_manifest, render_manifest
 from dmrelease.core.refs import unmatched_refs
 from dmrelease.core.repos import RepoEntry, parse_repos
@@ -172,9 +172,6 @@ def manifest_of(found: Discovery) -> Manifest:
     """The manifest of a discovery in build order, with the placeholder build id
     ``PLACEHOLDER_BUILD`` until versiondb gives one (DMTN-106 §4.1); CycleError on a cycle."""
     graph = DependencyGraph({name: s.deps for name, s in sorted(found.sources.items())})
-    cycle = graph.find_cycle()
-    if cycle:
-        raise CycleError(cycle)
     shas = {name: s.resolution.sha for name, s in found.sources.items()}
     return make_manifest(PLACEHOLDER_BUILD, graph, shas)
 

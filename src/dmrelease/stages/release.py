@@ -28,7 +28,7 @@ from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
 from dmrelease.core.journal import Journal, Lock, Step
-from dmrelease.core.manifest import content_hash, parse_manifest, render_manifest
+from dmrelease.core.manifest import parse_manifest
 from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, eups_tag
 from dmrelease.core.plan import (
     PackagePlan,
@@ -36,7 +36,6 @@ from dmrelease.core.plan import (
     Session,
     candidates_of,
     default_candidate_refs,
-    make_plan,
     parse_plan,
     render_plan,
 )
@@ -50,6 +49,7 @@ from dmrelease.stages.release_plan import (
     plan_session,
     product_of,
     remote_tags,
+    tag_plan,
     unbuilt,
 )
 
@@ -298,19 +298,8 @@ def _weekly_plan(
     )
     prepared = prepare(scoped, log=log)
     manifest = prepared.manifest
-    plan = make_plan(
-        product.name,
-        Session.WEEKLY,
-        request.release,
-        config.refs,
-        {n: s.resolution for n, s in prepared.sources.items()},
-        order=[e.name for e in manifest.entries],
-        external=product.external_repos,
-        branch_pattern=product.release_branch,
-        build_id=manifest.build_id or "",
-        manifest=render_manifest(manifest),
-        manifest_checksum=content_hash(manifest),
-    )
+    resolutions = {n: s.resolution for n, s in prepared.sources.items()}
+    plan = tag_plan(product, Session.WEEKLY, request.release, config.refs, resolutions, manifest)
     planned = Planned(plan, {n: s.clone for n, s in prepared.sources.items()})
     problems = check_plan(plan, gather_facts(config, plan, planned.clones, lock))
     if not problems and not request.build:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.adapters.journal import JournalFile, journal_path, now
+from dmrelease.adapters.journal import JournalFile, now
 from dmrelease.core.branches import backport_branch
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
@@ -28,7 +28,7 @@ from dmrelease.core.journal import Journal, Step
 from dmrelease.core.names import ReleaseBranchPattern, ticket_of
 from dmrelease.core.plan import Session
 from dmrelease.stages.rebuild import load_repos
-from dmrelease.stages.release import Request, tag_then_build
+from dmrelease.stages.release import Request, journal_for, tag_then_build
 from dmrelease.stages.release_apply import REMOTE, streams, tagger
 from dmrelease.stages.release_plan import product_of
 
@@ -54,6 +54,15 @@ class Backport:
     @property
     def ticket_branch(self) -> str:
         return f"tickets/{self.ticket}"
+
+    @property
+    def push_specs(self) -> list[str]:
+        """What the one atomic push sends: the backport branch and, with ``merge``, the
+        release branch fast-forwarded to it."""
+        specs = [f"refs/heads/{self.branch}"]
+        if self.merge:
+            specs.append(f"refs/heads/{self.branch}:refs/heads/{self.release_branch}")
+        return specs
 
 
 @dataclass(frozen=True)
@@ -124,10 +133,7 @@ def backport_package(git: Git, job: Backport, identity: dict[str, str]) -> Outco
     if commits == 0:
         git.run("branch", "--quiet", "-D", job.branch)
         return Outcome(name, f"nothing to backport: {job.release_branch} has it all")
-    specs = [f"refs/heads/{job.branch}"]
-    if job.merge:
-        specs.append(f"refs/heads/{job.branch}:refs/heads/{job.release_branch}")
-    git.run("push", "--atomic", "--quiet", REMOTE, *specs)
+    git.run("push", "--atomic", "--quiet", REMOTE, *job.push_specs)
     merged = f", merged into {job.release_branch}" if job.merge else ""
     return Outcome(name, f"backported onto {job.release_branch} as {job.branch}{merged}", commits)
 
@@ -170,16 +176,13 @@ def missing_tickets(config: Config, job: Backport, packages: Sequence[str]) -> l
 
 def _describe(job: Backport, package: str, out: TextIO) -> None:
     """The dry run: every git command the backport of ``package`` would run."""
-    pushes = [f"refs/heads/{job.branch}"]
-    if job.merge:
-        pushes.append(f"refs/heads/{job.branch}:refs/heads/{job.release_branch}")
     commands = [
         ["fetch", "--quiet", "--no-tags", REMOTE],
         ["worktree", "add", "--quiet", "--detach", "<tmp>", f"{REMOTE}/{job.ticket_branch}"],
         ["checkout", "--quiet", "-B", job.branch],
         ["rebase", "--quiet", "--onto", f"{REMOTE}/{job.release_branch}", "<merge>^1"],
         ["worktree", "remove", "--force", "<tmp>"],
-        ["push", "--atomic", "--quiet", REMOTE, *pushes],
+        ["push", "--atomic", "--quiet", REMOTE, *job.push_specs],
     ]
     for args in commands:
         print(f"{package}: git {shlex.join(args)}", file=out)
@@ -223,7 +226,7 @@ def backport(
         return []
     product = product_of(config, request.product).name
     release = job.branch.removeprefix("tickets/")
-    file = JournalFile(journal_path(config.state_dir, product, "backport", release))
+    file = journal_for(config, product, Session.BACKPORT, release)
     found = file.load()
     operation = f"backport {product} {release}"
     file.save(

@@ -28,6 +28,7 @@ from dmrelease.core.journal import Lock
 from dmrelease.core.manifest import Manifest, content_hash, render_manifest
 from dmrelease.core.names import Release, ReleaseBranchPattern
 from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
+from dmrelease.core.refs import Resolution
 from dmrelease.core.rules import ancestry_questions
 from dmrelease.stages.rebuild import builder_for, discover_product, load_repos, manifest_of
 from dmrelease.stages.rebuild_sources import Discovery
@@ -92,9 +93,22 @@ def plan_session(
     resolutions = {name: source.resolution for name, source in found.sources.items()}
     if not session.tags:
         return _branch_plan(product, session, release, refs, found, packages)
-    build_id = _build_id(config, manifest)
-    manifest = dataclasses.replace(manifest, build_id=build_id)
-    plan = make_plan(
+    manifest = dataclasses.replace(manifest, build_id=_build_id(config, manifest))
+    plan = tag_plan(product, session, release, refs, resolutions, manifest)
+    return Planned(plan, clones)
+
+
+def tag_plan(
+    product: ProductConfig,
+    session: Session,
+    release: str,
+    refs: Sequence[str],
+    resolutions: Mapping[str, Resolution],
+    manifest: Manifest,
+) -> ReleasePlan:
+    """The plan of a tagging session: every package of ``manifest`` in its order, with the
+    build id, the manifest and its content hash the tags will carry (DMTN-106 §2.3)."""
+    return make_plan(
         product.name,
         session,
         release,
@@ -103,11 +117,10 @@ def plan_session(
         order=[e.name for e in manifest.entries],
         external=product.external_repos,
         branch_pattern=product.release_branch,
-        build_id=build_id,
+        build_id=manifest.build_id or "",
         manifest=render_manifest(manifest),
         manifest_checksum=content_hash(manifest),
     )
-    return Planned(plan, clones)
 
 
 def _branch_plan(
