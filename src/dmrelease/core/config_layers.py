@@ -29,9 +29,8 @@ from dmrelease.core.config import (
     options,
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError
+from dmrelease.core.packages import is_package_name
 
-#: product and package names: the keys of repos.yaml (DESIGN.md §4, core/repos.py)
-_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
 _COMMAND_LINE = "<command line>"
@@ -245,7 +244,7 @@ def _near(dotted: str, by_key: dict[str, str]) -> str:
 def _product(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -> None:
     section = f"products.{name}"
     at = _Origin(at.path, _key_line(text, section, "repos"), at.base)
-    if not _NAME_RE.match(name) or not isinstance(table, dict):
+    if not is_package_name(name) or not isinstance(table, dict):
         builder.fail(at, "config-product", f"{section}: a table named like a product")
         return
     before = len(builder.problems)
@@ -294,7 +293,7 @@ def _package_list(
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         builder.fail(where, "config-product", f"{section}: {key} = [<package>, ...]")
         return ()
-    bad = ", ".join(repr(n) for n in names if not _NAME_RE.match(n))
+    bad = ", ".join(repr(n) for n in names if not is_package_name(n))
     if bad:
         message = f"{section}: {key}: not package names: {bad}"
         builder.fail(where, "config-product", message, _NAME_HINT)

@@ -27,8 +27,8 @@ from dmrelease.core.names import (
     eups_tag,
     parse_tag,
 )
+from dmrelease.core.packages import is_package_name
 from dmrelease.core.refs import Resolution
-from dmrelease.core.repos import NAME_RE
 
 PLAN_FORMAT = "dm-release-plan/1"
 
@@ -286,7 +286,7 @@ def parse_plan(text: str, path: str = "<plan>") -> ReleasePlan:
 def _inconsistent(plan: ReleasePlan, package: PackagePlan) -> str | None:
     """Why ``package`` is not what :func:`make_plan` makes for the plan's session and
     release (a package name reaches paths; a tag or branch reaches the remotes)."""
-    if NAME_RE.match(package.name) is None:
+    if not is_package_name(package.name):
         return f"{package.name!r} is not a package name"
     expected = {_safe_tags(plan.session, plan.release, external=e) for e in (False, True)}
     if package.tags not in expected:

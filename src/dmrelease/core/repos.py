@@ -15,8 +15,8 @@ from itertools import pairwise
 import yaml
 
 from dmrelease.core.errors import CheckFailed, Diagnostic
+from dmrelease.core.packages import is_package_name
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 URL_RE = re.compile(r"^(?:(?:https?|git|ssh|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
 FIELDS = ("url", "ref", "lfs")
 _STR = "tag:yaml.org,2002:str"
@@ -93,7 +93,7 @@ class _Reader:
                 )
                 continue
             first_line[name] = key.start_mark.line + 1
-            if not isinstance(key, yaml.ScalarNode) or not NAME_RE.match(name):
+            if not isinstance(key, yaml.ScalarNode) or not is_package_name(name):
                 self.report(
                     key, "repos-key", f"`{name}` is not a product name: use letters, digits and `_`"
                 )

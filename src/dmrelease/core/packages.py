@@ -1,0 +1,16 @@
+"""Package (EUPS product) names: the keys of repos.yaml (DESIGN.md §4).
+
+A package name reaches paths (clones, stack directories) and git command lines, so every
+place that takes one from outside checks it against this one rule. Kept free of heavy
+imports: the configuration, which hooks load, uses it too.
+"""
+
+from __future__ import annotations
+
+import re
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def is_package_name(name: str) -> bool:
+    return NAME_RE.match(name) is not None
