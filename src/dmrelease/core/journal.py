@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import load_json
 
 JOURNAL_FORMAT = "dm-release-journal/1"
 LOCK_FORMAT = "dm-release-lock/1"
@@ -154,10 +155,7 @@ def _bad(path: str, rule: str, message: str) -> ParseError:
 
 
 def _load(text: str, path: str, fmt: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(Diagnostic(path, exc.lineno, "journal-format", exc.msg)) from None
+    data = load_json(text, path, "journal-format")
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise _bad(path, "journal-format", f"not a {fmt} file")
     return data

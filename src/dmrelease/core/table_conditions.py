@@ -19,7 +19,9 @@ EUPS silently evaluates nonsense (``flavor = Linux`` is always true, ``Linux-64`
 ``Linux``, ``flavor =~ ^Linux`` searches ``^`` and matches every flavor); dm-release rejects
 it with rule ``table-bad-condition`` (or ``table-unbalanced-paren``) and says how to write
 the condition. It also rejects ``${VAR}``, which EUPS reads from the environment: the
-dependencies of a table must not depend on who computes them.
+dependencies of a table must not depend on who computes them. A condition nested deeper
+than :data:`~dmrelease.core.limits.MAX_CONDITION_DEPTH` levels (``(``, ``!``, each
+``||``/``&&``) is ``file-too-deep``; so is a legacy block with more ``Flavor =`` lines.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TypeVar
+
+from dmrelease.core.limits import MAX_CONDITION_DEPTH
 
 _WORD = re.compile(r"[\w.+]+")
 _COMPARISONS = ("==", "!=", "=~", "!~", "<=", ">=", "<", ">")
@@ -263,6 +267,18 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.end = end
+        self.depth = 0
+
+    def nested(self, token: _Token | None) -> None:
+        """One level deeper: ``(``, ``!`` and each junction nest (the tree is right-deep)."""
+        self.depth += 1
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ConditionError(
+                f"the condition is nested deeper than {MAX_CONDITION_DEPTH} levels of `(`, "
+                "`!` and `||`/`&&`: dm-release reads no deeper",
+                token.offset if token is not None else self.end,
+                "file-too-deep",
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -276,15 +292,19 @@ class _Parser:
 
     def expr(self) -> Condition:
         token = self.peek()
-        if token is not None and token.text in ("!", "not"):
-            self.pos += 1
-            return Not(self.expr())
-        left = self.term()
-        token = self.peek()
-        if token is not None and token.text in _JUNCTIONS:
-            self.pos += 1
-            return Junction(_JUNCTIONS[token.text], left, self.expr())
-        return left
+        self.nested(token)
+        try:
+            if token is not None and token.text in ("!", "not"):
+                self.pos += 1
+                return Not(self.expr())
+            left = self.term()
+            token = self.peek()
+            if token is not None and token.text in _JUNCTIONS:
+                self.pos += 1
+                return Junction(_JUNCTIONS[token.text], left, self.expr())
+            return left
+        finally:
+            self.depth -= 1
 
     def term(self) -> Condition:
         token = self.take()

@@ -33,11 +33,13 @@ look for a product literally named ``'afw'``). Rule ids: ``table-syntax``,
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import split_lines
 from dmrelease.core.table_statements import (
     DIRECTIVES,
     UNSETUP,
@@ -286,7 +288,7 @@ def check_exclusion_map(text: str, path: str = "<string>") -> list[Diagnostic]:
 def _parse_exclusions(text: str, path: str) -> tuple[list[Exclusion], list[Diagnostic]]:
     rules: list[Exclusion] = []
     problems: list[Diagnostic] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(split_lines(text), start=1):
         fields = raw.split("#", 1)[0].split()
         if not fields:
             continue
@@ -302,15 +304,38 @@ def _parse_exclusions(text: str, path: str) -> tuple[list[Exclusion], list[Diagn
                 )
             )
             continue
-        try:
-            patterns = [re.compile(f) for f in fields]
-        except re.error as exc:
-            column = raw.index(fields[1] if exc.pattern == fields[1] else fields[0]) + 1
-            problems.append(
-                Diagnostic(
-                    path, number, "exclusion-bad-regex", f"not a regular expression: {exc}", column
+        patterns = [_user_regex(f) for f in fields]
+        for index, pattern in enumerate(patterns):
+            if isinstance(pattern, str):
+                column = _field_column(raw, fields, index)
+                problems.append(
+                    Diagnostic(path, number, "exclusion-bad-regex", pattern, column, _REGEX_HINT)
                 )
-            )
-            continue
-        rules.append(Exclusion(patterns[0], patterns[1], number))
+        if not isinstance(patterns[0], str) and not isinstance(patterns[1], str):
+            rules.append(Exclusion(patterns[0], patterns[1], number))
     return rules, problems
+
+
+_REGEX_HINT = "write a Python regular expression; escape `[`, `-`, `&`, `~`, `|` inside `[…]`"
+
+
+def _user_regex(text: str) -> re.Pattern[str] | str:
+    """``text`` compiled, or why not: a syntax error, or a ``FutureWarning`` (a nested set
+    ``[[``, ``--``, ``&&``, … in a class, whose meaning a later Python changes) made an error
+    so that its text never reaches the output as a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return re.compile(text)
+        except re.error as exc:
+            return f"`{text}` is not a regular expression: {exc}"
+        except (FutureWarning, DeprecationWarning) as exc:
+            return f"`{text}` is an ambiguous regular expression: {exc}"
+        except (RecursionError, OverflowError, MemoryError):
+            return f"`{text}` is too complex a regular expression"
+
+
+def _field_column(raw: str, fields: list[str], index: int) -> int:
+    """1-based column of ``fields[index]`` (the second is looked for after the first)."""
+    first = raw.index(fields[0])
+    return first + 1 if index == 0 else raw.index(fields[1], first + len(fields[0])) + 1

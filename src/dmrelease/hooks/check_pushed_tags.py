@@ -56,7 +56,7 @@ class PushedRef:
 def parse_pushed_refs(text: str) -> list[PushedRef]:
     """git's pre-push lines (githooks(5)), split from the right: ref names may hold spaces."""
     refs = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # git ends lines with LF
         parts = line.rsplit(maxsplit=3)
         if len(parts) == 4:
             local_ref, local_sha, remote_ref, remote_sha = parts

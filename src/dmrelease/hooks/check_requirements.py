@@ -9,13 +9,15 @@ requirement, as a release environment needs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from dmrelease.core.errors import Diagnostic
+from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import load_toml, split_lines
 from dmrelease.hooks._common import run_checks
 
 if TYPE_CHECKING:
@@ -47,10 +49,12 @@ _OPTIONS = frozenset(
         "--global-option",
     }
 )
-_COMMENT = re.compile(r"(^|\s+)#.*$")
-_PER_REQUIREMENT_OPTION = re.compile(r"\s+--?[a-z]")
+#: pip's ``(^|\s+)#.*$``, written so that a run of blanks is scanned once, not once per
+#: blank (pip's pattern is quadratic in the length of a blank run); the blanks before the
+#: ``#`` are stripped by :func:`_strip_comment`
+_COMMENT = re.compile(r"(?:^|(?<=\s))#")
+_PER_REQUIREMENT_OPTION = re.compile(r"(?<!\s)\s+--?[a-z]")
 _URL_OR_PATH = re.compile(r"^(\.|/|~|[A-Za-z][\w+.-]*://|git\+|hg\+|svn\+|bzr\+)")
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -58,7 +62,7 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     start = 0
     parts: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = _COMMENT.sub("", raw)
+        line = _strip_comment(raw)
         if not parts:
             start = number
         if line.endswith("\\"):
@@ -69,6 +73,12 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
         parts = []
         if joined:
             yield start, joined
+
+
+def _strip_comment(raw: str) -> str:
+    """``raw`` without a ``#`` comment that starts the line or follows a blank (pip)."""
+    comment = _COMMENT.search(raw)
+    return raw if comment is None else raw[: comment.start()].rstrip()
 
 
 def check_requirement(spec: str, where: tuple[str, int, int], *, pinned: bool) -> list[Diagnostic]:
@@ -148,27 +158,23 @@ def _check_option(path: str, line: int, content: str, *, pinned: bool) -> list[D
 
 def check_pyproject(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
     """Problems of the dependency lists of a ``pyproject.toml`` (PEP 621, 518, 735)."""
-    import tomllib
-
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return [toml_diagnostic(path, text, exc)]
-    lines = text.splitlines()
+        data = load_toml(text, path, "toml-syntax")
+    except ParseError as exc:
+        return [_with_bom_hint(exc.diagnostic, text)]
+    lines = split_lines(text)  # TOML lines, as tomllib counts them
     found: list[Diagnostic] = []
     for header, key, specs in _dependency_lists(data):
         found.extend(_check_list(path, lines, (header, key), specs, pinned=pinned))
     return found
 
 
-def toml_diagnostic(path: str, text: str, exc: ValueError) -> Diagnostic:
-    """Where tomllib's message says the error is (``at line L, column C`` or the end)."""
-    where = _TOML_POSITION.search(str(exc))
-    line, column = (int(where[1]), int(where[2])) if where else (text.count("\n") or 1, None)
-    message = _TOML_POSITION.sub("", str(exc)).replace("(at end of document)", "").strip()
-    hint = "TOML allows no byte order mark: save the file without it" if line == 1 else None
-    hint = hint if text.startswith("\ufeff") else None
-    return Diagnostic(path, line, "toml-syntax", f"not valid TOML: {message}", column, hint)
+def _with_bom_hint(problem: Diagnostic, text: str) -> Diagnostic:
+    """tomllib (and so pip) refuses a byte order mark: say that is the cause."""
+    if problem.line == 1 and problem.rule == "toml-syntax" and text.startswith("\ufeff"):
+        hint = "TOML allows no byte order mark: save the file without it"
+        return dataclasses.replace(problem, hint=hint)
+    return problem
 
 
 def _dependency_lists(data: dict[str, object]) -> Iterator[tuple[str, str, object]]:

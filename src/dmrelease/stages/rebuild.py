@@ -29,6 +29,7 @@ from dmrelease.core.build import Action, Outcome, count_actions
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
 from dmrelease.core.graph import DependencyGraph
+from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, make_manifest, render_manifest
 from dmrelease.core.refs import unmatched_refs
 from dmrelease.core.repos import RepoEntry, parse_repos
@@ -114,7 +115,7 @@ def load_repos(config: Config) -> tuple[dict[str, RepoEntry], dict[str, str]]:
         if not product.repos.is_file():
             raise UsageError(f"{product.repos}: no such repos.yaml (product {product.name})")
         path = str(product.repos)
-        for name, entry in parse_repos(product.repos.read_text(encoding="utf-8"), path).items():
+        for name, entry in parse_repos(decode_text(product.repos.read_bytes(), path), path).items():
             if name in entries and entries[name].url != entry.url:
                 message = f"{name}: {entry.url} here, {entries[name].url} in {origin[name]}"
                 problems.append(Diagnostic(path, entry.line, "repos-conflict", message))
@@ -131,7 +132,7 @@ def _sources(config: Config, root: Path) -> Sources:
     if config.exclusions is not None:
         if not config.exclusions.is_file():
             raise UsageError(f"{config.exclusions}: no such exclusion map (build.exclusions)")
-        text = config.exclusions.read_text(encoding="utf-8")
+        text = decode_text(config.exclusions.read_bytes(), str(config.exclusions))
         exclusions = ExclusionMap.parse(text, str(config.exclusions))
     return Sources(
         root, repos, origin, config.refs, config.default_branch, config.flavor,

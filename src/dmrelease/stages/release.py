@@ -28,6 +28,7 @@ from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
 from dmrelease.core.journal import Journal, Lock, Step
+from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import parse_manifest
 from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, eups_tag
 from dmrelease.core.plan import (
@@ -205,7 +206,7 @@ def _resume(
     saved = saved_plan_path(journal)
     if found is None or not saved.is_file() or (found.complete() and not session.tags):
         return None
-    plan = parse_plan(saved.read_text(encoding="utf-8"), str(saved))
+    plan = parse_plan(decode_text(saved.read_bytes(), str(saved)), str(saved))
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
     return Planned(plan, clones, (f"finishing the journaled plan {plan.checksum[:19]}",))
 
@@ -357,9 +358,10 @@ def apply_file(
     """Apply the reviewed plan in ``path`` (checksum verified) with the work clones."""
     out, log = streams(out, log)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the plan: {getattr(exc, 'strerror', exc)}") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
+    text = decode_text(data, str(path))
     plan = parse_plan(text, str(path))
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
     missing = sorted(name for name, clone in clones.items() if not (clone / ".git").is_dir())
