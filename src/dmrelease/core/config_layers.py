@@ -32,7 +32,7 @@ from dmrelease.core.config import (
 from dmrelease.core.errors import CheckFailed, Diagnostic
 from dmrelease.core.limits import load_toml, split_lines
 from dmrelease.core.packages import is_package_name
-from dmrelease.core.refnames import ref_name_problem
+from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
 
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
@@ -54,6 +54,8 @@ _EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def _eups_tag_problem(tag: str) -> str | None:
+    if len(tag) > MAX_REF_LENGTH:
+        return f"longer than {MAX_REF_LENGTH} characters (it names a file)"
     if _EUPS_TAG_RE.match(tag):
         return None
     return "not an EUPS tag name: letters, digits and '_' only (w_2025_24, v29_1_0_rc1)"

@@ -31,6 +31,7 @@ from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, Usage
 from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, make_manifest, render_manifest
+from dmrelease.core.redact import redact
 from dmrelease.core.refs import unmatched_refs
 from dmrelease.core.repos import RepoEntry, parse_repos
 from dmrelease.core.tables import ExclusionMap
@@ -117,7 +118,8 @@ def load_repos(config: Config) -> tuple[dict[str, RepoEntry], dict[str, str]]:
         path = str(product.repos)
         for name, entry in parse_repos(decode_text(product.repos.read_bytes(), path), path).items():
             if name in entries and entries[name].url != entry.url:
-                message = f"{name}: {entry.url} here, {entries[name].url} in {origin[name]}"
+                here, there = redact(entry.url), redact(entries[name].url)  # may hold a password
+                message = f"{name}: {here} here, {there} in {origin[name]}"
                 problems.append(Diagnostic(path, entry.line, "repos-conflict", message))
             entries.setdefault(name, entry)
             origin.setdefault(name, path)

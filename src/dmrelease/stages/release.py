@@ -31,6 +31,7 @@ from dmrelease.core.journal import Journal, Lock, Step
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import parse_manifest
 from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, eups_tag
+from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import (
     PackagePlan,
     ReleasePlan,
@@ -42,7 +43,7 @@ from dmrelease.core.plan import (
 )
 from dmrelease.core.rules import check_plan, check_tag_name, check_weekly_order
 from dmrelease.core.rules_versions import check_final, check_rc_sequence
-from dmrelease.stages.release_apply import apply_plan, saved_plan_path, streams
+from dmrelease.stages.release_apply import apply_plan, saved_plan_path, streams, untrusted
 from dmrelease.stages.release_plan import (
     Planned,
     clone_root,
@@ -69,6 +70,10 @@ class Request:
 
 
 def journal_for(config: Config, product: str, session: Session, release: str) -> JournalFile:
+    """The journal of an operation: ``<state>/journal/<product>/<session>-<release>.json``,
+    inside the state dir since a product is a package name (one path component)."""
+    if not is_package_name(product):
+        raise UsageError(f"{product!r} is not a product name: no journal is made of it")
     return JournalFile(journal_path(config.state_dir, product, str(session), release))
 
 
@@ -363,6 +368,9 @@ def apply_file(
         raise UsageError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
     text = decode_text(data, str(path))
     plan = parse_plan(text, str(path))
+    problems = untrusted(config, plan, str(path))  # before any path is made of its names
+    if problems:
+        raise CheckFailed(problems)
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
     missing = sorted(name for name, clone in clones.items() if not (clone / ".git").is_dir())
     if missing:
