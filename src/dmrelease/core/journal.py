@@ -181,13 +181,18 @@ def parse_journal(text: str, path: str = "<journal>") -> Journal:
 class Lock:
     """The release lock of one product: who holds it (DMTN-106 §4: a weekly must not race a
     release). The session that took it releases it; a rerun of the same session and release
-    takes it over, anything else is refused unless the lock is broken on purpose."""
+    takes it over once the holder is dead (``host``, ``pid`` and the process's ``started``
+    time say which process holds it); anything else is refused unless the lock is broken
+    on purpose. Locks written before ``host`` and ``pid`` existed name no process."""
 
     product: str
     session: str
     release: str
     holder: str
     taken_at: str
+    host: str = ""
+    pid: int = 0
+    started: str = ""
 
     def owned_by(self, session: str, release: str) -> bool:
         return (self.session, self.release) == (session, release)
@@ -206,6 +211,13 @@ class Lock:
 def parse_lock(text: str, path: str = "<lock>") -> Lock:
     data: Mapping[str, Any] = _load(text, path, LOCK_FORMAT)
     try:
-        return Lock(*(str(data[f.name]) for f in dataclasses.fields(Lock)))
+        product, session, release, holder, taken_at = (
+            str(data[name]) for name in ("product", "session", "release", "holder", "taken_at")
+        )
+        pid = data.get("pid", 0)
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid < 0:
+            raise _bad(path, "journal-format", f"lock file with a bad pid {pid!r}")
+        host, started = str(data.get("host", "")), str(data.get("started", ""))
+        return Lock(product, session, release, holder, taken_at, host, pid, started)
     except KeyError as exc:
         raise _bad(path, "journal-format", f"lock file without {exc}") from None

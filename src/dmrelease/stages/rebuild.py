@@ -23,6 +23,7 @@ from typing import TextIO
 from dmrelease.adapters.binaries import BinaryServer, http_session
 from dmrelease.adapters.buildcmd import BuildCommand
 from dmrelease.adapters.config import auto_jobs
+from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.stack import Stack
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action, Outcome, count_actions
@@ -208,11 +209,10 @@ def prepare(config: Config, *, dry_run: bool = False, log: TextIO = sys.stderr) 
 
 def write_outputs(config: Config, manifest: Manifest) -> list[Path]:
     """``manifest.txt`` and ``build.properties`` (``BUILD=bNNNN``) for Jenkins to archive."""
-    config.outputs.mkdir(parents=True, exist_ok=True)
     manifest_file = config.outputs / "manifest.txt"
-    manifest_file.write_text(render_manifest(manifest), encoding="utf-8")
+    write_atomically(manifest_file, render_manifest(manifest))
     properties = config.outputs / "build.properties"
-    properties.write_text(f"BUILD={manifest.build_id}\n", encoding="utf-8")
+    write_atomically(properties, f"BUILD={manifest.build_id}\n")
     return [manifest_file, properties]
 
 
@@ -264,8 +264,7 @@ def build(
 
 def write_status(config: Config, built: Built) -> Path:
     status = config.work_dir / "status.json"
-    status.parent.mkdir(parents=True, exist_ok=True)
-    status.write_text(json.dumps(built.as_dict(), indent=2) + "\n", encoding="utf-8")
+    write_atomically(status, json.dumps(built.as_dict(), indent=2) + "\n")
     return status
 
 

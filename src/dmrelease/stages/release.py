@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.journal import JournalFile, LockFile, holder, journal_path, now
+from dmrelease.adapters.journal import JournalFile, LockFile, journal_path, new_lock, now
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
@@ -79,8 +79,13 @@ def journal_for(config: Config, product: str, session: Session, release: str) ->
 
 def _half_made(journal: JournalFile, *, build: bool) -> bool:
     """Whether the operation has writes left unfinished (pushes, or the build after its
-    tags): a failure then keeps the lock for a rerun to finish; a done one does not."""
-    found = journal.journal or journal.load()
+    tags): a failure then keeps the lock for a rerun to finish; a done one does not. A
+    journal that cannot be read counts as unfinished: the lock stays, and a rerun of the
+    session takes it over since this process is gone by then."""
+    try:
+        found = journal.journal or journal.load()
+    except Exception:  # the failure being handled is the one to report
+        return True
     if found is None or all(s is Step.PLANNED for s in found.packages.values()):
         return False
     return not found.complete() or (build and not found.has_stage("built"))
@@ -98,21 +103,23 @@ def release_lock(
     log: TextIO,
     build: bool = False,
 ) -> Iterator[Lock | None]:
-    """Hold the product's release lock for the session (a dry run only reads it);
-    ``build``: the session builds after it tags."""
+    """Hold the product's release lock for the session (a dry run only reads it, and not
+    even that with ``break_lock``); ``build``: the session builds after it tags. Whatever
+    fails while it is held, the lock is released unless writes are left half-made."""
     file = LockFile.of(config.state_dir, product)
     if dry_run:
-        yield file.read()
+        yield None if break_lock else file.read()
         return
-    lock = Lock(product, str(session), release, holder(), now())
-    previous = file.take(lock, break_lock=break_lock)
-    if previous is not None and not previous.owned_by(str(session), release):
-        print(f"broke the release lock: {previous}", file=log)
+    lock = new_lock(product, str(session), release)
+    replaced = file.take(lock, break_lock=break_lock)
     try:
+        if replaced is not None:
+            print(replaced, file=log)
         yield lock
-    except BaseException:  # a failed build, a git error, Ctrl-C: released if nothing written
+    except BaseException:  # a failed build, a git error, a full disk, Ctrl-C
         if not _half_made(journal_for(config, product, session, release), build=build):
-            file.release(lock)
+            with suppress(Exception):  # the failure to report is the one above
+                file.release(lock)
         raise
     file.release(lock)
 

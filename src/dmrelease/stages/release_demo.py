@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
 from dmrelease.core.journal import parse_journal
@@ -53,9 +54,7 @@ class _Developer:
         return Git(self.clones / package, env=env)
 
     def commit(self, package: str, path: str, text: str, message: str) -> None:
-        file = self.clones / package / path
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(text)
+        write_atomically(self.clones / package / path, text)
         self.git(package).run("add", "-A")
         self.git(package).run("commit", "--quiet", "-m", message)
 
