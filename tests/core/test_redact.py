@@ -74,3 +74,25 @@ def test_redacting_twice_changes_nothing_more() -> None:
 )
 def test_url_secrets_are_the_password_or_a_token(url: str, secrets: tuple[str, ...]) -> None:
     assert url_secrets(url) == secrets
+
+
+RUN = 200_000  # characters: a quadratic scan of this takes minutes, a linear one milliseconds
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x." * RUN, "a1+" * RUN, "?" + "x." * RUN, "&k" * RUN, "authorization" + " " * RUN,
+     "a://b" * RUN, ("?" + "a" * 60) * (RUN // 60)],
+)  # fmt: skip
+def test_long_runs_without_a_credential_are_scanned_once(text: str) -> None:
+    assert redact(text, ["abcd"]) == text
+
+
+def test_long_runs_of_credential_like_text_are_scanned_once() -> None:
+    assert redact("h://" + "@" * RUN + "h/") == "h://****@h/"
+    assert redact("Authorization: " * RUN) == "Authorization: **** " * (RUN // 2)
+
+
+def test_a_credential_after_a_long_run_is_still_found() -> None:
+    text = "x." * RUN + " https://u:p@h/x?token=t"
+    assert redact(text).endswith(" https://****@h/x?token=****")
