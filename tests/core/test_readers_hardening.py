@@ -128,3 +128,22 @@ def test_a_config_nested_too_deep_is_a_diagnostic() -> None:
         build_config(text=text, path="/ci/dm-release.toml", environ={})
     d = exc.value.diagnostic
     assert (d.line, d.rule, d.column) == (2, "file-too-deep", 8 + MAX_DEPTH)
+
+
+@pytest.mark.parametrize(
+    ("condition", "flavors"),
+    [
+        ("9" * 5000 + " < 1" + "0" * 5000, ["Linux64"]),  # int() refuses 4,300 digits
+        ("\u00b2 < 3", []),  # `²` is isdigit() but no int: compared as text, as a word
+        ("007 < 7", []),
+        ("7 <= 007", ["Linux64"]),
+        ("2 > 10", []),
+        ("10 > 9", ["Linux64"]),
+    ],
+)
+def test_numbers_in_conditions_compare_as_integers_of_any_length(
+    condition: str, flavors: list[str]
+) -> None:
+    """Found by fuzzing: a 5,000-digit number in a condition was a ValueError traceback."""
+    table = parse_table(f"if ({condition}) {{\n  setupRequired(a)\n}}\n")
+    assert ["Linux64"] * len(table.dependencies("Linux64")) == flavors

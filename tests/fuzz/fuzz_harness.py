@@ -31,7 +31,7 @@ BOUND = float(os.environ.get("DM_RELEASE_FUZZ_BOUND", "2.0"))
 RULE = re.compile(r"^[a-z][a-z0-9-]*$")
 #: ``FILE:LINE[:COL]: rule: message`` (the hooks print nothing else on exit 1)
 DIAGNOSTIC = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<rule>[a-z0-9-]+): ")
-#: per target: examples run and the slowest call, in seconds
+#: per target: examples run, the slowest call in seconds, calls run twice (over the bound)
 STATS: dict[str, dict[str, float]] = {}
 
 _SPECIAL = [
@@ -177,15 +177,24 @@ def assert_well_formed(diagnostics: Iterable[Diagnostic]) -> None:
 
 
 def _timed(target: str, call: Callable[[], object]) -> object:
-    start = time.perf_counter()
-    try:
-        return call()
-    finally:
-        elapsed = time.perf_counter() - start
-        stats = STATS.setdefault(target, {"examples": 0, "max_seconds": 0.0})
-        stats["examples"] += 1
-        stats["max_seconds"] = max(stats["max_seconds"], round(elapsed, 4))
-        assert elapsed <= BOUND, f"{target}: {elapsed:.2f} s for one input (bound {BOUND} s)"
+    """``call()``, failing when it takes over :data:`BOUND`. A call over the bound is run
+    once more and judged by the faster run: a runaway regex is slow every time, a machine
+    shared with other jobs only now and then."""
+    stats = STATS.setdefault(target, {"examples": 0, "max_seconds": 0.0, "reruns": 0})
+    stats["examples"] += 1
+    elapsed = float("inf")
+    for attempt in range(2):
+        start = time.perf_counter()
+        try:
+            result = call()
+        finally:
+            elapsed = min(elapsed, time.perf_counter() - start)
+        if elapsed <= BOUND:
+            break
+        stats["reruns"] += attempt == 0
+    stats["max_seconds"] = max(stats["max_seconds"], round(elapsed, 4))
+    assert elapsed <= BOUND, f"{target}: {elapsed:.2f} s for one input (bound {BOUND} s)"
+    return result
 
 
 def read(target: str, call: Callable[[], object]) -> object:
@@ -220,6 +229,9 @@ def run_hook(
     out, err = io.StringIO(), io.StringIO()
 
     def call() -> int:
+        for stream in (out, err):  # a rerun (see _timed) starts afresh
+            stream.seek(0)
+            stream.truncate()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             if stdin is None:
                 return main(list(argv))

@@ -143,3 +143,13 @@ def test_version_lines_end_where_the_file_lines_end(call, tmp_path: Path) -> Non
         1,
         [[f"{cfg}:2:11", "version-pep440"]],
     )
+
+
+def test_a_version_of_five_thousand_digits_is_a_diagnostic(call, tmp_path: Path) -> None:
+    """Found by fuzzing: packaging raises ValueError (not InvalidVersion) past 4,300 digits."""
+    cfg = write(tmp_path, "setup.cfg", "[metadata]\nversion = " + "9" * 5000 + ".0\n")
+    code, lines = call(check_version_strings.main)([cfg])
+    assert (code, [line.split(": ")[:2] for line in lines]) == (
+        1,
+        [[f"{cfg}:2:11", "version-pep440"]],
+    )

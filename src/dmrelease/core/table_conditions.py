@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypeVar
 
 from dmrelease.core.limits import MAX_CONDITION_DEPTH
 
@@ -43,7 +42,6 @@ _TOKEN = re.compile(
       | (?P<word>[\w.+]+)""",
     re.VERBOSE,
 )
-_Ordered = TypeVar("_Ordered", int, str)
 _STRAY = {
     "=": "`=` is not a comparison: write `==`",
     "|": "`|` is not an operator: write `||`",
@@ -167,13 +165,24 @@ def _compare(lhs: str, op: str, right: str, flavor: str, build_type: str | None)
         return lhs == rhs
     if op == "!=":
         return lhs != rhs
-    if lhs.isdigit() and rhs.isdigit():  # VersionParser compares ints as ints
-        return _ordered(int(lhs), op, int(rhs))
+    left_number, right_number = _number(lhs), _number(rhs)
+    if left_number is not None and right_number is not None:  # VersionParser: ints as ints
+        return _ordered(left_number, op, right_number, numbers=True)
     return _ordered(lhs, op, rhs)
 
 
-def _ordered(a: _Ordered, op: str, b: _Ordered) -> bool:
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+def _number(text: str) -> str | None:
+    """ASCII digits without their leading zeros, or None. Compared by length, then text,
+    they order as integers do, without ``int()``, which refuses 4,300 digits and raises on
+    ``isdigit`` characters such as ``²``."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return text.lstrip("0") or "0"
+
+
+def _ordered(a: str, op: str, b: str, *, numbers: bool = False) -> bool:
+    key_a, key_b = ((len(a), a), (len(b), b)) if numbers else ((0, a), (0, b))
+    return {"<": key_a < key_b, "<=": key_a <= key_b, ">": key_a > key_b, ">=": key_a >= key_b}[op]
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def _pep440_problem(value: str) -> tuple[str, str, str | None] | None:
 
     try:
         normalized = str(Version(value))
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number of over 4,300 digits
         hint = "e.g. 29.1.0, 29.1.0rc1, 0.1.dev0"
         return "version-pep440", f"{value!r} is not a PEP 440 version", hint
     if normalized != value:
