@@ -58,7 +58,8 @@ def _writer(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--break-lock",
         action="store_true",
-        help="take the release lock even if another session holds it (it must be dead)",
+        help="replace the release lock whatever it holds (another session's, empty, corrupt):"
+        " only when no other session is running",
     )
 
 
