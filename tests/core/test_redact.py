@@ -20,6 +20,8 @@ from dmrelease.core.redact import REDACTED, redact, url_secrets
         ("git clone -- https://u:p@ss@host/x dest", "git clone -- https://****@host/x dest"),
         ("ssh://git@github.com/lsst/afw.git", "ssh://****@github.com/lsst/afw.git"),
         ("git+https://tok@h/p", "git+https://****@h/p"),
+        ("-https://u:p@h/x", "-https://****@h/x"),
+        ("x." * 40 + "https://u:p@h/x", "x." * 40 + "https://****@h/x"),
         # query values named as credentials, whatever the case and prefix
         ("GET http://h/x.tar.gz?token=abc&b=1", "GET http://h/x.tar.gz?token=****&b=1"),
         ("http://h/?a=1&access_token=zzz#f", "http://h/?a=1&access_token=****#f"),

@@ -22,10 +22,11 @@ REDACTED = "****"
 MIN_SECRET_LENGTH = 4
 
 #: ``scheme://userinfo@``: the userinfo runs to the last ``@`` before the host's ``/``; a
-#: scheme is at most 32 characters (RFC 3986 sets no limit, real ones are short), so that a
-#: long run of letters and dots is scanned once, not once per word boundary
+#: scheme is taken to be at most 32 characters (RFC 3986 sets no limit, real ones are
+#: short), so that a long run of letters and dots costs 32 steps a character, not the
+#: rest of the run; text glued before a scheme (``-https://…``) does not hide it
 _USERINFO = re.compile(
-    r"(?P<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
     r"[^/\s?#@'\"`]*(?:@[^/\s?#@'\"`]*)*@"
 )
 #: query (or fragment) parameters whose name says they carry a credential
