@@ -16,7 +16,9 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -296,6 +298,8 @@ def _restore(config: Config, saved: Path) -> None:
     shutil.copytree(saved, config.versiondb, symlinks=True)
     for name in ("manifest.txt", "build.properties"):
         (config.outputs / name).unlink(missing_ok=True)
+    for stale in _temporaries(config.outputs):
+        stale.unlink()
 
 
 def test_an_enospc_at_each_write_of_prepare_is_finished_by_a_rerun(
@@ -354,6 +358,44 @@ def _cli(*args: str) -> tuple[int, str]:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = cli.main(list(args))
     return code, err.getvalue()
+
+
+#: ``dm-release ARGS`` killed (SIGKILL) halfway through its write number AT into UNDER
+KILLED_AT_WRITE = """
+import os, signal, sys
+from dmrelease import cli
+real, count = os.write, [0]
+def write(descriptor, data):
+    try:
+        name = os.readlink(f"/proc/self/fd/{descriptor}")
+    except OSError:
+        name = ""
+    if name.startswith(sys.argv[1] + "/"):
+        count[0] += 1
+        if count[0] > int(sys.argv[2]):
+            real(descriptor, bytes(data)[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(descriptor, data)
+os.write = write
+sys.exit(cli.main(sys.argv[3:]))
+"""
+
+
+def test_a_prepare_killed_at_each_write_is_finished_by_a_rerun(tmp_path: Path) -> None:
+    config, saved, manifest = _b1_then_changed(tmp_path)
+    args = ["rebuild", "--prepare-only", "--config", str(config.config_path)]
+    for at in range(4):  # the content db, the manifest, manifest.txt, build.properties
+        _restore(config, saved)
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_AT_WRITE, str(tmp_path), str(at), *args],
+            capture_output=True, check=False,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert len(_temporaries(tmp_path)) == 1  # half a temporary file, and nothing torn
+        code, err = _cli(*args)
+        assert code == 0, err
+        _assert_recorded(config.versiondb, manifest, records=2)
+        assert (config.outputs / "build.properties").read_text() == "BUILD=b2\n"
 
 
 #: what a full disk left until issue 8, when the content line was appended, then the

@@ -91,6 +91,8 @@ class VersionDb:
         build_id = manifest.build_id
         if build_id is None:
             raise DmReleaseError("cannot record a manifest without a build id")
+        for stale in (self.path / "manifests").glob(".*.tmp"):  # of a run killed mid-write
+            stale.unlink(missing_ok=True)
         # content line first: a run killed after it reuses this build id when rerun
         done = self._write_content(manifest, build_id) + self._write_manifest(manifest, build_id)
         if self.git.run("status", "--porcelain", "--", *RECORDED):  # also a killed run's
