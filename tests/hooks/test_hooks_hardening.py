@@ -3,13 +3,16 @@ control characters, deep nesting, 100 KB blank runs, line breaks str.splitlines 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 
 from dmrelease.hooks import (
+    check_branch_name,
     check_conda_env,
     check_product_membership,
+    check_pushed_tags,
     check_repos_yaml,
     check_requirements,
     check_version_strings,
@@ -152,4 +155,28 @@ def test_a_version_of_five_thousand_digits_is_a_diagnostic(call, tmp_path: Path)
     assert (code, [line.split(": ")[:2] for line in lines]) == (
         1,
         [[f"{cfg}:2:11", "version-pep440"]],
+    )
+
+
+@pytest.mark.parametrize("main", [check_branch_name.main, check_pushed_tags.main])
+@pytest.mark.parametrize(
+    ("regex", "reason"),
+    [("[[a]", "an ambiguous regular expression: Possible nested set at position 1"),
+     ("a(", "not a regular expression: missing ), unterminated subpattern at position 1")],
+)  # fmt: skip
+def test_allow_regexes_are_usage_errors_never_warnings(
+    main, regex: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python's FutureWarning about ``[[`` printed its own text among the diagnostics."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(SystemExit) as exit_:
+            main(
+                ["--allow", regex, "--branch=main"]
+                if main is check_branch_name.main
+                else ["--allow", regex]
+            )
+    assert exit_.value.code == 2
+    assert (
+        capsys.readouterr().err.splitlines()[-1].endswith(f": error: --allow {regex!r}: {reason}")
     )

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 from dmrelease.core.limits import MAX_CONDITION_DEPTH
+from dmrelease.core.user_regex import BadRegex, compile_user_regex
 
 _WORD = re.compile(r"[\w.+]+")
 _COMPARISONS = ("==", "!=", "=~", "!~", "<=", ">=", "<", ">")
@@ -261,11 +262,9 @@ def _check_quoted(text: str, pos: int) -> None:
 
 def _check_pattern(token: _Token) -> None:
     try:
-        re.compile(token.value)
-    except re.error as exc:
-        raise ConditionError(
-            f"`{token.value}` is not a regular expression: {exc}", token.offset
-        ) from None
+        compile_user_regex(token.value)
+    except BadRegex as exc:
+        raise ConditionError(str(exc), token.offset) from None
 
 
 class _Parser:

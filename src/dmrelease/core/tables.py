@@ -33,7 +33,6 @@ look for a product literally named ``'afw'``). Rule ids: ``table-syntax``,
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -53,6 +52,8 @@ from dmrelease.core.table_statements import (
     setup_product,
 )
 from dmrelease.core.table_syntax import scan
+from dmrelease.core.user_regex import HINT as REGEX_HINT
+from dmrelease.core.user_regex import BadRegex, compile_user_regex
 
 _BOM = "\ufeff"
 
@@ -309,30 +310,18 @@ def _parse_exclusions(text: str, path: str) -> tuple[list[Exclusion], list[Diagn
             if isinstance(pattern, str):
                 column = _field_column(raw, fields, index)
                 problems.append(
-                    Diagnostic(path, number, "exclusion-bad-regex", pattern, column, _REGEX_HINT)
+                    Diagnostic(path, number, "exclusion-bad-regex", pattern, column, REGEX_HINT)
                 )
         if not isinstance(patterns[0], str) and not isinstance(patterns[1], str):
             rules.append(Exclusion(patterns[0], patterns[1], number))
     return rules, problems
 
 
-_REGEX_HINT = "write a Python regular expression; escape `[`, `-`, `&`, `~`, `|` inside `[…]`"
-
-
 def _user_regex(text: str) -> re.Pattern[str] | str:
-    """``text`` compiled, or why not: a syntax error, or a ``FutureWarning`` (a nested set
-    ``[[``, ``--``, ``&&``, … in a class, whose meaning a later Python changes) made an error
-    so that its text never reaches the output as a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return re.compile(text)
-        except re.error as exc:
-            return f"`{text}` is not a regular expression: {exc}"
-        except (FutureWarning, DeprecationWarning) as exc:
-            return f"`{text}` is an ambiguous regular expression: {exc}"
-        except (RecursionError, OverflowError, MemoryError):
-            return f"`{text}` is too complex a regular expression"
+    try:
+        return compile_user_regex(text)
+    except BadRegex as exc:
+        return str(exc)
 
 
 def _field_column(raw: str, fields: list[str], index: int) -> int:
