@@ -288,3 +288,15 @@ def test_an_empty_or_corrupt_lock_is_reported_and_break_lock_removes_it(tmp_path
     text = ok(setup, "weekly", "w.2025.24", "--break-lock")
     assert f"broke the release lock: {setup.lock()} (0 bytes): empty lock file" in text
     assert "w.2025.24" in tags(setup.remote("meta")) and not setup.lock().exists()
+
+
+def test_a_dead_holder_of_another_session_is_named_as_gone(tmp_path: Path) -> None:
+    file = LockFile.of(tmp_path, "demo")
+    dead = held_by(dead_pid())
+    file.take(dead)
+    with pytest.raises(LockHeld) as caught:
+        file.take(new_lock("demo", "weekly", "w.2025.25"))
+    assert caught.value.diagnostics[0].hint == (
+        f"pid {dead.pid} is gone and may have left writes half-made: rerun release_candidate "
+        f"v29.1.0.rc1 to finish it, or --break-lock ({file.path})"
+    )

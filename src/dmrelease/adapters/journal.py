@@ -54,6 +54,7 @@ __all__ = [
 
 BREAK_HINT = "if no session is running, rerun with --break-lock"
 LOCK = "the release lock"
+IF_DEAD = "if that run is dead, rerun with --break-lock"
 
 
 def now() -> str:
@@ -150,9 +151,9 @@ class JournalFile:
 class LockHeld(CheckFailed):
     """Another session holds the product's release lock (rule ``release-lock``)."""
 
-    def __init__(self, lock: Lock, path: Path, why: str = "") -> None:
+    def __init__(self, lock: Lock, path: Path, hint: str = "") -> None:
         self.lock = lock
-        hint = f"{why or 'wait for it to finish'}; if that run is dead, rerun with --break-lock"
+        hint = hint or f"wait for it to finish; {IF_DEAD}"
         problem = Diagnostic(lock.product, 1, "release-lock", str(lock), hint=f"{hint} ({path})")
         super().__init__([problem])
 
@@ -179,17 +180,27 @@ class Replaced:
         return f"took over the release lock of a run that is no more: {self.what}"
 
 
-def _why_held(previous: Lock, lock: Lock) -> str:
-    """Why ``lock`` may not take ``previous`` over ("" when it may): only a rerun of the
-    same session and release, on the same host, once the holder's process is gone."""
+def _refusal(previous: Lock, lock: Lock) -> str:
+    """Why ``lock`` may not take ``previous`` over, as a hint ("" when it may): only a
+    rerun of the same session and release on the same host, once the holder is gone."""
+    seen = bool(previous.host and previous.pid) and previous.host == lock.host
     if not previous.owned_by(lock.session, lock.release):
-        return "wait for it to finish"
+        gone = seen and previous.pid != lock.pid and not is_running(previous.pid, previous.started)
+        if gone:
+            return (
+                f"pid {previous.pid} is gone and may have left writes half-made: rerun "
+                f"{previous.session} {previous.release} to finish it, or --break-lock"
+            )
+        return f"wait for it to finish; {IF_DEAD}"
     if not previous.host or not previous.pid:
-        return "an older dm-release took it and named no process"
-    if previous.host != lock.host:
-        return f"it was taken on host {previous.host}, whose processes cannot be seen from here"
+        return f"an older dm-release took it and named no process; {IF_DEAD}"
+    if not seen:
+        return (
+            f"it was taken on host {previous.host}, whose processes cannot be seen from "
+            f"here; {IF_DEAD}"
+        )
     if is_running(previous.pid, previous.started):
-        return f"pid {previous.pid} still runs on {previous.host}: wait for it to finish"
+        return f"pid {previous.pid} still runs on {previous.host}: wait for it to finish; {IF_DEAD}"
     return ""
 
 
@@ -222,9 +233,9 @@ class LockFile:
             if data is None:
                 continue  # released meanwhile: try again
             previous = self._parse(data)
-            why = _why_held(previous, lock)
-            if why:
-                raise LockHeld(previous, self.path, why)
+            refused = _refusal(previous, lock)
+            if refused:
+                raise LockHeld(previous, self.path, refused)
             if self._remove_if(data) and create_exclusively(self.path, text, what=LOCK):
                 return Replaced(str(previous), broken=False)
         return None
