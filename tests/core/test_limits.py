@@ -143,3 +143,17 @@ def test_the_plan_reader_uses_the_limits(tmp_path: Path) -> None:
     with pytest.raises(ParseError) as exc:
         parse_plan(json.dumps({"format": "x"})[:-1] + ',"p":' + "[" * 999, "plan.json")
     assert where(exc) == ("file-too-deep", 1, 19 + MAX_DEPTH)  # the `{` is level 1
+
+
+def test_table_deps_reports_a_file_over_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The verbs read through decode_text too: the limit is a diagnostic, exit 1."""
+    from dmrelease.cli import main
+
+    table = tmp_path / "afw.table"
+    table.write_text("setupRequired(base)\n" * 10)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)
+    assert main(["table", "deps", str(table)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{table}:1:1: file-too-large: 200 bytes: larger than dm-release reads")
