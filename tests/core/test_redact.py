@@ -98,3 +98,14 @@ def test_long_runs_of_credential_like_text_are_scanned_once() -> None:
 def test_a_credential_after_a_long_run_is_still_found() -> None:
     text = "x." * RUN + " https://u:p@h/x?token=t"
     assert redact(text).endswith(" https://****@h/x?token=****")
+
+
+def test_a_secret_with_a_slash_is_found_encoded_as_a_url_encodes_a_password() -> None:
+    assert redact("https://h/?p=pa%2Fss and pa/ss", ["pa/ss"]) == "https://h/?p=**** and ****"
+
+
+def test_the_length_bounds_are_inclusive() -> None:
+    assert redact("key abcd", ["abcd"]) == "key ****"  # MIN_SECRET_LENGTH characters
+    token = "t" * 16  # MIN_TOKEN_LENGTH characters
+    assert url_secrets(f"https://{token}@h/x") == (token,)
+    assert url_secrets(f"https://{token[1:]}@h/x") == ()

@@ -153,3 +153,9 @@ def test_an_eups_tag_too_long_for_a_file_name_is_refused() -> None:
         f"<environment>:1: config-value: EUPS_TAG: {'w' * 201!r} is longer than 200 "
         "characters (it names a file)"
     ]
+
+
+def test_a_url_of_the_longest_length_passes() -> None:
+    url = "https://h/" + "x" * (2048 - len("https://h/"))
+    assert url_problem(url) is None
+    assert url_problem(url + "x") == "is longer than 2048 characters"
