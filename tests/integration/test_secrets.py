@@ -249,15 +249,23 @@ def test_verbs_that_clone_build_tag_and_push_leave_no_credential_anywhere(
 
     _write_config(setup, None, build=f"{LEAKY_BUILD}; {BUILD}")  # builds pass now
     refuse_pushes(setup, "afw")
+    plan = setup.root / "plan.json"
+    _sweep(setup, [("weekly", _release(setup, "weekly", "w.2025.01"))])
+    code, printed = _release(setup, "plan", "w.2025.02", "--output", str(plan))()
+    assert code == 0 and not _leaks(printed) and not _leaks(plan.read_text())
     _sweep(setup, [
         ("weekly", _release(setup, "weekly", "w.2025.01")),
         ("candidate", _release(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.01")),
         ("candidate --dry-run", _release(setup, "candidate", "v29.1.0.rc1", "--refs",
                                          "w.2025.01", "--dry-run")),
         ("validate", _release(setup, "validate", "v29.1.0.rc1", "--refs", "w.2025.01")),
+        ("apply", _release(setup, "apply", str(plan), "--break-lock")),  # the weekly's lock
+        ("--verbose plan", lambda: _cli("--verbose", "release", "plan", "v29.1.0.rc1", "--config",
+                                        str(setup.config), "--refs", "nowhere")),
     ])  # fmt: skip
     journal = setup.journal("weekly", "w.2025.01").read_text()
     assert "refused by policy" in journal  # the push failed, and was journaled
+    assert "refused by policy" in setup.journal("weekly", "w.2025.02").read_text()  # apply
     assert "file://****@localhost" in journal or "localhost" not in journal
 
 
