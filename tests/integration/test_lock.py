@@ -4,7 +4,9 @@ failure, and named by a file name any file system takes. Holders are real proces
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -300,3 +302,18 @@ def test_a_dead_holder_of_another_session_is_named_as_gone(tmp_path: Path) -> No
         f"pid {dead.pid} is gone and may have left writes half-made: rerun release_candidate "
         f"v29.1.0.rc1 to finish it, or --break-lock ({file.path})"
     )
+
+
+def test_without_hard_links_the_lock_is_still_exclusive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(source: object, target: object) -> None:
+        raise OSError(errno.EPERM, "hard links not supported")  # e.g. some network mounts
+
+    monkeypatch.setattr(os, "link", no_links)
+    file = LockFile.of(tmp_path, "demo")
+    mine = new_lock("demo", *RC1)
+    assert file.take(mine) is None and file.read() == mine
+    with pytest.raises(LockHeld):
+        file.take(new_lock("demo", "weekly", "w.2025.25"))
+    assert file.release(mine) and sorted(file.path.parent.iterdir()) == []
