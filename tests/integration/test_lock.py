@@ -25,6 +25,7 @@ from dmrelease.adapters.journal import (
     LockHeld,
     journal_path,
     new_lock,
+    pid_space,
     process_started,
 )
 from dmrelease.core.config import Config
@@ -60,10 +61,13 @@ def held_by(
     product: str = "demo",
     host: str = HOST,
     started: str | None = None,
+    space: str | None = None,
 ) -> Lock:
     """The lock that process ``pid`` on ``host`` would have written."""
     started = process_started(pid) if started is None else started
-    return Lock(product, session, release, f"ci@{host} pid {pid}", "t0", host, pid, started)
+    space = pid_space() if space is None else space
+    holder = f"ci@{host} pid {pid}"
+    return Lock(product, session, release, holder, "t0", host, pid, started, space)
 
 
 def test_the_lock_is_exclusive_and_released_by_its_session(tmp_path: Path) -> None:
@@ -317,3 +321,19 @@ def test_without_hard_links_the_lock_is_still_exclusive(
     with pytest.raises(LockHeld):
         file.take(new_lock("demo", "weekly", "w.2025.25"))
     assert file.release(mine) and sorted(file.path.parent.iterdir()) == []
+
+
+def test_a_holder_in_another_pid_namespace_is_refused(tmp_path: Path) -> None:
+    file = LockFile.of(tmp_path, "demo")
+    boot = pid_space().split()[0]
+    file.take(held_by(dead_pid(), space=f"{boot} pid:[1]"))  # a container on this host
+    with pytest.raises(LockHeld, match=r"in another pid namespace \(a container\) on host"):
+        file.take(new_lock("demo", *RC1))
+
+
+def test_a_holder_from_before_a_reboot_is_gone(tmp_path: Path, live_pid: int) -> None:
+    file = LockFile.of(tmp_path, "demo")
+    namespace = pid_space().split()[1]
+    file.take(held_by(live_pid, space=f"another-boot {namespace}"))  # its pid is reused since
+    replaced = file.take(new_lock("demo", *RC1))
+    assert replaced is not None and not replaced.broken

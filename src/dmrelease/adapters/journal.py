@@ -84,10 +84,19 @@ def process_started(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
+def pid_space() -> str:
+    """Where this process's pid means something: the boot (a reboot ends every holder) and
+    the pid namespace (a container sees only its own); "" where /proc does not say."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return f"{boot} {namespace}"
+
+
 def is_running(pid: int, started: str) -> bool:
-    """Whether process ``pid``, which started at ``started``, still runs on this host."""
-    if pid == os.getpid():
-        return False  # the lock of an earlier call in this very process, which has returned
+    """Whether process ``pid``, which started at ``started``, still runs here."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -103,7 +112,7 @@ def new_lock(product: str, session: str, release: str) -> Lock:
     pid = os.getpid()
     return Lock(
         product, session, release, holder(), now(), socket.gethostname(), pid,
-        process_started(pid),
+        process_started(pid), pid_space(),
     )  # fmt: skip
 
 
@@ -180,26 +189,42 @@ class Replaced:
         return f"took over the release lock of a run that is no more: {self.what}"
 
 
+def _holder(previous: Lock, lock: Lock) -> str:
+    """Whether the process holding ``previous`` is ``running``, ``gone``, this very process
+    (``self``: an earlier call, which has returned), ``unseen`` from here (another host or
+    pid namespace) or ``unknown`` (a lock naming no process)."""
+    if not previous.host or not previous.pid:
+        return "unknown"
+    if previous.host != lock.host:
+        return "unseen"
+    if previous.pid_space and lock.pid_space and previous.pid_space != lock.pid_space:
+        rebooted = previous.pid_space.split()[0] != lock.pid_space.split()[0]
+        return "gone" if rebooted else "unseen"
+    if previous.pid == lock.pid:
+        return "self"
+    return "running" if is_running(previous.pid, previous.started) else "gone"
+
+
 def _refusal(previous: Lock, lock: Lock) -> str:
     """Why ``lock`` may not take ``previous`` over, as a hint ("" when it may): only a
-    rerun of the same session and release on the same host, once the holder is gone."""
-    seen = bool(previous.host and previous.pid) and previous.host == lock.host
+    rerun of the same session and release, once the holder is seen to be gone."""
+    state = _holder(previous, lock)
     if not previous.owned_by(lock.session, lock.release):
-        gone = seen and previous.pid != lock.pid and not is_running(previous.pid, previous.started)
-        if gone:
+        if state == "gone":
             return (
                 f"pid {previous.pid} is gone and may have left writes half-made: rerun "
                 f"{previous.session} {previous.release} to finish it, or --break-lock"
             )
         return f"wait for it to finish; {IF_DEAD}"
-    if not previous.host or not previous.pid:
+    if state == "unknown":
         return f"an older dm-release took it and named no process; {IF_DEAD}"
-    if not seen:
+    if state == "unseen":
+        where = "" if previous.host != lock.host else "in another pid namespace (a container) "
         return (
-            f"it was taken on host {previous.host}, whose processes cannot be seen from "
-            f"here; {IF_DEAD}"
+            f"it was taken {where}on host {previous.host}, whose processes cannot be seen "
+            f"from here; {IF_DEAD}"
         )
-    if is_running(previous.pid, previous.started):
+    if state == "running":
         return f"pid {previous.pid} still runs on {previous.host}: wait for it to finish; {IF_DEAD}"
     return ""
 

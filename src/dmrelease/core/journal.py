@@ -181,9 +181,10 @@ def parse_journal(text: str, path: str = "<journal>") -> Journal:
 class Lock:
     """The release lock of one product: who holds it (DMTN-106 §4: a weekly must not race a
     release). The session that took it releases it; a rerun of the same session and release
-    takes it over once the holder is dead (``host``, ``pid`` and the process's ``started``
-    time say which process holds it); anything else is refused unless the lock is broken
-    on purpose. Locks written before ``host`` and ``pid`` existed name no process."""
+    takes it over once the holder is dead (``host``, ``pid``, the process's ``started`` time
+    and the ``pid_space``, boot and pid namespace, say which process holds it); anything
+    else is refused unless the lock is broken on purpose. Locks written before ``host`` and
+    ``pid`` existed name no process."""
 
     product: str
     session: str
@@ -193,6 +194,7 @@ class Lock:
     host: str = ""
     pid: int = 0
     started: str = ""
+    pid_space: str = ""
 
     def owned_by(self, session: str, release: str) -> bool:
         return (self.session, self.release) == (session, release)
@@ -218,6 +220,7 @@ def parse_lock(text: str, path: str = "<lock>") -> Lock:
         if not isinstance(pid, int) or isinstance(pid, bool) or pid < 0:
             raise _bad(path, "journal-format", f"lock file with a bad pid {pid!r}")
         host, started = str(data.get("host", "")), str(data.get("started", ""))
-        return Lock(product, session, release, holder, taken_at, host, pid, started)
+        space = str(data.get("pid_space", ""))
+        return Lock(product, session, release, holder, taken_at, host, pid, started, space)
     except KeyError as exc:
         raise _bad(path, "journal-format", f"lock file without {exc}") from None
