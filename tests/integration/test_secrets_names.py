@@ -124,3 +124,18 @@ def test_plans_stay_json(planned: tuple[Setup, str]) -> None:
     # the edits above go through the plan's own writer: only the checksum protects a plan
     _setup, text = planned
     assert json.loads(text)["format"] and isinstance(parse_plan(text).packages[0], PackagePlan)
+
+
+def test_no_journal_path_is_made_of_a_name_that_is_not_a_package_name(tmp_path: Path) -> None:
+    from dmrelease.adapters.config import load_config
+    from dmrelease.core.errors import UsageError
+    from dmrelease.core.plan import Session
+    from dmrelease.stages.release import journal_for
+
+    config = load_config(make_setup(tmp_path).config, environ={})
+    assert journal_for(config, "meta", Session.WEEKLY, "w.2025.24").path == (
+        config.state_dir / "journal" / "meta" / "weekly-w.2025.24.json"
+    )
+    with pytest.raises(UsageError) as caught:
+        journal_for(config, "../outside", Session.WEEKLY, "w.2025.24")
+    assert str(caught.value) == "'../outside' is not a product name: no journal is made of it"
