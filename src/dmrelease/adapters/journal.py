@@ -8,8 +8,9 @@ lock; a name too long or too odd for a file name is shortened with a digest
 leaves the old or the new journal, never half of one. The lock is written to a temporary
 file and hard-linked to its name, which fails if it exists: two sessions cannot both take
 it, and it never appears empty. A rerun of the holder's session takes the lock over only
-once the holder's process is dead (same host, pid gone or reused); ``--break-lock``
-replaces any lock without reading it, whatever it holds (issue 8).
+once the holder's process is dead (same host and pid namespace; its pid gone, reused, or
+from before a reboot); ``--break-lock`` replaces any lock without reading it, whatever it
+holds (issue 8).
 """
 
 from __future__ import annotations
