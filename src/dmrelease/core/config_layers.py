@@ -12,6 +12,7 @@ and hands in the process environment.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,9 +31,10 @@ from dmrelease.core.config import (
     options,
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic
-from dmrelease.core.limits import load_toml, split_lines
+from dmrelease.core.limits import load_toml
 from dmrelease.core.packages import is_package_name
 from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
+from dmrelease.core.toml_lines import TomlLines
 
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
@@ -151,23 +153,19 @@ class _Origin:
 
 
 def _line_of(text: str, section: str, key: str) -> int:
-    """The line of ``key =`` inside ``[section]`` (tomllib gives no positions)."""
-    current = ""
-    for number, line in enumerate(split_lines(text), start=1):
-        stripped = line.strip()
-        if stripped.startswith("[") and not stripped.startswith("[["):
-            current = stripped.strip("[]").strip().replace('"', "")
-        elif current == section and re.match(rf"""^["']?{re.escape(key)}["']?\s*=""", stripped):
-            return number
-    return 1
+    """The line of ``key =`` inside ``[section]`` (tomllib gives no positions), else 1."""
+    return _positions(text).key_line(section, key) or 1
 
 
 def _header_line(text: str, section: str) -> int:
-    """The line of the ``[section]`` header."""
-    for number, line in enumerate(split_lines(text), start=1):
-        if line.strip().replace('"', "").replace(" ", "") == f"[{section}]":
-            return number
-    return 1
+    """The line of the ``[section]`` header, else 1."""
+    return _positions(text).headers.get(f"[{section}]") or 1
+
+
+@functools.lru_cache(maxsize=4)
+def _positions(text: str) -> TomlLines:
+    """One index per text: looking up N keys must not scan the file N times."""
+    return TomlLines(text)
 
 
 def _load_toml(text: str, path: str) -> dict[str, Any]:

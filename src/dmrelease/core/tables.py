@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from dmrelease.core.errors import Diagnostic, ParseError
@@ -181,11 +181,11 @@ def check_table(
 def check_duplicate_dependencies(table: TableFile) -> list[Diagnostic]:
     """A product set up twice where both lines apply (same block, or one outside any
     block); reported at the second line. Different branches of one ``if`` are fine."""
-    seen: dict[str, list[tuple[Dependency, tuple[int, int] | None]]] = {}
+    seen: dict[str, _Earlier] = {}
     problems: list[Diagnostic] = []
     for dependency, scope in _scoped_dependencies(table):
-        earlier = seen.setdefault(dependency.name, [])
-        clash = next((d for d, s in earlier if s is None or scope is None or s == scope), None)
+        earlier = seen.setdefault(dependency.name, _Earlier())
+        clash = earlier.clash(scope)
         if clash is not None:
             problems.append(
                 Diagnostic(
@@ -197,8 +197,33 @@ def check_duplicate_dependencies(table: TableFile) -> list[Diagnostic]:
                     dependency.column,
                 )
             )
-        earlier.append((dependency, scope))
+        earlier.add(dependency, scope)
     return problems
+
+
+@dataclass
+class _Earlier:
+    """The earlier setups of one product: the first of all, the first outside any block,
+    the first in each (block, branch). Enough to find the first clash in constant time
+    (a table of 20,000 blocks took 70 s with a list scan per line)."""
+
+    first: Dependency | None = None
+    unscoped: Dependency | None = None
+    scoped: dict[tuple[int, int], Dependency] = field(default_factory=dict)
+
+    def clash(self, scope: tuple[int, int] | None) -> Dependency | None:
+        """The first earlier setup that applies together with one in ``scope``."""
+        if scope is None:
+            return self.first
+        found = [d for d in (self.unscoped, self.scoped.get(scope)) if d is not None]
+        return min(found, key=lambda d: (d.line, d.column)) if found else None
+
+    def add(self, dependency: Dependency, scope: tuple[int, int] | None) -> None:
+        self.first = self.first or dependency
+        if scope is None:
+            self.unscoped = self.unscoped or dependency
+        else:
+            self.scoped.setdefault(scope, dependency)
 
 
 def check_self_dependency(table: TableFile, product: str) -> list[Diagnostic]:

@@ -69,20 +69,18 @@ def _read_yaml(path: str, text: str) -> tuple[dict[str, tuple[str, int]], str | 
 
 
 def _read_toml(path: str, text: str) -> tuple[dict[str, tuple[str, int]], str | None]:
-    from dmrelease.core.limits import load_toml, split_lines
+    from dmrelease.core.limits import load_toml
+    from dmrelease.core.toml_lines import TomlLines
 
     data = load_toml(text, path, "products-syntax")
     products = data.get("products")
     if not isinstance(products, dict) or not all(isinstance(v, str) for v in products.values()):
         raise _structure(path, 1, "no `[products]` table of product = table path")
-    lines = split_lines(text)
-
-    def line_of(name: str) -> int:
-        hits = (n for n, line in enumerate(lines, 1) if line.lstrip().startswith(name))
-        return next(hits, 1)
-
+    where = TomlLines(text)  # one index: N products must not scan the file N times
     repos = data.get("repos")
-    entries = {name: (table, line_of(name)) for name, table in products.items()}
+    entries = {
+        name: (table, where.key_line("products", name) or 1) for name, table in products.items()
+    }
     return entries, repos if isinstance(repos, str) else None
 
 

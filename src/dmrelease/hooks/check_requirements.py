@@ -17,7 +17,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from dmrelease.core.errors import Diagnostic, ParseError
-from dmrelease.core.limits import load_toml, split_lines
+from dmrelease.core.limits import load_toml
+from dmrelease.core.toml_lines import TomlLines
 from dmrelease.hooks._common import run_checks
 
 if TYPE_CHECKING:
@@ -162,10 +163,10 @@ def check_pyproject(path: str, text: str, *, pinned: bool = False) -> list[Diagn
         data = load_toml(text, path, "toml-syntax")
     except ParseError as exc:
         return [_with_bom_hint(exc.diagnostic, text)]
-    lines = split_lines(text)  # TOML lines, as tomllib counts them
+    where = TomlLines(text)  # one index of the file: N lists must not scan it N times
     found: list[Diagnostic] = []
     for header, key, specs in _dependency_lists(data):
-        found.extend(_check_list(path, lines, (header, key), specs, pinned=pinned))
+        found.extend(_check_list(path, where, (header, key), specs, pinned=pinned))
     return found
 
 
@@ -197,36 +198,26 @@ def _mapping(value: object) -> dict[str, object]:
 
 
 def _check_list(
-    path: str, lines: list[str], where: tuple[str, str], specs: object, *, pinned: bool
+    path: str, where: TomlLines, place: tuple[str, str], specs: object, *, pinned: bool
 ) -> list[Diagnostic]:
-    header, key = where
-    cursor = _line_of(lines, re.compile(rf"^\s*\[\s*{re.escape(header)}\s*\]"), 0)
-    cursor = _line_of(lines, re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*="), cursor)
+    header, key = place
+    cursor = where.section_line(header) or 1
+    cursor = where.key_after(key, cursor) or cursor
     if not isinstance(specs, list):
         message = f"`{key}` in [{header}] must be a list of requirement strings"
-        return [Diagnostic(path, cursor + 1, "requirements-structure", message)]
+        return [Diagnostic(path, cursor, "requirements-structure", message)]
     found: list[Diagnostic] = []
     for spec in specs:
         if isinstance(spec, dict) and header == "dependency-groups":
             continue  # {include-group = "..."} (PEP 735)
         if not isinstance(spec, str):
             message = f"`{key}` in [{header}] holds {spec!r}, not a requirement string"
-            found.append(Diagnostic(path, cursor + 1, "requirements-structure", message))
+            found.append(Diagnostic(path, cursor, "requirements-structure", message))
             continue
-        literal = re.compile(r"[\"']" + re.escape(spec) + r"[\"']")
-        cursor = _line_of(lines, literal, cursor)
-        match = literal.search(lines[cursor])
-        column = match.start() + 2 if match else 1
-        found.extend(check_requirement(spec, (path, cursor + 1, column), pinned=pinned))
+        literal = where.string_after(spec, cursor)
+        cursor, column = literal if literal else (cursor, 1)
+        found.extend(check_requirement(spec, (path, cursor, column), pinned=pinned))
     return found
-
-
-def _line_of(lines: list[str], pattern: re.Pattern[str], start: int) -> int:
-    """Index of the first line from ``start`` matching ``pattern`` (``start`` if none)."""
-    for index in range(start, len(lines)):
-        if pattern.search(lines[index]):
-            return index
-    return start
 
 
 def check_file(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
