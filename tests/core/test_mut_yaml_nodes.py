@@ -88,11 +88,6 @@ def test_a_node_seen_twice_does_not_end_the_walk() -> None:
     assert diagnostic_of(text) == Diagnostic("r.yaml", 1, "file-too-deep", DEEP, 6 + MAX_DEPTH)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: compose builds the loader outside its try, so libyaml's UnicodeEncodeError"
-    " on a lone surrogate escapes as a traceback instead of the UnicodeError diagnostic",
-)
 def test_a_lone_surrogate_is_a_diagnostic() -> None:
     assert diagnostic_of("a: \ud800\n") == Diagnostic(
         "r.yaml",
@@ -144,11 +139,6 @@ def test_without_libyaml_too_deep_is_the_same() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the pure-Python reader checks characters when the loader is built, which"
-    " compose does outside its try: the ReaderError escapes as a traceback",
-)
 @pytest.mark.usefixtures("without_libyaml")
 def test_without_libyaml_a_control_character_is_the_same_diagnostic() -> None:
     assert diagnostic_of("é: ab\x07\n") == Diagnostic(

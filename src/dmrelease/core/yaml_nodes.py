@@ -28,8 +28,9 @@ def compose(text: str, path: str, rule: str) -> yaml.Node | None:
     """The root node of a one-document YAML ``text`` (None for an empty file); raises
     ParseError(``rule``) on anything YAML cannot read, ``file-too-deep`` past the limit."""
     check_size(len(text), path)
-    loader = _NodeLoader(text)
-    try:
+    loader: _NodeLoader | None = None
+    try:  # the pure-Python reader checks the characters already when the loader is built
+        loader = _NodeLoader(text)
         root: yaml.Node | None = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -46,7 +47,8 @@ def compose(text: str, path: str, rule: str) -> yaml.Node | None:
     except RecursionError:  # the pure-Python composer, without libyaml
         raise too_deep(path, 1, None, "YAML", MAX_DEPTH) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     _check_depth(root, path)
     return root
 
