@@ -87,3 +87,13 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/ and print their figures."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation testing of core/ (mutmut 3, config in pyproject [tool.mutmut]), then the score
+    per module: `-- [--max-children N] ["dmrelease.core.graph*" ...]`. Survivors:
+    `mutmut results`, `mutmut show NAME` in the session's venv."""
+    session.install("-e", ".[mutate]")
+    session.run("mutmut", "run", *session.posargs)
+    session.run("python", "-m", "benchmarks.mutation_score", *session.posargs)

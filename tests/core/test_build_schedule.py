@@ -74,3 +74,32 @@ def test_count_actions_lists_every_action() -> None:
     assert count_actions(outcomes) == {
         "reused": 1, "fetched": 0, "built": 1, "failed": 0, "skipped": 0,
     }  # fmt: skip
+
+
+def test_limit_two_starts_two_of_the_ready_ones() -> None:
+    schedule = Schedule(["a", "b", "c"], {})
+    assert schedule.take_ready(limit=2) == ["a", "b"]
+    assert schedule.take_ready(limit=2) == ["c"]
+    assert schedule.running == {"a", "b", "c"}
+
+
+def test_a_package_missing_from_deps_has_no_dependencies() -> None:
+    schedule = Schedule(["a", "b"], {"b": ("a", "b")})  # "a" absent; "b" on itself ignored
+    assert schedule.take_ready() == ["a"]
+    schedule.finish("a", ok=True)
+    assert schedule.take_ready() == ["b"]
+
+
+def test_count_actions_counts_each_package() -> None:
+    outcomes = [Outcome(name, "g", Action.BUILT) for name in "abc"]
+    assert count_actions(outcomes)["built"] == 3
+
+
+def test_outcome_as_dict_is_the_status_json_row() -> None:
+    outcome = Outcome("afw", "g1234+1", Action.FETCHED, seconds=1.23456, message="ok")
+    assert outcome.as_dict() == {
+        "version": "g1234+1", "action": "fetched", "seconds": 1.235, "message": "ok",
+    }  # fmt: skip
+    assert Outcome("a", "v", Action.BUILT).as_dict() == {
+        "version": "v", "action": "built", "seconds": 0.0, "message": "",
+    }  # fmt: skip

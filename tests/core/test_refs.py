@@ -9,6 +9,7 @@ from dmrelease.core.refs import (
     RefKind,
     RefSource,
     RepoRefs,
+    Resolution,
     looks_like_sha,
     resolve_package,
     resolve_refs,
@@ -120,3 +121,106 @@ def test_resolve_refs_resolves_every_package() -> None:
     }  # fmt: skip
     assert str(resolved["afw"]) == f"afw: v29.1.x (branch) {SHA['b'][:10]}: ref 1 of the list"
     assert resolved["base"].as_dict()["kind"] == "tag"
+
+
+def test_resolve_refs_takes_each_packages_repos_yaml_ref() -> None:
+    repos = {
+        "afw": RepoRefs(branches={"main": SHA["a"], "stable": SHA["b"]}),
+        "base": RepoRefs(branches={"main": SHA["c"]}, tags={"16.0": SHA["d"]}),
+        "pex": RepoRefs(branches={"main": SHA["e"], "stable": SHA["f"]}),
+    }
+    resolved = resolve_refs([], repos, repos_refs={"afw": "stable", "base": "16.0", "pex": None})
+    assert resolved == {
+        "afw": Resolution("afw", "stable", RefKind.BRANCH, SHA["b"], RefSource.REPOS_YAML,
+                          "no ref list; repos.yaml ref"),
+        "base": Resolution("base", "16.0", RefKind.TAG, SHA["d"], RefSource.REPOS_YAML,
+                           "no ref list; repos.yaml ref"),
+        "pex": Resolution("pex", "main", RefKind.BRANCH, SHA["e"], RefSource.DEFAULT,
+                          "no ref list; default branch"),
+    }  # fmt: skip
+
+
+def test_resolve_refs_takes_the_default_branch_given() -> None:
+    repos = {"afw": RepoRefs(branches={"main": SHA["a"], "master": SHA["b"]})}
+    resolved = resolve_refs(["w.2025.24"], {**repos, "x": REPOS["pex"]}, default_branch="master")
+    assert resolved["afw"] == Resolution(
+        "afw", "master", RefKind.BRANCH, SHA["b"], RefSource.DEFAULT,
+        "no ref of the list exists; default branch",
+    )  # fmt: skip
+
+
+def test_a_missing_repos_yaml_ref_is_in_the_reason() -> None:
+    refs = RepoRefs(branches={"main": SHA["a"]})
+    found = resolve_package("p", ["w.2025.24"], refs, repos_ref="gone")
+    assert found == Resolution(
+        "p", "main", RefKind.BRANCH, SHA["a"], RefSource.DEFAULT,
+        "no ref of the list exists; repos.yaml ref gone not found; default branch",
+    )  # fmt: skip
+
+
+def test_a_repos_yaml_branch_shadowing_a_tag_says_so() -> None:
+    refs = RepoRefs(branches={"main": SHA["a"], "stable": SHA["b"]}, tags={"stable": SHA["c"]})
+    found = resolve_package("p", [], refs, repos_ref="stable")
+    assert found == Resolution(
+        "p", "stable", RefKind.BRANCH, SHA["b"], RefSource.REPOS_YAML,
+        "no ref list; repos.yaml ref; a tag of the same name exists, the branch wins",
+    )  # fmt: skip
+
+
+def test_the_reason_names_every_ref_skipped() -> None:
+    refs = RepoRefs(branches={"main": SHA["a"]}, tags={"w.2025.24": SHA["b"]})
+    found = resolve_package("p", ["a", "b", "w.2025.24"], refs)
+    assert found is not None and found.reason == "ref 3 of the list (a, b not found)"
+
+
+def test_a_ref_matching_no_package_is_a_full_diagnostic() -> None:
+    with pytest.raises(CheckFailed) as failed:
+        resolve_refs(["nope", "v29.1.x"], REPOS)
+    assert [str(d) for d in failed.value.diagnostics] == [
+        "<refs>:1:1: ref-unmatched: ref 'nope' exists in none of the 3 packages"
+        " (check the spelling, or drop it from the ref list)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("repos_refs", "message"),
+    [
+        (None, "no ref of the list, default branch 'trunk' exists"),
+        ({"odd": "stable"}, "no ref of the list, repos.yaml ref 'stable' nor default branch"
+         " 'trunk' exists"),
+    ],
+)  # fmt: skip
+def test_a_package_without_any_candidate_is_a_full_diagnostic(
+    repos_refs: dict[str, str | None] | None, message: str
+) -> None:
+    repos = {"afw": RepoRefs(branches={"trunk": SHA["a"]}), "odd": RepoRefs(branches={})}
+    with pytest.raises(CheckFailed) as failed:
+        resolve_refs([], repos, repos_refs=repos_refs, default_branch="trunk")
+    assert [str(d) for d in failed.value.diagnostics] == [
+        f"odd:1: ref-unresolved: {message}"
+        " (push the branch, or give a ref that exists in this package)"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    repos = {"afw": RepoRefs(branches={"main": SHA["a"]}), "odd": RepoRefs()}
+    with pytest.raises(CheckFailed) as failed:
+        resolve_refs(["x", "main", "y"], repos)
+    assert [(d.path, d.line, d.column, d.rule) for d in failed.value.diagnostics] == [
+        ("<refs>", 1, 1, "ref-unmatched"),
+        ("<refs>", 1, 3, "ref-unmatched"),
+        ("odd", 1, None, "ref-unresolved"),
+    ]
+
+
+def test_a_resolution_as_a_dict() -> None:
+    found = resolve_package("pex", ["w.2025.24"], REPOS["pex"])
+    assert found is not None
+    assert found.as_dict() == {
+        "package": "pex",
+        "ref": "w.2025.24",
+        "kind": "branch",
+        "sha": SHA["g"],
+        "source": "ref-list",
+        "reason": "ref 1 of the list; a tag of the same name exists, the branch wins",
+    }
