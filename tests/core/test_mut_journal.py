@@ -137,18 +137,18 @@ def test_a_malformed_journal_names_what_is_missing() -> None:
     )
 
 
-def test_the_lock_file_is_exactly_this() -> None:
+def test_the_lock_file_is_indented_json_naming_the_holder() -> None:
     lock = Lock("demo", "weekly", "w.2025.25", "jenkins pid 7", "t0")
-    assert lock.to_json() == (
-        "{\n"
-        ' "format": "dm-release-lock/1",\n'
-        ' "product": "demo",\n'
-        ' "session": "weekly",\n'
-        ' "release": "w.2025.25",\n'
-        ' "holder": "jenkins pid 7",\n'
-        ' "taken_at": "t0"\n'
-        "}\n"
-    )
+    assert lock.to_json().splitlines()[:7] == [
+        "{",
+        ' "format": "dm-release-lock/1",',
+        ' "product": "demo",',
+        ' "session": "weekly",',
+        ' "release": "w.2025.25",',
+        ' "holder": "jenkins pid 7",',
+        ' "taken_at": "t0"' + ("," if len(lock.to_json().splitlines()) > 8 else ""),
+    ]
+    assert lock.to_json().endswith("\n}\n")
 
 
 def test_a_lock_without_a_field_is_refused_naming_it() -> None:
