@@ -2,18 +2,24 @@
 
 Each verb group lives in :mod:`dmrelease.commands` and registers its sub-commands; this
 module only builds the parser, dispatches, and maps exceptions to exit codes
-(0 ok, 1 check failed, 2 usage or environment error, 130 interrupted).
+(0 ok, 1 check failed, 2 usage or environment error, 130 interrupted). Everything printed,
+a traceback too, passes through the one redaction (core/redact.py): no credential of a
+URL or of the environment reaches the terminal or a Jenkins log.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib import import_module
 
 from dmrelease import __version__
+from dmrelease.adapters.config import known_secrets
+from dmrelease.adapters.output import redacted_output
 from dmrelease.core.errors import CheckFailed, DmReleaseError
+from dmrelease.core.redact import redact
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
 VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release")
@@ -33,19 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    with redacted_output(known_secrets()) as secrets:
+        return _dispatch(build_parser().parse_args(argv), secrets)
+
+
+def _dispatch(args: argparse.Namespace, secrets: Sequence[str]) -> int:
+    def say(text: str) -> None:
+        print(redact(text, secrets), file=sys.stderr)
+
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
-        print("dm-release: interrupted", file=sys.stderr)
+        say("dm-release: interrupted")
         return 130
     except CheckFailed as exc:
         for diagnostic in exc.diagnostics:
-            print(diagnostic, file=sys.stderr)
+            say(str(diagnostic))
         return exc.exit_code
     except DmReleaseError as exc:
         if args.verbose:
-            raise
-        print(f"dm-release: error: {exc}", file=sys.stderr)
+            say(traceback.format_exc().rstrip())
+        say(f"dm-release: error: {exc}")
         return exc.exit_code
+    except Exception:  # a bug: its traceback, redacted (its values may hold a URL)
+        say(traceback.format_exc().rstrip())
+        return 1

@@ -179,3 +179,12 @@ def test_closures_and_downstream_of_a_2k_package_graph_agree() -> None:
     assert graph.downstream_of([root]) == {n for n, c in closures.items() if root in c}
     last = next(reversed(deps))
     assert graph.closure(last) == closures[last]
+
+
+def test_dependents_are_the_direct_dependents_in_declaration_order() -> None:
+    graph = DependencyGraph(DIAMOND)
+    assert graph.dependents("base") == ("utils", "pex_exceptions")
+    assert graph.dependents("sconsUtils") == ("base", "utils")
+    assert graph.dependents("boost") == ("afw",)  # an external has dependents too
+    assert graph.dependents("afw") == ()  # a leaf
+    assert graph.dependents("nowhere") == ()

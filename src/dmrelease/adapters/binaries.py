@@ -4,7 +4,13 @@ DESIGN.md §6: a tarball holds the tree ``<p>/<v>/…``. Presence is asked with 
 download (issue 4); an install streams the tarball to disk, unpacks it with tarfile's
 ``data`` filter, refusing any member or link that leaves ``<p>/<v>/``, and hands the tree to
 the stack, which moves it in place and records it. The credential, when there is one, goes in
-the Authorization header and never into a message.
+the Authorization header and never into a message: every message is redacted
+(core/redact.py), the server URL may carry a token in its userinfo.
+
+Downloads are bounded (issue 8 §6): ``max_bytes`` of body (the announced Content-Length
+and the bytes actually read), a ``deadline`` for the whole download (each read waits at most
+what is left of it, so a server trickling a byte every few seconds is stopped too), and
+``unpack_max_bytes`` for the sum of the member sizes of the tarball.
 """
 
 from __future__ import annotations
@@ -13,25 +19,37 @@ import posixpath
 import shutil
 import tarfile
 import tempfile
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.config import Secret
 from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.redact import redact, url_secrets
 
 TIMEOUT = 60.0
-CHUNK = 1 << 20
+CHUNK = 1 << 16
+#: the defaults of the configuration (core/config.py: servers.download_max_bytes, …)
+MAX_BYTES = 4 << 30
+DEADLINE = 1800.0
+UNPACK_MAX_BYTES = 16 << 30
 
 
 class BinaryServerError(DmReleaseError):
-    """The server answered something else than found / not found, or a tarball is bad."""
+    """The server answered something else than found / not found, or a tarball is bad;
+    the message is redacted (a server URL may hold a token)."""
+
+    def __init__(self, message: str, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__(redact(message, secrets))
 
 
 def http_session(token: Secret | None = None, retries: int = 3) -> requests.Session:
@@ -54,6 +72,15 @@ class BinaryServer:
     flavor: str
     session: requests.Session
     timeout: float = TIMEOUT
+    max_bytes: int = MAX_BYTES
+    deadline: float = DEADLINE
+    unpack_max_bytes: int = UNPACK_MAX_BYTES
+
+    def fail(self, message: str) -> BinaryServerError:
+        """The error, redacted of the URL's credential and of the session's token."""
+        auth = self.session.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if isinstance(auth, str) and auth else ""
+        return BinaryServerError(message, (*url_secrets(self.base_url), *filter(None, [token])))
 
     def tarball(self, product: str, version: str) -> str:
         return f"{product}-{version}@{self.flavor}.tar.gz"
@@ -67,11 +94,11 @@ class BinaryServer:
         try:
             answer = self.session.head(url, timeout=self.timeout, allow_redirects=True)
         except requests.RequestException as exc:
-            raise BinaryServerError(f"{product}: binary server unreachable: {url}: {exc}") from None
+            raise self.fail(f"{product}: binary server unreachable: {url}: {exc}") from None
         if answer.status_code in (404, 410):
             return False
         if answer.status_code != 200:
-            raise BinaryServerError(f"{product}: HEAD {url}: HTTP {answer.status_code}")
+            raise self.fail(f"{product}: HEAD {url}: HTTP {answer.status_code}")
         return True
 
     def install(self, product: str, version: str, stack: Stack) -> Path:
@@ -88,26 +115,88 @@ class BinaryServer:
 
     def _download(self, product: str, version: str, target: Path) -> None:
         url = self.url(product, version)
+        name = self.tarball(product, version)
+        ends = time.monotonic() + self.deadline
         try:
-            with self.session.get(url, timeout=self.timeout, stream=True) as answer:
+            with self.session.get(url, timeout=self._wait(ends), stream=True) as answer:
                 if answer.status_code != 200:
-                    raise BinaryServerError(f"{product}: GET {url}: HTTP {answer.status_code}")
+                    raise self.fail(f"{product}: GET {url}: HTTP {answer.status_code}")
+                announced = answer.headers.get("Content-Length", "")
+                if announced.isdigit() and int(announced) > self.max_bytes:
+                    raise self._too_big(product, name, f"announces {announced} bytes")
                 with target.open("wb") as out:
-                    for chunk in answer.iter_content(CHUNK):
-                        out.write(chunk)
-        except requests.RequestException as exc:
-            raise BinaryServerError(f"{product}: download failed: {url}: {exc}") from None
+                    self._copy(answer, out, ends, product, name)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as exc:
+            if time.monotonic() >= ends:
+                raise self._too_slow(product, name) from None
+            raise self.fail(f"{product}: download failed: {url}: {exc}") from None
+
+    def _wait(self, ends: float) -> float:
+        """How long one connect or read may wait: the timeout, within the deadline."""
+        return max(0.001, min(self.timeout, ends - time.monotonic()))
+
+    def _copy(
+        self, answer: requests.Response, out: BinaryIO, ends: float, product: str, name: str
+    ) -> None:
+        """Copy the body, each read waiting at most what is left of the deadline."""
+        raw = answer.raw
+        read_some = getattr(raw, "read1", None) or raw.read  # read1: what one recv brings
+        done = 0
+        while True:
+            if time.monotonic() >= ends:
+                raise self._too_slow(product, name)
+            _set_read_timeout(raw, self._wait(ends))
+            chunk = read_some(CHUNK)
+            if not chunk:
+                return
+            done += len(chunk)
+            if done > self.max_bytes:
+                raise self._too_big(product, name, f"sent more than {self.max_bytes} bytes")
+            out.write(chunk)
+
+    def _too_big(self, product: str, name: str, what: str) -> BinaryServerError:
+        return self.fail(
+            f"{product}: {name} {what}, over the download limit of {self.max_bytes} bytes "
+            "(servers.download_max_bytes, DM_RELEASE_DOWNLOAD_MAX_BYTES)"
+        )
+
+    def _too_slow(self, product: str, name: str) -> BinaryServerError:
+        return self.fail(
+            f"{product}: {name} not downloaded within {self.deadline:g}s "
+            "(servers.download_deadline, DM_RELEASE_DOWNLOAD_DEADLINE)"
+        )
 
     def _unpack(self, product: str, version: str, archive: Path, into: Path) -> Path:
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                tar.extractall(into, filter=_inside(f"{product}/{version}"))
+                check = _inside(f"{product}/{version}", self.unpack_max_bytes)
+                tar.extractall(into, filter=check)
+        except _TooLarge as exc:
+            raise self.fail(
+                f"{product}: {archive.name} would unpack to more than {exc.limit} bytes "
+                "(servers.unpack_max_bytes, DM_RELEASE_UNPACK_MAX_BYTES)"
+            ) from None
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # EOFError: cut short
-            raise BinaryServerError(f"{product}: bad tarball {archive.name}: {exc}") from None
+            raise self.fail(f"{product}: bad tarball {archive.name}: {exc}") from None
         tree = into / product / version
         if not tree.is_dir():
-            raise BinaryServerError(f"{product}: {archive.name} does not hold {product}/{version}/")
+            raise self.fail(f"{product}: {archive.name} does not hold {product}/{version}/")
         return tree
+
+
+def _set_read_timeout(raw: object, seconds: float) -> None:
+    """Make the next socket read of a streamed body wait at most ``seconds`` (urllib3
+    keeps the connection's socket; without one, the request's read timeout stays)."""
+    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
+
+
+class _TooLarge(tarfile.FilterError):
+    def __init__(self, member: tarfile.TarInfo, limit: int) -> None:
+        super().__init__(f"{member.name!r}: the tarball unpacks to more than {limit} bytes")
+        self.limit = limit
 
 
 class _OutsidePrefix(tarfile.FilterError):
@@ -115,15 +204,21 @@ class _OutsidePrefix(tarfile.FilterError):
         super().__init__(f"{member.name!r}: {what} outside {prefix}/")
 
 
-def _inside(prefix: str) -> Callable[[tarfile.TarInfo, str], tarfile.TarInfo]:
+def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], tarfile.TarInfo]:
     """tarfile's ``data`` filter (no absolute paths, nothing outside the destination), and
     every member, and every link's target, inside ``<p>/<v>/``: the tree is moved into the
-    stack, where a link that leaves it would point into another package (DESIGN.md §6)."""
+    stack, where a link that leaves it would point into another package (DESIGN.md §6).
+    The member sizes are summed as they come: past ``max_bytes`` the unpacking stops."""
+    unpacked = 0
 
     def within(path: str) -> bool:
         return path == prefix or path.startswith(f"{prefix}/")
 
     def check(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo:
+        nonlocal unpacked
+        unpacked += max(member.size, 0)
+        if unpacked > max_bytes:
+            raise _TooLarge(member, max_bytes)
         member = tarfile.data_filter(member, destination)
         name = posixpath.normpath(member.name)
         parent = member.isdir() and (name == "." or prefix.startswith(f"{name}/"))

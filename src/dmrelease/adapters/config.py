@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dmrelease.core.config import SECRETS, Config, Kind, options
+from dmrelease.core.config import CREDENTIAL_VARIABLES, SECRETS, Config, Kind, options
 from dmrelease.core.config_layers import build_config
 from dmrelease.core.errors import UsageError
 
@@ -47,6 +47,11 @@ def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
     secrets (a build command could print them into a log Jenkins archives), plus ``extra``."""
     secrets = set(SECRETS.values())
     return {**{k: v for k, v in os.environ.items() if k not in secrets}, **extra}
+
+
+def known_secrets() -> tuple[str, ...]:
+    """The credential values of the environment (``CREDENTIAL_VARIABLES``), for redaction."""
+    return tuple(v for v in (os.environ.get(n, "") for n in CREDENTIAL_VARIABLES) if v)
 
 
 def auto_jobs(jobs: int) -> int:

@@ -13,18 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.redact import redact, url_secrets
 
 DEFAULT_TIMEOUT = 300.0
 
 
 class GitError(DmReleaseError):
-    """A git command failed; names the repository and the command, never a credential."""
+    """A git command failed; names the repository and the command, never a credential:
+    the command and git's message (which echoes URLs) are redacted here, once, so that no
+    caller can print, journal or write the raw text."""
 
     def __init__(self, repo: Path, args: Sequence[str], stderr: str) -> None:
+        secrets = [secret for arg in args for secret in url_secrets(arg)]
         self.repo = repo
-        self.args_ = tuple(args)
-        self.stderr = stderr.strip()
-        super().__init__(f"{repo}: git {' '.join(args)}: {self.stderr or 'failed'}")
+        self.args_ = tuple(redact(arg, secrets) for arg in args)
+        self.stderr = redact(stderr.strip(), secrets)
+        super().__init__(f"{repo}: git {' '.join(self.args_)}: {self.stderr or 'failed'}")
 
 
 #: no prompt, no pager, git's own messages in English (they are parsed and reported)
@@ -109,7 +113,7 @@ class Git:
     def remote_refs(self, remote: str = "origin") -> dict[str, str]:
         """Branches and tags of ``remote`` as ``ls-remote`` lists them: full ref name to
         object, plus ``refs/tags/<t>^{}`` to the commit of each annotated tag."""
-        out = self.run("ls-remote", "--heads", "--tags", remote)
+        out = self.run("ls-remote", "--heads", "--tags", "--", remote)
         found: dict[str, str] = {}
         for line in out.splitlines():
             sha, _, name = line.partition("\t")

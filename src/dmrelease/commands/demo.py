@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     if root.exists() and any(root.iterdir()):
         raise UsageError(f"{root}: demo directory is not empty; give a new --dir")
     root.mkdir(parents=True, exist_ok=True)
-    run_demo(root.resolve())
+    run_demo(root.resolve(), sys.stdout, sys.stderr)  # the live streams
     return 0

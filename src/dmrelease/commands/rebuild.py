@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from dmrelease.stages.rebuild import rebuild
 
     config = load_config(args.config, flag_values(args, FLAGS))
-    prepared, built = rebuild(config, dry_run=args.dry_run)
+    prepared, built = rebuild(config, dry_run=args.dry_run, log=sys.stderr)  # the live stream
     if args.json:
         result = {"prepare": prepared.as_dict(), "build": built.as_dict() if built else None}
         json.dump(result, sys.stdout, indent=2)

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Protocol
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.refnames import ref_name_problem
 
 MAIN_BRANCH = "main"
 #: the default branch; ``master`` is its historical name, still the default in older repos
@@ -23,7 +24,6 @@ _TICKET = re.compile(r"tickets/(DM-[1-9]\d*)(?:-v(0|[1-9]\d*))?")
 _TICKET_LOOSE = re.compile(r"tickets/DM-(\d+)(?:-v(\d+))?")
 _USER = re.compile(r"u/([A-Za-z0-9][A-Za-z0-9._-]*)/(.+)")
 _NUMBER = {"strict": r"(0|[1-9]\d*)", "loose": r"(\d+)"}
-_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
 class InvalidBranch(ParseError):
@@ -56,19 +56,9 @@ class HasMajorMinor(Protocol):
 
 
 def ref_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid git branch name (``git check-ref-format`` rules), or None."""
-    if not name or name == "@":
-        return "empty or '@'"
-    if _BAD_REF_CHARS.search(name):
-        return "spaces, control characters and ~ ^ : ? * [ \\ are not allowed"
-    if ".." in name or "@{" in name or "//" in name:
-        return "'..', '@{' and '//' are not allowed"
-    if name.startswith("/") or name.endswith(("/", ".")):
-        return "must not start with '/' or end with '/' or '.'"
-    parts = name.split("/")
-    if any(part.startswith(".") or part.endswith(".lock") for part in parts):
-        return "no part may start with '.' or end with '.lock'"
-    return None
+    """Why ``name`` is not a valid git branch name (``git check-ref-format`` rules, no
+    leading ``-``, a length limit: :func:`dmrelease.core.refnames.ref_name_problem`), or None."""
+    return ref_name_problem(name)
 
 
 @cache

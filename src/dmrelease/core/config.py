@@ -186,6 +186,18 @@ class Config:
         None, K.TEXT, "URL or directory of the source (eupspkg) server",
         key="servers.source", env=("DM_RELEASE_SOURCE_SERVER",),
     )  # fmt: skip
+    download_max_bytes: int = _option(
+        4 << 30, K.INT, "bytes one binary download may have; a larger one is stopped",
+        key="servers.download_max_bytes", env=("DM_RELEASE_DOWNLOAD_MAX_BYTES",),
+    )  # fmt: skip
+    download_deadline: int = _option(
+        1800, K.INT, "seconds one binary download may take in all (not per read)",
+        key="servers.download_deadline", env=("DM_RELEASE_DOWNLOAD_DEADLINE",),
+    )  # fmt: skip
+    unpack_max_bytes: int = _option(
+        16 << 30, K.INT, "bytes a binary tarball may unpack to (the sum of its members)",
+        key="servers.unpack_max_bytes", env=("DM_RELEASE_UNPACK_MAX_BYTES",),
+    )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 
@@ -201,6 +213,14 @@ class Config:
 
 #: secrets, each from one environment variable only (DESIGN.md: never from the file)
 SECRETS: dict[str, str] = {"binary_token": "DM_RELEASE_BINARY_TOKEN"}
+
+#: environment variables whose values are credentials: dm-release's secrets and those git
+#: and its credential helpers are commonly given on CI; their values are redacted wherever
+#: they would be printed or written (core/redact.py)
+CREDENTIAL_VARIABLES: tuple[str, ...] = (
+    *SECRETS.values(), "GIT_PASSWORD", "GIT_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN",
+    "CI_JOB_TOKEN",
+)  # fmt: skip
 
 
 def options() -> dict[str, OptionSpec]:

@@ -30,6 +30,7 @@ from dmrelease.core.config import (
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError
 from dmrelease.core.packages import is_package_name
+from dmrelease.core.refnames import ref_name_problem
 
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
@@ -78,8 +79,31 @@ def _url_problem(url: str | None) -> str | None:
     return None
 
 
+def _refs_problem(refs: tuple[str, ...]) -> str | None:
+    """A ref list reaches git: each ref must be a ref name (core/refnames)."""
+    for ref in refs:
+        problem = ref_name_problem(ref)
+        if problem:
+            return f"not a list of git refs: {ref!r} {problem}"
+    return None
+
+
+def _branch_problem(branch: str) -> str | None:
+    problem = ref_name_problem(branch)
+    return f"not a git branch name: {problem}" if problem else None
+
+
+def _positive_problem(number: int) -> str | None:
+    return None if number > 0 else "not a positive number"
+
+
 #: checks of a typed value, by option: the reason it is wrong, or None
 _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "refs": _refs_problem,
+    "default_branch": _branch_problem,
+    "download_max_bytes": _positive_problem,
+    "download_deadline": _positive_problem,
+    "unpack_max_bytes": _positive_problem,
     "release_tag": _tag_problem,
     "eups_tag": _eups_tag_problem,
     "jobs": _jobs_problem,

@@ -207,12 +207,13 @@ class _Versions:
         roots, unexplained = self._roots()
         found = [self._root_problem(root) for root in roots if root not in self.bad_shas]
         lone = (self.own - set(roots)) | unexplained | self.malformed
-        found += [self._version_problem(name) for name in lone]
+        found += [self._version_problem(name, unexplained) for name in lone]
         return found
 
     def _roots(self) -> tuple[list[str], set[str]]:
         """Greedy cover of the wrong ``+`` parts by packages all of whose dependents are
-        wrong, most explained lines first (a wrong SHA changes every dependent's hash)."""
+        wrong, most explained lines first (a wrong SHA changes every dependent's hash); on a
+        tie, the one covering more wrong ``+`` parts, then the first line."""
         allowed = self.plus | self.malformed | self.unchecked
         suspects = {dep for name in self.plus for dep in self.closures[name]}
         self._down = {x: self.graph.downstream_of([x]) for x in sorted(suspects)}
@@ -223,7 +224,7 @@ class _Versions:
                 valid,
                 key=lambda x: (
                     self._evidence(x, uncovered),
-                    x in self.own,
+                    len(self._down[x] & uncovered),
                     -self.manifest.packages[x].line,
                 ),
             )
@@ -252,21 +253,26 @@ class _Versions:
             whose += " (same dependents) disagrees with" if twins else " disagrees with"
             its = "their" if twins else "its"
         message = (
-            f"the SHA-1 of {whose} the versions of {its} {len(down)} dependents "
+            f"the SHA-1 of {whose} the versions of {its} {len(down)} "
+            f"{'dependent' if len(down) == 1 else 'dependents'} "
             f"({shown}); correct the SHA or recompute the versions"
         )
         line = self.manifest.packages[root].line
         return Diagnostic(self.path, line, "sha-mismatch", message)
 
-    def _version_problem(self, name: str) -> Diagnostic:
+    def _version_problem(self, name: str, unexplained: set[str]) -> Diagnostic:
+        """The one version of ``name``; its ``+`` part is named only when no wrong SHA
+        upstream explains it."""
         entry, want = self.manifest.packages[name], self.expected[name]
+        if name in self.plus and name not in unexplained:
+            want = want[:11] + entry.version[11:]  # its `+` part is right once the SHA is
         if name in self.malformed:
             why = "it is not of the form g<10 hex>[+<10 hex>]"
         else:
             reasons = []
             if name in self.own:
                 reasons.append("its `g` part is not the first 10 hex of its SHA-1")
-            if name in self.plus:
+            if name in unexplained:
                 count = len(self.closures[name])
                 whose = "dependency's" if count == 1 else "dependencies'"
                 reasons.append(f"its `+` part is not the hash of its {count} {whose} SHA-1s")

@@ -177,8 +177,8 @@ def _parse_build(text: str) -> BuildId | None:
         return None
     problems: list[str] = []
     (number,) = _numbers(match.groups(), problems)
-    if problems:
-        raise _fail(text, problems, "name-build")
+    if problems:  # zero padding is the only problem a number can have
+        raise InvalidName(text, "; ".join(problems), "name-zero-padding")
     return BuildId(number)
 
 

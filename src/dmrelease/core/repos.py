@@ -8,7 +8,6 @@ PyYAML keeps the last of duplicate keys without a word, so the file is composed 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -16,8 +15,9 @@ import yaml
 
 from dmrelease.core.errors import CheckFailed, Diagnostic
 from dmrelease.core.packages import is_package_name
+from dmrelease.core.redact import redact
+from dmrelease.core.refnames import ref_name_problem, url_problem
 
-URL_RE = re.compile(r"^(?:(?:https?|git|ssh|file)://\S+|[\w.-]+@[\w.-]+:\S+)$")
 FIELDS = ("url", "ref", "lfs")
 _STR = "tag:yaml.org,2002:str"
 _BOOL = "tag:yaml.org,2002:bool"
@@ -147,15 +147,29 @@ class _Reader:
         return RepoEntry(name, url, ref, lfs, key.start_mark.line + 1)
 
     def url(self, node: yaml.Node) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR and URL_RE.match(node.value):
+        """The URL reaches ``git clone`` (after ``--``): no option, no hidden host option;
+        the message shows it redacted, as a URL may carry a password (issue 8 §4, §5)."""
+        scalar = isinstance(node, yaml.ScalarNode) and node.tag == _STR
+        problem = url_problem(node.value) if scalar else "is not a git URL (https://…, git@host:…)"
+        if problem is None:
             return str(node.value)
-        shown = f"`{node.value}`" if isinstance(node, yaml.ScalarNode) and node.value else "this"
-        self.report(node, "repos-url", f"{shown} is not a git URL (https://…, git@host:…)")
+        shown = (
+            f"`{redact(node.value)}`"
+            if isinstance(node, yaml.ScalarNode) and node.value
+            else "this"
+        )
+        self.report(node, "repos-url", f"{shown} {problem}")
         return None
 
     def ref(self, name: str, node: yaml.Node) -> str | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _STR and node.value.strip():
-            return str(node.value)
+            problem = ref_name_problem(node.value)
+            if problem is None:
+                return str(node.value)
+            self.report(
+                node, "repos-ref", f"the `ref` of `{name}` is not a git ref name: {problem}"
+            )
+            return None
         self.report(
             node,
             "repos-ref",

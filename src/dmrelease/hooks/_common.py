@@ -4,6 +4,8 @@ A hook's ``main`` parses its arguments, then hands a check to :func:`run_checks`
 per file) or :func:`run_check` (one call in all). Checks return diagnostics or raise a
 :class:`~dmrelease.core.errors.DmReleaseError`; this module is the one place that maps
 them to exit codes: 0 pass (prints nothing), 1 finding, 2 usage or environment error.
+What a hook prints is redacted (core/redact.py): a repos.yaml URL with a password in it is
+reported without the password.
 """
 
 from __future__ import annotations
@@ -11,17 +13,26 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
-from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageError, decode_utf8
+from dmrelease.core.errors import (
+    CheckFailed,
+    Diagnostic,
+    DmReleaseError,
+    ParseError,
+    UsageError,
+    decode_utf8,
+)
+from dmrelease.core.redact import redact
 
 #: a check of one file: (path as given, its text) -> problems found
 FileCheck = Callable[[str, str], list[Diagnostic]]
 
 
-def report(diagnostics: Iterable[Diagnostic]) -> int:
-    """Print each diagnostic on stderr as ``FILE:LINE[:COL]: rule: message (hint)``."""
+def report(diagnostics: Iterable[Diagnostic], secrets: Sequence[str] = ()) -> int:
+    """Print each diagnostic on stderr as ``FILE:LINE[:COL]: rule: message (hint)``,
+    redacted."""
     found = 0
     for diagnostic in diagnostics:
-        print(diagnostic, file=sys.stderr)
+        print(redact(str(diagnostic), secrets), file=sys.stderr)
         found = 1
     return found
 
@@ -37,19 +48,25 @@ def read_text(path: str) -> str:
 
 
 def run_check(prog: str, check: Callable[[], list[Diagnostic]]) -> int:
-    """Run ``check`` and map its outcome to an exit code (the hooks' one handler)."""
-    try:
-        return report(check())
-    except CheckFailed as exc:
-        return report(exc.diagnostics)
-    except ParseError as exc:
-        return report([exc.diagnostic])
-    except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+    """Run ``check`` and map its outcome to an exit code (the hooks' one handler);
+    everything printed meanwhile is redacted."""
+    # imported here: the config adapter is the one reader of the environment
+    from dmrelease.adapters.config import known_secrets
+    from dmrelease.adapters.output import redacted_output
+
+    with redacted_output(known_secrets()) as secrets:
+        try:
+            return report(check(), secrets)
+        except CheckFailed as exc:
+            return report(exc.diagnostics, secrets)
+        except ParseError as exc:
+            return report([exc.diagnostic], secrets)
+        except DmReleaseError as exc:  # usage, environment, git
+            print(redact(f"{prog}: error: {exc}", secrets), file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return 130
 
 
 def run_checks(prog: str, paths: Sequence[str], check: FileCheck) -> int:

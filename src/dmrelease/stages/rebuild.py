@@ -217,7 +217,11 @@ def builder_for(config: Config) -> Builder:
     server = None
     if config.binary_server and not config.no_binary_fetch:
         session = http_session(config.binary_token)
-        server = BinaryServer(config.binary_server, config.flavor, session)
+        server = BinaryServer(
+            config.binary_server, config.flavor, session,
+            max_bytes=config.download_max_bytes, deadline=float(config.download_deadline),
+            unpack_max_bytes=config.unpack_max_bytes,
+        )  # fmt: skip
     command = BuildCommand(config.build_command) if config.build_command else None
     return Builder(
         Stack(config.stack, config.flavor), config.work_dir / "clones",

@@ -94,7 +94,7 @@ class Sources:
             partial = self.root / f".{name}.partial"
             shutil.rmtree(partial, ignore_errors=True)
             Git(self.root, timeout=self.timeout).run(
-                "clone", "--quiet", "--no-checkout", url, str(partial)
+                "clone", "--quiet", "--no-checkout", "--", url, str(partial)
             )
             return Git(partial, timeout=self.timeout), "cloned"
         git = Git(clone, timeout=self.timeout)
@@ -113,7 +113,7 @@ class Sources:
             )  # fmt: skip
         if git.run("remote", "get-url", "origin") != url:
             git.run("remote", "set-url", "origin", url)
-        git.run("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force", "origin")
+        git.run("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force", "--", "origin")
         return git, "fetched"
 
     def _local_commits(self, git: Git) -> str:

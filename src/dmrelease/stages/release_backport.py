@@ -170,7 +170,8 @@ def missing_tickets(config: Config, job: Backport, packages: Sequence[str]) -> l
             hint="check the ticket; no release branch was made",
         )
         for package in packages
-        if package in entries and not git.run("ls-remote", "--heads", entries[package].url, *wanted)
+        if package in entries
+        and not git.run("ls-remote", "--heads", "--", entries[package].url, *wanted)
     ]
 
 

@@ -207,7 +207,7 @@ def remote_tags(config: Config, package: str) -> list[str]:
     if package not in entries:
         raise UsageError(f"{package} is not in repos.yaml")
     out = Git(Path.cwd(), timeout=config.git_timeout).run(
-        "ls-remote", "--tags", "--refs", entries[package].url
+        "ls-remote", "--tags", "--refs", "--", entries[package].url
     )
     return [line.partition("\trefs/tags/")[2] for line in out.splitlines()]
 

@@ -1,0 +1,78 @@
+"""The one redaction of credentials, applied at every edge where text leaves dm-release.
+
+Credentials reach dm-release in three ways (issue 8 §4): in the userinfo of a URL
+(``https://user:password@host/…``, ``https://TOKEN@host/…``, in repos.yaml or a server
+URL), in a query value (``?token=…``, ``&access_token=…``, signed URLs), and as values of
+the environment (the binary-server token, git credentials). :func:`redact` replaces each
+with ``****``; git echoes URLs in its messages, so every message is redacted before it is
+printed, raised, journaled or written, not only the ones known to hold a URL.
+Pure: the caller hands in the known secret values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+REDACTED = "****"
+
+#: a secret shorter than this is not looked for as a bare value (it would blank out common
+#: words and numbers); in a URL's userinfo or a query value it is still redacted
+MIN_SECRET_LENGTH = 4
+
+#: ``scheme://userinfo@``: the userinfo runs to the last ``@`` before the host's ``/``
+_USERINFO = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#@'\"`]*(?:@[^/\s?#@'\"`]*)*@"
+)
+#: query (or fragment) parameters whose name says they carry a credential
+_QUERY = re.compile(
+    r"(?P<name>[?&;#](?:[\w.-]*?)(?:token|password|passwd|pwd|secret|key|signature|sig|auth"
+    r"|credential|session)[\w.-]*=)[^&\s#'\"`]+",
+    re.IGNORECASE,
+)
+#: an HTTP header line as servers and clients echo it
+_AUTHORIZATION = re.compile(
+    r"(?P<name>\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|basic|token|digest)\s+)?)"
+    r"[^\s'\"`,;]+",
+    re.IGNORECASE,
+)
+
+
+def _forms(secret: str) -> set[str]:
+    """The spellings under which a secret value can appear: as is and percent-encoded
+    (git and URLs print the encoded form of a password with ``@``, ``:`` or ``/``)."""
+    return {secret, quote(secret, safe=""), quote(secret)}
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every credential replaced by ``****``: URL userinfo, credential query
+    values, Authorization headers, and each of ``secrets`` (known values, e.g. from the
+    environment) wherever it appears, longest first."""
+    forms = {
+        form for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for form in _forms(secret)
+    }
+    for form in sorted(forms, key=lambda s: (-len(s), s)):
+        text = text.replace(form, REDACTED)
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
+    text = _QUERY.sub(lambda m: f"{m['name']}{REDACTED}", text)
+    return _AUTHORIZATION.sub(lambda m: f"{m['name']}{REDACTED}", text)
+
+
+#: a userinfo without a password is taken for a token when it is at least this long (a
+#: user name such as ``git`` or ``alice`` is not a secret, and blanking it everywhere would
+#: blank package names too)
+MIN_TOKEN_LENGTH = 16
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The credential in a URL's userinfo, to be redacted wherever it appears on its own
+    (git names a URL without it, but may echo the password): the password, or a lone
+    token-sized user; empty when the URL has none."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return ()
+    user, colon, password = url[len(match["scheme"]) : match.end() - 1].partition(":")
+    if colon:
+        return (password,) if password else ()
+    return (user,) if len(user) >= MIN_TOKEN_LENGTH else ()
