@@ -13,7 +13,9 @@ OTHER_DIGITS = ["\uff12\uff19.1.0", "v\u0662\u0669.1.0.rc1", "w.2025.\uff12\uff1
 
 
 @pytest.mark.xfail(strict=True, reason="names: \\d accepts non-ASCII digits (report of H5)")
-@pytest.mark.parametrize("text", OTHER_DIGITS)
+@pytest.mark.parametrize(
+    "text", OTHER_DIGITS, ids=["fullwidth", "arabic-indic-rc", "weekly", "build"]
+)
 def test_a_tag_in_non_ascii_digits_is_not_a_dm_tag(text: str) -> None:
     with pytest.raises(InvalidName):
         parse_tag(text)
