@@ -25,6 +25,19 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def fuzz(session: nox.Session) -> None:
+    """The fuzz suite's long run: `-- [N]` examples per target (default 3000), random seed.
+
+    CI runs the same suite derandomized with a few dozen examples per target (tests/fuzz)."""
+    session.install("-e", ".[test]")
+    count = session.posargs[:1] if session.posargs[:1] and session.posargs[0].isdigit() else []
+    session.run(
+        "pytest", "-q", "-p", "no:cacheprovider", "tests/fuzz", *session.posargs[len(count):],
+        env={"HYPOTHESIS_PROFILE": "long", "DM_RELEASE_FUZZ_EXAMPLES": "".join(count) or "3000"},
+    )  # fmt: skip
+
+
+@nox.session(default=False)
 def demo(session: nox.Session) -> None:
     """Create the embedded demo product in a fresh directory and run the flow on it."""
     session.install("-e", ".")

@@ -103,3 +103,17 @@ def test_a_file_that_cannot_be_read_exits_2(
     out, err = capsys.readouterr()
     assert (status, out) == (2, "")
     assert err == f"dm-release: error: cannot read {gone}: No such file or directory\n"
+
+
+def test_a_manifest_that_is_not_utf8_is_a_problem_of_that_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8: bad bytes are a FILE:LINE diagnostic (exit 1, was a usage error), and the
+    other manifests are still checked."""
+    good = VERSIONDB / "manifests" / "b8466.txt"
+    bad = tmp_path / "b9999.txt"
+    bad.write_bytes(good.read_bytes().replace(b"\nBUILD=b8466\n", b"\nBUILD=b8466\n\xff", 1))
+    assert main(["manifest", "verify", str(good), str(bad)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{bad}:3: file-encoding: not UTF-8 text")
+    assert out[1].startswith("verified 2 manifests, ") and out[1].endswith(", 1 problems")

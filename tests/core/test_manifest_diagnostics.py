@@ -131,3 +131,9 @@ def test_content_db_lookups_of_unknown_keys_are_empty() -> None:
     assert db.hashes_for("b2") == ()
     assert db.builds_for("f" * 40) == ()
     assert db.build_for("f" * 40) is None
+
+
+def test_the_last_line_is_checked_too() -> None:
+    text = f"{HEADER}\nBUILD=b1\na {SHA} g0000000000\n"
+    problems = layout_problems(text, parse_manifest(text), "m.txt")
+    assert [str(d) for d in problems] == [f"m.txt:3: manifest-format: {SPACING}"]

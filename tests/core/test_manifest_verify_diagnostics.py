@@ -219,3 +219,39 @@ OTHER = "f" * 40
 )  # fmt: skip
 def test_the_content_hash_in_full(db: str, expected: list[str]) -> None:
     assert problems(TEXT, ContentDb.parse(db)) == expected
+
+
+def test_a_bad_sha_counts_as_two_lines_of_evidence_not_more() -> None:
+    """base's SHA is wrong past its 10th hex and two of its dependents' SHAs are not hex:
+    base is still the SHA to blame for its five dependents' versions."""
+    text = edit(TEXT, "base", sha=flip(SHAS["base"], 20))
+    text = edit(text, "sphgeom", sha="z" + SHAS["sphgeom"][1:])
+    text = edit(text, "utils", sha="z" + SHAS["utils"][1:])
+    assert problems(text) == [
+        "b1.txt:3: sha-mismatch: the SHA-1 of `base` disagrees with the versions of its 5"
+        f" dependents (daf, utils, geom, …); {FIX}",
+        f"b1.txt:5: manifest-sha: `z{SHAS['sphgeom'][1:]}` is not a SHA-1 (40 lowercase hex"
+        " digits)",
+        f"b1.txt:7: manifest-sha: `z{SHAS['utils'][1:]}` is not a SHA-1 (40 lowercase hex digits)",
+    ]
+
+
+def test_four_dependents_are_cut_after_three() -> None:
+    deps: dict[str, list[str]] = {"r": [], "a": ["r"], "b": ["r"], "c": ["r"], "d": ["r"]}
+    shas = {name: hashlib.sha1(name.encode()).hexdigest() for name in deps}
+    text = str(make_manifest("b1", DependencyGraph(deps), shas))
+    text = text.replace(shas["r"], flip(shas["r"], 20))
+    assert problems(text) == [
+        "b1.txt:3: sha-mismatch: the SHA-1 of `r` disagrees with the versions of its 4"
+        f" dependents (a, b, c, …); {FIX}"
+    ]
+
+
+def test_problems_on_one_line_keep_the_order_of_the_checks() -> None:
+    """Sorted by line only: on one line the SHA comes before the dependencies, as checked."""
+    text = edit(TEXT, "daf", sha="x" * 40, deps=("base", "nowhere"))
+    assert problems(text) == [
+        f"b1.txt:6: manifest-sha: `{'x' * 40}` is not a SHA-1 (40 lowercase hex digits)",
+        "b1.txt:6: manifest-dep: depends on `nowhere`, not listed in this manifest; add the"
+        " package(s)",
+    ]

@@ -114,7 +114,7 @@ def _refusal(reader, text: str, *path: str) -> str:  # type: ignore[no-untyped-d
 
 def test_broken_json_is_reported_at_its_line() -> None:
     assert _refusal(parse_journal, '{\n "format": }\n', "j.json") == (
-        "j.json:2: journal-format: Expecting value"
+        "j.json:2:12: journal-format: not JSON: Expecting value"
     )
 
 
@@ -158,4 +158,4 @@ def test_a_lock_without_a_field_is_refused_naming_it() -> None:
         "lock.json:1: journal-format: lock file without 'holder' (move the file aside and rerun)"
     )
     assert _refusal(parse_lock, json.dumps(body)).startswith("<lock>:1: journal-format: ")
-    assert _refusal(parse_lock, "{", "lock.json").startswith("lock.json:1: journal-format: ")
+    assert _refusal(parse_lock, "{", "lock.json").startswith("lock.json:1:2: journal-format: ")

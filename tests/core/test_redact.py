@@ -20,6 +20,8 @@ from dmrelease.core.redact import REDACTED, redact, url_secrets
         ("git clone -- https://u:p@ss@host/x dest", "git clone -- https://****@host/x dest"),
         ("ssh://git@github.com/lsst/afw.git", "ssh://****@github.com/lsst/afw.git"),
         ("git+https://tok@h/p", "git+https://****@h/p"),
+        ("-https://u:p@h/x", "-https://****@h/x"),
+        ("x." * 40 + "https://u:p@h/x", "x." * 40 + "https://****@h/x"),
         # query values named as credentials, whatever the case and prefix
         ("GET http://h/x.tar.gz?token=abc&b=1", "GET http://h/x.tar.gz?token=****&b=1"),
         ("http://h/?a=1&access_token=zzz#f", "http://h/?a=1&access_token=****#f"),
@@ -74,3 +76,36 @@ def test_redacting_twice_changes_nothing_more() -> None:
 )
 def test_url_secrets_are_the_password_or_a_token(url: str, secrets: tuple[str, ...]) -> None:
     assert url_secrets(url) == secrets
+
+
+RUN = 200_000  # characters: a quadratic scan of this takes minutes, a linear one milliseconds
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x." * RUN, "a1+" * RUN, "?" + "x." * RUN, "&k" * RUN, "authorization" + " " * RUN,
+     "a://b" * RUN, ("?" + "a" * 60) * (RUN // 60)],
+)  # fmt: skip
+def test_long_runs_without_a_credential_are_scanned_once(text: str) -> None:
+    assert redact(text, ["abcd"]) == text
+
+
+def test_long_runs_of_credential_like_text_are_scanned_once() -> None:
+    assert redact("h://" + "@" * RUN + "h/") == "h://****@h/"
+    assert redact("Authorization: " * RUN) == "Authorization: **** " * (RUN // 2)
+
+
+def test_a_credential_after_a_long_run_is_still_found() -> None:
+    text = "x." * RUN + " https://u:p@h/x?token=t"
+    assert redact(text).endswith(" https://****@h/x?token=****")
+
+
+def test_a_secret_with_a_slash_is_found_encoded_as_a_url_encodes_a_password() -> None:
+    assert redact("https://h/?p=pa%2Fss and pa/ss", ["pa/ss"]) == "https://h/?p=**** and ****"
+
+
+def test_the_length_bounds_are_inclusive() -> None:
+    assert redact("key abcd", ["abcd"]) == "key ****"  # MIN_SECRET_LENGTH characters
+    token = "t" * 16  # MIN_TOKEN_LENGTH characters
+    assert url_secrets(f"https://{token}@h/x") == (token,)
+    assert url_secrets(f"https://{token[1:]}@h/x") == ()

@@ -19,12 +19,13 @@ import posixpath
 import shutil
 import tarfile
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import requests
 import urllib3
@@ -92,7 +93,12 @@ class BinaryServer:
         """True when the server has the tarball (HEAD 200), False on 404/410."""
         url = self.url(product, version)
         try:
-            answer = self.session.head(url, timeout=self.timeout, allow_redirects=True)
+            answer = _within(
+                time.monotonic() + self.timeout,
+                lambda: self.session.head(url, timeout=self.timeout, allow_redirects=True),
+            )
+        except _Overdue:
+            raise self.fail(f"{product}: HEAD {url}: no answer within {self.timeout:g}s") from None
         except requests.RequestException as exc:
             raise self.fail(f"{product}: binary server unreachable: {url}: {exc}") from None
         if answer.status_code in (404, 410):
@@ -118,7 +124,11 @@ class BinaryServer:
         name = self.tarball(product, version)
         ends = time.monotonic() + self.deadline
         try:
-            with self.session.get(url, timeout=self._wait(ends), stream=True) as answer:
+            # the headers too: a server may trickle them, each read within the timeout
+            answer = _within(
+                ends, lambda: self.session.get(url, timeout=self._wait(ends), stream=True)
+            )
+            with answer:
                 if answer.status_code != 200:
                     raise self.fail(f"{product}: GET {url}: HTTP {answer.status_code}")
                 announced = answer.headers.get("Content-Length", "")
@@ -126,6 +136,8 @@ class BinaryServer:
                     raise self._too_big(product, name, f"announces {announced} bytes")
                 with target.open("wb") as out:
                     self._copy(answer, out, ends, product, name)
+        except _Overdue:
+            raise self._too_slow(product, name) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as exc:
             if time.monotonic() >= ends:
                 raise self._too_slow(product, name) from None
@@ -182,6 +194,41 @@ class BinaryServer:
         if not tree.is_dir():
             raise self.fail(f"{product}: {archive.name} does not hold {product}/{version}/")
         return tree
+
+
+class _Overdue(Exception):
+    """The answer did not come by the deadline."""
+
+
+def _within(ends: float, request: Callable[[], requests.Response]) -> requests.Response:
+    """``request()`` (up to the response's headers), given up at the monotonic time
+    ``ends``: a server trickling its headers a byte at a time keeps each socket read within
+    the timeout, so only a deadline over the whole call stops it. The abandoned call goes
+    on in its thread until the socket timeout or the answer, which is then closed."""
+    box: dict[str, Any] = {}
+    gave_up = threading.Event()
+
+    def run() -> None:
+        try:
+            box["answer"] = answer = request()
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+            return
+        if gave_up.is_set():
+            answer.close()
+
+    worker = threading.Thread(target=run, daemon=True, name="binary-server request")
+    worker.start()
+    worker.join(max(0.0, ends - time.monotonic()))
+    if worker.is_alive():
+        gave_up.set()
+        if "answer" in box:  # it came between the wait and now: nobody else closes it
+            box["answer"].close()
+        raise _Overdue
+    if "error" in box:
+        raise box["error"]
+    answer: requests.Response = box["answer"]
+    return answer
 
 
 def _set_read_timeout(raw: object, seconds: float) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from dmrelease.core.config import CREDENTIAL_VARIABLES, SECRETS, Config, Kind, options
 from dmrelease.core.config_layers import build_config
 from dmrelease.core.errors import UsageError
+from dmrelease.core.limits import decode_text
 
 CONFIG_NAME = "dm-release.toml"
 MAX_AUTO_JOBS = 8
@@ -34,12 +35,21 @@ def load_config(
         given = f"{file}: no such file" if path else f"no {CONFIG_NAME} in {cwd}"
         raise UsageError(f"{given}; give the configuration with --config FILE")
     return build_config(
-        text=file.read_text(encoding="utf-8"),
+        text=_read(file),
         path=str(file.absolute()),
         environ=os.environ if environ is None else environ,
         flags=flags,
         cwd=cwd,
     )
+
+
+def _read(file: Path) -> str:
+    """The file's text within the readers' limits (core/limits): UTF-8, at most 32 MiB."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    return decode_text(data, str(file.absolute()))
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:

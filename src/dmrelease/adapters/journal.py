@@ -2,9 +2,15 @@
 
 ``<state>/journal/<product>/<session>-<release>.json`` holds the journal of one operation
 (:mod:`dmrelease.core.journal`), ``<state>/locks/<product>.json`` the product's release
-lock. A write goes to a temporary file in the same directory, is flushed to disk and then
-renamed over the old file, so a killed process leaves either the old or the new journal,
-never half of one. The lock is created with ``O_EXCL``, so two sessions cannot both take it.
+lock; a name too long or too odd for a file name is shortened with a digest
+(:func:`~dmrelease.adapters.files.bounded_name`). Every write goes through
+:func:`~dmrelease.adapters.files.write_atomically`, so a killed process or a full disk
+leaves the old or the new journal, never half of one. The lock is written to a temporary
+file and hard-linked to its name, which fails if it exists: two sessions cannot both take
+it, and it never appears empty. A rerun of the holder's session takes the lock over only
+once the holder's process is dead (same host and pid namespace; its pid gone, reused, or
+from before a reboot); ``--break-lock`` replaces any lock without reading it, whatever it
+holds (issue 8).
 """
 
 from __future__ import annotations
@@ -12,14 +18,44 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError
+from dmrelease.adapters.files import (
+    WriteFailed,
+    bounded_name,
+    create_exclusively,
+    write_atomically,
+)
+from dmrelease.core.errors import (
+    CheckFailed,
+    Diagnostic,
+    DmReleaseError,
+    ParseError,
+    UsageError,
+    decode_utf8,
+)
 from dmrelease.core.journal import Journal, Lock, parse_journal, parse_lock
+
+__all__ = [
+    "JournalFile",
+    "LockCorrupt",
+    "LockFile",
+    "LockHeld",
+    "Replaced",
+    "journal_path",
+    "new_lock",
+    "now",
+    "write_atomically",
+]
+
+BREAK_HINT = "if no session is running, rerun with --break-lock"
+LOCK = "the release lock"
+IF_DEAD = "if that run is dead, rerun with --break-lock"
 
 
 def now() -> str:
@@ -36,25 +72,54 @@ def holder() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()}"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` so that readers see the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+def process_started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks after boot, ``/proc/<pid>/stat`` field 22),
+    to tell a reused pid from the holder; ``exited`` for a zombie, "" where /proc is silent."""
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+    fields = stat.rpartition(")")[2].split()  # the name, in parentheses, may hold spaces
+    if fields[:1] in (["Z"], ["X"]):
+        return "exited"
+    return fields[19] if len(fields) > 19 else ""
+
+
+def pid_space() -> str:
+    """Where this process's pid means something: the boot (a reboot ends every holder) and
+    the pid namespace (a container sees only its own); "" where /proc does not say."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return f"{boot} {namespace}"
+
+
+def is_running(pid: int, started: str) -> bool:
+    """Whether process ``pid``, which started at ``started``, still runs here."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    current = process_started(pid)
+    return current != "exited" and not (started and current and current != started)
+
+
+def new_lock(product: str, session: str, release: str) -> Lock:
+    """The lock this process takes for ``session`` ``release`` of ``product``."""
+    pid = os.getpid()
+    return Lock(
+        product, session, release, holder(), now(), socket.gethostname(), pid,
+        process_started(pid), pid_space(),
+    )  # fmt: skip
 
 
 def journal_path(state: Path, product: str, session: str, release: str) -> Path:
-    safe = release.replace("/", "_")
-    return state / "journal" / product / f"{session}-{safe}.json"
+    name = bounded_name(f"{session}-{release.replace('/', '_')}")
+    return state / "journal" / bounded_name(product) / f"{name}.json"
 
 
 @dataclass
@@ -66,15 +131,20 @@ class JournalFile:
     _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self) -> Journal | None:
-        if not self.path.is_file():
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
             return None
-        self.journal = parse_journal(self.path.read_text(encoding="utf-8"), str(self.path))
+        except OSError as exc:
+            raise UsageError(f"{self.path}: cannot read the journal: {exc.strerror}") from None
+        text = decode_utf8(data, str(self.path))
+        self.journal = parse_journal(text, str(self.path))
         return self.journal
 
     def save(self, journal: Journal) -> Journal:
         with self._mutex:
+            write_atomically(self.path, journal.to_json(), what="the journal")
             self.journal = journal
-            write_atomically(self.path, journal.to_json())
         return journal
 
     def update(self, change: Callable[[Journal], Journal]) -> Journal:
@@ -82,18 +152,82 @@ class JournalFile:
         with self._mutex:
             if self.journal is None:
                 raise DmReleaseError(f"{self.path}: journal not started")
-            self.journal = change(self.journal)
-            write_atomically(self.path, self.journal.to_json())
-            return self.journal
+            changed = change(self.journal)
+            write_atomically(self.path, changed.to_json(), what="the journal")
+            self.journal = changed
+            return changed
 
 
 class LockHeld(CheckFailed):
     """Another session holds the product's release lock (rule ``release-lock``)."""
 
-    def __init__(self, lock: Lock, path: Path) -> None:
+    def __init__(self, lock: Lock, path: Path, hint: str = "") -> None:
         self.lock = lock
-        hint = f"wait for it to finish; if that run is dead, rerun with --break-lock ({path})"
-        super().__init__([Diagnostic(lock.product, 1, "release-lock", str(lock), hint=hint)])
+        hint = hint or f"wait for it to finish; {IF_DEAD}"
+        problem = Diagnostic(lock.product, 1, "release-lock", str(lock), hint=f"{hint} ({path})")
+        super().__init__([problem])
+
+
+class LockCorrupt(CheckFailed):
+    """The lock file is not a lock dm-release wrote whole (rule ``lock-format``)."""
+
+    def __init__(self, path: Path, message: str, line: int = 1) -> None:
+        problem = Diagnostic(str(path), line, "lock-format", message, hint=BREAK_HINT)
+        super().__init__([problem])
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """The lock a take replaced: ``what`` it held, and whether it was ``broken`` on purpose
+    (else taken over from a dead run of the same session)."""
+
+    what: str
+    broken: bool
+
+    def __str__(self) -> str:
+        if self.broken:
+            return f"broke the release lock: {self.what}"
+        return f"took over the release lock of a run that is no more: {self.what}"
+
+
+def _holder(previous: Lock, lock: Lock) -> str:
+    """Whether the process holding ``previous`` is ``running``, ``gone``, this very process
+    (``self``: an earlier call, which has returned), ``unseen`` from here (another host or
+    pid namespace) or ``unknown`` (a lock naming no process)."""
+    if not previous.host or not previous.pid:
+        return "unknown"
+    if previous.host != lock.host:
+        return "unseen"
+    if previous.pid_space and lock.pid_space and previous.pid_space != lock.pid_space:
+        rebooted = previous.pid_space.split()[0] != lock.pid_space.split()[0]
+        return "gone" if rebooted else "unseen"
+    if previous.pid == lock.pid:
+        return "self"
+    return "running" if is_running(previous.pid, previous.started) else "gone"
+
+
+def _refusal(previous: Lock, lock: Lock) -> str:
+    """Why ``lock`` may not take ``previous`` over, as a hint ("" when it may): only a
+    rerun of the same session and release, once the holder is seen to be gone."""
+    state = _holder(previous, lock)
+    if not previous.owned_by(lock.session, lock.release):
+        if state == "gone":
+            return (
+                f"pid {previous.pid} is gone and may have left writes half-made: rerun "
+                f"{previous.session} {previous.release} to finish it, or --break-lock"
+            )
+        return f"wait for it to finish; {IF_DEAD}"
+    if state == "unknown":
+        return f"an older dm-release took it and named no process; {IF_DEAD}"
+    if state == "unseen":
+        where = "" if previous.host != lock.host else "in another pid namespace (a container) "
+        return (
+            f"it was taken {where}on host {previous.host}, whose processes cannot be seen "
+            f"from here; {IF_DEAD}"
+        )
+    if state == "running":
+        return f"pid {previous.pid} still runs on {previous.host}: wait for it to finish; {IF_DEAD}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -104,39 +238,85 @@ class LockFile:
 
     @classmethod
     def of(cls, state: Path, product: str) -> LockFile:
-        return cls(state / "locks" / f"{product}.json")
+        return cls(state / "locks" / f"{bounded_name(product)}.json")
 
     def read(self) -> Lock | None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        return parse_lock(text, str(self.path))
+        """The lock, None when there is none; LockCorrupt when it is not a whole lock."""
+        data = self._bytes()
+        return None if data is None else self._parse(data)
 
-    def take(self, lock: Lock, *, break_lock: bool = False) -> Lock | None:
-        """Take the lock; a rerun of the holder takes it over; with ``break_lock`` any
-        holder is replaced. Returns the lock that was there before, if any."""
-        previous = self.read()
-        if previous is not None and not (
-            break_lock or previous.owned_by(lock.session, lock.release)
-        ):
-            raise LockHeld(previous, self.path)
-        if previous is not None:
-            write_atomically(self.path, lock.to_json())
-            return previous
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return self.take(lock, break_lock=break_lock)  # lost a race: judge the winner
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(lock.to_json())
+    def take(self, lock: Lock, *, break_lock: bool = False) -> Replaced | None:
+        """Take the lock or raise LockHeld (LockCorrupt when it cannot be read): a rerun of
+        the holder's session takes it over from a dead holder; with ``break_lock`` whatever
+        is there is replaced without being parsed. Returns what was replaced, if anything."""
+        text = lock.to_json()
+        if break_lock:
+            data = self._bytes()
+            write_atomically(self.path, text, what=LOCK)
+            return None if data is None else Replaced(self._describe(data), broken=True)
+        while not create_exclusively(self.path, text, what=LOCK):
+            data = self._bytes()
+            if data is None:
+                continue  # released meanwhile: try again
+            previous = self._parse(data)
+            refused = _refusal(previous, lock)
+            if refused:
+                raise LockHeld(previous, self.path, refused)
+            if self._remove_if(data) and create_exclusively(self.path, text, what=LOCK):
+                return Replaced(str(previous), broken=False)
         return None
 
     def release(self, lock: Lock) -> bool:
         """Remove the lock if ``lock`` is still the one held (not broken, nor taken over by
         a rerun since, which now holds it); True when removed."""
-        if self.read() != lock:
+        return self._remove_if(lock.to_json().encode("utf-8"))
+
+    def _bytes(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise UsageError(f"{self.path}: cannot read {LOCK}: {exc.strerror}") from None
+
+    def _parse(self, data: bytes) -> Lock:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LockCorrupt(self.path, "not UTF-8 text, not a lock dm-release wrote") from None
+        if not text.strip():
+            raise LockCorrupt(self.path, "empty lock file")
+        try:
+            return parse_lock(text, str(self.path))
+        except ParseError as exc:
+            raise LockCorrupt(self.path, exc.diagnostic.message, exc.diagnostic.line) from None
+
+    def _describe(self, data: bytes) -> str:
+        try:
+            return str(self._parse(data))
+        except LockCorrupt as exc:
+            return f"{self.path} ({len(data)} bytes): {exc.diagnostics[0].message}"
+
+    def _remove_if(self, seen: bytes) -> bool:
+        """Remove the lock if it holds ``seen``. It is renamed aside first, so that of two
+        processes only one removes it, and put back if it changed since it was read."""
+        aside = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.old")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
             return False
-        self.path.unlink(missing_ok=True)
-        return True
+        except OSError as exc:
+            raise WriteFailed(self.path, exc, LOCK) from None
+        try:
+            same = aside.read_bytes() == seen
+        except OSError:
+            same = False
+        if not same:  # another lock came meanwhile: it stays
+            try:
+                os.link(aside, self.path)
+            except FileExistsError:
+                pass  # and a newer one since: the one aside is stale
+            except OSError as exc:
+                raise WriteFailed(self.path, exc, LOCK) from None  # kept aside, not lost
+        aside.unlink(missing_ok=True)
+        return same

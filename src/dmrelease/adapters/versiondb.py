@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dmrelease.adapters.files import WriteFailed, write_atomically
 from dmrelease.adapters.git import Git
-from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.errors import DmReleaseError, decode_utf8
 from dmrelease.core.manifest import (
     BUILD_ID_RE,
     ContentDb,
@@ -23,6 +24,8 @@ from dmrelease.core.manifest import (
 )
 
 CONTENT_DB = "manifests/content_sha.db.txt"
+#: what ``git add`` takes: the content db and the manifests, never a temporary file
+RECORDED = (CONTENT_DB, "manifests/b*.txt")
 
 
 class VersionDbConflict(DmReleaseError):
@@ -44,15 +47,30 @@ class VersionDb:
             "GIT_COMMITTER_EMAIL": user_email,
         }
         if not (path / ".git").exists():
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WriteFailed(path, exc, "the versiondb") from None
             Git(path, timeout=timeout).run("init", "--quiet", "--initial-branch=main")
         return cls(path, Git(path, env=identity, timeout=timeout))
 
     def content_db(self) -> ContentDb:
+        return ContentDb.parse(self._content_text()[1], str(self.path / CONTENT_DB))
+
+    def _content_text(self) -> tuple[bytes | None, str]:
+        """The content db as it is on disk and as it stands once a last line cut short
+        (no newline; not committed so) is dropped."""
         file = self.path / CONTENT_DB
-        if not file.is_file():
-            return ContentDb(())
-        return ContentDb.parse(file.read_text(encoding="utf-8"), str(file))
+        data = _read(file)
+        text = "" if data is None else decode_utf8(data, str(file))
+        if text and not text.endswith("\n") and not self._committed(CONTENT_DB):
+            text = text[: text.rfind("\n") + 1]
+        return data, text
+
+    def _committed(self, relative: str) -> bool:
+        """Whether ``relative`` is in HEAD exactly as it is on disk."""
+        answer = self.git.run("status", "--porcelain", "--untracked-files=all", "--", relative)
+        return not answer and self.git.ok("cat-file", "-e", f"HEAD:{relative}")
 
     def next_build_id(self, db: ContentDb) -> str:
         """One past the highest ``bN`` of the manifest files, the tags and ``db``."""
@@ -73,10 +91,12 @@ class VersionDb:
         build_id = manifest.build_id
         if build_id is None:
             raise DmReleaseError("cannot record a manifest without a build id")
+        for stale in (self.path / "manifests").glob(".*.tmp"):  # of a run killed mid-write
+            stale.unlink(missing_ok=True)
         # content line first: a run killed after it reuses this build id when rerun
         done = self._write_content(manifest, build_id) + self._write_manifest(manifest, build_id)
-        if self.git.run("status", "--porcelain", "--", "manifests"):  # also a killed run's
-            self.git.run("add", "manifests")
+        if self.git.run("status", "--porcelain", "--", *RECORDED):  # also a killed run's
+            self.git.run("add", "--", *RECORDED)
             self.git.run("commit", "--quiet", "-m", f"Add build {build_id}")
             done.append("commit")
         if not self.git.ok("rev-parse", "--verify", "--quiet", f"refs/tags/{build_id}"):
@@ -85,22 +105,44 @@ class VersionDb:
         return done
 
     def _write_manifest(self, manifest: Manifest, build_id: str) -> list[str]:
-        file = self.path / "manifests" / f"{build_id}.txt"
-        text = render_manifest(manifest)
-        if file.is_file():
-            if file.read_text(encoding="utf-8") != text:
-                raise VersionDbConflict(f"{file}: already holds another manifest for {build_id}")
+        relative = f"manifests/{build_id}.txt"
+        file = self.path / relative
+        text = render_manifest(manifest).encode("utf-8")
+        there = _read(file)
+        if there == text:
             return []
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(text, encoding="utf-8")
-        return [f"manifests/{build_id}.txt"]
+        if there is not None:
+            cut_short = text.startswith(there) and not self._committed(relative)
+            if not cut_short:
+                raise VersionDbConflict(_conflict(file, build_id, self._committed(relative)))
+        write_atomically(file, text)
+        return [relative]
 
     def _write_content(self, manifest: Manifest, build_id: str) -> list[str]:
         digest = content_hash(manifest)
-        if build_id in self.content_db().builds_for(digest):
+        there, text = self._content_text()
+        if build_id not in ContentDb.parse(text, str(self.path / CONTENT_DB)).builds_for(digest):
+            text += f"{digest}\t{build_id}\n"
+        if there == text.encode("utf-8"):
             return []
-        file = self.path / CONTENT_DB
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with file.open("a", encoding="utf-8") as out:
-            out.write(f"{digest}\t{build_id}\n")
+        write_atomically(self.path / CONTENT_DB, text)
         return [CONTENT_DB]
+
+
+def _read(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _conflict(file: Path, build_id: str, committed: bool) -> str:
+    if committed:
+        return (
+            f"{file}: already holds another manifest for {build_id}, committed: the content "
+            f"db and the manifests disagree; check {CONTENT_DB} against the tags"
+        )
+    return (
+        f"{file}: already holds another manifest for {build_id}, not committed: if no other "
+        "rebuild is using this versiondb, a run was cut short; remove the file and rerun"
+    )

@@ -58,7 +58,8 @@ def _writer(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--break-lock",
         action="store_true",
-        help="take the release lock even if another session holds it (it must be dead)",
+        help="replace the release lock whatever it holds (another session's, empty, corrupt):"
+        " only when no other session is running",
     )
 
 
@@ -201,10 +202,10 @@ def run_plan(args: argparse.Namespace) -> int:
     if problems:
         raise CheckFailed(problems)
     if args.output:
-        try:
-            args.output.write_text(plan_to_json(planned.plan), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{args.output}: cannot write the plan: {exc.strerror}") from None
+        from dmrelease.adapters.files import write_atomically
+
+        text = plan_to_json(planned.plan)
+        write_atomically(args.output, text, parents=False, what="the plan")
     sys.stdout.write(plan_to_json(planned.plan) if args.json else render_plan(planned.plan))
     if args.validate:
         print(f"{planned.plan.operation}: every rule holds", file=sys.stderr)

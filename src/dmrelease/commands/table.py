@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dmrelease.core.errors import CheckFailed, ParseError, UsageError, decode_utf8
+from dmrelease.core.errors import CheckFailed, ParseError, UsageError
+from dmrelease.core.limits import decode_text
 from dmrelease.core.tables import ExclusionMap, TableFile, TableParseError, parse_table
 
 _Parsed = TypeVar("_Parsed", TableFile, ExclusionMap)
@@ -102,7 +103,7 @@ def _parsed(path: Path, parse: Callable[[str, str], _Parsed]) -> _Parsed:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return parse(decode_utf8(data, str(path)), str(path))
+        return parse(decode_text(data, str(path)), str(path))
     except TableParseError as exc:
         raise CheckFailed(list(exc.diagnostics)) from None
     except ParseError as exc:

@@ -93,7 +93,7 @@ class ReleaseBranchPattern:
         if any(spec or conv for _field, spec, conv in fields):
             return "no format spec or conversion in {major} / {minor}"
         following = [literal for literal, _f, _s, _c in pieces[1:]] + [""]
-        if any(not text[:1] or text[:1].isdigit() for text in following[: len(fields) - 1]):
+        if any(not text or text[:1].isdigit() for text in following[: len(fields) - 1]):
             return "separate {major} and {minor} by something that is not a digit"
         if following[len(fields) - 1][:1].isdigit():
             return "a field must not be followed by a digit"

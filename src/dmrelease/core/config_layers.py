@@ -3,15 +3,17 @@
 Precedence is default < file < environment < flag (STYLE.md habit 11); among an option's
 environment variables the first one set wins. Every problem is collected with the file,
 line and rule (``config-syntax``, ``config-unknown-key``, ``config-type``,
-``config-secret``, ``config-product``, ``config-value``). Pure: the adapter reads the file
+``config-secret``, ``config-product``, ``config-value``). Every integer is range-checked
+(``config-value``): timeouts at most :data:`MAX_TIMEOUT` seconds, job counts at most
+:data:`MAX_JOBS`, any other number at most :data:`MAX_NUMBER`. Pure: the adapter reads the file
 and hands in the process environment.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +30,11 @@ from dmrelease.core.config import (
     Secret,
     options,
 )
-from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError
+from dmrelease.core.errors import CheckFailed, Diagnostic
+from dmrelease.core.limits import load_toml
 from dmrelease.core.packages import is_package_name
-from dmrelease.core.refnames import ref_name_problem
+from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
+from dmrelease.core.toml_lines import TomlLines
 
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
@@ -52,6 +56,8 @@ _EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def _eups_tag_problem(tag: str) -> str | None:
+    if len(tag) > MAX_REF_LENGTH:
+        return f"longer than {MAX_REF_LENGTH} characters (it names a file)"
     if _EUPS_TAG_RE.match(tag):
         return None
     return "not an EUPS tag name: letters, digits and '_' only (w_2025_24, v29_1_0_rc1)"
@@ -63,6 +69,25 @@ def _jobs_problem(jobs: int) -> str | None:
 
 def _timeout_problem(seconds: float) -> str | None:
     return None if seconds > 0 else "not a positive number of seconds"
+
+
+#: the largest value of a number setting; larger ones overflow the C types of timeouts
+#: (``OverflowError``) and thread pools long before they mean anything
+MAX_TIMEOUT = 86_400
+MAX_JOBS = 1024
+MAX_NUMBER = 1 << 62
+_NUMBER_LIMITS = {
+    "jobs": MAX_JOBS,
+    "git_jobs": MAX_JOBS,
+    "git_timeout": MAX_TIMEOUT,
+    "download_deadline": MAX_TIMEOUT,
+}
+
+
+def _range_problem(name: str, number: int) -> str | None:
+    """Every integer option is range-checked before its own check."""
+    limit = _NUMBER_LIMITS.get(name, MAX_NUMBER)
+    return f"larger than {limit}" if number > limit else None
 
 
 def _flavor_problem(flavor: str) -> str | None:
@@ -128,33 +153,23 @@ class _Origin:
 
 
 def _line_of(text: str, section: str, key: str) -> int:
-    """The line of ``key =`` inside ``[section]`` (tomllib gives no positions)."""
-    current = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("[") and not stripped.startswith("[["):
-            current = stripped.strip("[]").strip().replace('"', "")
-        elif current == section and re.match(rf"""^["']?{re.escape(key)}["']?\s*=""", stripped):
-            return number
-    return 1
+    """The line of ``key =`` inside ``[section]`` (tomllib gives no positions), else 1."""
+    return _positions(text).key_line(section, key) or 1
 
 
 def _header_line(text: str, section: str) -> int:
-    """The line of the ``[section]`` header."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().replace('"', "").replace(" ", "") == f"[{section}]":
-            return number
-    return 1
+    """The line of the ``[section]`` header, else 1."""
+    return _positions(text).headers.get(f"[{section}]") or 1
+
+
+@functools.lru_cache(maxsize=4)
+def _positions(text: str) -> TomlLines:
+    """One index per text: looking up N keys must not scan the file N times."""
+    return TomlLines(text)
 
 
 def _load_toml(text: str, path: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"line (\d+), column (\d+)", str(exc))
-        line, column = (int(where[1]), int(where[2])) if where else (1, None)
-        message = re.sub(r"\s*\(at .*\)$", "", str(exc))
-        raise ParseError(Diagnostic(path, line, "config-syntax", message, column)) from None
+    return load_toml(text, path, "config-syntax")
 
 
 def _coerce(kind: Kind, value: Any, origin: _Origin) -> Any:
@@ -214,7 +229,9 @@ class _Builder:
         except ValueError as exc:
             self.fail(origin, "config-type", f"{label}: {exc}")
             return
-        problem = _VALUE_CHECKS[name](typed) if name in _VALUE_CHECKS else None
+        problem = _range_problem(name, typed) if isinstance(typed, int) else None
+        if problem is None and name in _VALUE_CHECKS:
+            problem = _VALUE_CHECKS[name](typed)
         if problem:
             shown = "the value" if name in _UNECHOED else repr(typed)
             self.fail(origin, "config-value", f"{label}: {shown} is {problem}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import load_json
 
 JOURNAL_FORMAT = "dm-release-journal/1"
 LOCK_FORMAT = "dm-release-lock/1"
@@ -154,10 +155,7 @@ def _bad(path: str, rule: str, message: str) -> ParseError:
 
 
 def _load(text: str, path: str, fmt: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(Diagnostic(path, exc.lineno, "journal-format", exc.msg)) from None
+    data = load_json(text, path, "journal-format")
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise _bad(path, "journal-format", f"not a {fmt} file")
     return data
@@ -183,13 +181,20 @@ def parse_journal(text: str, path: str = "<journal>") -> Journal:
 class Lock:
     """The release lock of one product: who holds it (DMTN-106 §4: a weekly must not race a
     release). The session that took it releases it; a rerun of the same session and release
-    takes it over, anything else is refused unless the lock is broken on purpose."""
+    takes it over once the holder is dead (``host``, ``pid``, the process's ``started`` time
+    and the ``pid_space``, boot and pid namespace, say which process holds it); anything
+    else is refused unless the lock is broken on purpose. Locks written before ``host`` and
+    ``pid`` existed name no process."""
 
     product: str
     session: str
     release: str
     holder: str
     taken_at: str
+    host: str = ""
+    pid: int = 0
+    started: str = ""
+    pid_space: str = ""
 
     def owned_by(self, session: str, release: str) -> bool:
         return (self.session, self.release) == (session, release)
@@ -208,6 +213,14 @@ class Lock:
 def parse_lock(text: str, path: str = "<lock>") -> Lock:
     data: Mapping[str, Any] = _load(text, path, LOCK_FORMAT)
     try:
-        return Lock(*(str(data[f.name]) for f in dataclasses.fields(Lock)))
+        product, session, release, holder, taken_at = (
+            str(data[name]) for name in ("product", "session", "release", "holder", "taken_at")
+        )
+        pid = data.get("pid", 0)
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid < 0:
+            raise _bad(path, "journal-format", f"lock file with a bad pid {pid!r}")
+        host, started = str(data.get("host", "")), str(data.get("started", ""))
+        space = str(data.get("pid_space", ""))
+        return Lock(product, session, release, holder, taken_at, host, pid, started, space)
     except KeyError as exc:
         raise _bad(path, "journal-format", f"lock file without {exc}") from None

@@ -16,6 +16,7 @@ from functools import cached_property
 
 from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
 from dmrelease.core.graph import DependencyGraph
+from dmrelease.core.limits import split_lines
 
 #: line 1 of every versiondb manifest: 98 characters, trailing spaces kept (DESIGN.md §5)
 HEADER = "# product".ljust(26) + "SHA1".ljust(42) + "Version".ljust(30)
@@ -244,7 +245,7 @@ class ContentDb:
     @classmethod
     def parse(cls, text: str, path: str = "content_sha.db.txt") -> ContentDb:
         records = []
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(split_lines(text), 1):
             fields = line.split()
             if len(fields) != 2 or not SHA_RE.match(fields[0]) or not BUILD_ID_RE.match(fields[1]):
                 raise ParseError(

@@ -177,8 +177,8 @@ def _parse_build(text: str) -> BuildId | None:
         return None
     problems: list[str] = []
     (number,) = _numbers(match.groups(), problems)
-    if problems:  # zero padding is the only problem a number can have
-        raise InvalidName(text, "; ".join(problems), "name-zero-padding")
+    if problems:  # one number: at most one problem, zero padding
+        raise InvalidName(text, problems[0], "name-zero-padding")
     return BuildId(number)
 
 

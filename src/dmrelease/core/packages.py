@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
+#: a name makes file names (``<product>.json`` locks, ``<p>-<v>@<flavor>.tar.gz``, clone
+#: directories) that must stay under the 255 bytes a file name may have
+MAX_NAME_LENGTH = 100
 
 
 def is_package_name(name: str) -> bool:
-    return NAME_RE.match(name) is not None
+    return len(name) <= MAX_NAME_LENGTH and NAME_RE.match(name) is not None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import load_json, split_lines
 from dmrelease.core.names import (
     Candidate,
     InvalidName,
@@ -222,7 +223,7 @@ def tag_message(plan: ReleasePlan, tag: str) -> str:
 def read_tag_message(text: str) -> dict[str, str]:
     """The ``key: value`` lines of a :func:`tag_message` (``manifest``, ``plan``, …)."""
     fields: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in split_lines(text):
         key, sep, value = line.partition(": ")
         if sep and (key.isidentifier() or key == "eups-tag"):
             fields[key] = value.strip()
@@ -260,8 +261,8 @@ def _plan_error(path: str, rule: str, message: str, hint: str) -> ParseError:
 
 def parse_plan(text: str, path: str = "<plan>") -> ReleasePlan:
     """Read a plan file; refuse it when its content no longer matches its checksum."""
+    data = load_json(text, path, "plan-format")
     try:
-        data = json.loads(text)
         if data.get("format") != PLAN_FORMAT:
             raise ValueError(f"not a {PLAN_FORMAT} file")
         plan = _plan_from_dict(data["plan"])

@@ -21,19 +21,24 @@ REDACTED = "****"
 #: words and numbers); in a URL's userinfo or a query value it is still redacted
 MIN_SECRET_LENGTH = 4
 
-#: ``scheme://userinfo@``: the userinfo runs to the last ``@`` before the host's ``/``
+#: ``scheme://userinfo@``: the userinfo runs to the last ``@`` before the host's ``/``; a
+#: scheme is taken to be at most 32 characters (RFC 3986 sets no limit, real ones are
+#: short), so that a long run of letters and dots costs 32 steps a character, not the
+#: rest of the run; text glued before a scheme (``-https://…``) does not hide it
 _USERINFO = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#@'\"`]*(?:@[^/\s?#@'\"`]*)*@"
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
+    r"[^/\s?#@'\"`]*(?:@[^/\s?#@'\"`]*)*@"
 )
 #: query (or fragment) parameters whose name says they carry a credential
 _QUERY = re.compile(
-    r"(?P<name>[?&;#](?:[\w.-]*?)(?:token|password|passwd|pwd|secret|key|signature|sig|auth"
-    r"|credential|session)[\w.-]*=)[^&\s#'\"`]+",
+    r"(?P<name>[?&;#][\w.-]{0,64}?(?:token|password|passwd|pwd|secret|key|signature|sig|auth"
+    r"|credential|session)[\w.-]{0,64}=)[^&\s#'\"`]+",
     re.IGNORECASE,
 )
 #: an HTTP header line as servers and clients echo it
 _AUTHORIZATION = re.compile(
-    r"(?P<name>\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|basic|token|digest)\s+)?)"
+    r"(?P<name>\b(?:proxy-)?authorization\s{0,8}[:=]\s{0,8}"
+    r"(?:(?:bearer|basic|token|digest)\s{1,8})?)"
     r"[^\s'\"`,;]+",
     re.IGNORECASE,
 )

@@ -23,9 +23,10 @@ _FORBIDDEN = re.compile(r"[ ~^:?*\[\\]")
 _URL_CHAR = r"[^\s\x00-\x1f\x7f]"
 #: ``scheme://[userinfo@]host…`` (the host starts with a letter, digit or ``[`` of an IPv6
 #: address), ``file:///path``, or scp-like ``user@host:path``
+_AUTHORITY_CHAR = r"[^\s/@\x00-\x1f\x7f]"
 _URL = re.compile(
-    rf"(?:(?:https?|git|ssh|git\+ssh)://(?:[^-\s/@\x00-\x1f\x7f][^\s/@\x00-\x1f\x7f]*@)?"
-    rf"[\w\[]{_URL_CHAR}*"
+    rf"(?:(?:https?|git|ssh|git\+ssh)://(?:[^-\s/@\x00-\x1f\x7f]{_AUTHORITY_CHAR}*@)?"
+    rf"[\w\[]{_AUTHORITY_CHAR}*(?:/{_URL_CHAR}*)?"
     rf"|file://(?:/|[\w\[]){_URL_CHAR}*"
     rf"|\w[\w.-]*@\w[\w.-]*:{_URL_CHAR}+)"
 )

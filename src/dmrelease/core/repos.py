@@ -3,7 +3,8 @@
 A value is a URL string or a mapping with ``url`` and at least one of ``ref`` (the default
 branch or tag) and ``lfs: true``. Keys match ``^[A-Za-z0-9_]+$``; no other keys exist.
 PyYAML keeps the last of duplicate keys without a word, so the file is composed into nodes
-(which carry their line and column) and checked node by node: every problem is reported.
+(which carry their line and column, :mod:`dmrelease.core.yaml_nodes`) and checked node by
+node: every problem is reported.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from itertools import pairwise
 
 import yaml
 
-from dmrelease.core.errors import CheckFailed, Diagnostic
+from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError
 from dmrelease.core.packages import is_package_name
 from dmrelease.core.redact import redact
 from dmrelease.core.refnames import ref_name_problem, url_problem
+from dmrelease.core.yaml_nodes import compose
 
 FIELDS = ("url", "ref", "lfs")
 _STR = "tag:yaml.org,2002:str"
@@ -51,14 +53,6 @@ def _scalar(text: str) -> str:
     except yaml.YAMLError:
         plain = False
     return text if plain else "'" + text.replace("'", "''") + "'"
-
-
-#: libyaml's parser when PyYAML was built with it (about 15 times faster on lsst's file)
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _ReposLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """A safe loader used only to compose nodes, which keep lines and every duplicate key."""
 
 
 class _Reader:
@@ -190,16 +184,10 @@ class _Reader:
 
 
 def _compose(text: str, path: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
-    loader = _ReposLoader(text)
     try:
-        return loader.get_single_node(), []
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, None)
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        return None, [Diagnostic(path, line, "repos-syntax", message, column)]
-    finally:
-        loader.dispose()
+        return compose(text, path, "repos-syntax"), []
+    except ParseError as exc:
+        return None, [exc.diagnostic]
 
 
 def _unsorted(entries: dict[str, RepoEntry], path: str) -> list[Diagnostic]:

@@ -19,14 +19,18 @@ EUPS silently evaluates nonsense (``flavor = Linux`` is always true, ``Linux-64`
 ``Linux``, ``flavor =~ ^Linux`` searches ``^`` and matches every flavor); dm-release rejects
 it with rule ``table-bad-condition`` (or ``table-unbalanced-paren``) and says how to write
 the condition. It also rejects ``${VAR}``, which EUPS reads from the environment: the
-dependencies of a table must not depend on who computes them.
+dependencies of a table must not depend on who computes them. A condition nested deeper
+than :data:`~dmrelease.core.limits.MAX_CONDITION_DEPTH` levels (``(``, ``!``, each
+``||``/``&&``) is ``file-too-deep``; so is a legacy block with more ``Flavor =`` lines.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypeVar
+
+from dmrelease.core.limits import MAX_CONDITION_DEPTH
+from dmrelease.core.user_regex import BadRegex, compile_user_regex
 
 _WORD = re.compile(r"[\w.+]+")
 _COMPARISONS = ("==", "!=", "=~", "!~", "<=", ">=", "<", ">")
@@ -39,7 +43,6 @@ _TOKEN = re.compile(
       | (?P<word>[\w.+]+)""",
     re.VERBOSE,
 )
-_Ordered = TypeVar("_Ordered", int, str)
 _STRAY = {
     "=": "`=` is not a comparison: write `==`",
     "|": "`|` is not an operator: write `||`",
@@ -163,13 +166,24 @@ def _compare(lhs: str, op: str, right: str, flavor: str, build_type: str | None)
         return lhs == rhs
     if op == "!=":
         return lhs != rhs
-    if lhs.isdigit() and rhs.isdigit():  # VersionParser compares ints as ints
-        return _ordered(int(lhs), op, int(rhs))
+    left_number, right_number = _number(lhs), _number(rhs)
+    if left_number is not None and right_number is not None:  # VersionParser: ints as ints
+        return _ordered(left_number, op, right_number, numbers=True)
     return _ordered(lhs, op, rhs)
 
 
-def _ordered(a: _Ordered, op: str, b: _Ordered) -> bool:
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+def _number(text: str) -> str | None:
+    """ASCII digits without their leading zeros, or None. Compared by length, then text,
+    they order as integers do, without ``int()``, which refuses 4,300 digits and raises on
+    ``isdigit`` characters such as ``²``."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return text.lstrip("0") or "0"
+
+
+def _ordered(a: str, op: str, b: str, *, numbers: bool = False) -> bool:
+    key_a, key_b = ((len(a), a), (len(b), b)) if numbers else ((0, a), (0, b))
+    return {"<": key_a < key_b, "<=": key_a <= key_b, ">": key_a > key_b, ">=": key_a >= key_b}[op]
 
 
 @dataclass(frozen=True)
@@ -248,11 +262,9 @@ def _check_quoted(text: str, pos: int) -> None:
 
 def _check_pattern(token: _Token) -> None:
     try:
-        re.compile(token.value)
-    except re.error as exc:
-        raise ConditionError(
-            f"`{token.value}` is not a regular expression: {exc}", token.offset
-        ) from None
+        compile_user_regex(token.value)
+    except BadRegex as exc:
+        raise ConditionError(str(exc), token.offset) from None
 
 
 class _Parser:
@@ -263,6 +275,18 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.end = end
+        self.depth = 0
+
+    def nested(self, token: _Token | None) -> None:
+        """One level deeper: ``(``, ``!`` and each junction nest (the tree is right-deep)."""
+        self.depth += 1
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ConditionError(
+                f"the condition is nested deeper than {MAX_CONDITION_DEPTH} levels of `(`, "
+                "`!` and `||`/`&&`: dm-release reads no deeper",
+                token.offset if token is not None else self.end,
+                "file-too-deep",
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -276,15 +300,19 @@ class _Parser:
 
     def expr(self) -> Condition:
         token = self.peek()
-        if token is not None and token.text in ("!", "not"):
-            self.pos += 1
-            return Not(self.expr())
-        left = self.term()
-        token = self.peek()
-        if token is not None and token.text in _JUNCTIONS:
-            self.pos += 1
-            return Junction(_JUNCTIONS[token.text], left, self.expr())
-        return left
+        self.nested(token)
+        try:
+            if token is not None and token.text in ("!", "not"):
+                self.pos += 1
+                return Not(self.expr())
+            left = self.term()
+            token = self.peek()
+            if token is not None and token.text in _JUNCTIONS:
+                self.pos += 1
+                return Junction(_JUNCTIONS[token.text], left, self.expr())
+            return left
+        finally:
+            self.depth -= 1
 
     def term(self) -> Condition:
         token = self.take()

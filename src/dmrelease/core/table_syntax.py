@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from dmrelease.core.errors import Diagnostic
+from dmrelease.core.limits import MAX_CONDITION_DEPTH, split_lines
 from dmrelease.core.table_conditions import (
     Condition,
     ConditionError,
@@ -98,7 +99,7 @@ def scan(text: str, path: str) -> tuple[list[Line], list[Diagnostic]]:
     """Split a table file into statement lines, reporting every line it cannot read."""
     scanner = _Scanner(path)
     number = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(split_lines(text), start=1):
         code = raw.split("#", 1)[0]
         stripped = code.strip()
         if stripped:
@@ -175,7 +176,7 @@ class _Scanner:
                 self.problem(
                     line, column, "table-legacy", "`Common:` without `Flavor = X` lines before it"
                 )
-            condition = any_of_flavors(state.flavors, group=True) if state.flavors else None
+            condition = self._flavors_condition(line, column, group=True)
             self.lines.append(Line(Kind.IF, line, column, condition))
             state.common_seen = True
             return True
@@ -188,6 +189,26 @@ class _Scanner:
             return True
         return False
 
+    def _flavors_condition(
+        self, line: int, column: int, *, group: bool = False
+    ) -> Condition | None:
+        """The condition of the ``Flavor =`` lines read; None (reported) when there is none
+        or too many. A ``Group:`` inside a run of bare ``Flavor =`` lines empties the list
+        EUPS builds (it shares one ``conditional``), so EUPS would write ``if () {``."""
+        flavors = self.legacy.flavors
+        if not flavors and not group:
+            message = "`Group:` inside a block of `Flavor =` lines: EUPS reads `if () {` here"
+            self.problem(line, column, "table-legacy", message, "close the block before `Group:`")
+            return None
+        if len(flavors) > MAX_CONDITION_DEPTH:
+            message = (
+                f"{len(flavors)} `Flavor =` lines for one block: dm-release reads at most "
+                f"{MAX_CONDITION_DEPTH}"
+            )
+            self.problem(line, column, "file-too-deep", message)
+            return None
+        return any_of_flavors(flavors, group=group) if flavors else None
+
     def _flavor_run(self, text: str, line: int, column: int) -> bool:
         state = self.legacy
         match = _FLAVOR.match(text)
@@ -195,7 +216,7 @@ class _Scanner:
             state.flavors.append(match.group(1))
             return True
         if state.run == "flavors":
-            condition = any_of_flavors(state.flavors)
+            condition = self._flavors_condition(state.run_line, state.run_column)
             self.lines.append(Line(Kind.IF, state.run_line, state.run_column, condition))
             state.run = "body"
             return False

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import split_lines
 from dmrelease.core.table_statements import (
     DIRECTIVES,
     UNSETUP,
@@ -51,6 +52,8 @@ from dmrelease.core.table_statements import (
     setup_product,
 )
 from dmrelease.core.table_syntax import scan
+from dmrelease.core.user_regex import HINT as REGEX_HINT
+from dmrelease.core.user_regex import BadRegex, compile_user_regex
 
 _BOM = "\ufeff"
 
@@ -178,11 +181,11 @@ def check_table(
 def check_duplicate_dependencies(table: TableFile) -> list[Diagnostic]:
     """A product set up twice where both lines apply (same block, or one outside any
     block); reported at the second line. Different branches of one ``if`` are fine."""
-    seen: dict[str, list[tuple[Dependency, tuple[int, int] | None]]] = {}
+    seen: dict[str, _Earlier] = {}
     problems: list[Diagnostic] = []
     for dependency, scope in _scoped_dependencies(table):
-        earlier = seen.setdefault(dependency.name, [])
-        clash = next((d for d, s in earlier if s is None or scope is None or s == scope), None)
+        earlier = seen.setdefault(dependency.name, _Earlier())
+        clash = earlier.clash(scope)
         if clash is not None:
             problems.append(
                 Diagnostic(
@@ -194,8 +197,33 @@ def check_duplicate_dependencies(table: TableFile) -> list[Diagnostic]:
                     dependency.column,
                 )
             )
-        earlier.append((dependency, scope))
+        earlier.add(dependency, scope)
     return problems
+
+
+@dataclass
+class _Earlier:
+    """The earlier setups of one product: the first of all, the first outside any block,
+    the first in each (block, branch). Enough to find the first clash in constant time
+    (a table of 20,000 blocks took 70 s with a list scan per line)."""
+
+    first: Dependency | None = None
+    unscoped: Dependency | None = None
+    scoped: dict[tuple[int, int], Dependency] = field(default_factory=dict)
+
+    def clash(self, scope: tuple[int, int] | None) -> Dependency | None:
+        """The first earlier setup that applies together with one in ``scope``."""
+        if scope is None:
+            return self.first
+        found = [d for d in (self.unscoped, self.scoped.get(scope)) if d is not None]
+        return min(found, key=lambda d: (d.line, d.column)) if found else None
+
+    def add(self, dependency: Dependency, scope: tuple[int, int] | None) -> None:
+        self.first = self.first or dependency
+        if scope is None:
+            self.unscoped = self.unscoped or dependency
+        else:
+            self.scoped.setdefault(scope, dependency)
 
 
 def check_self_dependency(table: TableFile, product: str) -> list[Diagnostic]:
@@ -286,7 +314,7 @@ def check_exclusion_map(text: str, path: str = "<string>") -> list[Diagnostic]:
 def _parse_exclusions(text: str, path: str) -> tuple[list[Exclusion], list[Diagnostic]]:
     rules: list[Exclusion] = []
     problems: list[Diagnostic] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(split_lines(text), start=1):
         fields = raw.split("#", 1)[0].split()
         if not fields:
             continue
@@ -302,15 +330,26 @@ def _parse_exclusions(text: str, path: str) -> tuple[list[Exclusion], list[Diagn
                 )
             )
             continue
-        try:
-            patterns = [re.compile(f) for f in fields]
-        except re.error as exc:
-            column = raw.index(fields[1] if exc.pattern == fields[1] else fields[0]) + 1
-            problems.append(
-                Diagnostic(
-                    path, number, "exclusion-bad-regex", f"not a regular expression: {exc}", column
+        patterns = [_user_regex(f) for f in fields]
+        for index, pattern in enumerate(patterns):
+            if isinstance(pattern, str):
+                column = _field_column(raw, fields, index)
+                problems.append(
+                    Diagnostic(path, number, "exclusion-bad-regex", pattern, column, REGEX_HINT)
                 )
-            )
-            continue
-        rules.append(Exclusion(patterns[0], patterns[1], number))
+        if not isinstance(patterns[0], str) and not isinstance(patterns[1], str):
+            rules.append(Exclusion(patterns[0], patterns[1], number))
     return rules, problems
+
+
+def _user_regex(text: str) -> re.Pattern[str] | str:
+    try:
+        return compile_user_regex(text)
+    except BadRegex as exc:
+        return str(exc)
+
+
+def _field_column(raw: str, fields: list[str], index: int) -> int:
+    """1-based column of ``fields[index]`` (the second is looked for after the first)."""
+    first = raw.index(fields[0])
+    return first + 1 if index == 0 else raw.index(fields[1], first + len(fields[0])) + 1

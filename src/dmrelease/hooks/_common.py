@@ -19,8 +19,8 @@ from dmrelease.core.errors import (
     DmReleaseError,
     ParseError,
     UsageError,
-    decode_utf8,
 )
+from dmrelease.core.limits import decode_text
 from dmrelease.core.redact import redact
 
 #: a check of one file: (path as given, its text) -> problems found
@@ -44,7 +44,7 @@ def read_text(path: str) -> str:
             data = stream.read()
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from exc
-    return decode_utf8(data, path)
+    return decode_text(data, path)
 
 
 def run_check(prog: str, check: Callable[[], list[Diagnostic]]) -> int:

@@ -27,6 +27,7 @@ from dmrelease.core.names import (
     branch_problem,
     parse_branch,
 )
+from dmrelease.core.user_regex import BadRegex, compile_user_regex
 from dmrelease.hooks._common import run_check
 
 #: the default branch of repositories created before ``main``
@@ -140,11 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         pattern = ReleaseBranchPattern(args.release_branch_pattern)
-        allow = [re.compile(regex) for regex in args.allow]
+        allow = [compile_user_regex(regex) for regex in args.allow]
     except InvalidBranch as exc:
         parser.error(f"--release-branch-pattern {exc.text!r}: {exc.reason}")
-    except re.error as exc:
-        parser.error(f"--allow {exc.pattern!r}: not a regular expression ({exc})")
+    except BadRegex as exc:
+        parser.error(f"--allow {exc.text!r}: {exc.reason}")
     branch, committing = _branch_to_check(args.branch)
     if branch is None:
         return 0

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from dmrelease.core.errors import Diagnostic
+from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.hooks._common import run_checks
 from dmrelease.hooks.check_requirements import check_requirement
 
@@ -29,8 +29,10 @@ _SPEC = re.compile(r"^(?:(?P<channel>[\w.\-/:]+)::)?(?P<name>[A-Za-z0-9_][\w.\-]
 _VERSION = r"(?:[0-9A-Za-z][0-9A-Za-z._+!]*(?:\.?\*)?|\*)"
 _TERM = re.compile(rf"^(?:==|!=|>=|<=|~=|>|<|=)?{_VERSION}$")
 _BUILD = re.compile(r"^[A-Za-z0-9_.+*]+$")
-_BRACKETS = re.compile(r"\[[^\]]*\]\s*$")
-_AROUND_OPERATORS = re.compile(r"\s*([,|]|==|!=|>=|<=|~=|>|<)\s*")
+#: blanks around operators go (``>= 1.2, < 2`` is ``>=1.2,<2``); blank runs are first made
+#: one space, so that no pattern scans a run once per blank (quadratic on 100 KB runs)
+_BLANKS = re.compile(r"\s+")
+_AROUND_OPERATORS = re.compile(r" ?([,|]|==|!=|>=|<=|~=|>|<) ?")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ def parse_spec(text: str) -> CondaSpec | str:
     if not match:
         return "expected `name`, `name <version>` or `name=<version>=<build>`"
     name = match["name"]
-    rest, brackets = _BRACKETS.subn("", match["rest"])
-    rest = _AROUND_OPERATORS.sub(r"\1", rest).strip()
+    rest, brackets = _without_brackets(match["rest"])
+    rest = _AROUND_OPERATORS.sub(r"\1", _BLANKS.sub(" ", rest)).strip()
     if not rest:
         return CondaSpec(name, "[...]" if brackets else None, None)
     if rest.startswith("=") and not rest.startswith("=="):
@@ -75,18 +77,26 @@ def parse_spec(text: str) -> CondaSpec | str:
     return CondaSpec(name, version, build or None)
 
 
+def _without_brackets(rest: str) -> tuple[str, bool]:
+    """``rest`` without a trailing ``[key=value,…]`` (what ``\\[[^\\]]*\\]\\s*$`` removes,
+    found in one pass: the regex tries every ``[`` and is quadratic on a run of them)."""
+    text = rest.rstrip()
+    if not text.endswith("]"):
+        return rest, False
+    start = text.find("[", text.rfind("]", 0, len(text) - 1) + 1)
+    if start < 0 or start == len(text) - 1:
+        return rest, False
+    return rest[:start], True
+
+
 def check_conda_env(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
     """Every problem of one environment file, in file order."""
-    import yaml
+    from dmrelease.core.yaml_nodes import compose
 
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        root = yaml.compose(text, Loader=loader_class)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, None)
-        message = f"not valid YAML: {exc.problem or exc.context}"
-        return [Diagnostic(path, line, "conda-env-syntax", message, column)]
+        root = compose(text, path, "conda-env-syntax")
+    except ParseError as exc:
+        return [exc.diagnostic]
     return _EnvChecker(path, pinned).check(root)
 
 

@@ -51,11 +51,9 @@ def _structure(path: str, line: int, message: str) -> ParseError:
 def _read_yaml(path: str, text: str) -> tuple[dict[str, tuple[str, int]], str | None]:
     import yaml
 
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise _structure(path, line, f"not valid YAML: {exc.problem}") from exc
+    from dmrelease.core.yaml_nodes import compose
+
+    root = compose(text, path, "products-syntax")
     fields = {str(k.value): v for k, v in root.value} if isinstance(root, yaml.MappingNode) else {}
     products = fields.get("products")
     if not isinstance(products, yaml.MappingNode):
@@ -71,23 +69,18 @@ def _read_yaml(path: str, text: str) -> tuple[dict[str, tuple[str, int]], str | 
 
 
 def _read_toml(path: str, text: str) -> tuple[dict[str, tuple[str, int]], str | None]:
-    import tomllib
+    from dmrelease.core.limits import load_toml
+    from dmrelease.core.toml_lines import TomlLines
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _structure(path, 1, f"not valid TOML: {exc}") from exc
+    data = load_toml(text, path, "products-syntax")
     products = data.get("products")
     if not isinstance(products, dict) or not all(isinstance(v, str) for v in products.values()):
         raise _structure(path, 1, "no `[products]` table of product = table path")
-    lines = text.splitlines()
-
-    def line_of(name: str) -> int:
-        hits = (n for n, line in enumerate(lines, 1) if line.lstrip().startswith(name))
-        return next(hits, 1)
-
+    where = TomlLines(text)  # one index: N products must not scan the file N times
     repos = data.get("repos")
-    entries = {name: (table, line_of(name)) for name, table in products.items()}
+    entries = {
+        name: (table, where.key_line("products", name) or 1) for name, table in products.items()
+    }
     return entries, repos if isinstance(repos, str) else None
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.names import InvalidName, Kind, classify, parse_tag
+from dmrelease.core.user_regex import BadRegex, compile_user_regex
 from dmrelease.hooks._common import run_check
 
 ZERO_SHA = "0" * 40
@@ -56,7 +57,7 @@ class PushedRef:
 def parse_pushed_refs(text: str) -> list[PushedRef]:
     """git's pre-push lines (githooks(5)), split from the right: ref names may hold spaces."""
     refs = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # git ends lines with LF
         parts = line.rsplit(maxsplit=3)
         if len(parts) == 4:
             local_ref, local_sha, remote_ref, remote_sha = parts
@@ -126,9 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("remote", nargs="*", help="git's pre-push arguments (ignored)")
     args = parser.parse_args(argv)
     try:
-        allow = [re.compile(regex) for regex in args.allow]
-    except re.error as exc:
-        parser.error(f"--allow: {exc}")
+        allow = [compile_user_regex(regex) for regex in args.allow]
+    except BadRegex as exc:
+        parser.error(f"--allow {exc.text!r}: {exc.reason}")
     refs = _pushed_refs()
     return run_check(
         parser.prog, lambda: pushed_tag_diagnostics(refs, external=args.external, allow=allow)

@@ -9,13 +9,16 @@ requirement, as a release environment needs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from dmrelease.core.errors import Diagnostic
+from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.limits import load_toml
+from dmrelease.core.toml_lines import TomlLines
 from dmrelease.hooks._common import run_checks
 
 if TYPE_CHECKING:
@@ -47,10 +50,12 @@ _OPTIONS = frozenset(
         "--global-option",
     }
 )
-_COMMENT = re.compile(r"(^|\s+)#.*$")
-_PER_REQUIREMENT_OPTION = re.compile(r"\s+--?[a-z]")
+#: pip's ``(^|\s+)#.*$``, written so that a run of blanks is scanned once, not once per
+#: blank (pip's pattern is quadratic in the length of a blank run); the blanks before the
+#: ``#`` are stripped by :func:`_strip_comment`
+_COMMENT = re.compile(r"(?:^|(?<=\s))#")
+_PER_REQUIREMENT_OPTION = re.compile(r"(?<!\s)\s+--?[a-z]")
 _URL_OR_PATH = re.compile(r"^(\.|/|~|[A-Za-z][\w+.-]*://|git\+|hg\+|svn\+|bzr\+)")
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -58,7 +63,7 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     start = 0
     parts: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = _COMMENT.sub("", raw)
+        line = _strip_comment(raw)
         if not parts:
             start = number
         if line.endswith("\\"):
@@ -69,6 +74,12 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
         parts = []
         if joined:
             yield start, joined
+
+
+def _strip_comment(raw: str) -> str:
+    """``raw`` without a ``#`` comment that starts the line or follows a blank (pip)."""
+    comment = _COMMENT.search(raw)
+    return raw if comment is None else raw[: comment.start()].rstrip()
 
 
 def check_requirement(spec: str, where: tuple[str, int, int], *, pinned: bool) -> list[Diagnostic]:
@@ -148,27 +159,23 @@ def _check_option(path: str, line: int, content: str, *, pinned: bool) -> list[D
 
 def check_pyproject(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:
     """Problems of the dependency lists of a ``pyproject.toml`` (PEP 621, 518, 735)."""
-    import tomllib
-
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return [toml_diagnostic(path, text, exc)]
-    lines = text.splitlines()
+        data = load_toml(text, path, "toml-syntax")
+    except ParseError as exc:
+        return [_with_bom_hint(exc.diagnostic, text)]
+    where = TomlLines(text)  # one index of the file: N lists must not scan it N times
     found: list[Diagnostic] = []
     for header, key, specs in _dependency_lists(data):
-        found.extend(_check_list(path, lines, (header, key), specs, pinned=pinned))
+        found.extend(_check_list(path, where, (header, key), specs, pinned=pinned))
     return found
 
 
-def toml_diagnostic(path: str, text: str, exc: ValueError) -> Diagnostic:
-    """Where tomllib's message says the error is (``at line L, column C`` or the end)."""
-    where = _TOML_POSITION.search(str(exc))
-    line, column = (int(where[1]), int(where[2])) if where else (text.count("\n") or 1, None)
-    message = _TOML_POSITION.sub("", str(exc)).replace("(at end of document)", "").strip()
-    hint = "TOML allows no byte order mark: save the file without it" if line == 1 else None
-    hint = hint if text.startswith("\ufeff") else None
-    return Diagnostic(path, line, "toml-syntax", f"not valid TOML: {message}", column, hint)
+def _with_bom_hint(problem: Diagnostic, text: str) -> Diagnostic:
+    """tomllib (and so pip) refuses a byte order mark: say that is the cause."""
+    if problem.line == 1 and problem.rule == "toml-syntax" and text.startswith("\ufeff"):
+        hint = "TOML allows no byte order mark: save the file without it"
+        return dataclasses.replace(problem, hint=hint)
+    return problem
 
 
 def _dependency_lists(data: dict[str, object]) -> Iterator[tuple[str, str, object]]:
@@ -191,36 +198,26 @@ def _mapping(value: object) -> dict[str, object]:
 
 
 def _check_list(
-    path: str, lines: list[str], where: tuple[str, str], specs: object, *, pinned: bool
+    path: str, where: TomlLines, place: tuple[str, str], specs: object, *, pinned: bool
 ) -> list[Diagnostic]:
-    header, key = where
-    cursor = _line_of(lines, re.compile(rf"^\s*\[\s*{re.escape(header)}\s*\]"), 0)
-    cursor = _line_of(lines, re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*="), cursor)
+    header, key = place
+    cursor = where.section_line(header) or 1
+    cursor = where.key_after(key, cursor) or cursor
     if not isinstance(specs, list):
         message = f"`{key}` in [{header}] must be a list of requirement strings"
-        return [Diagnostic(path, cursor + 1, "requirements-structure", message)]
+        return [Diagnostic(path, cursor, "requirements-structure", message)]
     found: list[Diagnostic] = []
     for spec in specs:
         if isinstance(spec, dict) and header == "dependency-groups":
             continue  # {include-group = "..."} (PEP 735)
         if not isinstance(spec, str):
             message = f"`{key}` in [{header}] holds {spec!r}, not a requirement string"
-            found.append(Diagnostic(path, cursor + 1, "requirements-structure", message))
+            found.append(Diagnostic(path, cursor, "requirements-structure", message))
             continue
-        literal = re.compile(r"[\"']" + re.escape(spec) + r"[\"']")
-        cursor = _line_of(lines, literal, cursor)
-        match = literal.search(lines[cursor])
-        column = match.start() + 2 if match else 1
-        found.extend(check_requirement(spec, (path, cursor + 1, column), pinned=pinned))
+        literal = where.string_after(spec, cursor)
+        cursor, column = literal if literal else (cursor, 1)
+        found.extend(check_requirement(spec, (path, cursor, column), pinned=pinned))
     return found
-
-
-def _line_of(lines: list[str], pattern: re.Pattern[str], start: int) -> int:
-    """Index of the first line from ``start`` matching ``pattern`` (``start`` if none)."""
-    for index in range(start, len(lines)):
-        if pattern.search(lines[index]):
-            return index
-    return start
 
 
 def check_file(path: str, text: str, *, pinned: bool = False) -> list[Diagnostic]:

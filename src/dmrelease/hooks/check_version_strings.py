@@ -16,11 +16,14 @@ import re
 from collections.abc import Iterator, Sequence
 
 from dmrelease.core.errors import Diagnostic
+from dmrelease.core.limits import split_lines
 from dmrelease.hooks._common import run_checks
 
-_SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+# no lazy quantifier before a blank run: ``\S.*?\s*$`` tries the rest of the line once per
+# character and took seconds on a 100 KB line; these patterns are linear
+_SECTION = re.compile(r"^\s*\[([^\]]+)\]")
 _TOML_VERSION = re.compile(r"""^\s*version\s*=\s*(["'])(?P<value>[^"']*)\1""")
-_INI_VERSION = re.compile(r"^\s*version\s*[=:]\s*(?P<value>\S.*?)\s*$")
+_INI_VERSION = re.compile(r"^\s*version\s*[=:]\s*(?P<value>\S(?:.*\S)?)\s*$")
 _CFG_VERSION = re.compile(r"""^\s*(?:__)?version(?:__)?\s*[=:]\s*(["']?)(?P<value>[^"'\s#]+)\1""")
 _PYTHON_SECTIONS = {"pyproject.toml": ("project", "tool.poetry"), "setup.cfg": ("metadata",)}
 
@@ -31,10 +34,10 @@ def version_fields(path: str, text: str) -> Iterator[tuple[int, int, str, bool]]
     sections = _PYTHON_SECTIONS.get(name)
     pattern = _TOML_VERSION if name == "pyproject.toml" else _INI_VERSION
     section = ""
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         header = _SECTION.match(line)
         if header:
-            section = header[1]
+            section = header[1].strip()
             continue
         if sections is None:
             match = _CFG_VERSION.match(line)
@@ -60,7 +63,7 @@ def _pep440_problem(value: str) -> tuple[str, str, str | None] | None:
 
     try:
         normalized = str(Version(value))
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number of over 4,300 digits
         hint = "e.g. 29.1.0, 29.1.0rc1, 0.1.dev0"
         return "version-pep440", f"{value!r} is not a PEP 440 version", hint
     if normalized != value:

@@ -115,9 +115,9 @@ def install(hooks_dir: Path, *, dry_run: bool = False) -> Path:
     """
     destination = guard_destination(hooks_dir)
     if not dry_run:
-        hooks_dir.mkdir(parents=True, exist_ok=True)
-        destination.write_text(installed_script(), encoding="utf-8")
-        destination.chmod(0o755)
+        from dmrelease.adapters.files import write_atomically  # hooks load no adapter early
+
+        write_atomically(destination, installed_script(), mode=0o755)
     return destination
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dmrelease.adapters.config import load_config
+from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.stages.rebuild import Built, rebuild
@@ -105,8 +106,7 @@ class _Committer:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    write_atomically(path, text)
 
 
 def _create_package(name: str, demo: DemoProduct, committer: _Committer) -> None:
@@ -138,8 +138,9 @@ def create_demo_product(root: Path) -> DemoProduct:
     committer = _Committer()
     for name in sorted(PACKAGES):
         _create_package(name, demo, committer)
-    demo.repos_yaml.write_text(
-        "".join(f"{name}: file://{demo.remotes / name}.git\n" for name in sorted(PACKAGES))
+    _write(
+        demo.repos_yaml,
+        "".join(f"{name}: file://{demo.remotes / name}.git\n" for name in sorted(PACKAGES)),
     )
     return demo
 
@@ -147,7 +148,7 @@ def create_demo_product(root: Path) -> DemoProduct:
 def write_config(demo: DemoProduct) -> Path:
     """The demo's dm-release.toml: its repos.yaml, the demo build command, local paths."""
     path = demo.root / "dm-release.toml"
-    path.write_text(CONFIG.format(product=PRODUCT, command=BUILD_COMMAND))
+    _write(path, CONFIG.format(product=PRODUCT, command=BUILD_COMMAND))
     return path
 
 

@@ -23,13 +23,16 @@ from typing import TextIO
 from dmrelease.adapters.binaries import BinaryServer, http_session
 from dmrelease.adapters.buildcmd import BuildCommand
 from dmrelease.adapters.config import auto_jobs
+from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.stack import Stack
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action, Outcome, count_actions
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
 from dmrelease.core.graph import DependencyGraph
+from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, make_manifest, render_manifest
+from dmrelease.core.redact import redact
 from dmrelease.core.refs import unmatched_refs
 from dmrelease.core.repos import RepoEntry, parse_repos
 from dmrelease.core.tables import ExclusionMap
@@ -114,9 +117,10 @@ def load_repos(config: Config) -> tuple[dict[str, RepoEntry], dict[str, str]]:
         if not product.repos.is_file():
             raise UsageError(f"{product.repos}: no such repos.yaml (product {product.name})")
         path = str(product.repos)
-        for name, entry in parse_repos(product.repos.read_text(encoding="utf-8"), path).items():
+        for name, entry in parse_repos(decode_text(product.repos.read_bytes(), path), path).items():
             if name in entries and entries[name].url != entry.url:
-                message = f"{name}: {entry.url} here, {entries[name].url} in {origin[name]}"
+                here, there = redact(entry.url), redact(entries[name].url)  # may hold a password
+                message = f"{name}: {here} here, {there} in {origin[name]}"
                 problems.append(Diagnostic(path, entry.line, "repos-conflict", message))
             entries.setdefault(name, entry)
             origin.setdefault(name, path)
@@ -131,7 +135,7 @@ def _sources(config: Config, root: Path) -> Sources:
     if config.exclusions is not None:
         if not config.exclusions.is_file():
             raise UsageError(f"{config.exclusions}: no such exclusion map (build.exclusions)")
-        text = config.exclusions.read_text(encoding="utf-8")
+        text = decode_text(config.exclusions.read_bytes(), str(config.exclusions))
         exclusions = ExclusionMap.parse(text, str(config.exclusions))
     return Sources(
         root, repos, origin, config.refs, config.default_branch, config.flavor,
@@ -205,11 +209,10 @@ def prepare(config: Config, *, dry_run: bool = False, log: TextIO = sys.stderr) 
 
 def write_outputs(config: Config, manifest: Manifest) -> list[Path]:
     """``manifest.txt`` and ``build.properties`` (``BUILD=bNNNN``) for Jenkins to archive."""
-    config.outputs.mkdir(parents=True, exist_ok=True)
     manifest_file = config.outputs / "manifest.txt"
-    manifest_file.write_text(render_manifest(manifest), encoding="utf-8")
+    write_atomically(manifest_file, render_manifest(manifest))
     properties = config.outputs / "build.properties"
-    properties.write_text(f"BUILD={manifest.build_id}\n", encoding="utf-8")
+    write_atomically(properties, f"BUILD={manifest.build_id}\n")
     return [manifest_file, properties]
 
 
@@ -261,8 +264,7 @@ def build(
 
 def write_status(config: Config, built: Built) -> Path:
     status = config.work_dir / "status.json"
-    status.parent.mkdir(parents=True, exist_ok=True)
-    status.write_text(json.dumps(built.as_dict(), indent=2) + "\n", encoding="utf-8")
+    write_atomically(status, json.dumps(built.as_dict(), indent=2) + "\n")
     return status
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dmrelease.adapters.binaries import BinaryServer, BinaryServerError
 from dmrelease.adapters.buildcmd import BuildCommand, dir_variable
+from dmrelease.adapters.files import WriteFailed
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.build import Action, Outcome, Schedule, choose_action
@@ -68,7 +69,7 @@ class Builder:
                     return Outcome(entry.name, entry.version, action, time.monotonic() - started)
                 action = Action.BUILT
             message = self._build(entry, deps)
-        except (OSError, GitError) as exc:
+        except (OSError, GitError, WriteFailed) as exc:
             message = f"{type(exc).__name__}: {exc}"
         done = Action.FAILED if message else action
         if fetch_failed:  # say it: a bad tarball on the server must not go unnoticed

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError, decode_utf8
+from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
+from dmrelease.core.limits import decode_text
 from dmrelease.core.refs import RepoRefs, Resolution, looks_like_sha, resolve_package
 from dmrelease.core.repos import RepoEntry
 from dmrelease.core.tables import ExclusionMap, parse_table
@@ -145,7 +146,7 @@ class Sources:
             return Source(name, clone, action, refs, res, (), frozenset(), {}, False)
         shown = f"{name}@{res.ref}:ups/{name}.table"
         try:
-            table = parse_table(decode_utf8(table_path.read_bytes(), shown), shown)
+            table = parse_table(decode_text(table_path.read_bytes(), shown), shown)
         except ParseError as exc:  # TableParseError carries every problem: report the first
             raise PackageProblem(exc.diagnostic) from None
         deps = table.dependencies(self.flavor, exclusions=self.exclusions, product=name)

@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.journal import JournalFile, LockFile, holder, journal_path, now
+from dmrelease.adapters.journal import JournalFile, LockFile, journal_path, new_lock, now
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
 from dmrelease.core.journal import Journal, Lock, Step
+from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import parse_manifest
 from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, eups_tag
+from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import (
     PackagePlan,
     ReleasePlan,
@@ -41,7 +43,7 @@ from dmrelease.core.plan import (
 )
 from dmrelease.core.rules import check_plan, check_tag_name, check_weekly_order
 from dmrelease.core.rules_versions import check_final, check_rc_sequence
-from dmrelease.stages.release_apply import apply_plan, saved_plan_path, streams
+from dmrelease.stages.release_apply import apply_plan, saved_plan_path, streams, untrusted
 from dmrelease.stages.release_plan import (
     Planned,
     clone_root,
@@ -68,13 +70,22 @@ class Request:
 
 
 def journal_for(config: Config, product: str, session: Session, release: str) -> JournalFile:
+    """The journal of an operation: ``<state>/journal/<product>/<session>-<release>.json``,
+    inside the state dir since a product is a package name (one path component)."""
+    if not is_package_name(product):
+        raise UsageError(f"{product!r} is not a product name: no journal is made of it")
     return JournalFile(journal_path(config.state_dir, product, str(session), release))
 
 
 def _half_made(journal: JournalFile, *, build: bool) -> bool:
     """Whether the operation has writes left unfinished (pushes, or the build after its
-    tags): a failure then keeps the lock for a rerun to finish; a done one does not."""
-    found = journal.journal or journal.load()
+    tags): a failure then keeps the lock for a rerun to finish; a done one does not. A
+    journal that cannot be read counts as unfinished: the lock stays, and a rerun of the
+    session takes it over since this process is gone by then."""
+    try:
+        found = journal.journal or journal.load()
+    except Exception:  # the failure being handled is the one to report
+        return True
     if found is None or all(s is Step.PLANNED for s in found.packages.values()):
         return False
     return not found.complete() or (build and not found.has_stage("built"))
@@ -92,21 +103,23 @@ def release_lock(
     log: TextIO,
     build: bool = False,
 ) -> Iterator[Lock | None]:
-    """Hold the product's release lock for the session (a dry run only reads it);
-    ``build``: the session builds after it tags."""
+    """Hold the product's release lock for the session (a dry run only reads it, and not
+    even that with ``break_lock``); ``build``: the session builds after it tags. Whatever
+    fails while it is held, the lock is released unless writes are left half-made."""
     file = LockFile.of(config.state_dir, product)
     if dry_run:
-        yield file.read()
+        yield None if break_lock else file.read()
         return
-    lock = Lock(product, str(session), release, holder(), now())
-    previous = file.take(lock, break_lock=break_lock)
-    if previous is not None and not previous.owned_by(str(session), release):
-        print(f"broke the release lock: {previous}", file=log)
+    lock = new_lock(product, str(session), release)
+    replaced = file.take(lock, break_lock=break_lock)
     try:
+        if replaced is not None:
+            print(replaced, file=log)
         yield lock
-    except BaseException:  # a failed build, a git error, Ctrl-C: released if nothing written
+    except BaseException:  # a failed build, a git error, a full disk, Ctrl-C
         if not _half_made(journal_for(config, product, session, release), build=build):
-            file.release(lock)
+            with suppress(Exception):  # the failure to report is the one above
+                file.release(lock)
         raise
     file.release(lock)
 
@@ -205,7 +218,7 @@ def _resume(
     saved = saved_plan_path(journal)
     if found is None or not saved.is_file() or (found.complete() and not session.tags):
         return None
-    plan = parse_plan(saved.read_text(encoding="utf-8"), str(saved))
+    plan = parse_plan(decode_text(saved.read_bytes(), str(saved)), str(saved))
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
     return Planned(plan, clones, (f"finishing the journaled plan {plan.checksum[:19]}",))
 
@@ -357,10 +370,14 @@ def apply_file(
     """Apply the reviewed plan in ``path`` (checksum verified) with the work clones."""
     out, log = streams(out, log)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the plan: {getattr(exc, 'strerror', exc)}") from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
+    text = decode_text(data, str(path))
     plan = parse_plan(text, str(path))
+    problems = untrusted(config, plan, str(path))  # before any path is made of its names
+    if problems:
+        raise CheckFailed(problems)
     clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
     missing = sorted(name for name, clone in clones.items() if not (clone / ".git").is_dir())
     if missing:

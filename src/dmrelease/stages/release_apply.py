@@ -30,7 +30,11 @@ from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
 from dmrelease.core.journal import Journal, Lock, Step
+from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import PackagePlan, ReleasePlan, plan_to_json, tag_message
+from dmrelease.core.redact import redact
+from dmrelease.core.refnames import ref_name_problem
+from dmrelease.core.refs import looks_like_sha
 from dmrelease.core.rules import check_plan
 from dmrelease.stages.release_plan import gather_facts
 
@@ -69,6 +73,45 @@ class Writer:
 def streams(out: TextIO | None, log: TextIO | None) -> tuple[TextIO, TextIO]:
     """stdout and stderr as they are now (not as they were at import time)."""
     return (sys.stdout if out is None else out), (sys.stderr if log is None else log)
+
+
+def untrusted(config: Config, plan: ReleasePlan, path: str) -> list[Diagnostic]:
+    """What a plan file says that must not be taken as given (issue 8 §5): its checksum
+    is easy to recompute, so the product must be one configured here, with the release
+    branch pattern configured for it (the paths of its journal and lock are made of the
+    product's name), and every name that reaches git must be a ref name."""
+    products = {p.name: p for p in config.products}
+    product = products.get(plan.product)
+    if product is None or not is_package_name(plan.product):
+        configured = ", ".join(sorted(products)) or "none"
+        return [
+            Diagnostic(
+                path, 1, "plan-product",
+                f"{plan.product!r} is not a product configured here (configured: {configured})",
+                hint="apply a plan in the work directory and configuration that made it",
+            )
+        ]  # fmt: skip
+    problems = []
+    if plan.branch_pattern != product.release_branch:
+        message = (
+            f"release branch pattern {plan.branch_pattern!r} is not {product.release_branch!r}"
+            f" configured for {plan.product}"
+        )
+        problems.append(Diagnostic(path, 1, "plan-product", message))
+    names = [("release", plan.release)] + [("source ref", ref) for ref in plan.source_refs]
+    for package in plan.packages:
+        names.append((f"{package.name}: ref", package.ref))
+        names.extend((f"{package.name}: tag", tag) for tag in package.tags)
+        if package.branch is not None:
+            names.append((f"{package.name}: branch", package.branch))
+        if not (looks_like_sha(package.sha) and len(package.sha) == 40):
+            message = f"{package.name}: {package.sha!r} is not a 40-hex commit"
+            problems.append(Diagnostic(path, 1, "plan-name", message))
+    for what, name in names:
+        problem = ref_name_problem(name)
+        if problem:
+            problems.append(Diagnostic(path, 1, "plan-name", f"{what} {name!r}: {problem}"))
+    return problems
 
 
 def _pool_map(jobs: int, work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
@@ -200,8 +243,9 @@ def _verify_remote(git: Git, package: PackagePlan) -> None:
 
 
 def _short_error(exc: Exception) -> str:
-    """The lines that say why: the remote's own messages and rejections, else the last."""
-    text = exc.stderr if isinstance(exc, GitError) else str(exc)
+    """The lines that say why: the remote's own messages and rejections, else the last
+    (redacted: it goes into the journal)."""
+    text = redact(exc.stderr if isinstance(exc, GitError) else str(exc))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     telling = [line for line in lines if line.startswith("remote:") or "rejected]" in line]
     return " / ".join(telling or lines[-3:]) or "failed"

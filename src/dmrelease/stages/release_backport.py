@@ -26,6 +26,7 @@ from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
 from dmrelease.core.journal import Journal, Step
 from dmrelease.core.names import ReleaseBranchPattern, ticket_of
+from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import Session
 from dmrelease.stages.rebuild import load_repos
 from dmrelease.stages.release import Request, journal_for, tag_then_build
@@ -216,6 +217,9 @@ def backport(
     job = _job(config, request, ticket, merge)
     if not request.packages:
         raise UsageError("name the packages to backport to with --packages")
+    named = [name for name in request.packages if not is_package_name(name)]
+    if named:  # a package name reaches a clone path and git: checked before anything
+        raise UsageError(f"{', '.join(map(repr, named))}: not a package name (letters, digits, _)")
     problems = missing_tickets(config, job, request.packages)
     if problems:
         raise CheckFailed(problems)

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
 from dmrelease.core.journal import parse_journal
+from dmrelease.core.limits import decode_text
 from dmrelease.core.plan import Session, parse_plan
 from dmrelease.stages.release import Request, journal_for, tag_then_build, weekly
 from dmrelease.stages.release_apply import saved_plan_path
@@ -52,9 +54,7 @@ class _Developer:
         return Git(self.clones / package, env=env)
 
     def commit(self, package: str, path: str, text: str, message: str) -> None:
-        file = self.clones / package / path
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(text)
+        write_atomically(self.clones / package / path, text)
         self.git(package).run("add", "-A")
         self.git(package).run("commit", "--quiet", "-m", message)
 
@@ -83,7 +83,7 @@ def _resolution(config: Config, session: Session, release: str, out: TextIO) -> 
     """Which ref each package was taken from (the plan that was applied)."""
     product = config.selected_products()[0].name
     plan_file = saved_plan_path(journal_for(config, product, session, release))
-    plan = parse_plan(plan_file.read_text(encoding="utf-8"), str(plan_file))
+    plan = parse_plan(decode_text(plan_file.read_bytes(), str(plan_file)), str(plan_file))
     for package in plan.packages:
         print(f"  {package.name:<15} {package.ref:<12} {package.sha[:10]}", file=out)
 
@@ -136,7 +136,7 @@ def show_journals(config: Config, out: TextIO) -> None:
     _step("journals", out)
     files = sorted((config.state_dir / "journal").rglob("*.json"), key=lambda f: f.stat().st_mtime)
     journals = [
-        parse_journal(f.read_text(encoding="utf-8"), str(f))
+        parse_journal(decode_text(f.read_bytes(), str(f)), str(f))
         for f in files
         if not f.name.endswith(".plan.json")
     ]

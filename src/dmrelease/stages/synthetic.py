@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 
 _EPOCH = 1_750_000_000
@@ -113,7 +114,9 @@ def create_product(
         done = [pool.submit(create_remote, product.remote(n), n, s) for n, s in packages.items()]
         for future in done:
             future.result()
-    product.repos_yaml.write_text("".join(f"{n}: {product.url(n)}\n" for n in sorted(packages)))
+    write_atomically(
+        product.repos_yaml, "".join(f"{n}: {product.url(n)}\n" for n in sorted(packages))
+    )
     return product
 
 

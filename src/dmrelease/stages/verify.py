@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.core.errors import Diagnostic, ParseError, UsageError
+from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest, verify_manifest
 
 
@@ -29,25 +30,26 @@ class VerifyReport:
         )
 
 
-def _read(path: Path) -> str:
-    """The text as it is on disk: no newline translation, so CRLF lines can be reported."""
+def _read(path: Path) -> bytes:
+    """The bytes as they are on disk: no newline translation, so CRLF lines can be reported."""
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read {path}: not UTF-8 text ({exc.reason})") from exc
 
 
 def verify_files(manifests: Sequence[Path], content_db: Path | None = None) -> VerifyReport:
     """Check each manifest file; raises UsageError (exit 2) before checking anything if a
     file cannot be read, ParseError if the content db is malformed."""
-    db = ContentDb.parse(_read(content_db), str(content_db)) if content_db else None
+    db = None
+    if content_db:
+        db = ContentDb.parse(decode_text(_read(content_db), str(content_db)), str(content_db))
     texts = [(str(path), _read(path)) for path in manifests]
     diagnostics: list[Diagnostic] = []
     packages = 0
-    for name, text in texts:
+    for name, data in texts:
         try:
+            text = decode_text(data, name)  # not UTF-8 or too large: a problem of the file
             manifest = parse_manifest(text, name)
         except ParseError as exc:
             diagnostics.append(exc.diagnostic)
