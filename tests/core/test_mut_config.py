@@ -182,3 +182,33 @@ def test_every_declared_default_is_the_default_of_a_config() -> None:
         if "option" in f.metadata:
             assert getattr(config, f.name) == f.default
     assert (config.git_timeout, config.flavor, config.default_branch) == (600, "Linux64", "main")
+
+
+@pytest.mark.parametrize(
+    ("text", "largest"),
+    [
+        ("[build]\njobs = {}\n", 1024),
+        ("[git]\njobs = {}\n", 1024),
+        ("[git]\ntimeout = {}\n", 86_400),
+        ("[servers]\ndownload_deadline = {}\n", 86_400),
+        ("[servers]\ndownload_max_bytes = {}\n", 1 << 62),
+    ],
+    ids=["jobs", "git-jobs", "git-timeout", "download-deadline", "download-max-bytes"],
+)
+def test_every_number_has_a_largest_value(text: str, largest: int) -> None:
+    key = text.splitlines()[0].strip("[]") + "." + text.splitlines()[1].split(" =")[0]
+    build_config(text=text.format(largest), path="f.toml")
+    assert problems(text.format(largest + 1)) == [
+        f"f.toml:2: config-value: {key}: {largest + 1} is larger than {largest}"
+    ]
+
+
+def test_an_eups_tag_names_a_file_so_its_length_is_bounded() -> None:
+    from dmrelease.core.refnames import MAX_REF_LENGTH
+
+    longest = "a" * MAX_REF_LENGTH
+    assert build_config(flags={"eups_tag": longest}).eups_tag == longest
+    assert problems(None, eups_tag=longest + "a") == [
+        f"<command line>:1: config-value: --tag: {longest + 'a'!r} is longer than"
+        f" {MAX_REF_LENGTH} characters (it names a file)"
+    ]

@@ -159,3 +159,22 @@ def test_a_lock_without_a_field_is_refused_naming_it() -> None:
     )
     assert _refusal(parse_lock, json.dumps(body)).startswith("<lock>:1: journal-format: ")
     assert _refusal(parse_lock, "{", "lock.json").startswith("lock.json:1:2: journal-format: ")
+
+
+def test_a_lock_names_its_process_and_reads_back_whole() -> None:
+    lock = Lock("demo", "weekly", "w.2025.25", "pid 7", "t0", "host1", 42, "s0", "boot:ns")
+    assert parse_lock(lock.to_json()) == lock
+    body = json.loads(lock.to_json())
+    for name in ("host", "pid", "started", "pid_space"):
+        del body[name]
+    assert parse_lock(json.dumps(body)) == Lock("demo", "weekly", "w.2025.25", "pid 7", "t0")
+
+
+@pytest.mark.parametrize("pid", [-1, True, "7", 1.5], ids=["negative", "bool", "text", "float"])
+def test_a_lock_with_a_pid_that_is_no_process_number_is_refused(pid: object) -> None:
+    body = json.loads(Lock("demo", "weekly", "w.2025.25", "pid 7", "t0", pid=1).to_json())
+    body["pid"] = pid
+    assert _refusal(parse_lock, json.dumps(body), "lock.json") == (
+        f"lock.json:1: journal-format: lock file with a bad pid {pid!r}"
+        " (move the file aside and rerun)"
+    )

@@ -312,3 +312,65 @@ def test_an_exclusion_line_ends_at_its_first_hash_and_knows_its_line() -> None:
         ("scipy", ".*", 3),
         ("healpy", "afw", 4),
     ]
+
+
+REGEX_HINT = "(write a Python regular expression; escape `[`, `-`, `&`, `~`, `|` inside `[…]`)"
+UNTERMINATED = "is not a regular expression: missing ), unterminated subpattern at position 1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a( b(\n", [f"1:1: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}",
+                     f"1:4: exclusion-bad-regex: `b(` {UNTERMINATED} {REGEX_HINT}"]),
+        ("a( a(\n", [f"1:1: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}",
+                     f"1:4: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}"]),
+        ("x a(\n", [f"1:3: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}"]),
+        ("a(  x\n", [f"1:1: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}"]),
+    ],
+    ids=ident,
+)  # fmt: skip
+def test_each_bad_regex_of_an_exclusion_line_is_reported_at_its_column(
+    text: str, expected: list[str]
+) -> None:
+    assert [str(p) for p in check_exclusion_map(text, "ex.txt")] == [
+        f"ex.txt:{e}" for e in expected
+    ]
+    with pytest.raises(TableParseError):
+        ExclusionMap.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("if (flavor == A) {\n  setupRequired(x)\n} else {\n  setupRequired(x)\n}\n"
+         "setupRequired(x)\nsetupRequired(x)\n", [(6, 2), (7, 2)]),
+        ("setupRequired(x)\nif (flavor == A) {\n  setupRequired(x)\n  setupRequired(x)\n}\n",
+         [(3, 1), (4, 1)]),
+        ("if (flavor == A) {\n  setupRequired(x)\n} else {\n  setupRequired(y)\n}\n"
+         "if (flavor == B) {\n  setupRequired(y)\n}\nsetupRequired(y)\n", [(9, 4)]),
+    ],
+    ids=["after-both-branches", "outside-then-twice-inside", "other-blocks"],
+)  # fmt: skip
+def test_a_duplicate_names_the_first_setup_it_applies_together_with(
+    text: str, expected: list[tuple[int, int]]
+) -> None:
+    found = check_duplicate_dependencies(parse_table(text))
+    assert [(d.line, int(d.message.split("line ")[1].split(":")[0])) for d in found] == expected
+
+
+def test_legacy_blocks_with_no_or_too_many_flavor_lines() -> None:
+    from dmrelease.core.limits import MAX_CONDITION_DEPTH
+
+    many = "".join(f"Flavor = F{i}\n" for i in range(MAX_CONDITION_DEPTH + 1))
+    assert [str(p) for p in check_table(many + "  setupRequired(x)\n", "t")] == [
+        f"t:1:1: file-too-deep: {MAX_CONDITION_DEPTH + 1} `Flavor =` lines for one block:"
+        f" dm-release reads at most {MAX_CONDITION_DEPTH}"
+    ]
+    most = "".join(f"Flavor = F{i}\n" for i in range(MAX_CONDITION_DEPTH))
+    assert check_table(most + "  setupRequired(x)\n", "t") == []
+    assert [str(p) for p in check_table("Flavor = A\nGroup:\nsetupRequired(x)\n", "t")] == [
+        "t:1:1: table-legacy: `Group:` inside a block of `Flavor =` lines: EUPS reads"
+        " `if () {` here (close the block before `Group:`)",
+        "t:2:1: table-unclosed-block: `Group:` is never closed: add `End:`",
+    ]
