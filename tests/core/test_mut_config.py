@@ -212,3 +212,11 @@ def test_an_eups_tag_names_a_file_so_its_length_is_bounded() -> None:
         f"<command line>:1: config-value: --tag: {longest + 'a'!r} is longer than"
         f" {MAX_REF_LENGTH} characters (it names a file)"
     ]
+
+
+def test_a_toml_syntax_error_is_reported_in_the_file_at_its_line_and_column() -> None:
+    from dmrelease.core.errors import ParseError
+
+    with pytest.raises(ParseError) as caught:
+        build_config(text="[build]\njobs = = 2\n", path="f.toml")
+    assert str(caught.value.diagnostic).startswith("f.toml:2:8: config-syntax: ")

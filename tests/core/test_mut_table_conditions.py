@@ -178,3 +178,55 @@ def test_legacy_flavor_lines_become_a_chain_of_flavor_comparisons() -> None:
         "||", Comparison("FLAVOR", "==", "Linux"), Constant(True)
     )
     assert str(any_of_flavors(["Linux", "Darwin"])) == "FLAVOR == Linux || FLAVOR == Darwin"
+
+
+@pytest.mark.parametrize(
+    ("condition", "build_type", "expected"),
+    [
+        ("type < 10", "\u00b2", False),  # a digit, but not ASCII: compared as text
+        ("type < 100", "ab", False),  # words compare as text ("ab" sorts after "100")
+        ("type <= 10", "010", True),  # leading zeros do not count
+        ("type < 1", "000", True),
+    ],
+    ids=["superscript-two", "word", "leading-zero", "zeros"],
+)
+def test_only_ascii_digits_compare_as_numbers(
+    condition: str, build_type: str, expected: bool
+) -> None:
+    assert evaluate(parse_condition(condition), "Linux64", build_type) is expected
+
+
+DEEP = (
+    "the condition is nested deeper than 32 levels of `(`, `!` and `||`/`&&`:"
+    " dm-release reads no deeper"
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "offset"),
+    [
+        ("(" * 31 + "flavor == A" + ")" * 31, None),
+        (" && ".join(f"(flavor == F{i})" for i in range(31)), None),
+        (" || ".join(f"flavor == F{i}" for i in range(32)), None),
+        ("!" * 31 + " flavor == A", None),
+        ("(" * 32 + "flavor == A" + ")" * 32, 32),
+        ("!" * 32, 32),
+        (" || ".join(f"flavor == F{i}" for i in range(33)), 534),
+    ],
+    ids=["31-groups", "31-groups-in-a-row", "32-comparisons", "31-negations", "32-groups",
+         "32-negations", "33-comparisons"],
+)  # fmt: skip
+def test_a_condition_may_nest_32_levels_and_no_deeper(condition: str, offset: int | None) -> None:
+    from dmrelease.core.limits import MAX_CONDITION_DEPTH
+
+    assert MAX_CONDITION_DEPTH == 32
+    if offset is None:
+        parse_condition(condition)
+        return
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(condition)
+    assert (caught.value.offset, caught.value.rule, caught.value.message) == (
+        offset,
+        "file-too-deep",
+        DEEP,
+    )

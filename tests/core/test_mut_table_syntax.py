@@ -215,9 +215,37 @@ def test_an_unclosed_or_empty_legacy_block(
              " (write `if (…) {`)"],
         ),
         ("x(a) )\n", ["1:6: table-unbalanced-paren: unmatched `)`: remove it"]),
+        (
+            "} else foo\n",
+            ["1:1: table-syntax: unexpected `} else foo`: after `}` only `else {` or"
+             " `else if (…) {` may follow",
+             "1:1: table-else-without-if: `else` without an open `if (…) {`"],
+        ),
+        (
+            "if (flavor == A) { x {\n{\n}\n",
+            ["1:1: table-syntax: nothing may follow `{` on an `if` line"
+             " (put each directive on its own line after `{`)",
+             "2:1: table-syntax: `{` must end the `if (…)` line"],
+        ),
+        (
+            "if (a == b)x\n",
+            ["1:1: table-syntax: unexpected `x` after the `if` condition",
+             "1:1: table-unclosed-block: this `if` block is never closed: add `}`"],
+        ),
         ("Action = SETUP\nsetupRequired(x)\n", []),
     ],
     ids=ident,
 )  # fmt: skip
 def test_braces_on_their_own_lines_are_reported_once(text: str, diagnostics: list[str]) -> None:
     assert [str(p) for p in check_table(text, "t")] == [f"t:{d}" for d in diagnostics]
+
+
+def test_a_group_with_too_many_flavor_lines_is_reported_at_its_common_line() -> None:
+    from dmrelease.core.limits import MAX_CONDITION_DEPTH
+
+    flavors = "".join(f"  Flavor = F{i}\n" for i in range(MAX_CONDITION_DEPTH + 1))
+    text = f"Group:\n{flavors}  Common:\n  setupRequired(x)\nEnd:\n"
+    assert [str(p) for p in check_table(text, "t")] == [
+        f"t:{MAX_CONDITION_DEPTH + 3}:3: file-too-deep: {MAX_CONDITION_DEPTH + 1} `Flavor =`"
+        f" lines for one block: dm-release reads at most {MAX_CONDITION_DEPTH}"
+    ]

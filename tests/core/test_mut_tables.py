@@ -327,6 +327,8 @@ UNTERMINATED = "is not a regular expression: missing ), unterminated subpattern 
                      f"1:4: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}"]),
         ("x a(\n", [f"1:3: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}"]),
         ("a(  x\n", [f"1:1: exclusion-bad-regex: `a(` {UNTERMINATED} {REGEX_HINT}"]),
+        ("x( b(  # b(\n", [f"1:1: exclusion-bad-regex: `x(` {UNTERMINATED} {REGEX_HINT}",
+                           f"1:4: exclusion-bad-regex: `b(` {UNTERMINATED} {REGEX_HINT}"]),
     ],
     ids=ident,
 )  # fmt: skip
@@ -349,8 +351,9 @@ def test_each_bad_regex_of_an_exclusion_line_is_reported_at_its_column(
          [(3, 1), (4, 1)]),
         ("if (flavor == A) {\n  setupRequired(x)\n} else {\n  setupRequired(y)\n}\n"
          "if (flavor == B) {\n  setupRequired(y)\n}\nsetupRequired(y)\n", [(9, 4)]),
+        ("if (flavor == A) {\n  setupRequired(x)\n  setupRequired(x)\n}\n", [(3, 2)]),
     ],
-    ids=["after-both-branches", "outside-then-twice-inside", "other-blocks"],
+    ids=["after-both-branches", "outside-then-twice-inside", "other-blocks", "one-branch"],
 )  # fmt: skip
 def test_a_duplicate_names_the_first_setup_it_applies_together_with(
     text: str, expected: list[tuple[int, int]]
