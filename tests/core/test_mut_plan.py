@@ -238,3 +238,7 @@ def test_candidates_are_found_after_names_that_are_not_tags() -> None:
         "v29.1.0.rc1",
         "v29.1.0.rc2",
     ]
+
+
+def test_a_plan_that_is_not_json_is_refused_at_the_bad_text() -> None:
+    assert _refusal("{", "plan.json").startswith("plan.json:1:2: plan-format: ")

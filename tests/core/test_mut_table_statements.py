@@ -120,3 +120,15 @@ def test_a_line_reported_as_wrong_adds_nothing_to_the_table() -> None:
         "table-unknown-directive",
     ]
     assert [str(s) for s in table.statements] == ["setupRequired(ok)"]
+
+
+def test_a_block_without_else_keeps_the_place_of_each_branch() -> None:
+    text = "if (flavor == A) {\n  setupRequired(a)\n} else if (flavor == B) {\n"
+    text += "  setupRequired(b)\n}\n"
+    (block,) = parse_table(text).statements
+    assert isinstance(block, IfBlock)
+    assert [(b.line, b.column, [a.name for a in b.body]) for b in block.branches] == [
+        (1, 1, ["a"]),
+        (3, 1, ["b"]),
+    ]
+    assert block.otherwise == ()
