@@ -230,3 +230,15 @@ def test_a_condition_may_nest_32_levels_and_no_deeper(condition: str, offset: in
         "file-too-deep",
         DEEP,
     )
+
+
+def test_the_depth_after_a_closed_group_is_the_depth_before_it() -> None:
+    """A group that closes gives back exactly the levels it took."""
+
+    def deep(levels: int) -> str:
+        return "((flavor == A) && " + "(" * levels + "flavor == B" + ")" * levels + ")"
+
+    parse_condition(deep(29))
+    with pytest.raises(ConditionError) as caught:
+        parse_condition(deep(30))
+    assert (caught.value.offset, caught.value.rule) == (48, "file-too-deep")
