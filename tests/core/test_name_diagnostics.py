@@ -330,3 +330,14 @@ def test_branch_problem_follows_the_pattern_given() -> None:
     assert branch_problem("release-29-01", pattern) == (
         "no zero padding in branch numbers (write release-29-1)"
     )
+
+
+def test_a_pattern_is_checked_on_its_v29_1_branch_up_to_the_length_limit() -> None:
+    """The ref-format check renders the sample release 29.1: 200 bytes pass, 201 do not."""
+    assert ReleaseBranchPattern("v{major}.{minor}-" + "x" * 194).render(Release(29, 1, 0)) == (
+        "v29.1-" + "x" * 194
+    )
+    pattern = "v{major}.{minor}-" + "x" * 195
+    with pytest.raises(InvalidBranch) as info:
+        ReleaseBranchPattern(pattern)
+    assert str(info.value) == f"<branch>:1: branch-pattern: {pattern!r}: longer than 200 bytes"

@@ -159,3 +159,26 @@ def test_duplicates_across_many_blocks_are_found_from_one_index() -> None:
     assert {p.message for p in problems} == {
         "`a` is already set up at line 1: keep one of the two lines"
     }
+
+
+@pytest.mark.parametrize(
+    ("data", "rule", "line", "column"),
+    [
+        (b"afw: https://github.com/lsst/afw\nbase: https://x/\xff\n", "file-encoding", 2, None),
+        (b"afw: https://github.com/lsst/afw\nbase: https://x/\x07\n", "repos-syntax", 2, 17),
+    ],
+)
+def test_rebuild_reads_repos_yaml_through_the_one_reader(
+    tmp_path: Path, data: bytes, rule: str, line: int, column: int | None
+) -> None:
+    """A non-UTF-8 or control-character repos.yaml stopped rebuild/release with a traceback."""
+    from dmrelease.stages.rebuild import load_repos
+
+    (tmp_path / "repos.yaml").write_bytes(data)
+    text = '[products.lsst_distrib]\nrepos = "repos.yaml"\n'
+    config = build_config(text=text, path=str(tmp_path / "dm-release.toml"), environ={})
+    with pytest.raises((ParseError, CheckFailed)) as exc:
+        load_repos(config)
+    error = exc.value
+    d = error.diagnostics[0] if isinstance(error, CheckFailed) else error.diagnostic
+    assert (d.path, d.rule, d.line, d.column) == (str(tmp_path / "repos.yaml"), rule, line, column)

@@ -119,7 +119,9 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
     data = bytearray(seed)
     for _ in range(draw(st.integers(1, 4))):
         where = draw(st.integers(0, len(data)))
-        kind = draw(st.sampled_from(["flip", "insert", "line", "run", "cut", "dup", "bytes"]))
+        kind = draw(
+            st.sampled_from(["flip", "insert", "line", "run", "widen", "cut", "dup", "bytes"])
+        )
         if kind == "flip" and data:
             index = min(where, len(data) - 1)
             data[index] ^= 1 << draw(st.integers(0, 7))
@@ -131,6 +133,8 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
             data[start:start] = line
         elif kind == "run":
             data[where:where] = draw(_run())
+        elif kind == "widen":
+            _widen(data, where, draw(st.sampled_from(_RUN_LENGTHS)), draw(st.booleans()))
         elif kind == "cut":
             end = where + draw(st.integers(0, 200))
             if draw(st.booleans()):
@@ -143,6 +147,21 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
         else:
             data[where:where] = draw(st.binary(min_size=1, max_size=8))
     return bytes(data)
+
+
+def _widen(data: bytearray, where: int, length: int, tab: bool) -> None:
+    """Make the first blank between two words of the first code line at or after ``where``
+    a run of ``length`` blanks (a blank run inside a comment tests less)."""
+    start = data.rfind(b"\n", 0, where) + 1
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        line = bytes(data[start:end])
+        blank = line.find(b" ", len(line) - len(line.lstrip()))
+        if not line.lstrip().startswith(b"#") and blank > 0:
+            data[start + blank : start + blank + 1] = (b"\t" if tab else b" ") * length
+            return
+        start = end + 1
 
 
 def mutations(paths: Iterable[Path]) -> st.SearchStrategy[tuple[str, bytes]]:

@@ -193,3 +193,13 @@ def _verb(target: str, argv: list[str]) -> None:
     code = _timed(target, call)
     assert code in (0, 1, 2), (code, err.getvalue())
     assert "Traceback" not in err.getvalue() + out.getvalue()
+
+
+_TAGS = [b"29.1.0", b"v29.1.0.rc1", b"w.2025.24", b"d.2025.06.11", b"b8466", b"t.2016.34"]
+
+
+@profile()
+@given(st.sampled_from(_TAGS).flatmap(_seed_bytes), st.sampled_from(["classify", "eups"]))
+def test_dm_release_tag_verbs(data: bytes, verb: str) -> None:
+    text = data.decode("utf-8", "replace").replace("\x00", "")
+    _verb(f"verb:tag-{verb}", ["tag", verb, "--", text or "x"])

@@ -67,7 +67,8 @@ class Git:
                 env=_environment(self.env),
                 input=input,
                 capture_output=True,
-                text=True,
+                encoding="utf-8",
+                errors="replace",  # a remote's ref names may be any bytes
                 timeout=self.timeout,
                 stdin=None if input is not None else subprocess.DEVNULL,
             )
@@ -78,6 +79,12 @@ class Git:
         if check and done.returncode != 0:
             raise GitError(self.repo, args, done.stderr)
         return done.stdout.rstrip("\n")
+
+    def lines(self, *args: str) -> list[str]:
+        """The output lines of ``git args``: split at ``\\n`` only, since a ref name may hold
+        U+0085 or U+2028, which :meth:`str.splitlines` would also split at."""
+        out = self.run(*args)
+        return out.split("\n") if out else []
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions like ``rev-parse --verify``)."""
@@ -96,26 +103,26 @@ class Git:
 
     def refs(self, *patterns: str) -> dict[str, str]:
         """Full ref names under ``patterns`` to the commit they point at (tags peeled)."""
-        out = self.run(
+        out = self.lines(
             "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *patterns
         )
         found: dict[str, str] = {}
-        for line in out.splitlines():
+        for line in out:
             name, sha, *peeled = line.split(" ")
             found[name] = peeled[0] if peeled and peeled[0] else sha
         return found
 
     def changed_files(self) -> list[str]:
         """Tracked files with local changes (``status --porcelain``, untracked ignored)."""
-        out = self.run("status", "--porcelain", "--untracked-files=no")
-        return [line[3:] for line in out.splitlines() if line.strip()]
+        out = self.lines("status", "--porcelain", "--untracked-files=no")
+        return [line[3:] for line in out if line.strip()]
 
     def remote_refs(self, remote: str = "origin") -> dict[str, str]:
         """Branches and tags of ``remote`` as ``ls-remote`` lists them: full ref name to
         object, plus ``refs/tags/<t>^{}`` to the commit of each annotated tag."""
-        out = self.run("ls-remote", "--heads", "--tags", "--", remote)
+        out = self.lines("ls-remote", "--heads", "--tags", "--", remote)
         found: dict[str, str] = {}
-        for line in out.splitlines():
+        for line in out:
             sha, _, name = line.partition("\t")
             found[name] = sha
         return found

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.files import write_atomically
+from dmrelease.core.limits import split_lines
 
 _RULE = "#" + "*" * 39
 
@@ -127,7 +128,7 @@ class Stack:
         """Product → version of EUPS tag ``tag`` (read back from the chain files)."""
         found: dict[str, str] = {}
         for chain in sorted((self.root / "ups_db").glob(f"*/{tag}.chain")):
-            for line in chain.read_text(encoding="utf-8").splitlines():
+            for line in split_lines(chain.read_text(encoding="utf-8")):
                 key, _, value = line.strip().partition(" = ")
                 if key == "VERSION":
                     found[chain.parent.name] = value

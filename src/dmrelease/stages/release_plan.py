@@ -206,10 +206,10 @@ def remote_tags(config: Config, package: str) -> list[str]:
     entries, _origin = load_repos(config)
     if package not in entries:
         raise UsageError(f"{package} is not in repos.yaml")
-    out = Git(Path.cwd(), timeout=config.git_timeout).run(
+    out = Git(Path.cwd(), timeout=config.git_timeout).lines(
         "ls-remote", "--tags", "--refs", "--", entries[package].url
     )
-    return [line.partition("\trefs/tags/")[2] for line in out.splitlines()]
+    return [line.partition("\trefs/tags/")[2] for line in out]
 
 
 def unbuilt(config: Config, plan: ReleasePlan, manifest: Manifest) -> list[Diagnostic]:
