@@ -91,7 +91,10 @@ CASES: dict[str, tuple[Case, list[str]]] = {
     ),
     "a final in other digits": (
         Case(Session.FINAL, "\uff12\uff19.1.0", ("v29.1.0.rc1",), {"base": ("v29.1.0.rc1", RC1)}),
-        ["demo:1: tag-canonical: write 29.1.0 instead of \uff12\uff19.1.0"],
+        [
+            "demo:1: tag-canonical: '\uff12\uff19.1.0': not a DM tag name: expected M.n.p,"
+            " vM.n.p.rcN, w.YYYY.WW, d.YYYY.MM.DD or bN"
+        ],
     ),
     "final given to candidate": (
         Case(Session.CANDIDATE, "29.1.0", ("w.2025.24",), {"base": ("w.2025.24", W24)}),

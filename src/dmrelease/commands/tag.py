@@ -102,7 +102,7 @@ def _iso_date(text: str) -> dt.date:
     """argparse type for ``--date``: a bad date, or one without a weekly (years 1000..9999),
     is a usage error (exit 2)."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             day = dt.date.fromisoformat(text)
             Weekly.for_date(day)
             return day

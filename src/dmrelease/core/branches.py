@@ -20,10 +20,10 @@ MAIN_BRANCH = "main"
 #: the default branch; ``master`` is its historical name, still the default in older repos
 MAIN_BRANCHES = frozenset({MAIN_BRANCH, "master"})
 
-_TICKET = re.compile(r"tickets/(DM-[1-9]\d*)(?:-v(0|[1-9]\d*))?")
-_TICKET_LOOSE = re.compile(r"tickets/DM-(\d+)(?:-v(\d+))?")
+_TICKET = re.compile(r"tickets/(DM-[1-9][0-9]*)(?:-v(0|[1-9][0-9]*))?")
+_TICKET_LOOSE = re.compile(r"tickets/DM-([0-9]+)(?:-v([0-9]+))?")
 _USER = re.compile(r"u/([A-Za-z0-9][A-Za-z0-9._-]*)/(.+)")
-_NUMBER = {"strict": r"(0|[1-9]\d*)", "loose": r"(\d+)"}
+_NUMBER = {"strict": r"(0|[1-9][0-9]*)", "loose": r"([0-9]+)"}
 
 
 class InvalidBranch(ParseError):

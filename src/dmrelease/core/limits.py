@@ -27,7 +27,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_CONDITION_DEPTH = 32
 _LONG_NUMBER = re.compile(r"(?<![0-9_])[0-9_]{4300,}")
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)|\(at end of document\)")
+_TOML_POSITION = re.compile(r"\(at line ([0-9]+), column ([0-9]+)\)|\(at end of document\)")
 
 
 def decode_text(data: bytes, path: str) -> str:

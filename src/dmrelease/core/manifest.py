@@ -24,7 +24,7 @@ LINE_FORMAT = "%-25s %-40s  %-40s %s"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 #: the EUPS version of every build since b5927: ``g<sha[:10]>[+<dependency hash[:10]>]``
 VERSION_RE = re.compile(r"^g([0-9a-f]{10})(?:\+([0-9a-f]{10}))?$")
-BUILD_ID_RE = re.compile(r"^b(\d+)$")
+BUILD_ID_RE = re.compile(r"^b([0-9]+)$")
 _BOM = "\ufeff"
 
 

@@ -37,7 +37,7 @@ from dmrelease.core.manifest import (
     expected_versions,
 )
 
-_FILE_BUILD_RE = re.compile(r"(?:^|[/\\])(b\d+)\.txt$")
+_FILE_BUILD_RE = re.compile(r"(?:^|[/\\])(b[0-9]+)\.txt$")
 
 
 def verify(manifest: Manifest, path: str, content_db: ContentDb | None = None) -> list[Diagnostic]:

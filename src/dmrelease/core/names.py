@@ -79,23 +79,23 @@ __all__ = [
 
 #: historical spellings found in lsst_distrib's tags (tests/data/tags), by family
 LEGACY_FORMS: tuple[tuple[Family, re.Pattern[str]], ...] = (
-    ("final", re.compile(r"\d+\.\d+(?:\.\d+\.\d+)?")),  # 16.0, 6.1.0.0
-    ("rc", re.compile(r"v?\d+\.\d+[.-]rc\d+")),  # 10.1.rc3, v16.0.rc1, v13.0-rc1
+    ("final", re.compile(r"[0-9]+\.[0-9]+(?:\.[0-9]+\.[0-9]+)?")),  # 16.0, 6.1.0.0
+    ("rc", re.compile(r"v?[0-9]+\.[0-9]+[.-]rc[0-9]+")),  # 10.1.rc3, v16.0.rc1, v13.0-rc1
     ("weekly", re.compile(r"w\.201[5-7]\.[1-9]")),  # w.2017.1 (zero-padded from 2018 on)
-    ("t", re.compile(r"t\.\d{4}\.\d{2}(?:\.\d+)?")),  # t.2016.34, t.2016.44.2
-    ("monthly", re.compile(r"\d{4}_\d{2}\.\d+")),  # 2015_10.0
-    ("milestone", re.compile(r"[a-z]+-[A-Z]\d{2}-\d{4}-\d{2}\.pre\d+")),  # dax-F16-2016-11.pre1
-    ("release", re.compile(r"release/v\d+(?:_\d+)+")),  # release/v9_1_1
+    ("t", re.compile(r"t\.[0-9]{4}\.[0-9]{2}(?:\.[0-9]+)?")),  # t.2016.34, t.2016.44.2
+    ("monthly", re.compile(r"[0-9]{4}_[0-9]{2}\.[0-9]+")),  # 2015_10.0
+    ("milestone", re.compile(r"[a-z]+-[A-Z][0-9]{2}-[0-9]{4}-[0-9]{2}\.pre[0-9]+")),  # dax-F16-2016-11.pre1
+    ("release", re.compile(r"release/v[0-9]+(?:_[0-9]+)+")),  # release/v9_1_1
 )
 
 _MAX_LENGTH = 100
 _EXPECTED = "expected M.n.p, vM.n.p.rcN, w.YYYY.WW, d.YYYY.MM.DD or bN"
-_FINAL = re.compile(r"(v?)(\d+)\.(\d+)\.(\d+)")
-_RC = re.compile(r"(v?)(\d+)\.(\d+)\.(\d+)([.-]?)rc(\d+)")
-_WEEKLY = re.compile(r"w\.(\d+)\.(\d+)")
-_DAILY = re.compile(r"d\.(\d+)\.(\d+)\.(\d+)")
-_BUILD = re.compile(r"b(\d+)")
-_EUPS = re.compile(r"v(\d+)_(\d+)_(\d+)(?:_rc(\d+))?|[wd](?:_\d+){2,3}|b\d+")
+_FINAL = re.compile(r"(v?)([0-9]+)\.([0-9]+)\.([0-9]+)")
+_RC = re.compile(r"(v?)([0-9]+)\.([0-9]+)\.([0-9]+)([.-]?)rc([0-9]+)")
+_WEEKLY = re.compile(r"w\.([0-9]+)\.([0-9]+)")
+_DAILY = re.compile(r"d\.([0-9]+)\.([0-9]+)\.([0-9]+)")
+_BUILD = re.compile(r"b([0-9]+)")
+_EUPS = re.compile(r"v([0-9]+)_([0-9]+)_([0-9]+)(?:_rc([0-9]+))?|[wd](?:_[0-9]+){2,3}|b[0-9]+")
 
 
 def _numbers(groups: tuple[str, ...], problems: list[str]) -> list[int]:
