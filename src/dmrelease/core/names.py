@@ -84,7 +84,8 @@ LEGACY_FORMS: tuple[tuple[Family, re.Pattern[str]], ...] = (
     ("weekly", re.compile(r"w\.201[5-7]\.[1-9]")),  # w.2017.1 (zero-padded from 2018 on)
     ("t", re.compile(r"t\.[0-9]{4}\.[0-9]{2}(?:\.[0-9]+)?")),  # t.2016.34, t.2016.44.2
     ("monthly", re.compile(r"[0-9]{4}_[0-9]{2}\.[0-9]+")),  # 2015_10.0
-    ("milestone", re.compile(r"[a-z]+-[A-Z][0-9]{2}-[0-9]{4}-[0-9]{2}\.pre[0-9]+")),  # dax-F16-2016-11.pre1
+    # dax-F16-2016-11.pre1
+    ("milestone", re.compile(r"[a-z]+-[A-Z][0-9]{2}-[0-9]{4}-[0-9]{2}\.pre[0-9]+")),
     ("release", re.compile(r"release/v[0-9]+(?:_[0-9]+)+")),  # release/v9_1_1
 )
 
