@@ -7,11 +7,8 @@ that fires on the wrong package, names the wrong tag or loses its hint fails her
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 import pytest
+from rule_cases import F0, FIX, MAIN, RC1, RC2, RC3, RC4, W24, Case
 
 from dmrelease.core.journal import Lock
 from dmrelease.core.plan import ReleasePlan, Session, make_plan
@@ -20,62 +17,13 @@ from dmrelease.core.rules import (
     Facts,
     RepoFacts,
     ancestry_questions,
-    check_plan,
     check_weekly_order,
 )
 from dmrelease.core.rules_versions import check_patch, check_rc1_source, check_rc_sequence
 
 
-def sha(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()
-
-
-W24, RC1, RC2, RC3, RC4, F0 = (sha(x) for x in ("w24", "rc1", "rc2", "rc3", "rc4", "f0"))
-MAIN, FIX, OTHER = sha("main"), sha("fix"), sha("other")
-
-
 def short(full: str) -> str:
     return full[:12]
-
-
-@dataclass
-class Case:
-    session: Session
-    release: str
-    refs: tuple[str, ...]
-    resolved: Mapping[str, tuple[str, str]]  # package -> (ref that won, sha)
-    tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    branches: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    descends: Mapping[str, bool] = field(default_factory=dict)  # package -> answer
-    branch: str | None = None
-    lock: Lock | None = None
-    checksums: Mapping[str, str] = field(default_factory=dict)
-    manifest_checksum: str = ""
-
-    def plan(self) -> ReleasePlan:
-        resolutions = {
-            name: Resolution(name, ref, RefKind.TAG, sha_, RefSource.REF_LIST, "first")
-            for name, (ref, sha_) in self.resolved.items()
-        }
-        return make_plan(
-            "demo", self.session, self.release, self.refs, resolutions,
-            order=list(self.resolved), branch=self.branch,
-            manifest_checksum=self.manifest_checksum,
-        )  # fmt: skip
-
-    def facts(self, plan: ReleasePlan) -> Facts:
-        repos = {
-            n: RepoFacts(self.tags.get(n, {}), self.branches.get(n, {})) for n in self.resolved
-        }
-        answers = {
-            name: {pair: self.descends.get(name, True) for pair in pairs}
-            for name, pairs in ancestry_questions(plan, Facts(repos)).items()
-        }
-        return Facts(repos, answers, self.checksums, self.lock)
-
-    def diagnostics(self) -> list[str]:
-        plan = self.plan()
-        return [str(d) for d in check_plan(plan, self.facts(plan))]
 
 
 RC1_TAGS = {"w.2025.24": W24, "v29.1.0.rc1": RC1}

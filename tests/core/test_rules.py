@@ -6,61 +6,14 @@ what its remote shows; it expects exactly the (package, rule) pairs listed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import pytest
+from rule_cases import F0, FIX, MAIN, RC1, RC2, RC3, W24, Case, sha
 
 from dmrelease.core.journal import Lock
-from dmrelease.core.plan import ReleasePlan, Session, make_plan
-from dmrelease.core.refs import RefKind, RefSource, Resolution
-from dmrelease.core.rules import Facts, RepoFacts, ancestry_questions, check_plan
-
-
-def sha(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()
-
-
-W24, RC1, RC2, RC3, F0, F1 = (sha(x) for x in ("w24", "rc1", "rc2", "rc3", "f0", "f1"))
-MAIN, FIX = sha("main"), sha("fix")
-
-
-@dataclass
-class Case:
-    session: Session
-    release: str
-    refs: tuple[str, ...]
-    resolved: Mapping[str, tuple[str, str]]  # package -> (ref that won, sha)
-    tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    branches: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    descends: Mapping[str, bool] = field(default_factory=dict)  # package -> answer
-    branch: str | None = None
-    external: tuple[str, ...] = ()
-    lock: Lock | None = None
-    checksums: Mapping[str, str] = field(default_factory=dict)
-    manifest_checksum: str = ""
-
-    def plan(self) -> ReleasePlan:
-        resolutions = {
-            name: Resolution(name, ref, RefKind.TAG, sha_, RefSource.REF_LIST, "first")
-            for name, (ref, sha_) in self.resolved.items()
-        }
-        return make_plan(
-            "demo", self.session, self.release, self.refs, resolutions, branch=self.branch,
-            external=self.external, manifest_checksum=self.manifest_checksum,
-        )  # fmt: skip
-
-    def facts(self, plan: ReleasePlan) -> Facts:
-        repos = {
-            n: RepoFacts(self.tags.get(n, {}), self.branches.get(n, {})) for n in self.resolved
-        }
-        partial = Facts(repos)
-        answers = {
-            name: {pair: self.descends.get(name, True) for pair in pairs}
-            for name, pairs in ancestry_questions(plan, partial).items()
-        }
-        return Facts(repos, answers, self.checksums, self.lock)
+from dmrelease.core.plan import Session
+from dmrelease.core.rules import ancestry_questions, check_plan
 
 
 def both(tags: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
@@ -244,7 +197,7 @@ def test_diagnostics_say_how_to_fix() -> None:
 def test_all_problems_are_collected() -> None:
     case = Case(
         Session.CANDIDATE, "v29.1.0.rc2", ("v29.1.x", "v29.1.0.rc1"),
-        {"base": ("v29.1.0.rc1", MAIN), "afw": ("v29.1.x", FIX), "log": ("main", MAIN)},
+        {"afw": ("v29.1.x", FIX), "base": ("v29.1.0.rc1", MAIN), "log": ("main", MAIN)},
         {"base": RC1_TAGS | {"v29.1.0.rc2": RC1}, "afw": RC1_TAGS},
         descends={"afw": False, "base": False},
         lock=Lock("demo", "weekly", "w.2025.25", "pid 7", "then"),
