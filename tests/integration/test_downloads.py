@@ -9,13 +9,13 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from http_helpers import serving
 from rebuild_helpers import config_for, make_product, run_build, run_prepare, write_config
 
 from dmrelease.adapters.binaries import BinaryServer, BinaryServerError, http_session
@@ -106,16 +106,8 @@ BOMB = _tarball(4 << 20)
 
 @pytest.fixture
 def base_url() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(_Handler) as address:
+        yield f"http://{address}"
 
 
 def _server(url: str, **limits: float) -> BinaryServer:

@@ -8,12 +8,12 @@ import functools
 import io
 import json
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from http_helpers import serving
 from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prepare, write_config
 
 from dmrelease.adapters.binaries import BinaryServer, BinaryServerError, http_session
@@ -50,15 +50,8 @@ class _Handler(SimpleHTTPRequestHandler):
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "binaries"
     root.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=root))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(functools.partial(_Handler, directory=root)) as address:
+        yield f"http://{address}/", root
 
 
 def _tarball(path: Path, members: list[Member]) -> None:

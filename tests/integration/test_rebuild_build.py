@@ -6,12 +6,12 @@ import functools
 import io
 import json
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from http_helpers import serving
 from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prepare, write_config
 
 from dmrelease.adapters.stack import Stack
@@ -42,15 +42,8 @@ def binary_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[tuple[str, s
     root.mkdir()
     seen: list[tuple[str, str]] = []
     handler = type("Handler", (_Recording,), {"requests": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=root))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", root, seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(functools.partial(handler, directory=root)) as address:
+        yield f"http://{address}/", root, seen
 
 
 def _publish(root: Path, product: str, version: str) -> None:

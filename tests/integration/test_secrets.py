@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from http_helpers import serving
 from rebuild_helpers import BUILD, PATHS
 from release_helpers import PACKAGES, Setup, clean_environment, make_setup, refuse_pushes
 
@@ -66,15 +66,8 @@ class _Refusing(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serving(_Refusing) as address:
+        yield address
 
 
 @pytest.fixture
