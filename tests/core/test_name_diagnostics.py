@@ -129,6 +129,16 @@ def test_from_pep440_diagnostic(text: str, rendered: str) -> None:
     assert str(info.value) == rendered
 
 
+def test_a_pep440_number_past_the_digit_limit_is_not_a_version() -> None:
+    text = "1" * 5000 + ".0.0"  # int() refuses it: packaging raised ValueError through
+    with pytest.raises(InvalidName) as info:
+        from_pep440(text)
+    assert (info.value.diagnostic.rule, info.value.reason) == (
+        "name-pep440",
+        "not a PEP 440 version",
+    )
+
+
 # --- constructors --------------------------------------------------------------------------
 
 

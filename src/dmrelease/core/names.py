@@ -278,7 +278,7 @@ def from_pep440(text: str, *, strict: bool = True) -> Release | Candidate:
     """
     try:
         version = Pep440Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number past int()'s digit limit
         raise InvalidName(text, "not a PEP 440 version", "name-pep440") from None
     plain = version.epoch == 0 and version.post is None and version.dev is None
     if (
