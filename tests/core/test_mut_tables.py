@@ -162,9 +162,9 @@ SEEDED: list[tuple[str, list[str]]] = [
     ("envPrepend(PATH)",
      ["9:1: table-arguments: `envPrepend` takes 2 or 3 arguments"
       " (variable, value[, delimiter]), found 1"]),
-    ("envUnset()", ["9:1: table-arguments: `envUnset` takes 1 arguments (variable), found 0"]),
+    ("envUnset()", ["9:1: table-arguments: `envUnset` takes 1 argument (variable), found 0"]),
     ("pathRemove(A, b)",
-     ["9:1: table-arguments: `pathRemove` takes 1 arguments (variable), found 2"]),
+     ["9:1: table-arguments: `pathRemove` takes 1 argument (variable), found 2"]),
     ("} else {", [f"9:1: {NO_ELSE}"]),
     ("} else if (flavor == A) {",
      ["9:1: table-else-without-if: `else if` without an open `if (…) {`"]),

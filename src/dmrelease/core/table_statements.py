@@ -296,7 +296,8 @@ def _arity_ok(line: Line, name: str, builder: _Builder) -> bool:
     builder.problem(
         line,
         "table-arguments",
-        f"`{line.name}` takes {wanted} arguments ({what}), found {count}",
+        f"`{line.name}` takes {wanted} {'argument' if wanted == '1' else 'arguments'} ({what}),"
+        f" found {count}",
         hint,
     )
     return False
