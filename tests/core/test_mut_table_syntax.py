@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dmrelease.core.table_syntax import Line, scan, split_arguments
-from dmrelease.core.tables import check_table
+from dmrelease.core.tables import check_table, parse_table
 
 DATA = Path(__file__).parent.parent / "data" / "tables"
 
@@ -249,3 +249,14 @@ def test_a_group_with_too_many_flavor_lines_is_reported_at_its_common_line() -> 
         f"t:{MAX_CONDITION_DEPTH + 3}:3: file-too-deep: {MAX_CONDITION_DEPTH + 1} `Flavor =`"
         f" lines for one block: dm-release reads at most {MAX_CONDITION_DEPTH}"
     ]
+
+
+def test_any_in_a_group_block_matches_every_flavor_but_not_in_a_bare_flavor_run() -> None:
+    """EUPS writes ``FLAVOR =~ .*`` for ``Flavor = ANY`` inside ``Group:`` only."""
+    group = "Group:\n  Flavor = ANY\n  Flavor = Linux\nCommon:\n  setupRequired(a)\nEnd:\n"
+    bare = "Flavor = ANY\n  setupRequired(a)\n\n"
+    lines, _ = scan(group, "t")
+    assert shape(lines)[0] == ("IF", 4, 1, "True || FLAVOR == Linux", "")
+    assert [d.name for d in parse_table(group, "t").dependencies("DarwinX86")] == ["a"]
+    assert [d.name for d in parse_table(bare, "t").dependencies("DarwinX86")] == []
+    assert [d.name for d in parse_table(bare, "t").dependencies("ANY")] == ["a"]
