@@ -37,9 +37,9 @@ from dmrelease.core.errors import (
     DmReleaseError,
     ParseError,
     UsageError,
-    decode_utf8,
 )
 from dmrelease.core.journal import Journal, Lock, parse_journal, parse_lock
+from dmrelease.core.limits import decode_text
 
 __all__ = [
     "JournalFile",
@@ -137,7 +137,7 @@ class JournalFile:
             return None
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot read the journal: {exc.strerror}") from None
-        text = decode_utf8(data, str(self.path))
+        text = decode_text(data, str(self.path))
         self.journal = parse_journal(text, str(self.path))
         return self.journal
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dmrelease.adapters.files import WriteFailed, write_atomically
 from dmrelease.adapters.git import Git
-from dmrelease.core.errors import DmReleaseError, decode_utf8
+from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import (
     BUILD_ID_RE,
     ContentDb,
@@ -62,7 +63,7 @@ class VersionDb:
         (no newline; not committed so) is dropped."""
         file = self.path / CONTENT_DB
         data = _read(file)
-        text = "" if data is None else decode_utf8(data, str(file))
+        text = "" if data is None else decode_text(data, str(file))
         if text and not text.endswith("\n") and not self._committed(CONTENT_DB):
             text = text[: text.rfind("\n") + 1]
         return data, text
