@@ -30,11 +30,11 @@ from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
 from dmrelease.core.journal import Journal, Lock, Step
+from dmrelease.core.manifest import SHA_RE
 from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import PackagePlan, ReleasePlan, plan_to_json, tag_message
 from dmrelease.core.redact import redact
 from dmrelease.core.refnames import ref_name_problem
-from dmrelease.core.refs import looks_like_sha
 from dmrelease.core.rules import check_plan
 from dmrelease.stages.release_plan import gather_facts
 
@@ -104,7 +104,7 @@ def untrusted(config: Config, plan: ReleasePlan, path: str) -> list[Diagnostic]:
         names.extend((f"{package.name}: tag", tag) for tag in package.tags)
         if package.branch is not None:
             names.append((f"{package.name}: branch", package.branch))
-        if not (looks_like_sha(package.sha) and len(package.sha) == 40):
+        if not SHA_RE.fullmatch(package.sha):
             message = f"{package.name}: {package.sha!r} is not a 40-hex commit"
             problems.append(Diagnostic(path, 1, "plan-name", message))
     for what, name in names:
