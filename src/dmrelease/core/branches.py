@@ -55,10 +55,9 @@ class HasMajorMinor(Protocol):
     def minor(self) -> int: ...
 
 
-def ref_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid git branch name (``git check-ref-format`` rules, no
-    leading ``-``, a length limit: :func:`dmrelease.core.refnames.ref_name_problem`), or None."""
-    return ref_name_problem(name)
+#: why a name is not a valid git branch name, or None: git's one ref-name rule
+#: (:func:`dmrelease.core.refnames.ref_name_problem`), under the name branches know it by
+ref_problem = ref_name_problem
 
 
 @cache

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dmrelease.core.branches import ref_problem
 from dmrelease.core.config import (
     FLAVORS,
     PRODUCT_KEYS,
@@ -46,7 +45,7 @@ _FALSE = {"0", "false", "no", "off"}
 def _tag_problem(tag: str) -> str | None:
     """Why ``tag`` cannot name a git tag, or None; whether it is a canonical release tag
     is for the release rules (``tag-canonical``), which know the session."""
-    problem = ref_problem(tag)
+    problem = ref_name_problem(tag)
     return f"not a git tag name: {problem}" if problem else None
 
 
