@@ -1,0 +1,113 @@
+"""Requests: what one command was asked to do, parsed once at the edge (STYLE.md habit 14).
+
+:class:`Config` holds settings (paths, servers, git, build command); a request holds the
+values of one run: the products, the ordered ref list, the release tag. The command builds
+one frozen request from the loaded options and hands it down; no stage rewrites it.
+
+A ref list is validated where it enters: every ref must be a name git reads as a ref (git's
+ref-name rules, :func:`dmrelease.core.refnames.ref_name_problem`), never one it would read as
+an option (a leading ``-``), and no ref may be given twice. Each bad ref is one ``ref-syntax``
+diagnostic whose column is the ref's 1-based position in the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import overload
+
+from dmrelease.core.errors import CheckFailed, Diagnostic
+from dmrelease.core.plan import Session
+from dmrelease.core.refnames import ref_name_problem
+from dmrelease.core.tags import Tag
+
+__all__ = ["BuildRequest", "RefList", "ReleaseRequest", "parse_ref_list", "ref_list_problems"]
+
+_HINT = "give git branch or tag names (or commit SHAs), each once, in order of preference"
+
+
+@dataclass(frozen=True)
+class RefList:
+    """An ordered list of git refs, validated by :func:`parse_ref_list`; per package the
+    first ref that exists wins (DESIGN.md §2). Behaves like a tuple of its refs."""
+
+    refs: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.refs)
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __bool__(self) -> bool:
+        return bool(self.refs)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self.refs[index]
+
+    def __str__(self) -> str:
+        return " ".join(self.refs)
+
+    def drop_first(self) -> RefList:
+        """The list without its first ref (a release's default refs after its branch)."""
+        return RefList(self.refs[1:])
+
+
+def ref_list_problems(words: Iterable[str], where: str = "<refs>") -> list[Diagnostic]:
+    """One ``ref-syntax`` diagnostic per bad ref of ``words``, at its 1-based position."""
+    problems: list[Diagnostic] = []
+    seen: dict[str, int] = {}
+    for column, ref in enumerate(words, start=1):
+        reason = ref_name_problem(ref)
+        if reason is None and ref in seen:
+            reason = f"given twice (first at position {seen[ref]})"
+        if reason is not None:
+            message = f"{ref!r} is not a git ref: {reason}"
+            problems.append(Diagnostic(where, 1, "ref-syntax", message, column, _HINT))
+        seen.setdefault(ref, column)
+    return problems
+
+
+def parse_ref_list(words: Iterable[str], where: str = "<refs>") -> RefList:
+    """The validated :class:`RefList` of ``words``; CheckFailed with every bad ref."""
+    refs = tuple(words)
+    problems = ref_list_problems(refs, where)
+    if problems:
+        raise CheckFailed(problems)
+    return RefList(refs)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One rebuild: the products (empty: every configured one) from the first ref of
+    ``refs`` each package has, optionally declared under ``eups_tag``."""
+
+    products: tuple[str, ...] = ()
+    refs: RefList = RefList()
+    eups_tag: str | None = None
+    prepare_only: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """One release session for ``tag`` (parsed: ``str(tag)`` is the git tag name).
+
+    ``refs`` as given (empty: the session's default, computed by the stage); ``packages``
+    limits a backport; ``build`` is False for ``--no-build``.
+    """
+
+    session: Session
+    tag: Tag
+    product: str | None = None
+    refs: RefList = RefList()
+    packages: tuple[str, ...] = ()
+    dry_run: bool = False
+    break_lock: bool = False
+    build: bool = True
