@@ -21,8 +21,8 @@ from dmrelease.adapters.journal import JournalFile
 from dmrelease.core.config import Config
 from dmrelease.core.plan import ReleasePlan, Session, make_plan
 from dmrelease.core.refs import RefKind, RefSource, Resolution
+from dmrelease.demo.synthetic import PackageSpec, create_product
 from dmrelease.stages.release_apply import apply_plan
-from dmrelease.stages.synthetic import PackageSpec, create_product
 
 REPOSITORIES = 300
 POOL = 8

@@ -9,8 +9,8 @@ from typing import Any
 
 from dmrelease.adapters.config import load_config
 from dmrelease.core.config import Config
+from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 from dmrelease.stages.rebuild import Built, Prepared, build, prepare
-from dmrelease.stages.synthetic import PackageSpec, SyntheticProduct, create_product
 
 #: the test build: install one file naming the package and its version into $PREFIX
 BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'

@@ -19,7 +19,7 @@ from rebuild_helpers import BUILD, PATHS
 
 from dmrelease import cli
 from dmrelease.adapters.git import Git
-from dmrelease.stages.synthetic import PackageSpec, SyntheticProduct, create_product
+from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 
 GRAPH: dict[str, tuple[str, ...]] = {
     "base": (),

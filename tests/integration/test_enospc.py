@@ -32,8 +32,8 @@ from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.versiondb import CONTENT_DB, VersionDb, VersionDbConflict
 from dmrelease.core.config import Config
 from dmrelease.core.manifest import Manifest, content_hash, render_manifest
+from dmrelease.demo.synthetic import push_change
 from dmrelease.stages.rebuild import prepare
-from dmrelease.stages.synthetic import push_change
 from dmrelease.stages.verify import verify_files
 
 PAGE = 4096

@@ -12,7 +12,7 @@ from dmrelease.adapters.git import Git, GitError
 from dmrelease.core.errors import CheckFailed
 from dmrelease.core.manifest import parse_manifest, verify_manifest
 from dmrelease.core.refs import RefKind, RefSource
-from dmrelease.stages.synthetic import PackageSpec, SyntheticProduct, push_change
+from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, push_change
 
 RELEASE = "v1.0.x"
 RC = "v1.0.0.rc1"

@@ -16,8 +16,8 @@ from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prep
 
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.build import Action
+from dmrelease.demo.synthetic import push_change
 from dmrelease.stages.rebuild import BuildFailed
-from dmrelease.stages.synthetic import push_change
 
 
 class _Recording(SimpleHTTPRequestHandler):

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from dmrelease.core.manifest import parse_manifest, verify_manifest
-from dmrelease.stages.demo import CHANGED, run_demo
+from dmrelease.demo.rebuild import CHANGED, run_demo
 
 
 def test_demo_rebuilds_the_changed_leaf_and_its_downstream_only(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from dmrelease.adapters.git import Git
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.errors import CheckFailed, UsageError
 from dmrelease.core.graph import CycleError
-from dmrelease.stages.synthetic import PackageSpec
+from dmrelease.demo.synthetic import PackageSpec
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "rebuild"
 

@@ -10,7 +10,7 @@ import pytest
 from release_helpers import clean_environment
 
 from dmrelease.adapters.git import Git
-from dmrelease.stages.demo import PACKAGES, run_demo
+from dmrelease.demo.rebuild import PACKAGES, run_demo
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 

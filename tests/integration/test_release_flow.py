@@ -24,8 +24,8 @@ from dmrelease.adapters.git import Git
 from dmrelease.adapters.journal import JournalFile
 from dmrelease.core.plan import Session, make_plan
 from dmrelease.core.refs import RefKind, RefSource, Resolution
+from dmrelease.demo.synthetic import push_change
 from dmrelease.stages.release_apply import apply_plan
-from dmrelease.stages.synthetic import push_change
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 

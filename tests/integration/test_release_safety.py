@@ -32,7 +32,7 @@ from release_helpers import (
 
 from dmrelease.adapters.git import Git
 from dmrelease.adapters.stack import Stack
-from dmrelease.stages.synthetic import push_change
+from dmrelease.demo.synthetic import push_change
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 

@@ -31,7 +31,7 @@ def register(verbs: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dmrelease.stages.demo import run_demo
+    from dmrelease.demo.rebuild import run_demo
 
     root: Path = args.dir or Path(tempfile.mkdtemp(prefix="dm-release-demo-"))
     if root.exists() and any(root.iterdir()):

@@ -18,8 +18,8 @@ from dmrelease.adapters.config import load_config
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.manifest import Manifest, render_manifest
+from dmrelease.demo.release import run_release_demo
 from dmrelease.stages.rebuild import Built, rebuild
-from dmrelease.stages.release_demo import run_release_demo
 
 PRODUCT = "demo_distrib"
 
@@ -174,7 +174,7 @@ def _show_build(title: str, built: Built | None, out: TextIO) -> None:
 
 def run_demo(root: Path, out: TextIO = sys.stdout, log: TextIO = sys.stderr) -> Manifest:
     """Create the demo product, build it, change one leaf package and rebuild, then run
-    the release flow (:mod:`dmrelease.stages.release_demo`)."""
+    the release flow (:mod:`dmrelease.demo.release`)."""
     print(f"creating the demo product {PRODUCT} in {root}", file=log)
     demo = create_demo_product(root)
     print(f"  {len(PACKAGES)} git repositories with bare remotes in {demo.remotes}", file=log)

@@ -1,0 +1,6 @@
+"""The demo and synthetic products: example repositories, and the stages run on them.
+
+A layer above ``stages`` (core < adapters < stages < demo < commands): ``rebuild`` is the
+embedded demo product and its rebuilds, ``release`` the release flow run on it (issue 5 §6),
+``synthetic`` the products written by ``git fast-import`` for tests and benchmarks.
+"""
