@@ -17,21 +17,19 @@ stays, so that a weekly cannot tag over a half-made release: rerun the session t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.journal import JournalFile, LockFile, journal_path, new_lock, now
+from dmrelease.adapters.journal import JournalFile, LockFile, now
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
-from dmrelease.core.journal import Journal, Lock, Step
+from dmrelease.core.journal import Journal, Lock
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import parse_manifest
 from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, eups_tag
-from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import (
     PackagePlan,
     ReleasePlan,
@@ -43,7 +41,7 @@ from dmrelease.core.plan import (
 )
 from dmrelease.core.rules import check_plan, check_tag_name, check_weekly_order
 from dmrelease.core.rules_versions import check_final, check_rc_sequence
-from dmrelease.stages.release_apply import apply_plan, saved_plan_path, streams, untrusted
+from dmrelease.stages.release_apply import apply_plan, streams, untrusted
 from dmrelease.stages.release_plan import (
     Planned,
     clone_root,
@@ -54,6 +52,7 @@ from dmrelease.stages.release_plan import (
     tag_plan,
     unbuilt,
 )
+from dmrelease.stages.release_state import journal_for, release_lock, resume
 
 
 @dataclass(frozen=True)
@@ -67,61 +66,6 @@ class Request:
     dry_run: bool = False
     break_lock: bool = False
     build: bool = True
-
-
-def journal_for(config: Config, product: str, session: Session, release: str) -> JournalFile:
-    """The journal of an operation: ``<state>/journal/<product>/<session>-<release>.json``,
-    inside the state dir since a product is a package name (one path component)."""
-    if not is_package_name(product):
-        raise UsageError(f"{product!r} is not a product name: no journal is made of it")
-    return JournalFile(journal_path(config.state_dir, product, str(session), release))
-
-
-def _half_made(journal: JournalFile, *, build: bool) -> bool:
-    """Whether the operation has writes left unfinished (pushes, or the build after its
-    tags): a failure then keeps the lock for a rerun to finish; a done one does not. A
-    journal that cannot be read counts as unfinished: the lock stays, and a rerun of the
-    session takes it over since this process is gone by then."""
-    try:
-        found = journal.journal or journal.load()
-    except Exception:  # the failure being handled is the one to report
-        return True
-    if found is None or all(s is Step.PLANNED for s in found.packages.values()):
-        return False
-    return not found.complete() or (build and not found.has_stage("built"))
-
-
-@contextmanager
-def release_lock(
-    config: Config,
-    product: str,
-    session: Session,
-    release: str,
-    *,
-    break_lock: bool,
-    dry_run: bool,
-    log: TextIO,
-    build: bool = False,
-) -> Iterator[Lock | None]:
-    """Hold the product's release lock for the session (a dry run only reads it, and not
-    even that with ``break_lock``); ``build``: the session builds after it tags. Whatever
-    fails while it is held, the lock is released unless writes are left half-made."""
-    file = LockFile.of(config.state_dir, product)
-    if dry_run:
-        yield None if break_lock else file.read()
-        return
-    lock = new_lock(product, str(session), release)
-    replaced = file.take(lock, break_lock=break_lock)
-    try:
-        if replaced is not None:
-            print(replaced, file=log)
-        yield lock
-    except BaseException:  # a failed build, a git error, a full disk, Ctrl-C
-        if not _half_made(journal_for(config, product, session, release), build=build):
-            with suppress(Exception):  # the failure to report is the one above
-                file.release(lock)
-        raise
-    file.release(lock)
 
 
 def show_plan(planned: Planned, log: TextIO) -> None:
@@ -206,23 +150,6 @@ def _last_candidate(config: Config, product: ProductConfig, release: Release) ->
     return found[-1]
 
 
-def _resume(
-    config: Config, product: ProductConfig, session: Session, release: str
-) -> Planned | None:
-    """The saved plan of this session's last run: a rerun finishes exactly it. A tagging
-    session is resumed even when its pushes are done (its build may not be, and a release
-    branch that moved since must not change what a rerun tags); a branch session that is
-    done plans afresh, since it may be asked for other packages."""
-    journal = journal_for(config, product.name, session, release)
-    found = journal.load()
-    saved = saved_plan_path(journal)
-    if found is None or not saved.is_file() or (found.complete() and not session.tags):
-        return None
-    plan = parse_plan(decode_text(saved.read_bytes(), str(saved)), str(saved))
-    clones = {p.name: config.work_dir / "clones" / p.name for p in plan.packages}
-    return Planned(plan, clones, (f"finishing the journaled plan {plan.checksum[:19]}",))
-
-
 def plan_for(config: Config, request: Request, session: Session, root: Path) -> Planned:
     """Check the name, choose the refs and plan ``session`` (the ``release plan`` verb).
 
@@ -284,9 +211,7 @@ def tag_then_build(
         build=request.build and session.tags,
     ) as lock:
         with clone_root(config, dry_run=request.dry_run) as root:
-            planned = (
-                None if request.dry_run else _resume(config, product, session, request.release)
-            )
+            planned = None if request.dry_run else resume(config, product, session, request.release)
             planned = planned or plan_for(config, request, session, root)
             show_plan(planned, log)
             journal = _apply(config, planned, lock, request, out, log)
@@ -346,7 +271,7 @@ def weekly(
                 planned = plan_for(config, request, Session.WEEKLY, root)
                 show_plan(planned, log)
                 return _apply(config, planned, lock, request, out, log)
-        resumed = _resume(config, product, Session.WEEKLY, request.release)
+        resumed = resume(config, product, Session.WEEKLY, request.release)
         planned = resumed or _weekly_plan(config, product, request, lock, log)
         show_plan(planned, log)
         return _apply(config, planned, lock, request, out, log)
