@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from dmrelease.core.config import Config, ProductConfig, Secret, options
-from dmrelease.core.config_layers import build_config
+from dmrelease.core.config import Config, Loaded, ProductConfig, Secret, options
+from dmrelease.core.config_layers import build_config, build_options
 from dmrelease.core.errors import CheckFailed, ParseError
+from dmrelease.core.requests import BuildRequest, RefList
 
 FILE = """\
 [products.lsst_distrib]
@@ -27,7 +28,11 @@ PATH = "/srv/ci/dm-release.toml"
 
 
 def _config(environ: dict[str, str] | None = None, **flags: object) -> Config:
-    return build_config(text=FILE, path=PATH, environ=environ, flags=flags, cwd=Path("/cwd"))
+    return _loaded(environ, **flags).config
+
+
+def _loaded(environ: dict[str, str] | None = None, **flags: object) -> Loaded:
+    return build_options(text=FILE, path=PATH, environ=environ, flags=flags, cwd=Path("/cwd"))
 
 
 @pytest.mark.parametrize(
@@ -51,8 +56,8 @@ def _config(environ: dict[str, str] | None = None, **flags: object) -> Config:
 def test_precedence_default_file_environment_flag(
     environ: dict[str, str], flags: dict[str, object], jobs: int, refs: tuple[str, ...]
 ) -> None:
-    config = _config(environ, **flags)
-    assert (config.jobs, config.refs) == (jobs, refs)
+    loaded = _loaded(environ, **flags)
+    assert (loaded.config.jobs, loaded.request.refs) == (jobs, RefList(refs))
 
 
 @pytest.mark.parametrize(
@@ -70,7 +75,7 @@ def test_precedence_default_file_environment_flag(
 def test_release_tag_from_the_environment_then_the_tag_argument(
     environ: dict[str, str], flags: dict[str, object], expected: str | None
 ) -> None:
-    assert _config(environ, **flags).release_tag == expected
+    assert _loaded(environ, **flags).request.release_tag == expected
 
 
 def test_release_tag_is_not_read_from_the_file() -> None:
@@ -143,8 +148,11 @@ def test_paths_of_the_file_are_relative_to_it() -> None:
     ("value", "expected"), [("true", True), ("1", True), ("YES", True), ("false", False)]
 )
 def test_jenkins_booleans(value: str, expected: bool) -> None:
-    config = _config({"PREP_ONLY": value, "NO_BINARY_FETCH": value, "BUILD_DOCS": value})
-    assert (config.prepare_only, config.no_binary_fetch, config.build_docs) == (expected,) * 3
+    loaded = _loaded({"PREP_ONLY": value, "NO_BINARY_FETCH": value, "BUILD_DOCS": value})
+    config = loaded.config
+    assert (loaded.request.prepare_only, config.no_binary_fetch, config.build_docs) == (
+        expected,
+    ) * 3
 
 
 def test_secrets_only_from_the_environment_and_never_shown() -> None:
@@ -216,7 +224,7 @@ def test_every_problem_names_file_line_and_rule(
 
 @pytest.mark.parametrize("tag", ["w_2025_24", "d_latest", "v29_1_0_rc1", "current", "b8466"])
 def test_eups_tags_that_name_a_chain_file_are_accepted(tag: str) -> None:
-    assert build_config(flags={"eups_tag": tag}).eups_tag == tag
+    assert build_options(flags={"eups_tag": tag}).request.eups_tag == tag
 
 
 def test_all_problems_are_collected() -> None:
@@ -244,6 +252,49 @@ def test_every_option_is_declared_once_with_help() -> None:
 
 def test_selected_products_keep_their_order() -> None:
     text = "[products.b]\nrepos = 'r'\n[products.a]\nrepos = 'r'\n"
-    config = build_config(text=text, path="f.toml", environ={"PRODUCTS": "a,b"})
-    assert [p.name for p in config.selected_products()] == ["a", "b"]
-    assert [p.name for p in build_config(text=text, path="f").selected_products()] == ["b", "a"]
+    loaded = build_options(text=text, path="f.toml", environ={"PRODUCTS": "a,b"})
+    assert [p.name for p in loaded.config.products_named(loaded.request.selected)] == ["a", "b"]
+    unselected = build_options(text=text, path="f")
+    assert [p.name for p in unselected.config.products_named(unselected.request.selected)] == [
+        "b",
+        "a",
+    ]
+
+
+def test_the_request_options_make_one_frozen_build_request() -> None:
+    loaded = _loaded({"REFS": "v29.1.x v29.1.0.rc1", "EUPS_TAG": "w_2025_24", "PREP_ONLY": "1"})
+    assert loaded.request.build_request(dry_run=True) == BuildRequest(
+        (), RefList(("v29.1.x", "v29.1.0.rc1")), "w_2025_24", prepare_only=True, dry_run=True
+    )
+    loaded = _loaded(selected=["lsst_distrib"])
+    assert loaded.request.build_request() == BuildRequest(("lsst_distrib",), RefList(("v29.1.x",)))
+
+
+def test_settings_and_request_options_are_declared_apart() -> None:
+    settings = {
+        f
+        for f in Config.__dataclass_fields__
+        if "option" in Config.__dataclass_fields__[f].metadata
+    }
+    asked = {"selected", "refs", "release_tag", "prepare_only", "eups_tag"}
+    assert asked <= set(options()) and not asked & settings
+    assert {"jobs", "work_dir", "git_timeout", "flavor"} <= settings
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "expected"),
+    [
+        ({"REFS": "main v29.1.x main"}, {},
+         "<environment>:1: config-value: REFS: ('main', 'v29.1.x', 'main') is not a list of git"
+         " refs: 'main' given twice (first at position 1)"),
+        ({}, {"refs": ["a", "a"]},
+         "<command line>:1: config-value: --refs: ('a', 'a') is not a list of git refs: 'a' given"
+         " twice (first at position 1)"),
+    ],
+)  # fmt: skip
+def test_a_ref_given_twice_is_refused_where_it_enters(
+    environ: dict[str, str], flags: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(CheckFailed) as failed:
+        _loaded(environ, **flags)
+    assert [str(d) for d in failed.value.diagnostics] == [expected]

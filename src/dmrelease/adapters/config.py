@@ -2,7 +2,9 @@
 
 The file is ``--config FILE`` or ``dm-release.toml`` in the working directory; the
 environment carries Jenkins parameters and secrets; the flags come from argparse. The
-layering and validation are :func:`dmrelease.core.config_layers.build_config`.
+layering and validation are :func:`dmrelease.core.config_layers.build_options`: the
+settings (:class:`~dmrelease.core.config.Config`) and the request options, from which the
+command builds its one frozen request.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dmrelease.core.config import CREDENTIAL_VARIABLES, SECRETS, Config, Kind, options
-from dmrelease.core.config_layers import build_config
+from dmrelease.core.config import CREDENTIAL_VARIABLES, SECRETS, Config, Kind, Loaded, options
+from dmrelease.core.config_layers import build_options
 from dmrelease.core.errors import UsageError
 from dmrelease.core.limits import decode_text
 
@@ -28,13 +30,24 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """The validated configuration; UsageError when there is no file to read."""
+    """The validated settings; UsageError when there is no file to read."""
+    return load_options(path, flags, environ=environ).config
+
+
+def load_options(
+    path: Path | None = None,
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Loaded:
+    """The validated settings and request options (the command makes its request of
+    these); UsageError when there is no file to read."""
     cwd = Path.cwd()
     file = path if path is not None else cwd / CONFIG_NAME
     if not file.is_file():
         given = f"{file}: no such file" if path else f"no {CONFIG_NAME} in {cwd}"
         raise UsageError(f"{given}; give the configuration with --config FILE")
-    return build_config(
+    return build_options(
         text=_read(file),
         path=str(file.absolute()),
         environ=os.environ if environ is None else environ,

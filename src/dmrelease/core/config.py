@@ -1,6 +1,7 @@
 """The configuration model: every option declared once, validated once (STYLE.md habit 11).
 
-Each option is a field of :class:`Config` whose metadata names its ``dm-release.toml`` key,
+Each option is a field of :class:`Config` (a setting) or of :class:`RequestOptions` (what
+one run is asked: products, refs, tags) whose metadata names its ``dm-release.toml`` key,
 its environment variables (the Jenkins parameter names) and its help; the CLI builds its
 flags from the same declaration. Precedence is default < file < environment < flag; among
 an option's environment variables the first one set (not empty) wins, so ``refs`` reads
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dmrelease.core.requests import BuildRequest, RefList
 
 FLAVORS = ("Linux64", "Linux", "DarwinX86", "Darwin")
 
@@ -93,23 +97,6 @@ class Config:
     """The validated configuration passed down to the stages (frozen)."""
 
     products: tuple[ProductConfig, ...] = ()
-    selected: tuple[str, ...] = _option(
-        (), K.LIST, "products to build (default: all configured)",
-        key="build.products", env=("PRODUCTS",), flag="--products", metavar="PRODUCT",
-    )  # fmt: skip
-    refs: tuple[str, ...] = _option(
-        (), K.LIST, "ordered git refs; per package the first that exists wins",
-        key="build.refs", env=("REFS", "SOURCE_GIT_REFS", "GIT_REFS"), flag="--refs",
-        metavar="REF",
-    )  # fmt: skip
-    release_tag: str | None = _option(
-        None, K.TEXT, "the tag a release session makes or checks (the release verbs' TAG)",
-        env=("RELEASE_GIT_TAG", "GIT_TAG"), metavar="TAG",
-    )  # fmt: skip
-    prepare_only: bool = _option(
-        False, K.BOOL, "clone, resolve and write the manifest; do not build",
-        env=("PREP_ONLY",), flag="--prepare-only",
-    )  # fmt: skip
     no_binary_fetch: bool = _option(
         False, K.BOOL, "never install binaries from the binary server; build instead",
         key="build.no_binary_fetch", env=("NO_BINARY_FETCH",), flag="--no-binary-fetch",
@@ -133,10 +120,6 @@ class Config:
     exclusions: Path | None = _option(  # noqa: RUF009
         None, K.PATH, "exclusion map for setupOptional dependencies",
         key="build.exclusions", env=("DM_RELEASE_EXCLUSIONS",),
-    )  # fmt: skip
-    eups_tag: str | None = _option(
-        None, K.TEXT, "EUPS tag to declare over the built versions after a successful build",
-        env=("EUPS_TAG",), flag="--tag", metavar="TAG",
     )  # fmt: skip
     git_jobs: int = _option(
         0, K.INT, "git clones/fetches in parallel (0: min(cpu, 8))",
@@ -200,15 +183,70 @@ class Config:
     )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
+    # TRANSITIONAL (issue 9 §2): copies of the request options, declared and loaded in
+    # RequestOptions, kept only until stages/rebuild takes a BuildRequest; new code reads
+    # the request, never these
+    selected: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+    release_tag: str | None = None
+    prepare_only: bool = False
+    eups_tag: str | None = None
 
     @property
     def outputs(self) -> Path:
         return self.output_dir or self.work_dir
 
-    def selected_products(self) -> tuple[ProductConfig, ...]:
-        """The products to build: ``selected`` in its order, or every configured one."""
+    def products_named(self, names: Sequence[str]) -> tuple[ProductConfig, ...]:
+        """The configured products ``names`` in their order, or every one when empty
+        (the loader has checked that each is configured: ``config-product``)."""
         by_name = {p.name: p for p in self.products}
-        return tuple(by_name[n] for n in self.selected) if self.selected else self.products
+        return tuple(by_name[n] for n in names) if names else self.products
+
+    def selected_products(self) -> tuple[ProductConfig, ...]:
+        """TRANSITIONAL: ``products_named(request.products)`` is the way."""
+        return self.products_named(self.selected)
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """The options that say what one run is asked to do, not how dm-release is set up
+    (issue 9 §2): loaded like the settings (default < file < environment < flag, the
+    Jenkins parameter names), then made into one frozen request by the command
+    (:meth:`build_request`, or the release command's ``ReleaseRequest``)."""
+
+    selected: tuple[str, ...] = _option(
+        (), K.LIST, "products to build (default: all configured)",
+        key="build.products", env=("PRODUCTS",), flag="--products", metavar="PRODUCT",
+    )  # fmt: skip
+    refs: RefList = _option(  # noqa: RUF009
+        RefList(), K.LIST, "ordered git refs; per package the first that exists wins",
+        key="build.refs", env=("REFS", "SOURCE_GIT_REFS", "GIT_REFS"), flag="--refs",
+        metavar="REF",
+    )  # fmt: skip
+    release_tag: str | None = _option(
+        None, K.TEXT, "the tag a release session makes or checks (the release verbs' TAG)",
+        env=("RELEASE_GIT_TAG", "GIT_TAG"), metavar="TAG",
+    )  # fmt: skip
+    prepare_only: bool = _option(
+        False, K.BOOL, "clone, resolve and write the manifest; do not build",
+        env=("PREP_ONLY",), flag="--prepare-only",
+    )  # fmt: skip
+    eups_tag: str | None = _option(
+        None, K.TEXT, "EUPS tag to declare over the built versions after a successful build",
+        env=("EUPS_TAG",), flag="--tag", metavar="TAG",
+    )  # fmt: skip
+
+    def build_request(self, *, dry_run: bool = False) -> BuildRequest:
+        """The rebuild's request: these products from these refs."""
+        return BuildRequest(self.selected, self.refs, self.eups_tag, self.prepare_only, dry_run)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the loader gives the command: the settings and the request options."""
+
+    config: Config
+    request: RequestOptions
 
 
 #: secrets, each from one environment variable only (DESIGN.md: never from the file)
@@ -224,7 +262,20 @@ CREDENTIAL_VARIABLES: tuple[str, ...] = (
 
 
 def options() -> dict[str, OptionSpec]:
-    """Every option by :class:`Config` field name, in declaration order."""
-    return {
-        f.name: f.metadata["option"] for f in dataclasses.fields(Config) if "option" in f.metadata
-    }
+    """Every option by field name, in declaration order: the settings of :class:`Config`,
+    then the :class:`RequestOptions`."""
+    return {**setting_options(), **request_options()}
+
+
+def setting_options() -> dict[str, OptionSpec]:
+    """The options of :class:`Config`."""
+    return _declared(Config)
+
+
+def request_options() -> dict[str, OptionSpec]:
+    """The options of :class:`RequestOptions`."""
+    return _declared(RequestOptions)
+
+
+def _declared(cls: type) -> dict[str, OptionSpec]:
+    return {f.name: f.metadata["option"] for f in dataclasses.fields(cls) if "option" in f.metadata}

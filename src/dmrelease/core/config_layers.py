@@ -25,14 +25,19 @@ from dmrelease.core.config import (
     SECRETS,
     Config,
     Kind,
+    Loaded,
     ProductConfig,
+    RequestOptions,
     Secret,
     options,
+    request_options,
+    setting_options,
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic
 from dmrelease.core.limits import load_toml
 from dmrelease.core.packages import is_package_name
 from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
+from dmrelease.core.requests import bad_refs, parse_ref_list
 from dmrelease.core.toml_lines import TomlLines
 
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
@@ -104,11 +109,10 @@ def _url_problem(url: str | None) -> str | None:
 
 
 def _refs_problem(refs: tuple[str, ...]) -> str | None:
-    """A ref list reaches git: each ref must be a ref name (core/refnames)."""
-    for ref in refs:
-        problem = ref_name_problem(ref)
-        if problem:
-            return f"not a list of git refs: {ref!r} {problem}"
+    """A ref list reaches git: each ref must be a ref name (core/refnames), each once
+    (the rule of core/requests' RefList)."""
+    for _column, ref, problem in bad_refs(refs)[:1]:
+        return f"not a list of git refs: {ref!r} {problem}"
     return None
 
 
@@ -368,7 +372,7 @@ def _derive_state_dir(builder: _Builder) -> None:
 def _anchor_default_paths(builder: _Builder, base: Path) -> None:
     """Default paths are relative to the file's directory, like the file's own paths."""
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-    for name, spec in options().items():
+    for name, spec in setting_options().items():
         if spec.kind is Kind.PATH and name not in builder.values and defaults[name] is not None:
             builder.values[name] = base / str(defaults[name])
 
@@ -378,10 +382,10 @@ def _secret(environ: Mapping[str, str], name: str) -> Secret | None:
     return Secret(value) if value else None
 
 
-def _check(builder: _Builder, config: Config) -> None:
+def _check(builder: _Builder, config: Config, request: RequestOptions) -> None:
     at = _Origin(config.config_path or _COMMAND_LINE, 1, Path())
     configured = {p.name for p in config.products}
-    for name in config.selected:
+    for name in request.selected:
         if name not in configured:
             builder.fail(
                 at, "config-product", f"product {name!r} is not configured",
@@ -389,15 +393,16 @@ def _check(builder: _Builder, config: Config) -> None:
             )  # fmt: skip
 
 
-def build_config(
+def build_options(
     *,
     text: str | None = None,
     path: str = "dm-release.toml",
     environ: Mapping[str, str] | None = None,
     flags: Mapping[str, Any] | None = None,
     cwd: Path = Path(),
-) -> Config:
-    """Validate and layer: defaults < file ``text`` < ``environ`` < ``flags``.
+) -> Loaded:
+    """Validate and layer: defaults < file ``text`` < ``environ`` < ``flags``, into the
+    settings (:class:`Config`) and the :class:`RequestOptions`.
 
     Relative paths of the file are relative to the file's directory; those of the
     environment and flags to ``cwd``. Raises CheckFailed with every problem found.
@@ -409,13 +414,44 @@ def build_config(
     _flag_layer(builder, flags or {}, cwd)
     _derive_state_dir(builder)
     _anchor_default_paths(builder, Path(path).parent if text is not None else cwd)
+    asked = {n: v for n, v in builder.values.items() if n in request_options()}
+    if "refs" in asked:  # checked by the layer (config-value), so this cannot fail
+        asked["refs"] = parse_ref_list(asked["refs"])
+    request = RequestOptions(**asked)
+    settings = {n: v for n, v in builder.values.items() if n in setting_options()}
     config = Config(
         products=tuple(builder.products),
         config_path=path if text is not None else None,
         binary_token=_secret(environ or {}, "binary_token"),
-        **builder.values,
+        **settings,
+        **_transitional(request),
     )
-    _check(builder, config)
+    _check(builder, config, request)
     if builder.problems:
         raise CheckFailed(builder.problems)
-    return config
+    return Loaded(config, request)
+
+
+def _transitional(request: RequestOptions) -> dict[str, Any]:
+    """TRANSITIONAL (issue 9 §2): Config's copies of the request options, until the
+    rebuild stage takes a BuildRequest."""
+    return {
+        "selected": request.selected,
+        "refs": tuple(request.refs),
+        "release_tag": request.release_tag,
+        "prepare_only": request.prepare_only,
+        "eups_tag": request.eups_tag,
+    }
+
+
+def build_config(
+    *,
+    text: str | None = None,
+    path: str = "dm-release.toml",
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    cwd: Path = Path(),
+) -> Config:
+    """The settings of :func:`build_options` (the request options are validated too)."""
+    loaded = build_options(text=text, path=path, environ=environ, flags=flags, cwd=cwd)
+    return loaded.config

@@ -21,7 +21,14 @@ from dmrelease.core.plan import Session
 from dmrelease.core.refnames import ref_name_problem
 from dmrelease.core.tags import Tag
 
-__all__ = ["BuildRequest", "RefList", "ReleaseRequest", "parse_ref_list", "ref_list_problems"]
+__all__ = [
+    "BuildRequest",
+    "RefList",
+    "ReleaseRequest",
+    "bad_refs",
+    "parse_ref_list",
+    "ref_list_problems",
+]
 
 _HINT = "give git branch or tag names (or commit SHAs), each once, in order of preference"
 
@@ -59,19 +66,26 @@ class RefList:
         return RefList(self.refs[1:])
 
 
-def ref_list_problems(words: Iterable[str], where: str = "<refs>") -> list[Diagnostic]:
-    """One ``ref-syntax`` diagnostic per bad ref of ``words``, at its 1-based position."""
-    problems: list[Diagnostic] = []
+def bad_refs(words: Iterable[str]) -> list[tuple[int, str, str]]:
+    """(1-based position, ref, why) of each ref of ``words`` that cannot be in a ref list."""
+    bad: list[tuple[int, str, str]] = []
     seen: dict[str, int] = {}
     for column, ref in enumerate(words, start=1):
         reason = ref_name_problem(ref)
         if reason is None and ref in seen:
             reason = f"given twice (first at position {seen[ref]})"
         if reason is not None:
-            message = f"{ref!r} is not a git ref: {reason}"
-            problems.append(Diagnostic(where, 1, "ref-syntax", message, column, _HINT))
+            bad.append((column, ref, reason))
         seen.setdefault(ref, column)
-    return problems
+    return bad
+
+
+def ref_list_problems(words: Iterable[str], where: str = "<refs>") -> list[Diagnostic]:
+    """One ``ref-syntax`` diagnostic per bad ref of ``words``, at its 1-based position."""
+    return [
+        Diagnostic(where, 1, "ref-syntax", f"{ref!r} is not a git ref: {why}", column, _HINT)
+        for column, ref, why in bad_refs(words)
+    ]
 
 
 def parse_ref_list(words: Iterable[str], where: str = "<refs>") -> RefList:
