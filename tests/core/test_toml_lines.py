@@ -7,8 +7,8 @@ import pytest
 
 from dmrelease.core.config_layers import build_config
 from dmrelease.core.errors import CheckFailed
+from dmrelease.core.requirements import check_pyproject
 from dmrelease.core.toml_lines import TomlLines
-from dmrelease.hooks.check_requirements import check_pyproject
 
 TEXT = """\
 top = 1

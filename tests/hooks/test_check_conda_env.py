@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dmrelease.hooks.check_conda_env import main, parse_spec
+from dmrelease.hooks.check_conda_env import main
 
 CONDA = Path(__file__).resolve().parents[1] / "data" / "conda"
 PINNED = CONDA / "conda3_packages-linux-64.yml"
@@ -31,35 +31,6 @@ def test_the_bleeding_edge_environment_is_not_pinned(call) -> None:
         f"{BLEED}:9:5: conda-env-pinned: 'compilers' is not pinned to one version (any version) "
         "(write `compilers=<version>=<build>` or `compilers==<version>`)"
     )
-
-
-@pytest.mark.parametrize(
-    ("spec", "exact"),
-    [
-        ("numpy=1.26.4=py311h64a7726_0", True),
-        ("numpy==1.26.4", True),
-        ("numpy 1.26.4", True),
-        ("numpy 1.26.4 py311h64a7726_0", True),
-        ("conda-forge::numpy=1.26.4=py311h64a7726_0", True),
-        ("numpy=1.26", False),  # conda reads 1.26*
-        ("numpy", False),
-        ("numpy >=1.24,<2", False),
-        ("numpy 1.26.*", False),
-        ("numpy 1.11.1|1.11.3", False),
-        ("boost =1.70", False),
-    ],
-)
-def test_conda_specs(spec: str, exact: bool) -> None:
-    parsed = parse_spec(spec)
-    assert not isinstance(parsed, str), parsed
-    assert parsed.exact is exact
-
-
-@pytest.mark.parametrize(
-    "spec", ["numpy >>1", "numpy 1 2 3", "numpy=1.2=bad build", "=1.0", "numpy="]
-)
-def test_bad_specs(spec: str) -> None:
-    assert isinstance(parse_spec(spec), str)
 
 
 SEEDED = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dmrelease.hooks.check_product_membership import main, parse_products
+from dmrelease.hooks.check_product_membership import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SITCOM = "setupRequired(lsst_distrib)\nsetupRequired(summit_utils)\nsetupRequired(verify)\n"
@@ -84,9 +84,3 @@ def test_products_is_required(call) -> None:
     with pytest.raises(SystemExit) as exit_:
         call(main)([])
     assert exit_.value.code == 2
-
-
-def test_table_paths_are_relative_to_the_products_file() -> None:
-    parsed = parse_products("meta/products.yaml", "products:\n  x: ups/x.table\nrepos: r.yaml\n")
-    assert parsed.tables == {"x": ("meta/ups/x.table", 2)}
-    assert parsed.repos == "meta/r.yaml"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dmrelease.hooks.check_requirements import logical_lines, main
+from dmrelease.hooks.check_requirements import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,8 +136,3 @@ def test_a_list_that_is_not_a_list_is_reported(call, tmp_path: Path) -> None:
             "`dependencies` in [project] must be a list of requirement strings"
         ],
     )
-
-
-def test_continuations_and_comments() -> None:
-    text = "a \\\n  >=1  # why\n\n# only a comment\nb#not-a-comment\n"
-    assert list(logical_lines(text)) == [(1, "a   >=1"), (5, "b#not-a-comment")]

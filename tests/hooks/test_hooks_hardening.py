@@ -17,8 +17,6 @@ from dmrelease.hooks import (
     check_requirements,
     check_version_strings,
 )
-from dmrelease.hooks.check_conda_env import parse_spec
-from dmrelease.hooks.check_requirements import logical_lines
 
 RUN = " " * 100_000  # a blank run that made three hooks run for tens of seconds
 
@@ -97,37 +95,12 @@ def test_a_huge_blank_run_in_requirements_is_read_like_pip(call, tmp_path: Path)
     assert [line.split(": ")[:2] for line in lines] == [[f"{path}:3:5", "requirements-syntax"]]
 
 
-@pytest.mark.parametrize(
-    ("raw", "joined"),
-    [
-        ("a # c", "a"),
-        ("a# c", "a# c"),  # pip: a comment starts the line or follows a blank
-        ("# c", None),
-        ("a \t # c # d", "a"),
-        ("a\u3000# c", "a"),  # any Unicode blank, as `\s`
-    ],
-)
-def test_comments_are_stripped_as_pip_strips_them(raw: str, joined: str | None) -> None:
-    assert [text for _line, text in logical_lines(raw + "\n")] == ([joined] if joined else [])
-
-
-def test_requirement_lines_split_as_pip_splits_them() -> None:
-    """pip's ``preprocess`` uses ``str.splitlines``: U+0085 ends a requirement line there."""
-    assert list(logical_lines("a\x85b\n")) == [(1, "a"), (2, "b")]
-
-
 def test_a_huge_blank_run_in_a_conda_spec_is_linear(call, tmp_path: Path) -> None:
     text = f"name: x\ndependencies:\n  - 'numpy >={RUN}1.2,{RUN}<2'\n  - 'scipy{RUN}=='\n"
     path = write(tmp_path, "env.yml", text)
     code, lines = call(check_conda_env.main)([path])
     assert code == 1
     assert [line.split(": ")[:2] for line in lines] == [[f"{path}:4:5", "conda-env-spec"]]
-
-
-def test_conda_brackets_are_removed_as_the_regex_did() -> None:
-    spec = parse_spec("numpy >=1.2 [build_number=3]  ")
-    assert not isinstance(spec, str) and (spec.name, spec.version) == ("numpy", ">=1.2")
-    assert isinstance(parse_spec("numpy" + "[" * 100_000), str)
 
 
 def test_a_huge_blank_run_in_version_fields(call, tmp_path: Path) -> None:
