@@ -21,7 +21,8 @@ from typing import TypeVar
 from dmrelease.adapters.config import auto_jobs, load_config
 from dmrelease.core.config import Config
 from dmrelease.core.graph import DependencyGraph
-from dmrelease.core.manifest import parse_manifest, render_manifest, verify_manifest
+from dmrelease.core.manifest import parse_manifest, render_manifest
+from dmrelease.core.manifest_verify import verify_manifest
 from dmrelease.demo.synthetic import create_product, layered_graph, product_specs, push_change
 from dmrelease.stages.rebuild import Built, Prepared, build, prepare
 

@@ -25,8 +25,8 @@ from dmrelease.core.manifest import (
     make_manifest,
     parse_manifest,
     render_manifest,
-    verify_manifest,
 )
+from dmrelease.core.manifest_verify import verify_manifest
 
 VERSIONDB = Path(__file__).parents[1] / "data" / "versiondb"
 ALL = sorted(VERSIONDB.glob("manifests/b*.txt"), key=lambda p: int(p.stem[1:]))

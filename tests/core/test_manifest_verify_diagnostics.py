@@ -12,13 +12,8 @@ from dataclasses import replace
 import pytest
 
 from dmrelease.core.graph import DependencyGraph
-from dmrelease.core.manifest import (
-    ContentDb,
-    content_hash,
-    make_manifest,
-    parse_manifest,
-    verify_manifest,
-)
+from dmrelease.core.manifest import ContentDb, content_hash, make_manifest, parse_manifest
+from dmrelease.core.manifest_verify import verify_manifest
 
 #: lines: base 3, leaf 4, sphgeom 5, daf 6, utils 7, geom 8, afw 9, meta 10
 DEPS = {

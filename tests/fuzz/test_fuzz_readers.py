@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from dmrelease.core.config_layers import build_config
 from dmrelease.core.journal import Journal, Lock, Step, parse_journal, parse_lock
 from dmrelease.core.limits import decode_text
-from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest, verify_manifest
+from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest
+from dmrelease.core.manifest_verify import verify_manifest
 from dmrelease.core.names import ReleaseBranchPattern, parse_branch, parse_tag, read_tag
 from dmrelease.core.plan import Session, make_plan, parse_plan, plan_to_json
 from dmrelease.core.refs import RefKind, RefSource, Resolution

@@ -10,7 +10,8 @@ from rebuild_helpers import GRAPH, config_for, make_product, run_prepare, write_
 
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.core.errors import CheckFailed
-from dmrelease.core.manifest import parse_manifest, verify_manifest
+from dmrelease.core.manifest import parse_manifest
+from dmrelease.core.manifest_verify import verify_manifest
 from dmrelease.core.refs import RefKind, RefSource
 from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, push_change
 

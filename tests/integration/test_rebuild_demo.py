@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from dmrelease.core.manifest import parse_manifest, verify_manifest
+from dmrelease.core.manifest import parse_manifest
+from dmrelease.core.manifest_verify import verify_manifest
 from dmrelease.demo.rebuild import CHANGED, run_demo
 
 

@@ -3,7 +3,8 @@
 A manifest ``manifests/bNNNN.txt`` is the header line, ``BUILD=bNNNN``, then one line per
 package ``"%-25s %-40s  %-40s %s" % (name, sha1, version, ",".join(direct_deps))`` in build
 order. Readers split on whitespace; :func:`render_manifest` writes the current layout byte
-for byte. The checks of a parsed manifest live in :mod:`dmrelease.core.manifest_verify`.
+for byte. The checks of a parsed manifest are
+:func:`dmrelease.core.manifest_verify.verify_manifest`.
 """
 
 from __future__ import annotations
@@ -287,12 +288,3 @@ class ContentDb:
     def hashes_for(self, build_id: str) -> tuple[str, ...]:
         """The content hashes recorded for a build id (normally one)."""
         return self._hashes.get(build_id, ())
-
-
-def verify_manifest(
-    manifest: Manifest, path: str, content_db: ContentDb | None = None
-) -> list[Diagnostic]:
-    """Every problem of a parsed manifest; see :mod:`dmrelease.core.manifest_verify`."""
-    from dmrelease.core.manifest_verify import verify  # a module of its own for size
-
-    return verify(manifest, path, content_db)

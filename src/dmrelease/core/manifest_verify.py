@@ -40,8 +40,10 @@ from dmrelease.core.manifest import (
 _FILE_BUILD_RE = re.compile(r"(?:^|[/\\])(b[0-9]+)\.txt$")
 
 
-def verify(manifest: Manifest, path: str, content_db: ContentDb | None = None) -> list[Diagnostic]:
-    """Every problem of ``manifest`` read from ``path``, in line order."""
+def verify_manifest(
+    manifest: Manifest, path: str, content_db: ContentDb | None = None
+) -> list[Diagnostic]:
+    """Every problem of a parsed ``manifest`` read from ``path``, in line order."""
     problems = _build_line(manifest, path)
     problems += _duplicates(manifest, path)
     bad_shas = _bad_shas(manifest, path)

@@ -1,64 +1,35 @@
-"""The tag values of DESIGN.md §3: finals, candidates, weeklies, dailies, build ids, history.
+"""The tag values of DESIGN.md §3 and their one parser: finals, candidates, weeklies,
+dailies, build ids.
 
-Frozen dataclasses whose ``str()`` is the canonical git form and ``eups_tag`` the EUPS tag.
-Parsing text into them is :mod:`dmrelease.core.names`, which re-exports everything here;
-import from there.
+Frozen dataclasses whose ``str()`` is the canonical git form and ``eups_tag`` the EUPS tag;
+:func:`parse_tag` reads canonical names into them (``Release.parse`` and the like check the
+kind too), :func:`parse_eups_tag` EUPS tags. :mod:`dmrelease.core.names` re-exports
+everything here, with :mod:`dmrelease.core.tag_kinds` (kinds, the error, the EUPS rule)
+and :mod:`dmrelease.core.tag_history` (the historical forms); import from there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
+import re
 from dataclasses import dataclass
 from functools import total_ordering
-from typing import ClassVar, Literal, TypeVar
+from typing import ClassVar, TypeVar
 
 import semver
 
-from dmrelease.core.errors import Diagnostic, ParseError
-
-RC_FROM_ONE = "release candidates count from rc1"
-YEAR_DIGITS = "the year must have four digits, 1000..9999"
-
-
-class Kind(enum.StrEnum):
-    """What a tag name is (DESIGN.md §3)."""
-
-    FINAL = "final"
-    RC = "rc"
-    WEEKLY = "weekly"
-    DAILY = "daily"
-    BUILD = "build"
-    LEGACY = "legacy"
-
-
-class InvalidName(ParseError):
-    """A name that is not a valid (canonical) DM name; ``reason`` says how to fix it."""
-
-    def __init__(self, text: str, reason: str, rule: str = "name-syntax") -> None:
-        self.text = text
-        self.reason = reason
-        self.rule = rule
-        super().__init__(Diagnostic("<name>", 1, rule, f"{text!r}: {reason}"))
-
+from dmrelease.core.tag_history import legacy_form
+from dmrelease.core.tag_kinds import RC_FROM_ONE, YEAR_DIGITS, InvalidName, Kind, eups_rule
 
 _T = TypeVar("_T")
 
 
 def _parse_as(cls: type[_T], text: str, what: str, *, external: bool = False) -> _T:
-    """``Cls.parse(text)``: :func:`~dmrelease.core.names.parse_tag`, then check the kind."""
-    from dmrelease.core.names import parse_tag  # names imports this module: import late
-
+    """``Cls.parse(text)``: :func:`parse_tag`, then check the kind."""
     value = parse_tag(text, external=external)
     if not isinstance(value, cls):
         raise InvalidName(text, f"this is a {value.kind} name, not {what}", "name-kind")
     return value
-
-
-def eups_rule(git_name: str) -> str:
-    """git → EUPS tag: ``v`` before a leading digit, ``.`` and ``-`` → ``_`` (DESIGN.md §3)."""
-    prefix = "v" if git_name[:1].isdigit() else ""
-    return prefix + git_name.replace(".", "_").replace("-", "_")
 
 
 @total_ordering
@@ -282,28 +253,154 @@ class BuildId:
         return BuildId(self.number + 1)
 
 
-#: the historical families of tag names, see ``names.LEGACY_FORMS``
-Family = Literal["final", "rc", "weekly", "t", "monthly", "milestone", "release"]
-
-
-@dataclass(frozen=True)
-class Legacy:
-    """A historical tag spelling (``16.0``, ``v16.0.rc1``, …), for readers only (DESIGN.md §3)."""
-
-    text: str
-    family: Family
-    kind: ClassVar[Kind] = Kind.LEGACY
-
-    def __str__(self) -> str:
-        return self.text
-
-    @property
-    def eups_tag(self) -> str:
-        """The §3 rule; ``release/vX_Y_Z`` already carries its EUPS spelling after the ``/``."""
-        if self.family == "release":
-            return self.text.removeprefix("release/")
-        return eups_rule(self.text)
-
-
-#: a canonical tag value, as :func:`dmrelease.core.names.parse_tag` returns it
+#: a canonical tag value, as :func:`parse_tag` returns it
 Tag = Release | Candidate | Weekly | Daily | BuildId
+
+
+_MAX_LENGTH = 100
+_EXPECTED = "expected M.n.p, vM.n.p.rcN, w.YYYY.WW, d.YYYY.MM.DD or bN"
+_FINAL = re.compile(r"(v?)([0-9]+)\.([0-9]+)\.([0-9]+)")
+_RC = re.compile(r"(v?)([0-9]+)\.([0-9]+)\.([0-9]+)([.-]?)rc([0-9]+)")
+_WEEKLY = re.compile(r"w\.([0-9]+)\.([0-9]+)")
+_DAILY = re.compile(r"d\.([0-9]+)\.([0-9]+)\.([0-9]+)")
+_BUILD = re.compile(r"b([0-9]+)")
+_EUPS = re.compile(r"v([0-9]+)_([0-9]+)_([0-9]+)(?:_rc([0-9]+))?|[wd](?:_[0-9]+){2,3}|b[0-9]+")
+
+
+def _numbers(groups: tuple[str, ...], problems: list[str]) -> list[int]:
+    """Integers of version components, noting zero padding (``16.1.0 ≠ 16.10.0``)."""
+    for group in groups:
+        if len(group) > 1 and group.startswith("0"):
+            problems.append(f"zero padding in {group!r} (write {int(group)})")
+    return [int(group) for group in groups]
+
+
+def _fail(text: str, problems: list[str], rule: str) -> InvalidName:
+    if any(problem.startswith("zero padding") for problem in problems):
+        rule = "name-zero-padding"
+    return InvalidName(text, "; ".join(problems), rule)
+
+
+def _parse_final(text: str, external: bool) -> Release | None:
+    match = _FINAL.fullmatch(text)
+    if match is None:
+        return None
+    problems: list[str] = []
+    major, minor, patch = _numbers(match.groups()[1:], problems)
+    if match[1] and not external:
+        problems.append(
+            f"a DM final has no 'v' (write {major}.{minor}.{patch}); "
+            f"'v{major}.{minor}.{patch}' is only for external repos"
+        )
+    if problems:
+        raise _fail(text, problems, "name-v-prefix")
+    return Release(major, minor, patch)
+
+
+def _parse_rc(text: str) -> Candidate | None:
+    match = _RC.fullmatch(text)
+    if match is None:
+        return None
+    problems: list[str] = []
+    major, minor, patch, rc = _numbers((*match.groups()[1:4], match[6]), problems)
+    if rc == 0:
+        problems.append(RC_FROM_ONE)
+    elif not match[1] or match[5] != ".":
+        problems.append(f"a release candidate is spelled v{major}.{minor}.{patch}.rc{rc}")
+    if problems:
+        raise _fail(text, problems, "name-rc")
+    return Candidate(Release(major, minor, patch), rc)
+
+
+def _parse_weekly(text: str) -> Weekly | None:
+    match = _WEEKLY.fullmatch(text)
+    if match is None:
+        return None
+    problems: list[str] = []
+    year, week = int(match[1]), int(match[2])
+    if len(match[1]) != 4:
+        problems.append(YEAR_DIGITS)
+    if len(match[2]) != 2:
+        problems.append(f"the week must have two digits (write w.{year}.{week:02d})")
+    if problems:
+        raise InvalidName(text, "; ".join(problems), "name-week")
+    return Weekly(year, week)
+
+
+def _parse_daily(text: str) -> Daily | None:
+    match = _DAILY.fullmatch(text)
+    if match is None:
+        return None
+    if [len(group) for group in match.groups()] != [4, 2, 2]:
+        raise InvalidName(text, "a daily is spelled d.YYYY.MM.DD", "name-date")
+    try:
+        day = dt.date(*(int(group) for group in match.groups()))
+    except ValueError as exc:
+        raise InvalidName(text, f"not a calendar date ({exc})", "name-date") from None
+    return Daily(day)
+
+
+def _parse_build(text: str) -> BuildId | None:
+    match = _BUILD.fullmatch(text)
+    if match is None:
+        return None
+    problems: list[str] = []
+    (number,) = _numbers(match.groups(), problems)
+    if problems:  # one number: at most one problem, zero padding
+        raise InvalidName(text, problems[0], "name-zero-padding")
+    return BuildId(number)
+
+
+def _not_a_tag(text: str) -> InvalidName:
+    """The most helpful reason for a text that fits no canonical pattern."""
+    legacy = legacy_form(text)
+    if legacy is not None:
+        reason = f"historical {legacy.family} form, tolerated in old history only; {_EXPECTED}"
+        return InvalidName(text, reason, "name-legacy")
+    if _EUPS.fullmatch(text):
+        try:
+            value = parse_eups_tag(text)
+        except InvalidName:
+            pass
+        else:
+            return InvalidName(text, f"EUPS spelling; the git name is {value}", "name-eups-form")
+    return InvalidName(text, f"not a DM tag name: {_EXPECTED}")
+
+
+def parse_tag(text: str, *, external: bool = False) -> Tag:
+    """Parse a canonical tag name (DESIGN.md §3); raise :class:`InvalidName` saying why not.
+
+    Zero padding is refused (``016.0.0``, ``w.2025.4``), so do ``rc0``, weeks past the
+    year's last (``w.2025.54``) and ``v29.0.0`` unless ``external`` (then ``Release(29,0,0)``).
+    """
+    if len(text) > _MAX_LENGTH:  # also keeps int() below its digit limit
+        raise InvalidName(text[:_MAX_LENGTH] + "…", f"longer than {_MAX_LENGTH} characters")
+    try:
+        value = (
+            _parse_final(text, external)
+            or _parse_rc(text)
+            or _parse_weekly(text)
+            or _parse_daily(text)
+            or _parse_build(text)
+        )
+    except InvalidName as exc:  # a constructor's message names the value, not the text
+        if exc.text == text:
+            raise
+        raise InvalidName(text, exc.reason, exc.rule) from None
+    if value is None:
+        raise _not_a_tag(text)
+    return value
+
+
+def parse_eups_tag(text: str) -> Tag:
+    """EUPS tag → the name it was made from (``v29_1_0_rc1`` → ``v29.1.0.rc1``)."""
+    match = _EUPS.fullmatch(text)
+    if match is None:
+        reason = "not the EUPS tag of a DM name (v29_1_0, v29_1_0_rc1, w_2025_24, d_2025_06_11, b1)"
+        raise InvalidName(text, reason, "name-eups")
+    if match[1] is None:
+        git_name = text.replace("_", ".")
+    else:
+        git_name = f"{match[1]}.{match[2]}.{match[3]}"
+        git_name = f"v{git_name}.rc{match[4]}" if match[4] else git_name
+    return parse_tag(git_name)

@@ -1,7 +1,7 @@
 """Verify versiondb manifest files: read them, run the core checks, count (DESIGN.md §5).
 
-The checks are :func:`dmrelease.core.manifest.verify_manifest` plus the byte-for-byte layout
-(:func:`dmrelease.core.manifest.layout_problems`); this module only reads files.
+The checks are :func:`dmrelease.core.manifest_verify.verify_manifest` plus the byte-for-byte
+layout (:func:`dmrelease.core.manifest.layout_problems`); this module only reads files.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dmrelease.core.errors import Diagnostic, ParseError, UsageError
 from dmrelease.core.limits import decode_text
-from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest, verify_manifest
+from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest
+from dmrelease.core.manifest_verify import verify_manifest
 
 
 @dataclass(frozen=True)
