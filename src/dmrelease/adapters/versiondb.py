@@ -5,15 +5,26 @@ A manifest whose content hash is already recorded reuses that build id and write
 new (the original tool lost this on its Python 3 port). Build ids: highest ``bN`` among the
 manifest files and tags, plus one. Every step checks what is already there, so a rerun after
 a crash completes the record instead of repeating or contradicting it.
+
+With a remote (``paths.versiondb_remote``, issue 9 §4) the local versiondb is a clone of
+it and :meth:`VersionDb.claim` takes the build id there: fetch, choose, record, then one
+``git push --atomic`` of ``main`` and the new ``bNNNN`` tag. When another agent pushed
+first, the push is refused; the local ``main`` is then reset onto the remote's (the local
+record, never published, is redone on top: the same content reuses the other agent's id,
+other content takes the next one) and the push tried again. Tags are made locally only
+once the remote has them, so no local tag ever disagrees with the remote.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.files import WriteFailed, write_atomically
-from dmrelease.adapters.git import Git
+from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.remote_state import remote_address, shown
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import (
@@ -27,6 +38,14 @@ from dmrelease.core.manifest import (
 CONTENT_DB = "manifests/content_sha.db.txt"
 #: what ``git add`` takes: the content db and the manifests, never a temporary file
 RECORDED = (CONTENT_DB, "manifests/b*.txt")
+MAIN = "refs/heads/main"
+#: the remote's main and build tags as last fetched (globs: an empty remote has neither)
+TRACKING_MAIN = "refs/remotes/versiondb/heads/main"
+TRACKING_TAGS = "refs/remotes/versiondb/tags/"
+#: a claim retries once per build another agent pushed meanwhile; past this many, give up
+MAX_CLAIMS = 64
+
+__all__ = ["CONTENT_DB", "VersionDb", "VersionDbConflict"]
 
 
 class VersionDbConflict(DmReleaseError):
@@ -34,13 +53,30 @@ class VersionDbConflict(DmReleaseError):
 
 
 @dataclass(frozen=True)
+class Remote:
+    """What the versiondb remote showed at a fetch: its ``main`` and its build tags."""
+
+    main: str | None
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
 class VersionDb:
     path: Path
     git: Git
+    remote: str | None = None
 
     @classmethod
-    def open(cls, path: Path, user_name: str, user_email: str, timeout: float) -> VersionDb:
-        """The versiondb at ``path``, created as an empty repository when absent."""
+    def open(
+        cls,
+        path: Path,
+        user_name: str,
+        user_email: str,
+        timeout: float,
+        remote: str | None = None,
+    ) -> VersionDb:
+        """The versiondb at ``path``, created as an empty repository when absent; with a
+        ``remote``, that repository becomes its clone at the first :meth:`claim`."""
         identity = {
             "GIT_AUTHOR_NAME": user_name,
             "GIT_AUTHOR_EMAIL": user_email,
@@ -53,7 +89,8 @@ class VersionDb:
             except OSError as exc:
                 raise WriteFailed(path, exc, "the versiondb") from None
             Git(path, timeout=timeout).run("init", "--quiet", "--initial-branch=main")
-        return cls(path, Git(path, env=identity, timeout=timeout))
+        address = remote_address(remote) if remote else None
+        return cls(path, Git(path, env=identity, timeout=timeout), address)
 
     def content_db(self) -> ContentDb:
         return ContentDb.parse(self._content_text()[1], str(self.path / CONTENT_DB))
@@ -87,8 +124,123 @@ class VersionDb:
         known = db.build_for(content_hash(manifest))
         return (known, True) if known else (self.next_build_id(db), False)
 
+    def claim(self, manifest: Manifest) -> tuple[Manifest, bool, list[str]]:
+        """Give ``manifest`` its build id and record it: ``(manifest with its build id,
+        reused, steps done)``. With a remote, the id is taken there (see the module)."""
+        if self.remote is None:
+            build_id, reused = self.build_id_for(manifest)
+            claimed = dataclasses.replace(manifest, build_id=build_id)
+            return claimed, reused, self.record(claimed)
+        remote = self._fetch()
+        for _ in range(MAX_CLAIMS):
+            self._follow(remote)
+            build_id, reused = self.build_id_for(manifest)
+            claimed = dataclasses.replace(manifest, build_id=build_id)
+            steps = self._record(claimed, tag=False)
+            refused = self._publish(remote, steps)
+            if refused is None:
+                return claimed, reused, steps
+            seen, remote = remote, self._fetch()
+            if remote == seen:  # refused, yet nobody pushed: not a race to retry
+                raise refused
+        raise VersionDbConflict(
+            f"{shown(self.remote)}: {MAX_CLAIMS} builds were pushed by other agents while "
+            f"this one tried to record its build; rerun"
+        )
+
+    def _fetch(self) -> Remote:
+        """Fetch the remote's ``main`` and build tags into ``refs/remotes/versiondb/``, and
+        make a local tag of each build tag the clone lacks."""
+        assert self.remote is not None
+        self.git.run(
+            "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", "--",
+            self.remote, "+refs/heads/*:refs/remotes/versiondb/heads/*",
+            f"+refs/tags/b*:{TRACKING_TAGS}b*",
+        )  # fmt: skip
+        tags = self.git.lines("for-each-ref", "--format=%(refname) %(objectname)", TRACKING_TAGS)
+        local = set(self.git.lines("for-each-ref", "--format=%(refname)", "refs/tags/b*"))
+        creates = []
+        for line in tags:
+            name, sha = line.split(" ")
+            tag = f"refs/tags/{name.removeprefix(TRACKING_TAGS)}"
+            if tag not in local:
+                creates.append(f"create {tag} {sha}\n")
+        if creates:
+            self.git.run("update-ref", "--stdin", input="".join(creates))
+        names = frozenset(line.split(" ")[0].removeprefix(TRACKING_TAGS) for line in tags)
+        return Remote(self._commit(TRACKING_MAIN), names)
+
+    def _commit(self, ref: str) -> str | None:
+        found = self.git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return found or None
+
+    def _follow(self, remote: Remote) -> None:
+        """Bring the local ``main`` onto the remote's: fast-forward when it is behind, keep
+        it when it is ahead (records not pushed yet), and when the two diverged (another
+        agent pushed first) reset it onto the remote's, keeping the local one under
+        ``refs/dm-release/unpublished/`` (nothing lost; its record is redone on top)."""
+        if remote.main is None:
+            return  # an empty remote: the local history is published as it is
+        local = self._commit(MAIN)
+        if local == remote.main or (local and self.git.is_ancestor(remote.main, local)):
+            return
+        if local and not self.git.is_ancestor(local, remote.main):
+            self.git.run("update-ref", f"refs/dm-release/unpublished/{local}", local)
+        self.git.run("reset", "--quiet", "--hard", remote.main)
+        self.git.run("clean", "--quiet", "--force", "--", "manifests")
+
+    def _publish(self, remote: Remote, steps: list[str]) -> GitError | None:
+        """Push ``main`` and a tag of each recorded build the remote has no tag of, in one
+        atomic push; None when done, the push's error when the remote refused it."""
+        assert self.remote is not None
+        main = self._commit(MAIN)
+        if main is None:
+            return None
+        listed = self.git.lines("ls-tree", "--name-only", main, "--", "manifests/")
+        builds = [Path(name).stem for name in listed if BUILD_ID_RE.match(Path(name).stem)]
+        pending = [b for b in builds if b not in remote.tags]
+        specs = [f"{main}:{MAIN}"] if main != remote.main else []
+        made: set[str] = set()
+        objects = {b: self._tag_object(b, main, made) for b in pending}
+        specs += [f"{sha}:refs/tags/{b}" for b, sha in objects.items()]
+        if not specs:
+            return None
+        try:
+            self.git.run("push", "--quiet", "--atomic", "--porcelain", "--", self.remote, *specs)
+        except GitError as exc:
+            return exc
+        self.git.run("update-ref", TRACKING_MAIN, main)
+        for build in sorted(made):
+            self.git.run("update-ref", f"refs/tags/{build}", objects[build], "")
+        steps.append(f"push {shown(self.remote)} main" + "".join(f" {b}" for b in objects))
+        return None
+
+    def _tag_object(self, build_id: str, main: str, made: set[str]) -> str:
+        """The annotated tag ``bNNNN`` of the commit that recorded it: the local tag if there
+        is one (a versiondb recorded before it had a remote), else a new tag object, made
+        without a local ref until the remote has it."""
+        local = self.git.run(
+            "rev-parse", "--verify", "--quiet", f"refs/tags/{build_id}", check=False
+        )
+        if local:
+            return local
+        commit = self.git.run("rev-list", "-1", main, "--", f"manifests/{build_id}.txt")
+        env = self.git.env
+        tagger = (
+            f"{env.get('GIT_COMMITTER_NAME', 'dm-release')} <{env.get('GIT_COMMITTER_EMAIL', '')}>"
+        )
+        text = (
+            f"object {commit}\ntype commit\ntag {build_id}\n"
+            f"tagger {tagger} {int(time.time())} +0000\n\nBuild {build_id}\n"
+        )
+        made.add(build_id)
+        return self.git.run("mktag", input=text)
+
     def record(self, manifest: Manifest) -> list[str]:
         """Write, commit and tag ``manifest``; returns what was done (empty: all there)."""
+        return self._record(manifest, tag=True)
+
+    def _record(self, manifest: Manifest, *, tag: bool) -> list[str]:
         build_id = manifest.build_id
         if build_id is None:
             raise DmReleaseError("cannot record a manifest without a build id")
@@ -100,7 +252,7 @@ class VersionDb:
             self.git.run("add", "--", *RECORDED)
             self.git.run("commit", "--quiet", "-m", f"Add build {build_id}")
             done.append("commit")
-        if not self.git.ok("rev-parse", "--verify", "--quiet", f"refs/tags/{build_id}"):
+        if tag and not self.git.ok("rev-parse", "--verify", "--quiet", f"refs/tags/{build_id}"):
             self.git.run("tag", "--annotate", "-m", f"Build {build_id}", build_id)
             done.append(f"tag {build_id}")
         return done

@@ -157,6 +157,11 @@ class Config:
         Path("versiondb"), K.PATH, "the versiondb git repository (created when absent)",
         key="paths.versiondb", env=("DM_RELEASE_VERSIONDB",),
     )  # fmt: skip
+    versiondb_remote: str | None = _option(
+        None, K.TEXT, "URL (or absolute path) of the versiondb remote every agent shares: "
+        "build ids, release locks and release plans live there (unset: this machine only)",
+        key="paths.versiondb_remote", env=("DM_RELEASE_VERSIONDB_REMOTE",),
+    )  # fmt: skip
     stack: Path = _option(  # noqa: RUF009
         Path("stack"), K.PATH, "EUPS stack: <stack>/<flavor>/<product>/<version>/",
         key="paths.stack", env=("DM_RELEASE_STACK",),

@@ -191,16 +191,21 @@ def prepare(config: Config, *, dry_run: bool = False, log: TextIO = sys.stderr) 
     versiondb = None
     if not dry_run or (config.versiondb / ".git").is_dir():
         versiondb = VersionDb.open(
-            config.versiondb, config.user_name, config.user_email, config.git_timeout
-        )
-    build_id, reused = versiondb.build_id_for(manifest) if versiondb else ("b?", False)
-    manifest = dataclasses.replace(manifest, build_id=build_id)
+            config.versiondb, config.user_name, config.user_email, config.git_timeout,
+            remote=config.versiondb_remote,
+        )  # fmt: skip
+    claimed: list[str] = []
+    if dry_run or versiondb is None:  # a preview: the id the next record would take here
+        build_id, reused = versiondb.build_id_for(manifest) if versiondb else ("b?", False)
+        manifest = dataclasses.replace(manifest, build_id=build_id)
+    else:  # recorded, and pushed when versiondb has a remote (issue 9 §4)
+        manifest, reused, claimed = versiondb.claim(manifest)
     notes = tuple(found.skipped_optional)
     plan = Prepared(manifest, reused, found.sources, (), notes, time.monotonic() - started)
     print_prepare(plan, log, dry_run=dry_run)
     if dry_run or versiondb is None:
         return plan
-    steps = tuple(versiondb.record(manifest))
+    steps = tuple(claimed)
     outputs = write_outputs(config, manifest)
     print(f"versiondb: {', '.join(steps) or 'already recorded'}; wrote "
           f"{', '.join(str(p) for p in outputs)}", file=log)  # fmt: skip
