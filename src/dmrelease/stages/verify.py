@@ -15,6 +15,8 @@ from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import ContentDb, layout_problems, parse_manifest
 from dmrelease.core.manifest_verify import verify_manifest
 
+__all__ = ["VerifyReport", "verify_files"]
+
 
 @dataclass(frozen=True)
 class VerifyReport:
