@@ -13,6 +13,7 @@ from dmrelease.core.refs import (
     looks_like_sha,
     resolve_package,
     resolve_refs,
+    unmatched_problems,
     unmatched_refs,
 )
 
@@ -99,6 +100,19 @@ def test_a_ref_matching_no_package_is_refused() -> None:
     [problem] = failed.value.diagnostics
     assert (problem.rule, problem.column) == ("ref-unmatched", 2)
     assert "'v29.1.0.rc9' exists in none of the 3 packages" in problem.message
+
+
+def test_each_unmatched_ref_is_one_problem_at_its_position_in_the_list() -> None:
+    problems = unmatched_problems(["nope", "v29.1.x", "v9.9.9", "main"], REPOS, "REFS")
+    assert [(p.path, p.line, p.column, p.rule) for p in problems] == [
+        ("REFS", 1, 1, "ref-unmatched"),
+        ("REFS", 1, 3, "ref-unmatched"),
+    ]
+    assert [p.message for p in problems] == [
+        "ref 'nope' exists in none of the 3 packages",
+        "ref 'v9.9.9' exists in none of the 3 packages",
+    ]
+    assert unmatched_problems(["v29.1.x"], REPOS) == []
 
 
 def test_a_ref_shadowed_everywhere_still_counts_as_matched() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dmrelease.adapters.config import load_config
+from dmrelease.adapters.config import load_options
 from dmrelease.core.config import Config
+from dmrelease.core.requests import BuildRequest
 from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 from dmrelease.stages.rebuild import Built, Prepared, build, prepare
+from dmrelease.stages.workspace import open_workspace, work_dir_lock
 
 #: the test build: install one file naming the package and its version into $PREFIX
 BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
@@ -54,15 +58,38 @@ def write_config(
     return path
 
 
-def config_for(path: Path, environ: Mapping[str, str] | None = None, **flags: Any) -> Config:
-    return load_config(path, flags, environ=dict(environ or {}))
+@dataclass(frozen=True)
+class Setup:
+    """A loaded configuration: the settings and the request the rebuild command makes."""
+
+    config: Config
+    request: BuildRequest
+
+    def __getattr__(self, name: str) -> Any:  # the settings read like the Config's
+        return getattr(self.config, name)
+
+    def dry(self) -> Setup:
+        return dataclasses.replace(self, request=dataclasses.replace(self.request, dry_run=True))
 
 
-def run_prepare(config: Config) -> tuple[Prepared, str]:
+def config_for(path: Path, environ: Mapping[str, str] | None = None, **flags: Any) -> Setup:
+    """Settings and request as ``dm-release rebuild`` loads them (flags by option name)."""
+    loaded = load_options(path, flags, environ=dict(environ or {}))
+    return Setup(loaded.config, loaded.request.build_request())
+
+
+def run_prepare(setup: Setup) -> tuple[Prepared, str]:
+    """Prepare as the rebuild command does: one workspace, under the work-dir lock."""
     log = io.StringIO()
-    return prepare(config, log=log), log.getvalue()
+    with work_dir_lock(setup.config):
+        workspace = open_workspace(
+            setup.config, setup.request.products, setup.request.refs, log=log
+        )
+        return prepare(setup.config, setup.request, workspace, log), log.getvalue()
 
 
-def run_build(config: Config, prepared: Prepared) -> tuple[Built, str]:
+def run_build(setup: Setup, prepared: Prepared) -> tuple[Built, str]:
     log = io.StringIO()
-    return build(config, prepared.manifest, log=log), log.getvalue()
+    config, request = setup.config, setup.request
+    workspace = None  # the build reads the work clones prepare checked out
+    return build(config, request, workspace, prepared.manifest, log), log.getvalue()

@@ -33,7 +33,6 @@ from dmrelease.adapters.versiondb import CONTENT_DB, VersionDb, VersionDbConflic
 from dmrelease.core.config import Config
 from dmrelease.core.manifest import Manifest, content_hash, render_manifest
 from dmrelease.demo.synthetic import push_change
-from dmrelease.stages.rebuild import prepare
 from dmrelease.stages.verify import verify_files
 
 PAGE = 4096
@@ -238,7 +237,7 @@ def test_a_full_disk_at_any_point_of_versiondb_recording_is_recovered_by_a_rerun
     saved = tmp_path / "versiondb-b1"
     shutil.copytree(config.versiondb, saved, symlinks=True)
     push_change(product, "geom", "a change for b2")
-    manifest = prepare(config, dry_run=True, log=io.StringIO()).manifest
+    manifest = run_prepare(config.dry())[0].manifest
     assert manifest.build_id == "b2"
     old_db = (saved / CONTENT_DB).read_text()
     failures: list[str] = []
@@ -288,7 +287,7 @@ def _b1_then_changed(tmp_path: Path) -> tuple[Config, Path, Manifest]:
     saved = tmp_path / "versiondb-b1"
     shutil.copytree(config.versiondb, saved, symlinks=True)
     push_change(product, "geom", "a change for b2")
-    manifest = prepare(config, dry_run=True, log=io.StringIO()).manifest
+    manifest = run_prepare(config.dry())[0].manifest
     assert manifest.build_id == "b2"
     return config, saved, manifest
 
@@ -309,16 +308,20 @@ def test_an_enospc_at_each_write_of_prepare_is_finished_by_a_rerun(
     written = injected(tmp_path, None)
     run_prepare(config)
     names = [Path(name).name.split(".tmp")[0].rsplit(".", 1)[0][1:] for name in written]
-    assert names == ["content_sha.db.txt", "b2.txt", "manifest.txt", "build.properties"]
+    # the command's work-dir lock first, then prepare's own writes
+    assert names == [
+        ".dm-release.lock", "content_sha.db.txt", "b2.txt", "manifest.txt", "build.properties"
+    ]  # fmt: skip
     for at, name in enumerate(names):
         _restore(config, saved)
         injected(tmp_path, at)
         with pytest.raises(WriteFailed) as caught:
             run_prepare(config)
         assert caught.value.path.name == name
+        what = " the work-dir lock" if at == 0 else ""
         assert str(caught.value).endswith(
-            ": cannot write: No space left on device [ENOSPC]; nothing was half-written: "
-            "free some space and rerun"
+            f": cannot write{what}: No space left on device [ENOSPC]; nothing was "
+            "half-written: free some space and rerun"
         )
         assert _temporaries(tmp_path) == []
         injected(tmp_path, None)  # space freed

@@ -195,8 +195,12 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     from dmrelease.stages.rebuild import rebuild
 
     product = make_product(tmp_path)
-    config = config_for(write_config(tmp_path, product))
-    prepared, built = rebuild(config, dry_run=True, log=io.StringIO())
+    setup = config_for(write_config(tmp_path, product)).dry()
+    prepared, built = rebuild(setup.config, setup.request, io.StringIO())
     assert len(prepared.manifest.entries) == len(GRAPH)
     assert built is not None and built.counts["built"] == len(GRAPH)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dm-release.toml", "upstream"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dm-release.toml", "upstream", "work"]
+    # the work clones, fetched like a real run's, and nothing else: no versiondb, outputs,
+    # status or stack; the work-dir lock is gone with the command
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["clones"]
+    assert sorted(p.name for p in (tmp_path / "work" / "clones").iterdir()) == sorted(GRAPH)

@@ -204,7 +204,7 @@ def test_dry_run_build_plans_without_building(tmp_path: Path) -> None:
 
     config = config_for(write_config(tmp_path, make_product(tmp_path)))
     prepared, _ = run_prepare(config)
-    planned = build(config, prepared.manifest, dry_run=True, log=io.StringIO())
+    planned = build(config.config, config.dry().request, None, prepared.manifest, io.StringIO())
     assert {o.action for o in planned.outcomes} == {Action.BUILT}
     assert not (tmp_path / "stack").exists() and not (tmp_path / "work" / "status.json").exists()
 

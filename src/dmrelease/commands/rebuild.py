@@ -32,19 +32,20 @@ def register(verbs: Any) -> None:
     parser.add_argument("--config", type=Path, help="dm-release.toml (default: ./dm-release.toml)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.add_argument(
-        "--dry-run", action="store_true", help="resolve and plan, clone to a temporary dir, "
-        "write nothing",
+        "--dry-run", action="store_true", help="fetch into the work clones, resolve and plan; "
+        "write nothing else",
     )  # fmt: skip
     add_option_flags(parser, FLAGS)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from dmrelease.adapters.config import load_config
+    from dmrelease.adapters.config import load_options
     from dmrelease.stages.rebuild import rebuild
 
-    config = load_config(args.config, flag_values(args, FLAGS))
-    prepared, built = rebuild(config, dry_run=args.dry_run, log=sys.stderr)  # the live stream
+    loaded = load_options(args.config, flag_values(args, FLAGS))
+    request = loaded.request.build_request(dry_run=args.dry_run)
+    prepared, built = rebuild(loaded.config, request, log=sys.stderr)  # the live stream
     if args.json:
         result = {"prepare": prepared.as_dict(), "build": built.as_dict() if built else None}
         json.dump(result, sys.stdout, indent=2)

@@ -144,19 +144,15 @@ def unmatched_refs(ref_list: Sequence[str], repos: Mapping[str, RepoRefs]) -> li
     return [ref for ref in ref_list if all(r.lookup(ref) is None for r in repos.values())]
 
 
-def resolve_refs(
-    ref_list: Sequence[str],
-    repos: Mapping[str, RepoRefs],
-    *,
-    repos_refs: Mapping[str, str | None] | None = None,
-    default_branch: str = "main",
-) -> dict[str, Resolution]:
-    """Resolve every package; raise CheckFailed naming each unmatched ref and each package
-    that has none of its candidate refs (rules ``ref-unmatched``, ``ref-unresolved``)."""
+def unmatched_problems(
+    ref_list: Sequence[str], repos: Mapping[str, RepoRefs], where: str = "<refs>"
+) -> list[Diagnostic]:
+    """One ``ref-unmatched`` diagnostic per ref of the list that exists in no package, its
+    column the ref's 1-based position in the list (as ``ref-syntax`` counts it)."""
     missing = set(unmatched_refs(ref_list, repos))
-    problems = [
+    return [
         Diagnostic(
-            "<refs>",
+            where,
             1,
             "ref-unmatched",
             f"ref {ref!r} exists in none of the {len(repos)} packages",
@@ -166,6 +162,18 @@ def resolve_refs(
         for position, ref in enumerate(ref_list, start=1)
         if ref in missing
     ]
+
+
+def resolve_refs(
+    ref_list: Sequence[str],
+    repos: Mapping[str, RepoRefs],
+    *,
+    repos_refs: Mapping[str, str | None] | None = None,
+    default_branch: str = "main",
+) -> dict[str, Resolution]:
+    """Resolve every package; raise CheckFailed naming each unmatched ref and each package
+    that has none of its candidate refs (rules ``ref-unmatched``, ``ref-unresolved``)."""
+    problems = unmatched_problems(ref_list, repos)
     resolved: dict[str, Resolution] = {}
     for package in sorted(repos):
         repos_ref = (repos_refs or {}).get(package)

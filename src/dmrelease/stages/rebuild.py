@@ -1,11 +1,14 @@
 """The rebuild stage (Jenkins ``run-rebuild``; DMTN-106 §4.1-4.2, A.2.3; issue 4).
 
-:func:`prepare` clones or fetches every package of the products in parallel, resolves the
-ref list (DESIGN.md §2), writes the manifest and records it in versiondb with an annotated
-tag ``bNNNN``, reusing the build id of identical content. :func:`build` reuses, fetches or
-builds every package of a manifest. :func:`rebuild` does both and writes ``manifest.txt``,
-``build.properties`` (``BUILD=bNNNN``) and ``status.json`` where Jenkins archives them.
-With ``dry_run`` the clones go to a temporary directory and nothing else is written.
+:func:`prepare` takes the workspace (every package of the products cloned or fetched once,
+the ref list resolved, DESIGN.md §2), writes its manifest and records it in versiondb with
+an annotated tag ``bNNNN``, reusing the build id of identical content. :func:`build`
+reuses, fetches or builds every package of a manifest. :func:`rebuild` does both and
+writes ``manifest.txt``, ``build.properties`` (``BUILD=bNNNN``) and ``status.json`` where
+Jenkins archives them.
+Each takes the settings, the command's :class:`~dmrelease.core.requests.BuildRequest`
+and the :mod:`workspace <dmrelease.stages.workspace>` (opened once per command). A dry run
+fetches into the work clones like a real run and writes nothing else.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,19 +30,30 @@ from dmrelease.adapters.stack import Stack
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action, Outcome, count_actions
 from dmrelease.core.config import Config
-from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
-from dmrelease.core.graph import DependencyGraph
-from dmrelease.core.limits import decode_text
-from dmrelease.core.manifest import Manifest, make_manifest, render_manifest
-from dmrelease.core.redact import redact
-from dmrelease.core.refs import unmatched_refs
-from dmrelease.core.repos import RepoEntry, parse_repos
-from dmrelease.core.tables import ExclusionMap
+from dmrelease.core.errors import CheckFailed, DmReleaseError, UsageError
+from dmrelease.core.manifest import Manifest, render_manifest
+from dmrelease.core.repos import RepoEntry
+from dmrelease.core.requests import BuildRequest, RefList
 from dmrelease.stages.rebuild_build import Builder, run_build
 from dmrelease.stages.rebuild_progress import ProgressLine, print_build, print_prepare
-from dmrelease.stages.rebuild_sources import Discovery, Source, Sources, discover
+from dmrelease.stages.workspace import (
+    PackageSource,
+    Workspace,
+    open_workspace,
+    work_dir_lock,
+)
+from dmrelease.stages.workspace import load_repos as workspace_load_repos
 
-PLACEHOLDER_BUILD = "b0"  # until versiondb gives the build id
+__all__ = [
+    "BuildFailed",
+    "Built",
+    "Prepared",
+    "build",
+    "builder_for",
+    "prepare",
+    "rebuild",
+    "write_outputs",
+]
 
 
 class BuildFailed(DmReleaseError):
@@ -65,7 +78,7 @@ class Prepared:
 
     manifest: Manifest
     build_id_reused: bool
-    sources: Mapping[str, Source]
+    sources: Mapping[str, PackageSource]
     versiondb_steps: tuple[str, ...]
     notes: tuple[str, ...]
     seconds: float
@@ -108,103 +121,79 @@ class Built:
         }
 
 
-def load_repos(config: Config) -> tuple[dict[str, RepoEntry], dict[str, str]]:
-    """The repos.yaml entries of the selected products, merged; where each was read."""
-    entries: dict[str, RepoEntry] = {}
-    origin: dict[str, str] = {}
-    problems: list[Diagnostic] = []
-    for product in config.selected_products():
-        if not product.repos.is_file():
-            raise UsageError(f"{product.repos}: no such repos.yaml (product {product.name})")
-        path = str(product.repos)
-        for name, entry in parse_repos(decode_text(product.repos.read_bytes(), path), path).items():
-            if name in entries and entries[name].url != entry.url:
-                here, there = redact(entry.url), redact(entries[name].url)  # may hold a password
-                message = f"{name}: {here} here, {there} in {origin[name]}"
-                problems.append(Diagnostic(path, entry.line, "repos-conflict", message))
-            entries.setdefault(name, entry)
-            origin.setdefault(name, path)
-    if problems:
-        raise CheckFailed(problems)
-    return entries, origin
-
-
-def _sources(config: Config, root: Path) -> Sources:
-    repos, origin = load_repos(config)
-    exclusions = None
-    if config.exclusions is not None:
-        if not config.exclusions.is_file():
-            raise UsageError(f"{config.exclusions}: no such exclusion map (build.exclusions)")
-        text = decode_text(config.exclusions.read_bytes(), str(config.exclusions))
-        exclusions = ExclusionMap.parse(text, str(config.exclusions))
-    return Sources(
-        root, repos, origin, config.refs, config.default_branch, config.flavor,
-        exclusions, float(config.git_timeout),
-    )  # fmt: skip
-
-
-def discover_product(config: Config, root: Path) -> Discovery:
-    """Clone or fetch every package of the selected products under ``root`` and resolve
-    ``config.refs`` first-match per package (DESIGN.md §2); records nothing. Raises
-    CheckFailed with every problem, ``ref-unmatched`` for a ref that no package has."""
-    products = config.selected_products()
-    if not products:
-        raise UsageError("no product configured: add [products.<name>] to dm-release.toml")
-    external = frozenset(e for p in products for e in p.external)
-    root.mkdir(parents=True, exist_ok=True)
-    found = discover(
-        [p.name for p in products], _sources(config, root), auto_jobs(config.git_jobs), external
+def _legacy_request(config: Config, *, dry_run: bool) -> BuildRequest:
+    """TRANSITIONAL (issue 9): the request of a caller that passes none, made of Config's
+    transitional copies of the request options; goes when every caller passes one."""
+    return BuildRequest(
+        config.selected, RefList(config.refs), config.eups_tag, config.prepare_only, dry_run
     )
-    if not found.problems:
-        refs = {name: source.refs for name, source in found.sources.items()}
-        found.problems.extend(
-            Diagnostic(
-                "<refs>",
-                1,
-                "ref-unmatched",
-                f"ref {ref!r} exists in no package",
-                hint="check the spelling, or drop it from the ref list",
-            )
-            for ref in unmatched_refs(config.refs, refs)
-        )
-    if found.problems:
-        raise CheckFailed(sorted(found.problems, key=lambda d: (d.path, d.line)))
+
+
+def load_repos(config: Config) -> tuple[dict[str, RepoEntry], dict[str, str]]:
+    """TRANSITIONAL: :func:`dmrelease.stages.workspace.load_repos` of the products."""
+    return workspace_load_repos(config.selected_products())
+
+
+def discover_product(config: Config, root: Path) -> Workspace:
+    """TRANSITIONAL: the workspace of ``config.refs`` over the selected products under
+    ``root``, refused (CheckFailed) when a ref exists in no package; use open_workspace."""
+    found = open_workspace(config, config.selected, RefList(config.refs), root=root)
+    _refuse_unmatched(found)
     return found
 
 
-def manifest_of(found: Discovery) -> Manifest:
-    """The manifest of a discovery in build order, with the placeholder build id
-    ``PLACEHOLDER_BUILD`` until versiondb gives one (DMTN-106 §4.1); CycleError on a cycle."""
-    graph = DependencyGraph({name: s.deps for name, s in sorted(found.sources.items())})
-    shas = {name: s.resolution.sha for name, s in found.sources.items()}
-    return make_manifest(PLACEHOLDER_BUILD, graph, shas)
+def manifest_of(found: Workspace) -> Manifest:
+    """TRANSITIONAL: ``workspace.manifest``."""
+    return found.manifest
 
 
-def prepare(config: Config, *, dry_run: bool = False, log: TextIO = sys.stderr) -> Prepared:
-    """Clone/fetch, resolve, print the plan, then write the manifest and record it in
-    versiondb (issue 4 §2). A dry run clones to a temporary directory and writes nothing."""
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="dm-release-dry-run-") as scratch:
-        root = Path(scratch) if dry_run else config.work_dir / "clones"
-        found = discover_product(config, root)
-        manifest = manifest_of(found)
+def _refuse_unmatched(workspace: Workspace) -> None:
+    """A ref list with a ref that exists in no package is refused (DESIGN.md §2)."""
+    problems = workspace.problems()
+    if problems:
+        raise CheckFailed(problems)
+
+
+def prepare(
+    config: Config,
+    request: BuildRequest | None = None,
+    workspace: Workspace | None = None,
+    log: TextIO = sys.stderr,
+    *,
+    dry_run: bool = False,
+    started: float | None = None,
+) -> Prepared:
+    """Check the workspace's ref list, print the plan, then write the manifest and record
+    it in versiondb (issue 4 §2). A dry run writes nothing (its clones are the work clones,
+    fetched). Without a ``workspace`` one is opened (under the work-dir lock)."""
+    started = time.monotonic() if started is None else started
+    request = request or _legacy_request(config, dry_run=dry_run)
+    if workspace is None:
+        with work_dir_lock(config):
+            workspace = open_workspace(config, request.products, request.refs, log=log)
+            return prepare(config, request, workspace, log, started=started)
+    _refuse_unmatched(workspace)
+    dry_run = request.dry_run
+    manifest = workspace.manifest
     versiondb = None
     if not dry_run or (config.versiondb / ".git").is_dir():
         versiondb = VersionDb.open(
             config.versiondb, config.user_name, config.user_email, config.git_timeout,
             remote=config.versiondb_remote,
         )  # fmt: skip
-    claimed: list[str] = []
-    if dry_run or versiondb is None:  # a preview: the id the next record would take here
-        build_id, reused = versiondb.build_id_for(manifest) if versiondb else ("b?", False)
-        manifest = dataclasses.replace(manifest, build_id=build_id)
-    else:  # recorded, and pushed when versiondb has a remote (issue 9 §4)
-        manifest, reused, claimed = versiondb.claim(manifest)
-    notes = tuple(found.skipped_optional)
-    plan = Prepared(manifest, reused, found.sources, (), notes, time.monotonic() - started)
+    # the plan first (STYLE.md habit 3), with the id the next record would take here
+    build_id, reused = versiondb.build_id_for(manifest) if versiondb else ("b?", False)
+    manifest = dataclasses.replace(manifest, build_id=build_id)
+    notes = workspace.notes
+    plan = Prepared(manifest, reused, workspace.sources, (), notes, time.monotonic() - started)
     print_prepare(plan, log, dry_run=dry_run)
     if dry_run or versiondb is None:
         return plan
+    # recorded, and pushed when versiondb has a remote (issue 9 §4)
+    manifest, reused, claimed = versiondb.claim(workspace.manifest)
+    if manifest.build_id != build_id:
+        print(f"manifest {manifest.build_id}: {build_id} was taken meanwhile", file=log)
+    plan = dataclasses.replace(plan, manifest=manifest, build_id_reused=reused)
     steps = tuple(claimed)
     outputs = write_outputs(config, manifest)
     print(f"versiondb: {', '.join(steps) or 'already recorded'}; wrote "
@@ -221,7 +210,7 @@ def write_outputs(config: Config, manifest: Manifest) -> list[Path]:
     return [manifest_file, properties]
 
 
-def builder_for(config: Config) -> Builder:
+def builder_for(config: Config, clones: Path | None = None) -> Builder:
     server = None
     if config.binary_server and not config.no_binary_fetch:
         session = http_session(config.binary_token)
@@ -232,20 +221,32 @@ def builder_for(config: Config) -> Builder:
         )  # fmt: skip
     command = BuildCommand(config.build_command) if config.build_command else None
     return Builder(
-        Stack(config.stack, config.flavor), config.work_dir / "clones",
+        Stack(config.stack, config.flavor), clones or config.work_dir / "clones",
         config.work_dir / "logs", command, server, config.build_docs, float(config.git_timeout),
     )  # fmt: skip
 
 
 def build(
-    config: Config, manifest: Manifest, *, dry_run: bool = False, log: TextIO = sys.stderr
+    config: Config,
+    request: BuildRequest | Manifest,
+    workspace: Workspace | None = None,
+    manifest: Manifest | None = None,
+    log: TextIO = sys.stderr,
+    *,
+    dry_run: bool = False,
 ) -> Built:
-    """Reuse, fetch or build every package of ``manifest``; BuildFailed after status.json."""
+    """Reuse, fetch or build every package of ``manifest`` (prepare's, with its build id)
+    from the clones of ``workspace``; BuildFailed after status.json. TRANSITIONAL: the old
+    form ``build(config, manifest, dry_run=...)`` still works."""
+    if isinstance(request, Manifest):
+        manifest, request = request, _legacy_request(config, dry_run=dry_run)
+    if manifest is None:
+        raise TypeError("build() needs the manifest to build")
     started = time.monotonic()
-    builder = builder_for(config)
+    builder = builder_for(config, workspace.root if workspace else None)
     jobs = auto_jobs(config.jobs)
     actions = builder.plan(manifest, jobs)
-    if dry_run:
+    if request.dry_run:
         planned = tuple(Outcome(e.name, e.version, actions[e.name]) for e in manifest.entries)
         built = Built(manifest.build_id, planned, time.monotonic() - started, dry_run=True)
         print_build(built, log)
@@ -260,10 +261,10 @@ def build(
     print_build(built, log)
     if built.counts["failed"]:
         raise BuildFailed(outcomes)
-    if config.eups_tag:
+    if request.eups_tag:
         pairs = [(e.name, e.version) for e in manifest.entries]
-        count = builder.stack.declare_tag(config.eups_tag, pairs)
-        print(f"EUPS tag {config.eups_tag} declared on {count} packages", file=log)
+        count = builder.stack.declare_tag(request.eups_tag, pairs)
+        print(f"EUPS tag {request.eups_tag} declared on {count} packages", file=log)
     return built
 
 
@@ -274,10 +275,19 @@ def write_status(config: Config, built: Built) -> Path:
 
 
 def rebuild(
-    config: Config, *, dry_run: bool = False, log: TextIO = sys.stderr
+    config: Config,
+    request: BuildRequest | None = None,
+    log: TextIO = sys.stderr,
+    *,
+    dry_run: bool = False,
 ) -> tuple[Prepared, Built | None]:
-    """Prepare, then build unless ``config.prepare_only``."""
-    prepared = prepare(config, dry_run=dry_run, log=log)
-    if config.prepare_only:
-        return prepared, None
-    return prepared, build(config, prepared.manifest, dry_run=dry_run, log=log)
+    """Open the workspace once (under the work-dir lock), prepare, then build unless
+    ``request.prepare_only``. TRANSITIONAL: without a request, Config's copies."""
+    request = request or _legacy_request(config, dry_run=dry_run)
+    started = time.monotonic()
+    with work_dir_lock(config):
+        workspace = open_workspace(config, request.products, request.refs, log=log)
+        prepared = prepare(config, request, workspace, log, started=started)
+        if request.prepare_only:
+            return prepared, None
+        return prepared, build(config, request, workspace, prepared.manifest, log)

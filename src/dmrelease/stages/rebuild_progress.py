@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 def print_prepare(prepared: Prepared, log: TextIO, *, dry_run: bool = False) -> None:
     sources = prepared.sources
     cloned = sum(1 for s in sources.values() if s.action == "cloned")
+    fetched = sum(1 for s in sources.values() if s.action == "fetched")
+    local = len(sources) - cloned - fetched
+    counts = f"{cloned} cloned, {fetched} fetched" + (f", {local} local" if local else "")
     print(
-        f"prepare: {len(sources)} packages ({cloned} cloned, {len(sources) - cloned} fetched)"
-        f" in {prepared.seconds:.1f}s{' [dry run: temporary clones]' if dry_run else ''}",
+        f"prepare: {len(sources)} packages ({counts})"
+        f" in {prepared.seconds:.1f}s{' [dry run]' if dry_run else ''}",
         file=log,
     )
     width = max((len(name) for name in sources), default=0)

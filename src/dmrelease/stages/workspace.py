@@ -1,0 +1,195 @@
+"""The workspace stage: the one discovery of every command (DESIGN.md §2, §7; issue 9 §1).
+
+:func:`open_workspace` is the only code that clones, fetches, resolves refs and reads table
+files: it clones or fetches each package of the products once, in parallel, resolves the
+ref list first-match per package, checks each clone out at its winning commit (with its LFS
+content for ``lfs: true`` packages) and returns a :class:`Workspace`: the sources, their
+resolutions with the reason each ref won, the dependency graph and the manifest (with a
+placeholder build id until versiondb gives one). Rebuild, release and every later stage
+take a workspace as input. :func:`reresolve` resolves the same clones against another ref
+list without fetching (a tag just made in a clone counts); it clones only packages new to
+the graph. A ref of the list that no package has is data (:attr:`Workspace.unmatched`),
+so a caller may drop a default ref; :meth:`Workspace.problems` reports it as
+``ref-unmatched`` for a caller that refuses such a list. :func:`work_dir_lock` is held by
+the command using a work dir.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from dmrelease.adapters.config import auto_jobs
+from dmrelease.core.config import Config, ProductConfig
+from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
+from dmrelease.core.graph import DependencyGraph
+from dmrelease.core.limits import decode_text
+from dmrelease.core.manifest import Manifest, make_manifest
+from dmrelease.core.redact import redact
+from dmrelease.core.refs import Resolution, unmatched_problems, unmatched_refs
+from dmrelease.core.repos import RepoEntry, parse_repos
+from dmrelease.core.requests import RefList
+from dmrelease.core.tables import ExclusionMap
+from dmrelease.stages.workspace_lock import WorkDirBusy, work_dir_lock
+from dmrelease.stages.workspace_sources import Discovery, PackageSource, Remotes, discover
+
+__all__ = [
+    "PLACEHOLDER_BUILD",
+    "PackageSource",
+    "WorkDirBusy",
+    "Workspace",
+    "load_repos",
+    "open_workspace",
+    "products_of",
+    "reresolve",
+    "work_dir_lock",
+]
+
+PLACEHOLDER_BUILD = "b0"  # until versiondb gives the build id
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The clones of the products' packages under ``root``, resolved against ``refs``.
+
+    ``synced``: the packages cloned or fetched by this command so far (a re-resolution
+    fetches none of them again).
+    """
+
+    root: Path
+    products: tuple[ProductConfig, ...]
+    refs: RefList
+    sources: Mapping[str, PackageSource]
+    graph: DependencyGraph
+    manifest: Manifest
+    unmatched: tuple[str, ...]
+    notes: tuple[str, ...]
+    synced: frozenset[str] = frozenset()
+
+    def resolutions(self) -> dict[str, Resolution]:
+        return {name: source.resolution for name, source in self.sources.items()}
+
+    def clones(self) -> dict[str, Path]:
+        return {name: source.clone for name, source in self.sources.items()}
+
+    def problems(self) -> list[Diagnostic]:
+        """``ref-unmatched`` for each ref of the list that no package has, its column the
+        ref's position in the list (empty when every ref matched somewhere)."""
+        return unmatched_problems(self.refs.refs, {n: s.refs for n, s in self.sources.items()})
+
+
+def products_of(config: Config, names: Sequence[str]) -> tuple[ProductConfig, ...]:
+    """The configured products named (every configured one when ``names`` is empty)."""
+    if not config.products:
+        raise UsageError("no product configured: add [products.<name>] to dm-release.toml")
+    by_name = {p.name: p for p in config.products}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(by_name)
+        raise UsageError(f"product {', '.join(unknown)} is not configured (configured: {known})")
+    return tuple(by_name[n] for n in names) if names else config.products
+
+
+def load_repos(
+    products: Sequence[ProductConfig],
+) -> tuple[dict[str, RepoEntry], dict[str, str]]:
+    """The repos.yaml entries of ``products``, merged; where each was read."""
+    entries: dict[str, RepoEntry] = {}
+    origin: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    for product in products:
+        if not product.repos.is_file():
+            raise UsageError(f"{product.repos}: no such repos.yaml (product {product.name})")
+        path = str(product.repos)
+        for name, entry in parse_repos(decode_text(product.repos.read_bytes(), path), path).items():
+            if name in entries and entries[name].url != entry.url:
+                here, there = redact(entry.url), redact(entries[name].url)  # may hold a password
+                message = f"{name}: {here} here, {there} in {origin[name]}"
+                problems.append(Diagnostic(path, entry.line, "repos-conflict", message))
+            entries.setdefault(name, entry)
+            origin.setdefault(name, path)
+    if problems:
+        raise CheckFailed(problems)
+    return entries, origin
+
+
+def _exclusions(config: Config) -> ExclusionMap | None:
+    if config.exclusions is None:
+        return None
+    if not config.exclusions.is_file():
+        raise UsageError(f"{config.exclusions}: no such exclusion map (build.exclusions)")
+    text = decode_text(config.exclusions.read_bytes(), str(config.exclusions))
+    return ExclusionMap.parse(text, str(config.exclusions))
+
+
+def _remotes(config: Config, products: Sequence[ProductConfig], root: Path) -> Remotes:
+    repos, origin = load_repos(products)
+    return Remotes(
+        root, repos, origin, config.default_branch, config.flavor, _exclusions(config),
+        float(config.git_timeout),
+    )  # fmt: skip
+
+
+def open_workspace(
+    config: Config,
+    products: Sequence[str],
+    refs: RefList,
+    *,
+    log: TextIO = sys.stderr,
+    root: Path | None = None,
+) -> Workspace:
+    """Clone or fetch every package of ``products`` (every configured one when empty) under
+    ``<work_dir>/clones`` (or ``root``), once each, and resolve ``refs`` first-match per
+    package (DESIGN.md §2). Raises CheckFailed with every problem of the packages (a ref
+    that no package has is not one: see :meth:`Workspace.problems`), CycleError on a
+    dependency cycle."""
+    root = config.work_dir / "clones" if root is None else root
+    root.mkdir(parents=True, exist_ok=True)
+    chosen = products_of(config, products)
+    remotes = _remotes(config, chosen, root)
+    return _walk(config, chosen, refs, remotes, frozenset(), log)
+
+
+def reresolve(config: Config, workspace: Workspace, refs: RefList) -> Workspace:
+    """``workspace`` resolved against ``refs`` without any fetch: each clone's refs are
+    re-read (remote-tracking branches and local tags, so tags made in the clone since
+    count), the tables re-read at the new commits; only packages new to the graph are
+    cloned (or fetched, if a clone of an earlier command is there)."""
+    remotes = _remotes(config, workspace.products, workspace.root)
+    return _walk(config, workspace.products, refs, remotes, workspace.synced, sys.stderr)
+
+
+def _walk(
+    config: Config,
+    products: tuple[ProductConfig, ...],
+    refs: RefList,
+    remotes: Remotes,
+    synced: frozenset[str],
+    log: TextIO,
+) -> Workspace:
+    external = frozenset(e for p in products for e in p.external)
+    roots = [p.name for p in products]
+    found = discover(roots, remotes, refs.refs, auto_jobs(config.git_jobs), external, synced)
+    if found.problems:
+        raise CheckFailed(sorted(found.problems, key=lambda d: (d.path, d.line)))
+    _report_lfs(found, remotes, log)
+    graph = DependencyGraph({name: s.deps for name, s in sorted(found.sources.items())})
+    shas = {name: s.resolution.sha for name, s in found.sources.items()}
+    manifest = make_manifest(PLACEHOLDER_BUILD, graph, shas)
+    unmatched = tuple(unmatched_refs(refs.refs, {n: s.refs for n, s in found.sources.items()}))
+    fetched = frozenset(n for n, s in found.sources.items() if s.action != "local")
+    return Workspace(
+        remotes.root, products, refs, dict(found.sources), graph, manifest, unmatched,
+        tuple(found.skipped_optional), synced | fetched,
+    )  # fmt: skip
+
+
+def _report_lfs(found: Discovery, remotes: Remotes, log: TextIO) -> None:
+    pulled = sorted(
+        n for n, s in found.sources.items() if remotes.repos[n].lfs and s.action != "local"
+    )
+    if pulled:
+        print(f"git lfs pull: {', '.join(pulled)}", file=log)
