@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from git_trace import GitTrace
 from rebuild_helpers import GRAPH, make_product, write_config
+
+from git_trace import GitTrace
 
 ONCE = dict.fromkeys(GRAPH, 1)
 
