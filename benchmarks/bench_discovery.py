@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - the tree before issue 9
 REPEATS = 3
 SYNTHETIC = (30, 6)  # packages, levels; plus the metapackage synth_distrib
 BRANCHED = {"synth_distrib": ("pkg_00_000", "pkg_03_002"), "demo_distrib": ("afw", "utils")}
+Results = Mapping[str, Mapping[str, Mapping[str, float]]]  # product -> command -> figures
 BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 
 
@@ -218,7 +219,7 @@ def measure_all(
         }
 
 
-def rows(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> list[tuple[str, str]]:
+def rows(results: Results) -> list[tuple[str, str]]:
     out = []
     for product, commands in results.items():
         for what, f in commands.items():
@@ -234,6 +235,25 @@ def rows(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> list[tuple
                 f"clone+fetch max {f['clone+fetch/pkg max']:.0f}/pkg; {counted}",
             ))  # fmt: skip
     return out
+
+
+_TABLE = ("git calls", "calls/pkg max", "clone+fetch/pkg max", "clone total", "fetch total",
+          "ls-remote total", "ls-remote/pkg max", "median s", "cpu s")  # fmt: skip
+
+
+def _ratio(old: float, new: float) -> str:
+    return f"{old:.3g} → {new:.3g} ({old / new:.2f}x)" if new else f"{old:.3g} → {new:.3g}"
+
+
+def markdown(results: Results, before: Results | None = None) -> str:
+    """One table row per product and command; with ``before``: before → after (ratio)."""
+    lines = ["| product | command | " + " | ".join(_TABLE) + " |", "|---" * (2 + len(_TABLE)) + "|"]
+    for product, commands in results.items():
+        for what, f in commands.items():
+            old = before[product][what] if before and what in before.get(product, {}) else None
+            cells = [_ratio(old[k], f[k]) if old else f"{f[k]:.3g}" for k in _TABLE]
+            lines.append(f"| {product} | {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _default_src() -> Path:
@@ -254,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--trace", type=Path, help="write each command's git calls here")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--compare", type=Path, help="a --json file of another tree: ratios")
     args = parser.parse_args(argv)
     try:
         results = measure_all(args.src.resolve(), args.repeats, args.trace)
@@ -262,6 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.json:
         args.json.write_text(json.dumps({"src": str(args.src), **results}, indent=1) + "\n")
+    if args.markdown or args.compare:
+        before = json.loads(args.compare.read_text()) if args.compare else None
+        print(markdown(results, before), end="")
+        return 0
     for what, figures in rows(results):
         print(f"{what}  {figures}")
     return 0
