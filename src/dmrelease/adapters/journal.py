@@ -50,6 +50,7 @@ __all__ = [
     "journal_path",
     "new_lock",
     "now",
+    "refusal",
     "write_atomically",
 ]
 
@@ -128,6 +129,9 @@ class JournalFile:
 
     path: Path
     journal: Journal | None = None
+    #: called with the journal at its start and at each stage it finishes (not at each
+    #: package's step), e.g. to store it on a remote as well (stages/release_state.py)
+    mirror: Callable[[Journal], None] | None = field(default=None, repr=False)
     _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self) -> Journal | None:
@@ -145,6 +149,8 @@ class JournalFile:
         with self._mutex:
             write_atomically(self.path, journal.to_json(), what="the journal")
             self.journal = journal
+            if self.mirror is not None:
+                self.mirror(journal)
         return journal
 
     def update(self, change: Callable[[Journal], Journal]) -> Journal:
@@ -152,16 +158,18 @@ class JournalFile:
         with self._mutex:
             if self.journal is None:
                 raise DmReleaseError(f"{self.path}: journal not started")
-            changed = change(self.journal)
+            before, changed = self.journal, change(self.journal)
             write_atomically(self.path, changed.to_json(), what="the journal")
             self.journal = changed
+            if self.mirror is not None and changed.stages != before.stages:
+                self.mirror(changed)
             return changed
 
 
 class LockHeld(CheckFailed):
     """Another session holds the product's release lock (rule ``release-lock``)."""
 
-    def __init__(self, lock: Lock, path: Path, hint: str = "") -> None:
+    def __init__(self, lock: Lock, path: Path | str, hint: str = "") -> None:
         self.lock = lock
         hint = hint or f"wait for it to finish; {IF_DEAD}"
         problem = Diagnostic(lock.product, 1, "release-lock", str(lock), hint=f"{hint} ({path})")
@@ -171,7 +179,7 @@ class LockHeld(CheckFailed):
 class LockCorrupt(CheckFailed):
     """The lock file is not a lock dm-release wrote whole (rule ``lock-format``)."""
 
-    def __init__(self, path: Path, message: str, line: int = 1) -> None:
+    def __init__(self, path: Path | str, message: str, line: int = 1) -> None:
         problem = Diagnostic(str(path), line, "lock-format", message, hint=BREAK_HINT)
         super().__init__([problem])
 
@@ -206,7 +214,7 @@ def _holder(previous: Lock, lock: Lock) -> str:
     return "running" if is_running(previous.pid, previous.started) else "gone"
 
 
-def _refusal(previous: Lock, lock: Lock) -> str:
+def refusal(previous: Lock, lock: Lock) -> str:
     """Why ``lock`` may not take ``previous`` over, as a hint ("" when it may): only a
     rerun of the same session and release, once the holder is seen to be gone."""
     state = _holder(previous, lock)
@@ -259,7 +267,7 @@ class LockFile:
             if data is None:
                 continue  # released meanwhile: try again
             previous = self._parse(data)
-            refused = _refusal(previous, lock)
+            refused = refusal(previous, lock)
             if refused:
                 raise LockHeld(previous, self.path, refused)
             if self._remove_if(data) and create_exclusively(self.path, text, what=LOCK):

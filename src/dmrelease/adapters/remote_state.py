@@ -20,10 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.core.errors import DmReleaseError
+from dmrelease.adapters.journal import LockCorrupt, LockHeld, Replaced, refusal
+from dmrelease.core.errors import DmReleaseError, ParseError
+from dmrelease.core.journal import Lock, parse_lock
 from dmrelease.core.redact import redact
 
-__all__ = ["NAMESPACE", "RemoteRefs", "Written", "remote_address", "shown"]
+__all__ = ["NAMESPACE", "LockRef", "RemoteRefs", "Written", "remote_address", "shown"]
+
+LOCK_FILE = "lock.json"
+#: a take retries when the ref changed between its read and its push; past this, give up
+MAX_SWAPS = 16
 
 NAMESPACE = "refs/dm-release"
 #: where the remote's ``refs/dm-release/*`` are copied in the local repository
@@ -118,4 +124,83 @@ class RemoteRefs:
 
 
 class RemoteStateError(DmReleaseError):
-    """What the remote holds under ``refs/dm-release/`` is not what dm-release writes."""
+    """What the remote holds under ``refs/dm-release/`` keeps changing under a write."""
+
+
+@dataclass(frozen=True)
+class LockRef:
+    """The release lock of ``product`` as the ref ``refs/dm-release/locks/<product>`` of the
+    versiondb remote (issue 9 §4): the same lock, rules and messages as the lock file
+    (:class:`~dmrelease.adapters.journal.LockFile`), shared by every agent. It is taken by
+    creating the ref (a push expecting it absent), taken over or broken by a push expecting
+    exactly the commit read, and released by deleting it expecting the commit that holds
+    this session's lock: a lock broken or taken over since stays."""
+
+    refs: RemoteRefs
+    product: str
+
+    @property
+    def ref(self) -> str:
+        return f"{NAMESPACE}/locks/{self.product}"
+
+    @property
+    def where(self) -> str:
+        """The lock as it is named in messages: the remote (without credentials) and ref."""
+        return f"{shown(self.refs.url)} {self.ref}"
+
+    def _current(self) -> tuple[str, str] | None:
+        """(commit, lock text) of the ref as the remote has it now; None when absent."""
+        commit = self.refs.fetch(f"locks/{self.product}").get(self.ref)
+        if commit is None:
+            return None
+        return commit, self.refs.files(commit).get(LOCK_FILE, "")
+
+    def read(self) -> Lock | None:
+        found = self._current()
+        return None if found is None else self._parse(found[1])
+
+    def take(self, lock: Lock, *, break_lock: bool = False) -> Replaced | None:
+        """Take the lock or raise LockHeld, as :meth:`LockFile.take` does."""
+        text = lock.to_json()
+        new = self.refs.commit(
+            {LOCK_FILE: text}, f"release lock of {lock.product}: {lock}", parent=None
+        )
+        for _ in range(MAX_SWAPS):
+            found = self._current()
+            if found is None:
+                if self.refs.swap(self.ref, new, None).commit:
+                    return None
+                continue  # another agent took it meanwhile: read what it wrote
+            commit, there = found
+            if break_lock:
+                if self.refs.swap(self.ref, new, commit).commit:
+                    return Replaced(self._describe(there), broken=True)
+                continue
+            previous = self._parse(there)
+            refused = refusal(previous, lock)
+            if refused:
+                raise LockHeld(previous, self.where, refused)
+            if self.refs.swap(self.ref, new, commit).commit:
+                return Replaced(str(previous), broken=False)
+        raise RemoteStateError(f"{self.where}: changed {MAX_SWAPS} times while taking it; rerun")
+
+    def release(self, lock: Lock) -> bool:
+        """Delete the ref if it still holds ``lock``; True when deleted."""
+        found = self._current()
+        if found is None or found[1] != lock.to_json():
+            return False
+        return self.refs.swap(self.ref, None, found[0]).commit is not None
+
+    def _parse(self, text: str) -> Lock:
+        if not text.strip():
+            raise LockCorrupt(self.where, f"no {LOCK_FILE} in the lock's commit")
+        try:
+            return parse_lock(text, self.where)
+        except ParseError as exc:
+            raise LockCorrupt(self.where, exc.diagnostic.message, exc.diagnostic.line) from None
+
+    def _describe(self, text: str) -> str:
+        try:
+            return str(self._parse(text))
+        except LockCorrupt as exc:
+            return f"{self.where}: {exc.diagnostics[0].message}"
