@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dmrelease.hooks.check_version_strings import main, version_fields
+from dmrelease.hooks.check_version_strings import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,8 +55,3 @@ def test_a_non_canonical_version_is_reported(
 )
 def test_canonical_or_absent_versions_pass(call, tmp_path: Path, name: str, text: str) -> None:
     assert call(main)([write(tmp_path, name, text)]) == (0, [])
-
-
-def test_only_the_metadata_tables_are_read() -> None:
-    text = '[tool.x]\nversion = "a"\n[project]\nversion = "1.0"\n'
-    assert list(version_fields("pyproject.toml", text)) == [(4, 12, "1.0", True)]

@@ -10,91 +10,22 @@ sha>``, read from stdin (as a plain git hook), else from ``DM_RELEASE_PUSHED_REF
 the ``dm-release-pre-push`` guard, because pre-commit gives hooks no stdin), else the one
 ref pre-commit reports in ``PRE_COMMIT_REMOTE_BRANCH``. pre-commit runs no pre-push hook at
 all when the remote already has every pushed commit — a tag on a pushed commit — which is
-why the guard exists (pre-commit-hooks/README.md).
+why the guard exists (pre-commit-hooks/README.md). The rule is
+:mod:`dmrelease.core.pushed_tags`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from dmrelease.core.errors import Diagnostic
-from dmrelease.core.names import InvalidName, Kind, classify, parse_tag
+from dmrelease.core.pushed_tags import PushedRef, parse_pushed_refs, pushed_tag_diagnostics
 from dmrelease.core.user_regex import BadRegex, compile_user_regex
 from dmrelease.hooks._common import run_check
 
-ZERO_SHA = "0" * 40
-TAG_PREFIX = "refs/tags/"
 PUSHED_REFS_VARIABLE = "DM_RELEASE_PUSHED_REFS"
-#: the FILE of diagnostics: git's pre-push ref list, LINE its line
-SOURCE = "<pre-push>"
-_GIT_TAG_KINDS = frozenset({Kind.FINAL, Kind.RC, Kind.WEEKLY})
-_NOT_GIT_TAGS = {
-    Kind.DAILY: "a daily is an EUPS tag only, never a git tag",
-    Kind.BUILD: "a build id tags versiondb only (there, use --allow '^b[0-9]+$')",
-}
-
-
-@dataclass(frozen=True)
-class PushedRef:
-    """One line of git's pre-push input; ``line`` is its 1-based position."""
-
-    local_ref: str
-    local_sha: str
-    remote_ref: str
-    remote_sha: str
-    line: int
-
-    @property
-    def deleted(self) -> bool:
-        return self.local_sha == ZERO_SHA
-
-
-def parse_pushed_refs(text: str) -> list[PushedRef]:
-    """git's pre-push lines (githooks(5)), split from the right: ref names may hold spaces."""
-    refs = []
-    for number, line in enumerate(text.split("\n"), start=1):  # git ends lines with LF
-        parts = line.rsplit(maxsplit=3)
-        if len(parts) == 4:
-            local_ref, local_sha, remote_ref, remote_sha = parts
-            refs.append(PushedRef(local_ref, local_sha, remote_ref, remote_sha, number))
-    return refs
-
-
-def tag_problem(name: str, *, external: bool = False) -> tuple[str, str] | None:
-    """(rule, message) when ``name`` may not be a git tag, else None."""
-    try:
-        parse_tag(name, external=external)
-        kind = classify(name, external=external)
-    except InvalidName as exc:
-        return exc.diagnostic.rule, f"tag {name!r}: {exc.reason}"
-    if kind in _GIT_TAG_KINDS:
-        return None
-    return "tag-kind", f"tag {name!r}: {_NOT_GIT_TAGS.get(kind, 'not a release tag')}"
-
-
-def pushed_tag_diagnostics(
-    refs: Sequence[PushedRef],
-    *,
-    external: bool = False,
-    allow: Sequence[re.Pattern[str]] = (),
-    source: str = SOURCE,
-) -> list[Diagnostic]:
-    """A diagnostic for each pushed tag that is not a canonical name."""
-    found = []
-    for ref in refs:
-        name = ref.remote_ref.removeprefix(TAG_PREFIX)
-        if ref.deleted or name == ref.remote_ref or any(r.fullmatch(name) for r in allow):
-            continue
-        problem = tag_problem(name, external=external)
-        if problem is not None:
-            hint = f"delete it with `git tag -d {name}`, tag the canonical name and push that"
-            found.append(Diagnostic(source, ref.line, problem[0], problem[1], hint=hint))
-    return found
 
 
 def _pushed_refs() -> list[PushedRef]:

@@ -5,7 +5,7 @@ Each ``ups/<package>.table`` must parse as EUPS reads it (the one table parser,
 ``--package``, else the name of the ``origin`` remote, else the directory), list no
 dependency twice and not depend on itself. ``--known-packages repos.yaml`` also reports
 dependencies that are not in repos.yaml (``--external`` ones and the ``eups`` version
-check aside).
+check aside). The rule is :mod:`dmrelease.core.table_file`.
 """
 
 from __future__ import annotations
@@ -14,57 +14,13 @@ import argparse
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from dmrelease.core.errors import Diagnostic, ParseError
+from dmrelease.core.table_file import check_table_file
 from dmrelease.hooks._common import read_text, run_check
 
-if TYPE_CHECKING:
-    from dmrelease.core.tables import TableFile
-
 _REPO_NAME = re.compile(r"([^/:]+?)(?:\.git)?/*$")
-
-
-def check_table_file(
-    path: str, text: str, *, package: str | None = None, known: frozenset[str] | None = None
-) -> list[Diagnostic]:
-    """Every problem of one table file; ``known`` holds the product names of repos.yaml."""
-    from dmrelease.core.tables import check_table, parse_table
-
-    found = check_table(text, path, product=package)
-    stem = PurePosixPath(path.replace("\\", "/")).name.removesuffix(".table")
-    if package is not None and stem != package:
-        message = f"the table of package {package!r} must be ups/{package}.table"
-        hint = f"git mv {path} ups/{package}.table"
-        found.insert(0, Diagnostic(path, 1, "table-file-name", message, hint=hint))
-    if known is not None:
-        try:
-            table = parse_table(text, path)
-        except ParseError:
-            return found  # already reported by check_table
-        found += _unknown_packages(table, known)
-    return found
-
-
-def _unknown_packages(table: TableFile, known: frozenset[str]) -> list[Diagnostic]:
-    found = []
-    for dependency in table.all_dependencies():
-        if dependency.external or dependency.is_version_check or dependency.name in known:
-            continue
-        message = f"`{dependency.name}` is not a package of repos.yaml"
-        hint = "fix the name, add the package to repos.yaml or mark it --external"
-        found.append(
-            Diagnostic(
-                table.path,
-                dependency.line,
-                "table-unknown-package",
-                message,
-                dependency.column,
-                hint,
-            )
-        )
-    return found
 
 
 def repository_name() -> str:
