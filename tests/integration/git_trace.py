@@ -4,7 +4,8 @@ clone/fetch per package"). For a dm-release process, pass :meth:`GitTrace.enviro
 in this process, :func:`tracing` puts the wrapper on ``PATH`` for a block.
 
 A call is counted for package ``name`` when it runs in a clone ``…/clones/<name>`` or, for
-``git clone``, makes one (also under the temporary name ``.<name>.partial``)."""
+``git clone``, makes one; the temporary name of a new clone, ``.<name>.partial``, counts
+for ``name``."""
 
 from __future__ import annotations
 
@@ -100,13 +101,15 @@ class GitTrace:
 
 
 def _package_of(call: GitCall) -> str | None:
+    where = call.cwd
     if call.command == "clone":
-        target = Path(call.args[-1])
-        target = target if target.is_absolute() else call.cwd / target
-        if target.parent.name == "clones":
-            return target.name.removeprefix(".").removesuffix(".partial")
+        where = Path(call.args[-1])
+        where = where if where.is_absolute() else call.cwd / where
+    if where.parent.name != "clones":
         return None
-    return call.cwd.name if call.cwd.parent.name == "clones" else None
+    if where.name.startswith(".") and where.name.endswith(".partial"):
+        return where.name[1 : -len(".partial")]  # a new clone, before its rename
+    return where.name
 
 
 @contextmanager
