@@ -5,6 +5,8 @@ from another agent's empty work dir, with no tag moved. Real remotes, real proce
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -25,11 +27,13 @@ from release_helpers import (
     tags,
 )
 
+from dmrelease import cli
 from dmrelease.adapters.git import Git
 from dmrelease.adapters.journal import LockCorrupt, LockHeld, new_lock
 from dmrelease.adapters.remote_state import LockRef, RemoteRefs
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.journal import Lock
+from dmrelease.demo.synthetic import push_change
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
@@ -211,3 +215,19 @@ def test_two_concurrent_releases_of_one_product_one_gets_the_lock_the_other_is_t
     assert remote_ref(remote, LOCK_REF) == ""  # released by its holder
     for name in PACKAGES:
         assert "v29.1.0.rc1" in tags(first.remote(name))
+
+
+def test_a_plan_made_on_a_fresh_agent_names_the_build_id_the_remote_would_give(
+    tmp_path: Path,
+) -> None:
+    remote = bare(tmp_path / "versiondb.git")
+    first = shared(make_setup(tmp_path), remote)
+    ok(first, "weekly", "w.2025.24")  # b1
+    push_change(first.product, "afw", "a change after the weekly")
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["rebuild", "--prepare-only", "--config", str(first.config)]) == 0
+    other = second_agent(first)
+    _code, out, _err = run(other, "plan", "v29.1.0.rc1", "--refs", "main", "--json")
+    assert json.loads(out)["plan"]["build_id"] == "b2"  # main's content, recorded as b2
+    _code, out, _err = run(other, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--json")
+    assert json.loads(out)["plan"]["build_id"] == "b1"

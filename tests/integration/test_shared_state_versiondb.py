@@ -167,6 +167,8 @@ def test_a_fresh_agent_continues_the_numbering_and_reuses_known_content(tmp_path
     assert (built.build_id, reused) == ("b1", False)
     assert steps == [CONTENT_DB, "manifests/b1.txt", "commit", f"push {remote} main b1"]
     fresh = VersionDb.open(tmp_path / "agent-2", "a", "a@example.org", 60, remote=str(remote))
+    assert fresh.preview(manifest("two")) == ("b2", False)  # what a release plan shows
+    assert fresh.preview(manifest("one")) == ("b1", True)
     assert fresh.claim(manifest("one"))[:2] == (built, True)  # same content: same build
     second, reused, _ = fresh.claim(manifest("two"))
     assert (second.build_id, reused) == ("b2", False)  # not b1 again on a new agent

@@ -124,6 +124,13 @@ class VersionDb:
         known = db.build_for(content_hash(manifest))
         return (known, True) if known else (self.next_build_id(db), False)
 
+    def preview(self, manifest: Manifest) -> tuple[str, bool]:
+        """The build id :meth:`claim` would give now and whether it is reused; with a
+        remote, against what the remote holds (the clone is brought up to date first)."""
+        if self.remote is not None:
+            self._follow(self._fetch())
+        return self.build_id_for(manifest)
+
     def claim(self, manifest: Manifest) -> tuple[Manifest, bool, list[str]]:
         """Give ``manifest`` its build id and record it: ``(manifest with its build id,
         reused, steps done)``. With a remote, the id is taken there (see the module)."""

@@ -68,10 +68,13 @@ def clone_root(config: Config, *, dry_run: bool) -> Iterator[Path]:
 
 def _build_id(config: Config, manifest: Manifest) -> str:
     """The build id the rebuild will record: reused for known content, else the next."""
-    if not (config.versiondb / ".git").is_dir():
+    if not config.versiondb_remote and not (config.versiondb / ".git").is_dir():
         return "b1"
-    versiondb = VersionDb(config.versiondb, Git(config.versiondb, timeout=config.git_timeout))
-    return versiondb.build_id_for(manifest)[0]
+    versiondb = VersionDb.open(
+        config.versiondb, config.user_name, config.user_email, config.git_timeout,
+        remote=config.versiondb_remote,
+    )  # fmt: skip
+    return versiondb.preview(manifest)[0]  # with a remote, what the remote holds (issue 9 §4)
 
 
 def plan_session(
