@@ -23,8 +23,9 @@ from dmrelease.core.config import Config
 from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.manifest import parse_manifest, render_manifest
 from dmrelease.core.manifest_verify import verify_manifest
+from dmrelease.core.requests import BuildRequest
 from dmrelease.demo.synthetic import create_product, layered_graph, product_specs, push_change
-from dmrelease.stages.rebuild import Built, Prepared, build, prepare
+from dmrelease.stages.rebuild import Built, Prepared, build, rebuild
 
 PACKAGES = 299  # plus the metapackage: 300
 LEVELS = 13
@@ -53,7 +54,7 @@ def _config(root: Path, repos: Path, name: str, git_jobs: int) -> Config:
 
 
 def _prepare(config: Config) -> Prepared:
-    prepared = prepare(config, log=io.StringIO())
+    prepared, _ = rebuild(config, BuildRequest(prepare_only=True), io.StringIO())
     text = render_manifest(prepared.manifest)
     problems = verify_manifest(parse_manifest(text, "manifest.txt"), "manifest.txt")
     assert not problems, problems
@@ -61,7 +62,7 @@ def _prepare(config: Config) -> Prepared:
 
 
 def _build(config: Config, prepared: Prepared) -> Built:
-    return build(config, prepared.manifest, log=io.StringIO())
+    return build(config, BuildRequest(), None, prepared.manifest, io.StringIO())
 
 
 def _mid_graph_package(graph: DependencyGraph) -> str:

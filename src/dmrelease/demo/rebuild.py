@@ -18,6 +18,7 @@ from dmrelease.adapters.config import load_config
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.manifest import Manifest, render_manifest
+from dmrelease.core.requests import BuildRequest
 from dmrelease.demo.release import run_release_demo
 from dmrelease.stages.rebuild import Built, rebuild
 
@@ -179,7 +180,7 @@ def run_demo(root: Path, out: TextIO = sys.stdout, log: TextIO = sys.stderr) -> 
     demo = create_demo_product(root)
     print(f"  {len(PACKAGES)} git repositories with bare remotes in {demo.remotes}", file=log)
     config = load_config(write_config(demo), environ={})
-    prepared, built = rebuild(config, log=log)
+    prepared, built = rebuild(config, BuildRequest(), log)
     graph = prepared.manifest.graph()
     print("build order (Kahn levels, each sorted by name):", file=out)
     for number, level in enumerate(graph.levels(), start=1):
@@ -189,7 +190,7 @@ def run_demo(root: Path, out: TextIO = sys.stdout, log: TextIO = sys.stderr) -> 
     _show_build(f"first build {prepared.manifest.build_id}", built, out)
     sha = change_package(demo)
     print(f"\nchanged {CHANGED} (now {sha[:10]}); rebuilding", file=out)
-    again, rebuilt = rebuild(config, log=log)
+    again, rebuilt = rebuild(config, BuildRequest(), log)
     _show_build(f"second build {again.manifest.build_id}", rebuilt, out)
     run_release_demo(config, demo.remotes, demo.clones, sorted(PACKAGES), out, log)
     return again.manifest
