@@ -13,7 +13,7 @@ from rule_cases import F0, FIX, MAIN, RC1, RC2, RC3, W24, Case, sha
 
 from dmrelease.core.journal import Lock
 from dmrelease.core.plan import Session
-from dmrelease.core.rules import ancestry_questions, check_plan
+from dmrelease.core.rules import ancestry_questions, check_plan, check_tags_present
 
 
 def both(tags: Mapping[str, str]) -> dict[str, Mapping[str, str]]:
@@ -221,3 +221,48 @@ def test_ancestry_questions_ask_rc_bases_and_branch_tips() -> None:
     case, _ = CASES["existing branch moved on"]
     plan = case.plan()
     assert ancestry_questions(plan, case.facts(plan)) == {"afw": {(RC1, FIX)}}
+
+
+#: each package's remote, as validate names it
+REMOTES = {"base": "https://h/base.git", "afw": "https://h/afw.git"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "saved", "expected"),
+    [
+        # not made yet: a missing tag is what apply pushes
+        ({}, False, []),
+        # made on base only (afw's push never happened, or its tag was deleted)
+        ({"base": {"v29.1.0.rc1": RC1}}, False,
+         [("afw", "tag-missing", "the remote https://h/afw.git has no tag v29.1.0.rc1 of "
+           "release_candidate demo v29.1.0.rc1")]),
+        # the saved plan says it was applied: every missing tag is reported
+        ({}, True,
+         [("base", "tag-missing", "the remote https://h/base.git has no tag v29.1.0.rc1 of "
+           "release_candidate demo v29.1.0.rc1"),
+          ("afw", "tag-missing", "the remote https://h/afw.git has no tag v29.1.0.rc1 of "
+           "release_candidate demo v29.1.0.rc1")]),
+        (both({"v29.1.0.rc1": RC1}), True, []),
+        # a tag elsewhere is tag-conflict's, not missing
+        ({"base": {"v29.1.0.rc1": RC1}, "afw": {"v29.1.0.rc1": RC2}}, False, []),
+    ],
+)  # fmt: skip
+def test_a_tag_missing_from_a_remote_of_a_made_release(
+    tags: dict[str, Mapping[str, str]], saved: bool, expected: list[tuple[str, str, str]]
+) -> None:
+    case = Case(Session.CANDIDATE, "v29.1.0.rc1", ("w.2025.24",),
+                {"base": ("w.2025.24", RC1), "afw": ("w.2025.24", RC1)}, tags)  # fmt: skip
+    plan = case.plan()
+    found = check_tags_present(plan, case.facts(plan), REMOTES, saved)
+    assert [(d.path, d.rule, d.message) for d in found] == expected
+    assert all(d.line == 1 and d.hint and RC1[:12] in d.hint for d in found)
+
+
+def test_a_final_on_an_external_repo_misses_its_v_tag_too() -> None:
+    case = Case(Session.FINAL, "29.1.0", ("v29.1.0.rc1",), {"base": ("v29.1.0.rc1", RC1)},
+                {"base": {"29.1.0": RC1}}, external=("base",))  # fmt: skip
+    plan = case.plan()
+    found = check_tags_present(plan, case.facts(plan), {}, False)
+    assert [(d.path, d.rule, d.message) for d in found] == [
+        ("base", "tag-missing", "the remote origin has no tag v29.1.0 of final_release demo 29.1.0")
+    ]

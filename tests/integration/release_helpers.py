@@ -104,9 +104,12 @@ def tag_objects(git: Git) -> dict[str, str]:
     return dict(line.split(" ") for line in out.splitlines())
 
 
-def snapshot(repos: Iterable[Path]) -> dict[str, str]:
-    """``git for-each-ref`` of every repository, to prove nothing changed."""
-    return {str(repo): Git(repo).run("for-each-ref") for repo in repos if repo.exists()}
+def snapshot(repos: Iterable[Path], *, fetched: bool = False) -> dict[str, str]:
+    """``git for-each-ref`` of every repository, to prove nothing changed; with ``fetched``
+    the remote-tracking branches are left out: a dry run fetches into the work clones like
+    a real run (issue 9 §1), and writes no branch or tag."""
+    patterns = ("refs/heads/", "refs/tags/") if fetched else ()
+    return {str(repo): Git(repo).run("for-each-ref", *patterns) for repo in repos if repo.exists()}
 
 
 def all_repos(setup: Setup) -> list[Path]:

@@ -212,11 +212,14 @@ def test_a_weekly_back_in_time_is_refused_before_it_builds(weekly: Setup) -> Non
 def test_a_backport_dry_run_prints_its_commands_and_changes_nothing(weekly: Setup) -> None:
     ok(weekly, *RC1)
     merge_ticket(weekly, "afw", "DM-40100", "python/afw/fix.py", "FIXED = True\n")
-    before = snapshot(all_repos(weekly))
+    before = snapshot(all_repos(weekly), fetched=True)
     code, out, _err = run(weekly, "backport", "DM-40100", "--to", "v29.1.x",
                           "--packages", "afw", "--merge", "--dry-run")  # fmt: skip
     assert code == 0
-    assert snapshot(all_repos(weekly)) == before
+    assert snapshot(all_repos(weekly), fetched=True) == before
+    # the dry run used the work clones, fetched (issue 9 §1), not throw-away clones
+    clone = Git(weekly.clone("afw"))
+    assert clone.rev_parse("origin/main") == weekly.remote("afw").rev_parse("main")
     assert "afw: git push --atomic origin " in out  # the new release branch
     assert "afw: git rebase --quiet --onto origin/v29.1.x '<merge>^1'" in out
     assert (

@@ -12,19 +12,17 @@ Options come from dm-release.toml < environment < flags: the tag from ``RELEASE_
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dmrelease.adapters.config import add_option_flags, flag_values
-from dmrelease.core.config import Config, options
-from dmrelease.core.errors import CheckFailed, UsageError
+from dmrelease.core.config import Loaded, RequestOptions, options
+from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.journal import Journal
-from dmrelease.core.plan import Session
-
-if TYPE_CHECKING:
-    from dmrelease.stages.release import Request
+from dmrelease.core.names import InvalidName, Tag, parse_tag
+from dmrelease.core.plan import Session, session_making
+from dmrelease.core.requests import BackportRequest, ReleaseRequest
 
 FLAGS = ("refs",)
 _TAG_VARIABLES = " or ".join(options()["release_tag"].env)
@@ -140,31 +138,35 @@ def _add_backport(commands: Any) -> None:
     sub.set_defaults(handler=run_backport)
 
 
-def _config(args: argparse.Namespace) -> Config:
-    from dmrelease.adapters.config import load_config
+def _loaded(args: argparse.Namespace) -> Loaded:
+    """The settings and request options: the TAG argument and ``--jobs`` (git's) are flags."""
+    from dmrelease.adapters.config import load_options
 
-    flags = {**flag_values(args, FLAGS), "release_tag": args.tag or None}
-    config = load_config(args.config, flags)
-    return dataclasses.replace(config, git_jobs=args.jobs) if args.jobs else config
+    flags = {**flag_values(args, FLAGS), "release_tag": args.tag or None, "git_jobs": args.jobs}
+    return load_options(args.config, flags)
 
 
-def _tag(config: Config, session: Session | None) -> str:
-    """The TAG argument, else the environment's; a weekly defaults to this week's."""
+def _product(args: argparse.Namespace, loaded: Loaded) -> str:
+    from dmrelease.stages.release import product_of
+
+    return product_of(loaded.config, args.product, loaded.request.selected).name
+
+
+def _tag(options: RequestOptions, session: Session | None, where: str) -> Tag:
+    """The TAG argument, else the environment's, parsed once (``tag-canonical`` at
+    ``where`` when it is not a canonical name); a weekly defaults to this week's."""
     from dmrelease.commands.tag import utc_now, weekly_at
 
-    if config.release_tag:
-        return config.release_tag
-    if session is Session.WEEKLY:
-        return str(weekly_at(utc_now()))
-    raise UsageError(f"give the tag, e.g. v29.1.0.rc1, or set {_TAG_VARIABLES} (read in order)")
-
-
-def _request(args: argparse.Namespace, config: Config, release: str, **writes: bool) -> Request:
-    """What the verb was asked; ``writes`` are the writers' ``dry_run``, ``break_lock``
-    and ``build``."""
-    from dmrelease.stages.release import Request
-
-    return Request(release, args.product, config.refs, tuple(args.packages), **writes)
+    text = options.release_tag
+    if not text:
+        if session is Session.WEEKLY:
+            return weekly_at(utc_now())
+        raise UsageError(f"give the tag, e.g. v29.1.0.rc1, or set {_TAG_VARIABLES} (read in order)")
+    try:
+        return parse_tag(text)
+    except InvalidName as exc:
+        problem = Diagnostic(where, 1, "tag-canonical", f"{text!r}: {exc.reason}")
+        raise CheckFailed([problem]) from None
 
 
 def _report(journal: Journal | None) -> None:
@@ -176,29 +178,36 @@ def _report(journal: Journal | None) -> None:
 def run_session(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import tag_then_build, weekly
 
-    config = _config(args)
-    writes = {"dry_run": args.dry_run, "break_lock": args.break_lock, "build": not args.no_build}
-    request = _request(args, config, _tag(config, args.session), **writes)
-    if args.session is Session.WEEKLY:
-        _report(weekly(config, request))
-    else:
-        _report(tag_then_build(config, args.session, request))
+    loaded = _loaded(args)
+    product = _product(args, loaded)
+    request = ReleaseRequest(
+        args.session, _tag(loaded.request, args.session, product), product, loaded.request.refs,
+        tuple(args.packages), args.dry_run, args.break_lock, build=not args.no_build,
+    )  # fmt: skip
+    run = weekly if args.session is Session.WEEKLY else tag_then_build
+    _report(run(loaded.config, request))
     return 0
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from dmrelease.core.plan import plan_to_json, render_plan, session_of
-    from dmrelease.stages.release import plan_for, validate
-    from dmrelease.stages.release_plan import clone_root
+    from dmrelease.core.plan import plan_to_json, render_plan
+    from dmrelease.stages.release import plan_for, validate_request
+    from dmrelease.stages.workspace import work_dir_lock
 
-    config = _config(args)
-    tag = _tag(config, None)
-    session = _SESSIONS[args.session] if args.session else session_of(tag)
+    loaded = _loaded(args)
+    config, product = loaded.config, _product(args, loaded)
+    given = _SESSIONS[args.session] if args.session else None
+    tag = _tag(loaded.request, None, product if given else "<tag>")
+    session = given or session_making(tag)
     if session is None:
-        raise _not_a_release_tag(tag)
-    with clone_root(config, dry_run=args.validate) as root:  # validate writes no clone
-        planned = plan_for(config, _request(args, config, tag), session, root)
-        problems = validate(config, planned) if args.validate else []
+        raise UsageError(f"{tag}: give --session (the tag names no release session)")
+    request = ReleaseRequest(session, tag, product, loaded.request.refs, tuple(args.packages))
+    if args.validate:  # in clones of its own: validate changes no repository
+        planned, problems = validate_request(config, request)
+    else:
+        with work_dir_lock(config):  # the plan is made in the work clones, fetched once
+            planned, _workspace = plan_for(config, request)
+        problems = []
     if problems:
         raise CheckFailed(problems)
     if args.output:
@@ -212,30 +221,21 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_a_release_tag(tag: str) -> Exception:
-    from dmrelease.core.errors import Diagnostic
-    from dmrelease.core.names import InvalidName, parse_tag
-
-    try:
-        parse_tag(tag)
-    except InvalidName as exc:
-        return CheckFailed([Diagnostic("<tag>", 1, "tag-canonical", f"{tag!r}: {exc.reason}")])
-    return UsageError(f"{tag}: give --session (the tag names no release session)")
-
-
 def run_apply(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import apply_file
 
-    config = _config(args)
+    config = _loaded(args).config
     _report(apply_file(config, args.plan, dry_run=args.dry_run, break_lock=args.break_lock))
     return 0
 
 
 def run_backport(args: argparse.Namespace) -> int:
-    from dmrelease.stages.release_backport import backport
+    from dmrelease.stages.release import backport
 
-    config = _config(args)
-    writes = {"dry_run": args.dry_run, "break_lock": args.break_lock}
-    request = _request(args, config, args.to, **writes)
-    backport(config, args.ticket, request, merge=args.merge)
+    loaded = _loaded(args)
+    request = BackportRequest(
+        args.ticket, args.to, tuple(args.packages), _product(args, loaded), args.merge,
+        args.dry_run, args.break_lock,
+    )  # fmt: skip
+    backport(loaded.config, request)
     return 0

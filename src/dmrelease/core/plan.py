@@ -24,6 +24,7 @@ from dmrelease.core.names import (
     InvalidName,
     Release,
     ReleaseBranchPattern,
+    Tag,
     Weekly,
     eups_tag,
     parse_tag,
@@ -139,6 +140,11 @@ def session_of(tag: str) -> Session | None:
         parsed = parse_tag(tag)
     except InvalidName:
         return None
+    return session_making(parsed)
+
+
+def session_making(parsed: Tag) -> Session | None:
+    """The session that makes a parsed tag: weekly, candidate or final (None for others)."""
     if isinstance(parsed, Weekly):
         return Session.WEEKLY
     if isinstance(parsed, Candidate):

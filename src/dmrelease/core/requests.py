@@ -22,6 +22,7 @@ from dmrelease.core.refnames import ref_name_problem
 from dmrelease.core.tags import Tag
 
 __all__ = [
+    "BackportRequest",
     "BuildRequest",
     "RefList",
     "ReleaseRequest",
@@ -125,3 +126,18 @@ class ReleaseRequest:
     dry_run: bool = False
     break_lock: bool = False
     build: bool = True
+
+
+@dataclass(frozen=True)
+class BackportRequest:
+    """One backport: ``ticket`` (``DM-N``) onto ``release_branch`` (``vM.n.x``, checked
+    against the product's pattern by the stage) in ``packages``; ``merge`` also
+    fast-forwards the release branch."""
+
+    ticket: str
+    release_branch: str
+    packages: tuple[str, ...]
+    product: str | None = None
+    merge: bool = False
+    dry_run: bool = False
+    break_lock: bool = False

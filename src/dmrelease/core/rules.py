@@ -7,12 +7,14 @@ Rule ids: ``tag-canonical``, ``tag-kind``, ``rc1-source``, ``rc-previous``, ``rc
 ``rc-gap``, ``rc-order``, ``rc-after-final``, ``final-without-rc``, ``final-matches-rc``,
 ``final-manifest``, ``patch-base``, ``patch-source``, ``patch-descends``,
 ``release-branch-base``, ``branch-conflict``, ``weekly-order``, ``release-lock``,
-``tag-conflict``. The kind of a tag is decided by parsing it, never by its first character.
+``tag-conflict``. Once a release is made, `release validate` also asks
+:func:`check_tags_present` (rule tag-missing). The kind of a tag is decided by parsing it,
+never by its first character.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.facts import Ancestry, Facts, RepoFacts, diagnostic, parse_or_none
@@ -26,7 +28,15 @@ from dmrelease.core.rules_versions import (
     check_rc_sequence,
 )
 
-__all__ = ["RULES", "Ancestry", "Facts", "RepoFacts", "ancestry_questions", "check_plan"]
+__all__ = [
+    "RULES",
+    "Ancestry",
+    "Facts",
+    "RepoFacts",
+    "ancestry_questions",
+    "check_plan",
+    "check_tags_present",
+]
 
 # -- what the rules ask git ---------------------------------------------------------------
 
@@ -123,6 +133,30 @@ def _tag_conflict(package: PackagePlan, tag: str, there: str) -> Diagnostic:
         f"tag {tag} exists at {there[:12]}; the plan needs it at {package.sha[:12]}",
         "tags are never moved or deleted: use the next name",
     )
+
+
+def check_tags_present(
+    plan: ReleasePlan, facts: Facts, remotes: Mapping[str, str], saved: bool
+) -> list[Diagnostic]:
+    """``tag-missing``: once a release was made (``saved``: its applied plan was kept, or
+    some package's remote has one of its tags), every package's remote must have every
+    tag of it (a tag deleted or never pushed); ``remotes`` names each package's remote.
+    Before the release is made, a missing tag is what apply pushes, not a problem."""
+    wanted = [(package, tag) for package in plan.packages for tag in package.tags]
+    made = saved or any(tag in facts.repo(p.name).tags for p, tag in wanted)
+    if not made:
+        return []
+    missing = [(p, tag) for p, tag in wanted if tag not in facts.repo(p.name).tags]
+    return [
+        diagnostic(
+            package.name,
+            "tag-missing",
+            f"the remote {remotes.get(package.name, 'origin')} has no tag {tag} of "
+            f"{plan.operation}",
+            f"rerun the session to push it at {package.sha[:12]}; tags are never moved",
+        )
+        for package, tag in missing
+    ]
 
 
 def check_lock(plan: ReleasePlan, facts: Facts) -> list[Diagnostic]:

@@ -19,10 +19,17 @@ from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
 from dmrelease.core.journal import parse_journal
 from dmrelease.core.limits import decode_text
+from dmrelease.core.names import parse_tag
 from dmrelease.core.plan import Session, parse_plan
-from dmrelease.stages.release import Request, journal_for, tag_then_build, weekly
+from dmrelease.core.requests import BackportRequest, RefList, ReleaseRequest
+from dmrelease.stages.release import (
+    backport,
+    journal_for,
+    product_of,
+    tag_then_build,
+    weekly,
+)
 from dmrelease.stages.release_apply import saved_plan_path
-from dmrelease.stages.release_backport import backport
 
 _EPOCH = 1_752_000_000  # 2025-07-08: after the demo's creation commits
 _FLOW = (
@@ -81,7 +88,7 @@ def _step(title: str, out: TextIO) -> None:
 
 def _resolution(config: Config, session: Session, release: str, out: TextIO) -> None:
     """Which ref each package was taken from (the plan that was applied)."""
-    product = config.selected_products()[0].name
+    product = product_of(config, None).name
     plan_file = saved_plan_path(journal_for(config, product, session, release))
     plan = parse_plan(decode_text(plan_file.read_bytes(), str(plan_file)), str(plan_file))
     for package in plan.packages:
@@ -92,7 +99,8 @@ def _candidate(
     config: Config, tag: str, out: TextIO, log: TextIO, refs: Sequence[str] = ()
 ) -> None:
     _step(f"release candidate {tag}" + (f" from {' '.join(refs)}" if refs else ""), out)
-    tag_then_build(config, Session.CANDIDATE, Request(tag, refs=tuple(refs)), out, log)
+    request = ReleaseRequest(Session.CANDIDATE, parse_tag(tag), refs=RefList(tuple(refs)))
+    tag_then_build(config, request, out, log)
     _resolution(config, Session.CANDIDATE, tag, out)
 
 
@@ -100,8 +108,8 @@ def _backport(
     config: Config, ticket: str, packages: tuple[str, ...], out: TextIO, log: TextIO
 ) -> None:
     _step(f"backport {ticket} to v29.1.x in {', '.join(packages)}", out)
-    request = Request("v29.1.x", packages=packages)
-    backport(config, ticket, request, merge=True, out=out, log=log)
+    request = BackportRequest(ticket, "v29.1.x", packages, merge=True)
+    backport(config, request, out=out, log=log)
 
 
 def _same_shas(
@@ -157,7 +165,7 @@ def run_release_demo(
     print(f"\nrelease flow: {_FLOW}", file=out)
     developer = _Developer(clones)
     _step("weekly w.2025.24: rebuild from main, then tag", out)
-    weekly(config, Request("w.2025.24"), out, log)
+    weekly(config, ReleaseRequest(Session.WEEKLY, parse_tag("w.2025.24")), out, log)
     _candidate(config, "v29.1.0.rc1", out, log, refs=("w.2025.24",))
     developer.work_on_main("afw", "Start the work for the next release")
     for package in ("afw", "utils"):
@@ -165,14 +173,15 @@ def run_release_demo(
     _backport(config, "DM-40100", ("afw", "utils"), out, log)
     _candidate(config, "v29.1.0.rc2", out, log)
     _step("final 29.1.0 (the SHAs of v29.1.0.rc2)", out)
-    tag_then_build(config, Session.FINAL, Request("29.1.0"), out, log)
+    tag_then_build(config, ReleaseRequest(Session.FINAL, parse_tag("29.1.0")), out, log)
     _same_shas(remotes, packages, "29.1.0", "v29.1.0.rc2", out)
     _step("patch 29.1.1: release branch for log from 29.1.0", out)
-    tag_then_build(config, Session.PATCH, Request("29.1.1", packages=("log",)), out, log)
+    patch = ReleaseRequest(Session.PATCH, parse_tag("29.1.1"), packages=("log",))
+    tag_then_build(config, patch, out, log)
     developer.merge_ticket("log", "DM-40200", "python/log/fix.py", "LEVEL = 'INFO'\n")
     _backport(config, "DM-40200", ("log",), out, log)
     _candidate(config, "v29.1.1.rc1", out, log)
     _step("final 29.1.1", out)
-    tag_then_build(config, Session.FINAL, Request("29.1.1"), out, log)
+    tag_then_build(config, ReleaseRequest(Session.FINAL, parse_tag("29.1.1")), out, log)
     show_tags(remotes, packages, out)
     show_journals(config, out)

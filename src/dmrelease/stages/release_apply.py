@@ -1,7 +1,8 @@
 """Release stage, part two: apply exactly a reviewed plan, journaled, resumable (issue 5 §3).
 
-1. re-verify: fetch every clone, list every remote, run every rule; any problem stops the
-   run before anything is written;
+1. re-verify: list every remote (``git ls-remote``), run every rule; any problem stops the
+   run before anything is written. The clones are the command's workspace, fetched once
+   by it (issue 9 §1): the apply does not fetch them again;
 2. tag: create the annotated tags locally in each clone (message: version, build id,
    manifest and plan checksums) and verify them all;
 3. push: ``git push --atomic`` per repository of its tags and new branch, in a bounded
@@ -136,14 +137,6 @@ class Applier:
         if self.journal is not None:
             self.journal.update(change)
 
-    def fetch(self) -> None:
-        def one(package: PackagePlan) -> None:
-            self.write(
-                package.name, self.gits[package.name], "fetch", "--quiet", "--no-tags", REMOTE
-            )
-
-        _pool_map(self.jobs, one, list(self.plan.packages))
-
     def local_problems(self, facts: Facts) -> list[Diagnostic]:
         """Local tags left by an earlier run must point at the planned commit (a tag the
         remote has is judged by ``tag-conflict`` and never pushed from here)."""
@@ -154,16 +147,7 @@ class Applier:
                     continue
                 there = _local_tag(self.gits[package.name], tag)
                 if there is not None and there[1] != package.sha:
-                    problems.append(
-                        Diagnostic(
-                            package.name,
-                            1,
-                            "local-tag-conflict",
-                            f"the clone has a local tag {tag} at {there[1][:12]}, never pushed; "
-                            f"the plan needs {package.sha[:12]}",
-                            hint="delete that local tag",
-                        )
-                    )
+                    problems.append(_local_conflict(package, tag, there[1]))
         return problems
 
     def tag(self, package: PackagePlan, remote: RepoFacts) -> str | None:
@@ -202,6 +186,39 @@ class Applier:
         if not self.write.dry_run:
             self.record(lambda j: j.advance(package.name, Step.PUSHED, now(), detail))
         return None
+
+
+def _local_conflict(package: PackagePlan, tag: str, there: str) -> Diagnostic:
+    return Diagnostic(
+        package.name,
+        1,
+        "local-tag-conflict",
+        f"the clone has a local tag {tag} at {there[:12]}, never pushed; "
+        f"the plan needs {package.sha[:12]}",
+        hint="delete that local tag",
+    )
+
+
+def stale_local_tags(
+    config: Config, plan: ReleasePlan, clones: Mapping[str, Path]
+) -> list[Diagnostic]:
+    """``local-tag-conflict`` before the workspace fetch (which takes the remote's tags
+    over the clone's): a clone that exists with a local tag of the plan elsewhere than the
+    planned commit, which its remote does not have. Only such a clone asks its remote."""
+    problems = []
+    for package in plan.packages:
+        clone = clones.get(package.name)
+        if clone is None or not (clone / ".git").is_dir() or not package.tags:
+            continue
+        git = Git(clone, timeout=config.git_timeout)
+        local = {ref.removeprefix("refs/tags/"): sha for ref, sha in git.refs("refs/tags/").items()}
+        wrong = [t for t in package.tags if t in local and local[t] != package.sha]
+        if wrong:
+            remote = facts_from_remote(git.remote_refs(REMOTE))
+            problems += [
+                _local_conflict(package, t, local[t]) for t in wrong if t not in remote.tags
+            ]
+    return problems
 
 
 def _local_tag(git: Git, tag: str) -> tuple[str, str] | None:
@@ -312,7 +329,6 @@ def apply_plan(
     if not plan.packages:
         print(f"{plan.operation}: nothing to do", file=log)
         return journal.journal if journal else None
-    applier.fetch()
     facts = gather_facts(config, plan, clones, lock)
     problems = check_plan(plan, facts) + applier.local_problems(facts)
     if problems:

@@ -22,16 +22,18 @@ from typing import TextIO
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.journal import JournalFile, now
 from dmrelease.core.branches import backport_branch
-from dmrelease.core.config import Config
+from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError, UsageError
 from dmrelease.core.journal import Journal, Step
 from dmrelease.core.names import ReleaseBranchPattern, ticket_of
 from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import Session
-from dmrelease.stages.rebuild import load_repos
-from dmrelease.stages.release import Request, journal_for, tag_then_build
+from dmrelease.core.requests import BackportRequest
 from dmrelease.stages.release_apply import REMOTE, streams, tagger
 from dmrelease.stages.release_plan import product_of
+from dmrelease.stages.release_session import branch_session
+from dmrelease.stages.release_state import journal_for
+from dmrelease.stages.workspace import load_repos
 
 
 class BackportProblem(DmReleaseError):
@@ -156,10 +158,12 @@ def _backported_already(git: Git, job: Backport, name: str) -> Outcome:
     return Outcome(name, f"{done}, merged into {job.release_branch}")
 
 
-def missing_tickets(config: Config, job: Backport, packages: Sequence[str]) -> list[Diagnostic]:
+def missing_tickets(
+    config: Config, product: ProductConfig, job: Backport, packages: Sequence[str]
+) -> list[Diagnostic]:
     """``backport-no-ticket``, asked of each remote before any release branch is made (a
     branch is never deleted): the ticket branch, or its backport, must be there."""
-    entries, _origin = load_repos(config)
+    entries, _origin = load_repos((product,))
     git = Git(Path.cwd(), timeout=config.git_timeout)
     wanted = (f"refs/heads/{job.ticket_branch}", f"refs/heads/{job.branch}")
     return [
@@ -190,50 +194,53 @@ def _describe(job: Backport, package: str, out: TextIO) -> None:
         print(f"{package}: git {shlex.join(args)}", file=out)
 
 
-def _job(config: Config, request: Request, ticket: str, merge: bool) -> Backport:
-    product = product_of(config, request.product)
+def _job(config: Config, product: ProductConfig, request: BackportRequest) -> Backport:
     pattern = ReleaseBranchPattern(product.release_branch)
-    numbers = pattern.match(request.release)
+    numbers = pattern.match(request.release_branch)
     if numbers is None:
-        raise UsageError(f"{request.release} is not a release branch ({product.release_branch})")
+        raise UsageError(
+            f"{request.release_branch} is not a release branch ({product.release_branch})"
+        )
+    ticket = request.ticket
     if ticket_of(f"tickets/{ticket}") != ticket:
         raise UsageError(f"{ticket}: a ticket is DM-<number>")
     branch = backport_branch(ticket, numbers[0])
-    return Backport(ticket, request.release, branch, config.default_branch, merge)
+    return Backport(ticket, request.release_branch, branch, config.default_branch, request.merge)
 
 
 def backport(
     config: Config,
-    ticket: str,
-    request: Request,
+    request: BackportRequest,
     *,
-    merge: bool = False,
     out: TextIO | None = None,
     log: TextIO | None = None,
 ) -> list[Outcome]:
-    """Create missing release branches, then backport ``ticket`` in every named package;
+    """Create missing release branches, then backport the ticket in every named package;
     raise CheckFailed naming each package that could not be backported."""
     out, log = streams(out, log)
-    job = _job(config, request, ticket, merge)
+    product = product_of(config, request.product)
+    job = _job(config, product, request)
     if not request.packages:
         raise UsageError("name the packages to backport to with --packages")
     named = [name for name in request.packages if not is_package_name(name)]
     if named:  # a package name reaches a clone path and git: checked before anything
         raise UsageError(f"{', '.join(map(repr, named))}: not a package name (letters, digits, _)")
-    problems = missing_tickets(config, job, request.packages)
+    problems = missing_tickets(config, product, job, request.packages)
     if problems:
         raise CheckFailed(problems)
-    tag_then_build(config, Session.BACKPORT, request, out, log)
+    branch_session(
+        config, product, request.release_branch, request.packages,
+        dry_run=request.dry_run, break_lock=request.break_lock, out=out, log=log,
+    )  # fmt: skip
     clones = config.work_dir / "clones"
     if request.dry_run:
         for package in request.packages:
             _describe(job, package, out)
         return []
-    product = product_of(config, request.product).name
     release = job.branch.removeprefix("tickets/")
-    file = journal_for(config, product, Session.BACKPORT, release)
+    file = journal_for(config, product.name, Session.BACKPORT, release)
     found = file.load()
-    operation = f"backport {product} {release}"
+    operation = f"backport {product.name} {release}"
     file.save(
         found.including(request.packages)
         if found

@@ -1,19 +1,18 @@
 """Release stage, part one: compute the plan and gather the facts the rules judge.
 
-The plan comes from the same discovery as the rebuild's prepare (clone or fetch every
-package, resolve the ref list first-match per package, read the table files, DESIGN.md §2),
-but it records nothing: the build id is the one versiondb would give (reused for known
-content, else the next). The facts come from the remotes themselves (``git ls-remote``),
-the ancestry answers from ``git merge-base --is-ancestor`` in the clones (issue 5 §2).
+The plan is made from the command's :class:`~dmrelease.stages.workspace.Workspace` (every
+package cloned or fetched once, the ref list resolved first-match per package, the tables
+read, DESIGN.md §2), but it records nothing: the build id is the one versiondb would give
+(reused for known content, else the next). The facts come from the remotes themselves
+(``git ls-remote``), the ancestry answers from ``git merge-base --is-ancestor`` in the
+clones (issue 5 §2).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,8 @@ from dmrelease.core.names import Release, ReleaseBranchPattern
 from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
 from dmrelease.core.refs import Resolution
 from dmrelease.core.rules import ancestry_questions
-from dmrelease.stages.rebuild import builder_for, discover_product, load_repos, manifest_of
-from dmrelease.stages.rebuild_sources import Discovery
+from dmrelease.stages.rebuild import builder_for
+from dmrelease.stages.workspace import Workspace, load_repos
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,10 @@ class Planned:
     notes: tuple[str, ...] = ()
 
 
-def product_of(config: Config, name: str | None) -> ProductConfig:
-    """The product a session works on: ``name``, or the only selected one."""
-    products = config.selected_products()
+def product_of(config: Config, name: str | None, selected: Sequence[str] = ()) -> ProductConfig:
+    """The product a session works on: ``name``, or the only one of ``selected`` (the
+    products option; every configured product when empty)."""
+    products = config.products_named(selected)
     if name is not None:
         products = tuple(p for p in config.products if p.name == name)
         if not products:
@@ -54,16 +54,6 @@ def product_of(config: Config, name: str | None) -> ProductConfig:
         names = ", ".join(p.name for p in products) or "none"
         raise UsageError(f"a release is of one product; give --product (configured: {names})")
     return products[0]
-
-
-@contextmanager
-def clone_root(config: Config, *, dry_run: bool) -> Iterator[Path]:
-    """The work clones, or a temporary directory for a dry run (no repository changes)."""
-    if not dry_run:
-        yield config.work_dir / "clones"
-        return
-    with tempfile.TemporaryDirectory(prefix="dm-release-dry-run-") as scratch:
-        yield Path(scratch)
 
 
 def _build_id(config: Config, manifest: Manifest) -> str:
@@ -82,23 +72,19 @@ def plan_session(
     product: ProductConfig,
     session: Session,
     release: str,
-    refs: Sequence[str],
-    root: Path,
+    workspace: Workspace,
     *,
     packages: Sequence[str] = (),
 ) -> Planned:
-    """Resolve ``refs`` over the product and plan ``session``; branch-only sessions keep
-    the named ``packages`` that do not have the release branch yet."""
-    scoped = dataclasses.replace(config, refs=tuple(refs), selected=(product.name,))
-    found = discover_product(scoped, root)  # the rebuild's discovery; nothing recorded
-    manifest = manifest_of(found)
-    clones = {name: source.clone for name, source in found.sources.items()}
-    resolutions = {name: source.resolution for name, source in found.sources.items()}
+    """Plan ``session`` from the workspace (resolved against the session's refs); branch-only
+    sessions keep the named ``packages`` that do not have the release branch yet."""
     if not session.tags:
-        return _branch_plan(product, session, release, refs, found, packages)
+        return _branch_plan(product, session, release, workspace, packages)
+    manifest = workspace.manifest
     manifest = dataclasses.replace(manifest, build_id=_build_id(config, manifest))
-    plan = tag_plan(product, session, release, refs, resolutions, manifest)
-    return Planned(plan, clones)
+    refs = workspace.refs.refs
+    plan = tag_plan(product, session, release, refs, workspace.resolutions(), manifest)
+    return Planned(plan, workspace.clones(), workspace.notes)
 
 
 def tag_plan(
@@ -130,31 +116,31 @@ def _branch_plan(
     product: ProductConfig,
     session: Session,
     release: str,
-    refs: Sequence[str],
-    found: Discovery,
+    workspace: Workspace,
     packages: Sequence[str],
 ) -> Planned:
-    unknown = [name for name in packages if name not in found.sources]
+    sources = workspace.sources
+    unknown = [name for name in packages if name not in sources]
     if unknown or not packages:
-        known = ", ".join(sorted(found.sources))
+        known = ", ".join(sorted(sources))
         what = f"unknown package {', '.join(unknown)}; " if unknown else ""
         raise UsageError(
             f"{what}name the packages that need the branch (of {product.name}: {known})"
         )
     pattern = ReleaseBranchPattern(product.release_branch)
     branch = release if session is Session.BACKPORT else pattern.render(Release.parse(release))
-    need = [n for n in packages if branch not in found.sources[n].refs.branches]
+    need = [n for n in packages if branch not in sources[n].refs.branches]
     notes = tuple(f"{n}: {branch} exists already" for n in packages if n not in need)
     plan = make_plan(
         product.name,
         session,
         release,
-        refs,
-        {n: found.sources[n].resolution for n in need},
+        workspace.refs.refs,
+        {n: sources[n].resolution for n in need},
         branch=branch,
         branch_pattern=product.release_branch,
     )
-    return Planned(plan, {n: found.sources[n].clone for n in packages}, notes)
+    return Planned(plan, {n: sources[n].clone for n in packages}, notes)
 
 
 def _remote_facts(git: Git) -> RepoFacts:
@@ -204,9 +190,10 @@ def _candidate_checksums(
     return {str(found[-1]): recorded} if recorded != "-" else {}
 
 
-def remote_tags(config: Config, package: str) -> list[str]:
-    """The tag names of ``package``'s remote (repos.yaml URL), without cloning it."""
-    entries, _origin = load_repos(config)
+def remote_tags(config: Config, product: ProductConfig, package: str) -> list[str]:
+    """The tag names of ``package``'s remote (``product``'s repos.yaml URL), without
+    cloning it."""
+    entries, _origin = load_repos((product,))
     if package not in entries:
         raise UsageError(f"{package} is not in repos.yaml")
     out = Git(Path.cwd(), timeout=config.git_timeout).lines(

@@ -1,0 +1,468 @@
+"""The release sessions as ordered steps (issue 9 §3), internal to the release family:
+the front is :mod:`dmrelease.stages.release` (see its docstring for the sessions).
+
+Each session is a list of named steps run by ``release_steps.run_steps``: take the
+product's release lock and the work dir, plan from the command's one workspace (every
+package cloned or fetched once, issue 9 §1), apply the plan through ``release_apply``
+(journaled, resumable), rebuild from the new tag re-resolved in the same clones (no fetch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from dmrelease.adapters.journal import JournalFile, now
+from dmrelease.core.config import Config, ProductConfig
+from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
+from dmrelease.core.facts import Facts, RepoFacts
+from dmrelease.core.journal import Journal
+from dmrelease.core.limits import decode_text
+from dmrelease.core.manifest import parse_manifest
+from dmrelease.core.names import Candidate, Release, ReleaseBranchPattern, Tag
+from dmrelease.core.plan import (
+    PackagePlan,
+    ReleasePlan,
+    Session,
+    candidates_of,
+    default_candidate_refs,
+    parse_plan,
+    render_plan,
+)
+from dmrelease.core.redact import redact
+from dmrelease.core.requests import BuildRequest, RefList, ReleaseRequest, parse_ref_list
+from dmrelease.core.rules import check_plan, check_tag_name, check_tags_present, check_weekly_order
+from dmrelease.core.rules_versions import check_final, check_rc_sequence
+from dmrelease.stages.rebuild import build, prepare
+from dmrelease.stages.release_apply import (
+    apply_plan,
+    saved_plan_path,
+    stale_local_tags,
+    streams,
+    untrusted,
+)
+from dmrelease.stages.release_plan import (
+    Planned,
+    gather_facts,
+    plan_session,
+    product_of,
+    remote_tags,
+    tag_plan,
+    unbuilt,
+)
+from dmrelease.stages.release_state import journal_for, read_lock, release_lock, resume
+from dmrelease.stages.release_steps import SessionRun, SessionStep, Stop, run_steps
+from dmrelease.stages.workspace import (
+    Workspace,
+    load_repos,
+    open_workspace,
+    reresolve,
+    work_dir_lock,
+)
+
+__all__ = [
+    "apply_file",
+    "branch_session",
+    "check_early",
+    "plan_for",
+    "session_refs",
+    "show_plan",
+    "tag_then_build",
+    "validate",
+    "validate_request",
+    "weekly",
+]
+
+
+def show_plan(planned: Planned, log: TextIO) -> None:
+    log.write(render_plan(planned.plan))
+    for note in planned.notes:
+        print(f"  note: {note}", file=log)
+
+
+def check_early(config: Config, product: ProductConfig, session: Session, release: str) -> None:
+    """Refuse a bad name or an out-of-sequence candidate or final before any clone is made:
+    ``tag-canonical``, ``tag-kind``, then ``rc-gap``, ``rc-order``, ``rc-after-final`` and
+    ``final-without-rc``, ``weekly-order`` against the tags of the product's repository
+    (a weekly is refused before its build, not after)."""
+    stub = ReleasePlan(product.name, session, release, (), (), product.release_branch)
+    problems = check_tag_name(stub, Facts({}))
+    if not problems and session in (Session.CANDIDATE, Session.FINAL, Session.WEEKLY):
+        names = remote_tags(config, product, product.name)
+        facts = Facts({product.name: RepoFacts(dict.fromkeys(names, ""))})
+        problems = check_rc_sequence(stub, facts) + check_final(stub, facts)
+        itself = PackagePlan(product.name, "", "", "", "")
+        problems += check_weekly_order(dataclasses.replace(stub, packages=(itself,)), facts)
+    if problems:
+        raise CheckFailed(problems)
+
+
+def session_refs(
+    config: Config, product: ProductConfig, session: Session, tag: Tag, given: RefList
+) -> RefList:
+    """The source refs of a tagging or patch session: as given, else the session's default
+    (DESIGN.md §1): rcN from the release branch and rc(N-1), a final from the last
+    candidate, a patch's branches from the previous final, a weekly from main."""
+    if given:
+        return given
+    pattern = ReleaseBranchPattern(product.release_branch)
+    if session is Session.CANDIDATE and isinstance(tag, Candidate):
+        refs = default_candidate_refs(tag, pattern)
+        if not refs:
+            raise UsageError(f"{tag} is made from a weekly: give it, e.g. --refs w.2025.24")
+        return RefList(refs)
+    if session is Session.FINAL and isinstance(tag, Release):
+        return RefList((str(_last_candidate(config, product, tag)),))
+    if session is Session.PATCH and isinstance(tag, Release):
+        return RefList((str(Release(tag.major, tag.minor, tag.patch - 1)),))
+    return given
+
+
+def _last_candidate(config: Config, product: ProductConfig, release: Release) -> Candidate:
+    found = candidates_of(release, remote_tags(config, product, product.name))
+    if not found:
+        raise CheckFailed(
+            [
+                Diagnostic(
+                    product.name,
+                    1,
+                    "final-without-rc",
+                    f"no candidate of {release} exists",
+                    hint=f"tag {release.candidate(1)} first",
+                )
+            ]
+        )
+    return found[-1]
+
+
+def _resolved(
+    config: Config, workspace: Workspace, refs: RefList, *, defaults: bool
+) -> tuple[Workspace, tuple[str, ...]]:
+    """The workspace, refused when a ref of the list exists in no package (DESIGN.md §2);
+    except that when the default refs of a candidate name a release branch no package has
+    (no backport was needed) and that is the only such ref, the candidate is made from the
+    previous tag alone: re-resolved in the same clones, without a fetch."""
+    if defaults and len(refs) > 1 and workspace.unmatched == (refs[0],):
+        note = f"no package has the release branch {refs[0]}: made from {refs[1]} alone"
+        return reresolve(config, workspace, refs.drop_first()), (note,)
+    problems = workspace.problems()
+    if problems:
+        raise CheckFailed(problems)
+    return workspace, ()
+
+
+def plan_for(
+    config: Config, request: ReleaseRequest, log: TextIO | None = None, root: Path | None = None
+) -> tuple[Planned, Workspace]:
+    """Check the name, choose the refs, open the workspace (the work clones, or under
+    ``root``) and plan the session (the ``release plan`` verb, the sessions' plan step)."""
+    product = product_of(config, request.product)
+    session, release = request.session, str(request.tag)
+    check_early(config, product, session, release)
+    refs = session_refs(config, product, session, request.tag, request.refs)
+    defaults = session is Session.CANDIDATE and not request.refs
+    return _plan(config, product, session, release, refs, request.packages, defaults, log, root)
+
+
+def _plan(
+    config: Config,
+    product: ProductConfig,
+    session: Session,
+    release: str,
+    refs: RefList,
+    packages: Sequence[str],
+    defaults: bool,
+    log: TextIO | None,
+    root: Path | None = None,
+) -> tuple[Planned, Workspace]:
+    _out, log = streams(None, log)
+    workspace = open_workspace(config, (product.name,), refs, log=log, root=root)
+    workspace, notes = _resolved(config, workspace, refs, defaults=defaults)
+    planned = plan_session(config, product, session, release, workspace, packages=packages)
+    return dataclasses.replace(planned, notes=(*planned.notes, *notes)), workspace
+
+
+# -- the steps ----------------------------------------------------------------------------
+
+
+def _lock_step(build: bool, break_lock: bool) -> SessionStep:
+    def take(run: SessionRun) -> None:
+        lock = release_lock(
+            run.config, run.product.name, run.session, run.release,
+            break_lock=break_lock, dry_run=run.dry_run, log=run.log, build=build,
+        )  # fmt: skip
+        run.lock = run.held.enter_context(lock)
+        run.held.enter_context(work_dir_lock(run.config))
+        run.journal = journal_for(run.config, run.product.name, run.session, run.release)
+
+    return SessionStep("lock", take)
+
+
+def _reopen(run: SessionRun, planned: Planned, where: str) -> None:
+    """The workspace of a saved plan: its clones fetched once (they may be absent: a
+    rerun on another agent), resolved against the plan's refs."""
+    clones = {p.name: run.config.work_dir / "clones" / p.name for p in planned.plan.packages}
+    problems = stale_local_tags(run.config, planned.plan, clones)
+    if problems:
+        raise CheckFailed(problems)
+    refs = parse_ref_list(planned.plan.source_refs, where=where)
+    run.workspace = open_workspace(run.config, (run.product.name,), refs, log=run.log)
+    clones = run.workspace.clones()
+    run.planned = dataclasses.replace(planned, clones={**planned.clones, **clones})
+    run.resumed = True
+
+
+def _journal(run: SessionRun) -> JournalFile:
+    return journal_for(run.config, run.product.name, run.session, run.release)
+
+
+def _plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> SessionStep:
+    """The plan step: the journaled plan of an interrupted run, else a new one (``make``)."""
+
+    def plan(run: SessionRun) -> None:
+        resumed = None if run.dry_run else resume(run.config, run.product, run.session, run.release)
+        if resumed is not None:
+            _reopen(run, resumed, str(saved_plan_path(_journal(run))))
+        else:
+            run.planned, run.workspace = make(run)
+        show_plan(run.made(), run.log)
+
+    return SessionStep("plan", plan)
+
+
+def _apply(run: SessionRun) -> None:
+    run.result = apply_plan(
+        run.config, run.made().plan, run.made().clones, journal=run.journal, lock=run.lock,
+        dry_run=run.dry_run, out=run.out, log=run.log,
+    )  # fmt: skip
+
+
+def _rebuild_from_tag(run: SessionRun) -> Stop | None:
+    """Rebuild from the new tag (DMTN-106 §4.4), re-resolved in the workspace's clones
+    (the tags were just made there: no fetch); skipped when the journal says it is done."""
+    if run.dry_run:
+        print(f"would rebuild {run.product.name} from {run.release}", file=run.log)
+        return None
+    journal = _journal(run)
+    if (journal.load() or Journal("", "", {})).has_stage("built"):
+        return Stop(f"{run.release}: already built (journal)")
+    tag = RefList((run.release,))
+    workspace = reresolve(run.config, run.opened(), tag)
+    eups = run.tag.eups_tag if run.tag is not None else None
+    request = BuildRequest((run.product.name,), tag, eups_tag=eups)
+    prepared = prepare(run.config, request, workspace, run.log)
+    build(run.config, request, workspace, prepared.manifest, run.log)
+    build_id = prepared.manifest.build_id
+    journal.update(lambda j: j.finish_stage("built", now(), f"build {build_id} from {run.release}"))
+    return None
+
+
+def _run(
+    config: Config, request: ReleaseRequest, out: TextIO | None, log: TextIO | None
+) -> SessionRun:
+    out, log = streams(out, log)
+    product = product_of(config, request.product)
+    release = str(request.tag)
+    run = SessionRun(config, product, request.session, release, request.dry_run, out, log)
+    run.tag = request.tag
+    return run
+
+
+def tag_then_build(
+    config: Config,
+    request: ReleaseRequest,
+    out: TextIO | None = None,
+    log: TextIO | None = None,
+) -> Journal | None:
+    """release_candidate, final_release, patch_release: plan, tag, then rebuild from the tag."""
+    session = request.session
+    builds = request.build and session.tags
+    steps = [
+        _lock_step(builds, request.break_lock),
+        _plan_step(lambda run: plan_for(run.config, request, run.log)),
+        SessionStep("apply", _apply),
+    ]
+    if builds:
+        steps.append(SessionStep("build", _rebuild_from_tag))
+    return run_steps(steps, _run(config, request, out, log)).result
+
+
+def branch_session(
+    config: Config,
+    product: ProductConfig,
+    release_branch: str,
+    packages: Sequence[str],
+    *,
+    dry_run: bool,
+    break_lock: bool,
+    out: TextIO | None = None,
+    log: TextIO | None = None,
+) -> Journal | None:
+    """The branch part of a backport: ``release_branch`` (``vM.n.x``) made from
+    ``vM.n.0.rc1``'s SHA in the named ``packages`` that lack it, as a plan applied like any
+    release plan (DESIGN.md §1)."""
+    out, log = streams(out, log)
+    session = Session.BACKPORT
+    run = SessionRun(config, product, session, release_branch, dry_run, out, log)
+
+    def make(run: SessionRun) -> tuple[Planned, Workspace]:
+        check_early(config, product, session, release_branch)
+        pattern = ReleaseBranchPattern(product.release_branch)
+        major, minor = pattern.match(release_branch) or (0, 0)
+        refs = RefList((str(Candidate(Release(major, minor, 0), 1)),))
+        return _plan(config, product, session, release_branch, refs, packages, False, run.log)
+
+    steps = [_lock_step(False, break_lock), _plan_step(make), SessionStep("apply", _apply)]
+    return run_steps(steps, run).result
+
+
+# -- the weekly ---------------------------------------------------------------------------
+
+
+def _weekly_request(run: SessionRun, request: ReleaseRequest) -> BuildRequest:
+    eups = request.tag.eups_tag
+    return BuildRequest((run.product.name,), request.refs, eups_tag=eups, dry_run=run.dry_run)
+
+
+def _weekly_plan(request: ReleaseRequest) -> Callable[[SessionRun], tuple[Planned, Workspace]]:
+    """Prepare from the refs (main by default), check every rule: the weekly tag is planned
+    at the SHAs of the build that comes next, and nothing is built or declared for a weekly
+    that could not be tagged. ``--no-build`` only tags a manifest already built. A dry run
+    plans on the fetched work clones and records nothing."""
+
+    def make(run: SessionRun) -> tuple[Planned, Workspace]:
+        if run.dry_run:
+            given = " ".join(request.refs) or "main"
+            print(f"would rebuild {run.product.name} from {given}", file=run.log)
+            return plan_for(run.config, request, run.log)
+        config, product = run.config, run.product
+        workspace = open_workspace(config, (product.name,), request.refs, log=run.log)
+        prepared = prepare(config, _weekly_request(run, request), workspace, run.log)
+        manifest = prepared.manifest
+        resolutions = workspace.resolutions()
+        refs = request.refs.refs
+        plan = tag_plan(product, Session.WEEKLY, run.release, refs, resolutions, manifest)
+        planned = Planned(plan, workspace.clones())
+        problems = check_plan(plan, gather_facts(config, plan, planned.clones, run.lock))
+        if not problems and not request.build:
+            problems = unbuilt(config, plan, manifest)
+        if problems:
+            raise CheckFailed(problems)
+        run.manifest = manifest
+        return planned, workspace
+
+    return make
+
+
+def _weekly_build(request: ReleaseRequest) -> Callable[[SessionRun], Stop | None]:
+    def build_it(run: SessionRun) -> Stop | None:
+        if run.manifest is None:  # a dry run, or a resumed plan (built before)
+            return None
+        build(run.config, _weekly_request(run, request), run.opened(), run.manifest, run.log)
+        return None
+
+    return build_it
+
+
+def weekly(
+    config: Config, request: ReleaseRequest, out: TextIO | None = None, log: TextIO | None = None
+) -> Journal | None:
+    """The weekly: a green build from main, then ``w.YYYY.WW`` at its SHAs (tags after)."""
+    run = _run(config, request, out, log)
+
+    def check(run: SessionRun) -> None:
+        check_early(run.config, run.product, Session.WEEKLY, run.release)
+
+    steps = [
+        SessionStep("check", check),
+        _lock_step(False, request.break_lock),
+        _plan_step(_weekly_plan(request)),
+    ]
+    if request.build:
+        steps.append(SessionStep("build", _weekly_build(request)))
+    steps.append(SessionStep("apply", _apply))
+    return run_steps(steps, run).result
+
+
+# -- validate and apply -------------------------------------------------------------------
+
+
+def validate_request(
+    config: Config, request: ReleaseRequest, log: TextIO | None = None
+) -> tuple[Planned, list[Diagnostic]]:
+    """``release validate``: plan in clones of its own, which it removes (it changes no
+    repository of the work dir), then :func:`validate`."""
+    with tempfile.TemporaryDirectory(prefix="dm-release-validate-") as scratch:
+        planned, _workspace = plan_for(config, request, log, root=Path(scratch))
+        return planned, validate(config, planned)
+
+
+def validate(config: Config, planned: Planned) -> list[Diagnostic]:
+    """Every rule against the remotes as they are now (``release validate``); once the
+    release was made (a remote has one of its tags, or its plan was saved when it was
+    applied), ``tag-missing`` for each of its tags a remote lacks."""
+    plan = planned.plan
+    lock = read_lock(config, plan.product)  # the versiondb remote's when it has one
+    facts = gather_facts(config, plan, planned.clones, lock)
+    saved = saved_plan_path(journal_for(config, plan.product, plan.session, plan.release))
+    product = product_of(config, plan.product)
+    entries, _origin = load_repos((product,))
+    remotes = {name: redact(entry.url) for name, entry in entries.items()}
+    return check_plan(plan, facts) + check_tags_present(plan, facts, remotes, saved.is_file())
+
+
+def apply_file(
+    config: Config,
+    path: Path,
+    *,
+    dry_run: bool,
+    break_lock: bool,
+    out: TextIO | None = None,
+    log: TextIO | None = None,
+) -> Journal | None:
+    """Apply the reviewed plan in ``path`` (checksum verified) in the work clones, fetched
+    once by this command (its own workspace)."""
+    out, log = streams(out, log)
+    plan = _read_plan(config, path)
+    product = product_of(config, plan.product)
+    run = SessionRun(config, product, plan.session, plan.release, dry_run, out, log)
+
+    def reopen(run: SessionRun) -> None:
+        _reopen(run, Planned(plan, {}), str(path))
+        run.resumed = False
+        missing = sorted(p.name for p in plan.packages if p.name not in run.made().clones)
+        if missing:
+            raise UsageError(
+                f"{', '.join(missing)} not in the product {plan.product} at the plan's refs: "
+                "make the plan again with `release plan`"
+            )
+        log.write(render_plan(plan))
+
+    def weekly_built(run: SessionRun) -> None:
+        if plan.session is Session.WEEKLY:  # tagged after a green build only, as the session
+            problems = unbuilt(config, plan, parse_manifest(plan.manifest, str(path)))
+            if problems:
+                raise CheckFailed(problems)
+
+    steps = [
+        SessionStep("check", weekly_built),
+        _lock_step(False, break_lock),
+        SessionStep("plan", reopen),
+        SessionStep("apply", _apply),
+    ]
+    return run_steps(steps, run).result
+
+
+def _read_plan(config: Config, path: Path) -> ReleasePlan:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
+    plan = parse_plan(decode_text(data, str(path)), str(path))
+    problems = untrusted(config, plan, str(path))  # before any path is made of its names
+    if problems:
+        raise CheckFailed(problems)
+    return plan

@@ -1,0 +1,69 @@
+"""One discovery per command (issue 9 §1): a ``release candidate`` clones or fetches each
+package once, whatever it plans, re-verifies and rebuilds; ``release apply PLAN`` too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from release_helpers import PACKAGES, Setup, clean_environment, make_setup, ok, tags
+
+from git_trace import tracing
+
+pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
+
+ONCE = dict.fromkeys(PACKAGES, 1)
+
+
+@pytest.fixture
+def weekly(tmp_path: Path) -> Setup:
+    setup = make_setup(tmp_path)
+    ok(setup, "weekly", "w.2025.24")
+    return setup
+
+
+def test_rc1_built_from_its_tag_fetches_each_package_once(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tracing(weekly.root, monkeypatch) as trace:
+        ok(weekly, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
+    assert trace.count("clone", "fetch") == ONCE
+    assert trace.count("clone") == {}  # the weekly's clones are reused
+    assert trace.count("push") == ONCE
+    for name in PACKAGES:
+        assert "v29.1.0.rc1" in tags(weekly.remote(name))
+
+
+def test_rc2_whose_release_branch_no_package_has_fetches_each_package_once(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default refs 'v29.1.x v29.1.0.rc1': no package has v29.1.x, so the candidate is
+    re-resolved from rc1 alone in the same clones, not discovered again."""
+    ok(weekly, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+    with tracing(weekly.root, monkeypatch) as trace:
+        text = ok(weekly, "candidate", "v29.1.0.rc2")
+    assert "no package has the release branch v29.1.x: made from v29.1.0.rc1 alone" in text
+    assert trace.count("clone", "fetch") == ONCE
+
+
+def test_a_candidate_on_an_empty_work_dir_clones_each_package_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = make_setup(tmp_path)
+    ok(setup, "weekly", "w.2025.24")
+    (setup.root / "work" / "clones").rename(setup.root / "old-clones")
+    with tracing(setup.root, monkeypatch) as trace:
+        ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
+    assert trace.count("clone", "fetch") == ONCE
+    assert trace.count("clone") == ONCE
+
+
+def test_applying_a_plan_file_fetches_each_package_once(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    with tracing(weekly.root, monkeypatch) as trace:
+        ok(weekly, "apply", str(plan))
+    assert trace.count("clone", "fetch") == ONCE
+    assert trace.count("push") == ONCE
