@@ -6,7 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from release_helpers import PACKAGES, Setup, clean_environment, make_setup, ok, tags
+from release_helpers import (
+    PACKAGES,
+    Setup,
+    clean_environment,
+    make_setup,
+    merge_ticket,
+    ok,
+    tags,
+)
 
 from git_trace import tracing
 
@@ -67,3 +75,19 @@ def test_applying_a_plan_file_fetches_each_package_once(
         ok(weekly, "apply", str(plan))
     assert trace.count("clone", "fetch") == ONCE
     assert trace.count("push") == ONCE
+
+
+def test_a_backport_fetches_each_package_once(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release branches and the rebases share the workspace of the command."""
+    ok(weekly, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+    for package in ("afw", "utils"):
+        merge_ticket(weekly, package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n")
+    with tracing(weekly.root, monkeypatch) as trace:
+        ok(weekly, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw", "utils",
+           "--merge")  # fmt: skip
+    assert trace.count("clone", "fetch") == ONCE
+    assert trace.count("push") == {"afw": 2, "utils": 2}  # the release branch, the backport
+    for package in ("afw", "utils"):
+        assert weekly.remote(package).ok("rev-parse", "--verify", "tickets/DM-40100-v29")

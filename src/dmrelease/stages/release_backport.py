@@ -125,8 +125,8 @@ def _rebase(git: Git, job: Backport, identity: dict[str, str]) -> int:
 
 
 def backport_package(git: Git, job: Backport, identity: dict[str, str]) -> Outcome:
-    """Backport ``job`` in one clone (fetch, rebase, atomic push)."""
-    git.run("fetch", "--quiet", "--no-tags", REMOTE)
+    """Backport ``job`` in one clone (rebase, atomic push); the clone is the workspace's,
+    fetched by the branch session of the same command (issue 9 §1: one fetch)."""
     name = git.repo.name
     if git.ok("rev-parse", "--verify", "--quiet", f"{REMOTE}/{job.branch}"):
         return _backported_already(git, job, name)
@@ -183,7 +183,6 @@ def missing_tickets(
 def _describe(job: Backport, package: str, out: TextIO) -> None:
     """The dry run: every git command the backport of ``package`` would run."""
     commands = [
-        ["fetch", "--quiet", "--no-tags", REMOTE],
         ["worktree", "add", "--quiet", "--detach", "<tmp>", f"{REMOTE}/{job.ticket_branch}"],
         ["checkout", "--quiet", "-B", job.branch],
         ["rebase", "--quiet", "--onto", f"{REMOTE}/{job.release_branch}", "<merge>^1"],
