@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,11 +25,12 @@ from release_helpers import (
     make_setup,
     ok,
     run,
+    tag_objects,
     tags,
 )
 
 from dmrelease import cli
-from dmrelease.adapters.git import Git
+from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.journal import LockCorrupt, LockHeld, new_lock
 from dmrelease.adapters.remote_state import LockRef, RemoteRefs
 from dmrelease.adapters.versiondb import VersionDb
@@ -135,6 +137,18 @@ def test_a_lock_ref_that_is_not_a_lock_is_a_diagnostic_and_break_lock_replaces_i
     )
 
 
+def test_the_lock_ref_names_its_remote_without_credentials(tmp_path: Path) -> None:
+    url = "https://ci:tok3n-s3cret@127.0.0.1:9/versiondb.git"
+    db = VersionDb.open(tmp_path / "vdb", "ci", "ci@example.org", 60, remote=url)
+    lock = LockRef(RemoteRefs(db.git, url), "meta")
+    assert lock.where == f"https://****@127.0.0.1:9/versiondb.git {LOCK_REF}"
+    with pytest.raises(GitError) as caught:
+        lock.take(new_lock("meta", "weekly", "w.2025.25"))
+    assert "tok3n-s3cret" not in str(caught.value) and "https://****@127.0.0.1:9/" in str(
+        caught.value
+    )
+
+
 # -- two agents, one product --------------------------------------------------------------
 
 
@@ -231,3 +245,62 @@ def test_a_plan_made_on_a_fresh_agent_names_the_build_id_the_remote_would_give(
     assert json.loads(out)["plan"]["build_id"] == "b2"  # main's content, recorded as b2
     _code, out, _err = run(other, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--json")
     assert json.loads(out)["plan"]["build_id"] == "b1"
+
+
+def killed_half_way(tmp_path: Path) -> tuple[Setup, Path]:
+    """An agent whose candidate pushed base and utils, then was killed while afw's push
+    was held: the lock and the stored plan stay on the versiondb remote."""
+    remote = bare(tmp_path / "versiondb.git")
+    first = shared(make_setup(tmp_path), remote)
+    ok(first, "weekly", "w.2025.24")
+    hold_pushes(first, "afw", tmp_path / "never")
+    process = start(first, *RC1)
+    try:
+        wait_for(lambda: "v29.1.0.rc1" in tags(first.remote("utils")))
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    (first.product.remote("afw") / "hooks" / "pre-receive").unlink()
+    assert not any("v29.1.0.rc1" in tags(first.remote(name)) for name in ("afw", "meta"))
+    assert remote_ref(remote, LOCK_REF) != "" and remote_ref(remote, RELEASE_REF) != ""
+    return first, remote
+
+
+def test_a_candidate_killed_after_half_its_pushes_is_finished_from_an_empty_work_dir(
+    tmp_path: Path,
+) -> None:
+    first, remote = killed_half_way(tmp_path)
+    pushed = {name: tag_objects(first.remote(name)) for name in ("base", "utils")}
+    stored = json.loads(Git(remote).run("show", f"{RELEASE_REF}:plan.json"))
+    assert stored["plan"]["release"] == "v29.1.0.rc1"
+
+    other = second_agent(first)  # a new agent: nothing in its work dir
+    text = ok(other, *RC1)
+    assert f"finishing the journaled plan {stored['checksum'][:19]}" in text
+    assert "took over the release lock of a run that is no more" in text
+    for name in PACKAGES:
+        remote_tags = tags(first.remote(name))
+        assert remote_tags["v29.1.0.rc1"] == remote_tags["w.2025.24"]
+    assert {name: tag_objects(first.remote(name)) for name in ("base", "utils")} == pushed
+    journal = json.loads(other.journal("release_candidate", "v29.1.0.rc1").read_text())
+    assert set(journal["packages"].values()) == {"pushed"} and not journal["errors"]
+    assert journal["plan_checksum"] == stored["checksum"]
+    assert remote_ref(remote, LOCK_REF) == ""
+    final = json.loads(Git(remote).run("show", f"{RELEASE_REF}:journal.json"))
+    assert final["stages"][-1] == "pushed"
+
+
+def test_a_tag_made_elsewhere_meanwhile_stops_the_new_agent_and_no_tag_moves(
+    tmp_path: Path,
+) -> None:
+    first, remote = killed_half_way(tmp_path)
+    afw = first.remote("afw")
+    elsewhere = afw.run("rev-list", "--max-parents=0", "main")  # not the planned commit
+    afw.run("tag", "v29.1.0.rc1", elsewhere)
+    before = {name: tag_objects(first.remote(name)) for name in PACKAGES}
+    code, _out, err = run(second_agent(first), *RC1)
+    assert code == 1 and "Traceback" not in err
+    assert "afw:1: tag-conflict: " in err and "v29.1.0.rc1" in err
+    assert {name: tag_objects(first.remote(name)) for name in PACKAGES} == before
+    assert "v29.1.0.rc1" not in tags(first.remote("meta"))  # nothing pushed past the error
+    assert remote_ref(remote, LOCK_REF) != ""  # half-made: the lock holds weeklies off
