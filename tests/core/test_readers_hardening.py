@@ -172,13 +172,13 @@ def test_rebuild_reads_repos_yaml_through_the_one_reader(
     tmp_path: Path, data: bytes, rule: str, line: int, column: int | None
 ) -> None:
     """A non-UTF-8 or control-character repos.yaml stopped rebuild/release with a traceback."""
-    from dmrelease.stages.rebuild import load_repos
+    from dmrelease.stages.workspace import load_repos
 
     (tmp_path / "repos.yaml").write_bytes(data)
     text = '[products.lsst_distrib]\nrepos = "repos.yaml"\n'
     config = build_config(text=text, path=str(tmp_path / "dm-release.toml"), environ={})
     with pytest.raises((ParseError, CheckFailed)) as exc:
-        load_repos(config)
+        load_repos(config.products)
     error = exc.value
     d = error.diagnostics[0] if isinstance(error, CheckFailed) else error.diagnostic
     assert (d.path, d.rule, d.line, d.column) == (str(tmp_path / "repos.yaml"), rule, line, column)

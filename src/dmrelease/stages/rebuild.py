@@ -32,8 +32,7 @@ from dmrelease.core.build import Action, Outcome, count_actions
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, DmReleaseError, UsageError
 from dmrelease.core.manifest import Manifest, render_manifest
-from dmrelease.core.repos import RepoEntry
-from dmrelease.core.requests import BuildRequest, RefList
+from dmrelease.core.requests import BuildRequest
 from dmrelease.stages.rebuild_build import Builder, run_build
 from dmrelease.stages.rebuild_progress import ProgressLine, print_build, print_prepare
 from dmrelease.stages.workspace import (
@@ -42,7 +41,6 @@ from dmrelease.stages.workspace import (
     open_workspace,
     work_dir_lock,
 )
-from dmrelease.stages.workspace import load_repos as workspace_load_repos
 
 __all__ = [
     "BuildFailed",
@@ -121,32 +119,6 @@ class Built:
         }
 
 
-def _legacy_request(config: Config, *, dry_run: bool) -> BuildRequest:
-    """TRANSITIONAL (issue 9): the request of a caller that passes none, made of Config's
-    transitional copies of the request options; goes when every caller passes one."""
-    return BuildRequest(
-        config.selected, RefList(config.refs), config.eups_tag, config.prepare_only, dry_run
-    )
-
-
-def load_repos(config: Config) -> tuple[dict[str, RepoEntry], dict[str, str]]:
-    """TRANSITIONAL: :func:`dmrelease.stages.workspace.load_repos` of the products."""
-    return workspace_load_repos(config.selected_products())
-
-
-def discover_product(config: Config, root: Path) -> Workspace:
-    """TRANSITIONAL: the workspace of ``config.refs`` over the selected products under
-    ``root``, refused (CheckFailed) when a ref exists in no package; use open_workspace."""
-    found = open_workspace(config, config.selected, RefList(config.refs), root=root)
-    _refuse_unmatched(found)
-    return found
-
-
-def manifest_of(found: Workspace) -> Manifest:
-    """TRANSITIONAL: ``workspace.manifest``."""
-    return found.manifest
-
-
 def _refuse_unmatched(workspace: Workspace) -> None:
     """A ref list with a ref that exists in no package is refused (DESIGN.md §2)."""
     problems = workspace.problems()
@@ -156,22 +128,16 @@ def _refuse_unmatched(workspace: Workspace) -> None:
 
 def prepare(
     config: Config,
-    request: BuildRequest | None = None,
-    workspace: Workspace | None = None,
+    request: BuildRequest,
+    workspace: Workspace,
     log: TextIO = sys.stderr,
     *,
-    dry_run: bool = False,
     started: float | None = None,
 ) -> Prepared:
     """Check the workspace's ref list, print the plan, then write the manifest and record
     it in versiondb (issue 4 §2). A dry run writes nothing (its clones are the work clones,
-    fetched). Without a ``workspace`` one is opened (under the work-dir lock)."""
+    fetched like a real run's)."""
     started = time.monotonic() if started is None else started
-    request = request or _legacy_request(config, dry_run=dry_run)
-    if workspace is None:
-        with work_dir_lock(config):
-            workspace = open_workspace(config, request.products, request.refs, log=log)
-            return prepare(config, request, workspace, log, started=started)
     _refuse_unmatched(workspace)
     dry_run = request.dry_run
     manifest = workspace.manifest
@@ -182,7 +148,7 @@ def prepare(
             remote=config.versiondb_remote,
         )  # fmt: skip
     # the plan first (STYLE.md habit 3), with the id the next record would take here
-    build_id, reused = versiondb.build_id_for(manifest) if versiondb else ("b?", False)
+    build_id, reused = versiondb.preview(manifest) if versiondb else ("b?", False)
     manifest = dataclasses.replace(manifest, build_id=build_id)
     notes = workspace.notes
     plan = Prepared(manifest, reused, workspace.sources, (), notes, time.monotonic() - started)
@@ -228,20 +194,14 @@ def builder_for(config: Config, clones: Path | None = None) -> Builder:
 
 def build(
     config: Config,
-    request: BuildRequest | Manifest,
-    workspace: Workspace | None = None,
-    manifest: Manifest | None = None,
+    request: BuildRequest,
+    workspace: Workspace | None,
+    manifest: Manifest,
     log: TextIO = sys.stderr,
-    *,
-    dry_run: bool = False,
 ) -> Built:
     """Reuse, fetch or build every package of ``manifest`` (prepare's, with its build id)
-    from the clones of ``workspace``; BuildFailed after status.json. TRANSITIONAL: the old
-    form ``build(config, manifest, dry_run=...)`` still works."""
-    if isinstance(request, Manifest):
-        manifest, request = request, _legacy_request(config, dry_run=dry_run)
-    if manifest is None:
-        raise TypeError("build() needs the manifest to build")
+    from the clones of ``workspace`` (the work clones when None); BuildFailed after
+    status.json."""
     started = time.monotonic()
     builder = builder_for(config, workspace.root if workspace else None)
     jobs = auto_jobs(config.jobs)
@@ -275,15 +235,10 @@ def write_status(config: Config, built: Built) -> Path:
 
 
 def rebuild(
-    config: Config,
-    request: BuildRequest | None = None,
-    log: TextIO = sys.stderr,
-    *,
-    dry_run: bool = False,
+    config: Config, request: BuildRequest, log: TextIO = sys.stderr
 ) -> tuple[Prepared, Built | None]:
     """Open the workspace once (under the work-dir lock), prepare, then build unless
-    ``request.prepare_only``. TRANSITIONAL: without a request, Config's copies."""
-    request = request or _legacy_request(config, dry_run=dry_run)
+    ``request.prepare_only``."""
     started = time.monotonic()
     with work_dir_lock(config):
         workspace = open_workspace(config, request.products, request.refs, log=log)
