@@ -110,3 +110,28 @@ def _lock_of(pid: int) -> str:
             "pid": pid, "started": process_started(pid), "pid_space": pid_space(),
         }
     )  # fmt: skip
+
+
+def test_a_lock_of_another_host_is_never_taken_and_a_half_written_one_only_when_old(
+    tmp_path: Path,
+) -> None:
+    setup = config_for(write_config(tmp_path, make_product(tmp_path)))
+    lock = tmp_path / "work" / ".dm-release.lock"
+    lock.parent.mkdir(parents=True)
+    elsewhere = {**json.loads(_lock_of(1)), "host": "agent-7", "who": "jenkins@agent-7 pid 1"}
+    lock.write_text(json.dumps(elsewhere))
+    with pytest.raises(WorkDirBusy) as busy, work_dir_lock(setup.config):
+        pass
+    assert str(busy.value) == (
+        f"{lock.parent} is in use by jenkins@agent-7 pid 1 since 2026-01-01T00:00:00Z "
+        f"({lock}); wait for that command to finish; it runs on another host or in "
+        "another container: if it is dead, remove the lock"
+    )
+    lock.write_text('{"who": "cut sh')  # a crash mid-write where hard links are missing
+    half = pytest.raises(WorkDirBusy, match="is being locked by another command")
+    with half, work_dir_lock(setup.config):
+        pass
+    os.utime(lock, (0, 0))  # left long ago: taken over
+    with work_dir_lock(setup.config):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()

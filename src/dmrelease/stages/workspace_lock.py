@@ -104,11 +104,19 @@ def _take(path: Path, me: _Holder) -> None:
         if previous is not None and not previous.gone(me):
             raise WorkDirBusy(
                 f"{path.parent} is in use by {previous.who} since {previous.since} "
-                f"({path}); wait for that command to finish"
+                f"({path}); wait for that command to finish{_unseen_hint(previous, me)}"
             )
         if previous is None and not _old_enough(path):
             raise WorkDirBusy(f"{path.parent} is being locked by another command ({path})")
         _remove_if(path, data)
+
+
+def _unseen_hint(previous: _Holder, me: _Holder) -> str:
+    """What to do when the holder's process cannot be seen from here (a dead one on this
+    host and pid namespace is taken over without asking)."""
+    if previous.host == me.host and previous.pid_space == me.pid_space:
+        return ""
+    return "; it runs on another host or in another container: if it is dead, remove the lock"
 
 
 def _read(path: Path) -> bytes | None:
