@@ -14,6 +14,7 @@ from rebuild_helpers import GRAPH, config_for, make_product, run_prepare, write_
 
 from dmrelease.adapters.git import Git
 from dmrelease.demo.synthetic import SyntheticProduct
+from dmrelease.stages.workspace import LfsMissing
 from git_trace import tracing
 
 POINTER = b"version https://git-lfs.github.com/spec/v1\n"
@@ -75,3 +76,26 @@ def test_an_lfs_package_gets_its_content_and_a_plain_package_keeps_the_pointer(
     assert (clones / "geom" / "data" / "geom.fits").read_bytes() == data["geom"]
     assert trace.count("lfs") == {"geom": 1}
     assert Git(clones / "geom").changed_files() == []
+
+
+def test_an_lfs_package_without_git_lfs_is_an_environment_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = make_product(tmp_path)
+    url = product.url("daf")
+    text = product.repos_yaml.read_text()
+    product.repos_yaml.write_text(text.replace(f"daf: {url}", f"daf:\n  url: {url}\n  lfs: true"))
+    setup = config_for(write_config(tmp_path, product))
+    only_git = tmp_path / "only-git"
+    only_git.mkdir()
+    git = shutil.which("git")
+    assert git is not None
+    (only_git / "git").symlink_to(git)
+    monkeypatch.setenv("PATH", str(only_git))
+    with pytest.raises(LfsMissing) as missing:
+        run_prepare(setup)
+    assert missing.value.exit_code == 2
+    assert str(missing.value) == (
+        "daf has lfs: true in repos.yaml, but git-lfs is not installed: install it "
+        "(Debian: apt-get install git-lfs)"
+    )

@@ -34,10 +34,17 @@ from dmrelease.core.repos import RepoEntry, parse_repos
 from dmrelease.core.requests import RefList
 from dmrelease.core.tables import ExclusionMap
 from dmrelease.stages.workspace_lock import WorkDirBusy, work_dir_lock
-from dmrelease.stages.workspace_sources import Discovery, PackageSource, Remotes, discover
+from dmrelease.stages.workspace_sources import (
+    Discovery,
+    LfsMissing,
+    PackageSource,
+    Remotes,
+    discover,
+)
 
 __all__ = [
     "PLACEHOLDER_BUILD",
+    "LfsMissing",
     "PackageSource",
     "WorkDirBusy",
     "Workspace",

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
+from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.refs import RepoRefs, Resolution, looks_like_sha, resolve_package
 from dmrelease.core.repos import RepoEntry
 from dmrelease.core.tables import ExclusionMap, parse_table
 
-__all__ = ["Discovery", "PackageSource", "Remotes", "discover"]
+__all__ = ["Discovery", "LfsMissing", "PackageSource", "Remotes", "discover"]
 
 _BRANCHES = "refs/remotes/origin/"
 _TAGS = "refs/tags/"
@@ -44,6 +44,13 @@ class PackageProblem(DmReleaseError):
     def __init__(self, diagnostic: Diagnostic) -> None:
         self.diagnostic = diagnostic
         super().__init__(str(diagnostic))
+
+
+_NO_LFS = "git-lfs is not installed: install it (Debian: apt-get install git-lfs)"
+
+
+class LfsMissing(UsageError):
+    """A package needs its LFS content and git-lfs is not installed (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,8 @@ class Remotes:
         elif action == "local":
             return
         if self.repos[name].lfs:  # after each fetch: an interrupted pull is finished
+            if shutil.which("git-lfs") is None:
+                raise LfsMissing(f"{name} has lfs: true in repos.yaml, but {_NO_LFS}")
             git.run("lfs", "pull")
 
     def _refs(self, git: Git, ref_list: Sequence[str]) -> RepoRefs:
