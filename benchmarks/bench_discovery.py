@@ -10,13 +10,13 @@ Two products: a synthetic one (31 packages: 30 on 6 levels and a metapackage, ba
 by ``git fast-import``) and the demo product (``dm-release demo --dir``, 14 packages).
 Per product and repeat: prepare on an empty work dir (cold) then again (warm); a weekly
 from main in that work dir; ``candidate rc1 --refs <weekly> --dry-run`` on an empty work
-dir; ``candidate rc1 --refs <weekly>`` on another empty work dir (a new agent); a release
-branch with one commit in a few packages; ``candidate rc2`` with its default refs (the
-release branch, then rc1) in the same work dir. Times are the median of the repeats (wall
-clock, with the wrapper's ~1 ms per git call); counts are those of the first repeat, and
-every repeat must give the same counts. The run fails (exit 1) if a command fails, a
-manifest names another SHA than the remote's main, a dry run leaves a tag, or a remote tag
-is not at the commit the session must tag.
+dir, then in the warm one; ``candidate rc1 --refs <weekly>`` on another empty work dir (a
+new agent); a release branch with one commit in a few packages; ``candidate rc2`` with its
+default refs (the release branch, then rc1) in the same work dir. Times are the median of
+the repeats (wall clock, with the wrapper's ~1 ms per git call); counts are those of the
+first repeat, and every repeat must give the same counts. The run fails (exit 1) if a
+command fails, a manifest names another SHA than the remote's main, a dry run leaves a tag,
+or a remote tag is not at the commit the session must tag.
 
 ``python -m benchmarks.bench_discovery [--src DIR] [--repeats N] [--json FILE] [--trace DIR]``
 """
@@ -154,12 +154,13 @@ def _one_repeat(cli: Cli, product: Product, root: Path, number: int) -> dict[str
     mains = {p: _peeled(product.remote(p), "refs/heads/main") for p in product.packages}
     runs["weekly (warm)"] = cli.run("release", "weekly", weekly, "--config", prepare, cwd=root)
     _check_tags(product, weekly, mains)
-    dry = str(product.config(root, "dry"))
-    runs["candidate rc1 --dry-run (cold)"] = cli.run(
-        "release", "candidate", rc1, "--config", dry, "--refs", weekly, "--dry-run", cwd=root
-    )
-    if any(_peeled(product.remote(p), f"refs/tags/{rc1}") for p in product.packages):
-        raise CommandFailed(f"{rc1}: the dry run pushed a tag")
+    for what, config in (("cold", str(product.config(root, "dry"))), ("warm", prepare)):
+        runs[f"candidate rc1 --dry-run ({what})"] = cli.run(
+            "release", "candidate", rc1, "--config", config, "--refs", weekly, "--dry-run",
+            cwd=root,
+        )  # fmt: skip
+        if any(_peeled(product.remote(p), f"refs/tags/{rc1}") for p in product.packages):
+            raise CommandFailed(f"{rc1}: the dry run pushed a tag")
     agent = str(product.config(root, "agent"))
     runs["candidate rc1 (cold)"] = cli.run(
         "release", "candidate", rc1, "--config", agent, "--refs", weekly, cwd=root
