@@ -438,11 +438,16 @@ def public_names(path: Path) -> frozenset[str] | None:
 
 
 def family_violations(module: str, text: str, exported: dict[str, frozenset[str]]) -> list[str]:
-    """Imports by a stage module of another family's internals: anything but the names of a
-    front's ``__all__`` (``exported``: front -> those names), taken with ``from front import``."""
-    if not module.startswith("dmrelease.stages."):
+    """Imports of another stage family's internals: anything but the names of a front's
+    ``__all__`` (``exported``: front -> those names), taken with ``from front import``. A
+    stage module is of the family its name starts with; demo, commands and cli of none, so
+    they too reach the stages through the fronts only."""
+    if module.startswith("dmrelease.stages."):
+        own: str | None = family(module.rsplit(".", 1)[1])
+    elif part(module) in ("demo", "commands", "cli"):
+        own = None
+    else:
         return []
-    own = family(module.rsplit(".", 1)[1])
     found = []
     for imported in dmrelease_imports(module, text):
         if not imported.module.startswith("dmrelease.stages."):
@@ -467,7 +472,12 @@ def _exported() -> dict[str, frozenset[str]]:
 
 #: violations of other helpers' work in progress, each xfail(strict=True) until fixed:
 #: (rule, module) -> why and whose
-KNOWN: dict[tuple[str, str], str] = {}
+KNOWN: dict[tuple[str, str], str] = {
+    ("family", "dmrelease.demo.release"): (
+        "R: the demo reads the saved plan's path with release_apply.saved_plan_path, which no "
+        "release front exports yet (then P points the demo's import at the front)"
+    ),
+}
 
 
 def cases(rule: str) -> list[Any]:
@@ -582,7 +592,7 @@ def test_each_stage_front_declares_its_public_names(front: str) -> None:
 
 
 @pytest.mark.parametrize("module", cases("family"))
-def test_no_stage_imports_another_familys_internals(module: str) -> None:
+def test_a_stage_familys_internals_are_imported_only_inside_it(module: str) -> None:
     assert family_violations(module, MODULES[module].read_text(), _exported()) == []
 
 
@@ -625,4 +635,16 @@ def test_the_family_rule_lets_a_stage_use_its_family_and_other_fronts() -> None:
         "from dmrelease.core.plan import Plan\n"
     )
     assert family_violations("dmrelease.stages.release_plan", text, FABRICATED_FRONTS) == []
-    assert family_violations("dmrelease.demo.release", text.replace("rebuild", "x"), {}) == []
+    assert family_violations("dmrelease.adapters.git", text, {}) == []  # not a stage's user
+
+
+@pytest.mark.parametrize("module", ["dmrelease.demo.release", "dmrelease.commands.release"])
+def test_above_the_stages_only_the_fronts_public_names_are_imported(module: str) -> None:
+    text = (
+        "from dmrelease.stages.rebuild import rebuild\n"
+        "def f():\n    from dmrelease.stages.release_apply import saved_plan_path\n"
+    )
+    assert family_violations(module, text, FABRICATED_FRONTS) == [
+        f"{module}:3: dmrelease.stages.release_apply is internal to the release stage: "
+        "use its front"
+    ]
