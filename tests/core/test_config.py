@@ -279,6 +279,7 @@ def test_settings_and_request_options_are_declared_apart() -> None:
     asked = {"selected", "refs", "release_tag", "prepare_only", "eups_tag"}
     assert asked <= set(options()) and not asked & settings
     assert {"jobs", "work_dir", "git_timeout", "flavor"} <= settings
+    assert not asked & set(Config.__dataclass_fields__)  # Config holds settings only
 
 
 @pytest.mark.parametrize(

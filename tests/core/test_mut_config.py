@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from dmrelease.core.config import Config, Kind, OptionSpec, _option
-from dmrelease.core.config_layers import build_config
+from dmrelease.core.config import Config, Kind, OptionSpec, _option, request_options
+from dmrelease.core.config_layers import build_config, build_options
 from dmrelease.core.errors import CheckFailed
+from dmrelease.core.requests import RefList
 
 
 def problems(text: str | None, environ: dict[str, str] | None = None, **flags: Any) -> list[str]:
@@ -138,7 +139,9 @@ def test_the_default_file_name_is_dm_release_toml() -> None:
     ],
 )  # fmt: skip
 def test_values_at_the_edge_of_each_check_are_accepted(text: str, name: str, value: Any) -> None:
-    assert getattr(build_config(text=text, path="f.toml"), name) == value
+    loaded = build_options(text=text, path="f.toml")
+    found = getattr(loaded.request if name in request_options() else loaded.config, name)
+    assert (found.refs if isinstance(found, RefList) else found) == value
 
 
 def test_a_product_keeps_its_release_branch_and_the_file_it_came_from() -> None:
@@ -207,7 +210,7 @@ def test_an_eups_tag_names_a_file_so_its_length_is_bounded() -> None:
     from dmrelease.core.refnames import MAX_REF_LENGTH
 
     longest = "a" * MAX_REF_LENGTH
-    assert build_config(flags={"eups_tag": longest}).eups_tag == longest
+    assert build_options(flags={"eups_tag": longest}).request.eups_tag == longest
     assert problems(None, eups_tag=longest + "a") == [
         f"<command line>:1: config-value: --tag: {longest + 'a'!r} is longer than"
         f" {MAX_REF_LENGTH} characters (it names a file)"

@@ -94,7 +94,8 @@ K = Kind
 
 @dataclass(frozen=True)
 class Config:
-    """The validated configuration passed down to the stages (frozen)."""
+    """The validated settings passed down to the stages (frozen): how dm-release is set
+    up, never what one run is asked (that is :class:`RequestOptions`, made into a request)."""
 
     products: tuple[ProductConfig, ...] = ()
     no_binary_fetch: bool = _option(
@@ -188,14 +189,6 @@ class Config:
     )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
-    # TRANSITIONAL (issue 9 §2): copies of the request options, declared and loaded in
-    # RequestOptions, kept only until stages/rebuild takes a BuildRequest; new code reads
-    # the request, never these
-    selected: tuple[str, ...] = ()
-    refs: tuple[str, ...] = ()
-    release_tag: str | None = None
-    prepare_only: bool = False
-    eups_tag: str | None = None
 
     @property
     def outputs(self) -> Path:
@@ -206,10 +199,6 @@ class Config:
         (the loader has checked that each is configured: ``config-product``)."""
         by_name = {p.name: p for p in self.products}
         return tuple(by_name[n] for n in names) if names else self.products
-
-    def selected_products(self) -> tuple[ProductConfig, ...]:
-        """TRANSITIONAL: ``products_named(request.products)`` is the way."""
-        return self.products_named(self.selected)
 
 
 @dataclass(frozen=True)

@@ -424,24 +424,11 @@ def build_options(
         config_path=path if text is not None else None,
         binary_token=_secret(environ or {}, "binary_token"),
         **settings,
-        **_transitional(request),
     )
     _check(builder, config, request)
     if builder.problems:
         raise CheckFailed(builder.problems)
     return Loaded(config, request)
-
-
-def _transitional(request: RequestOptions) -> dict[str, Any]:
-    """TRANSITIONAL (issue 9 §2): Config's copies of the request options, until the
-    rebuild stage takes a BuildRequest."""
-    return {
-        "selected": request.selected,
-        "refs": tuple(request.refs),
-        "release_tag": request.release_tag,
-        "prepare_only": request.prepare_only,
-        "eups_tag": request.eups_tag,
-    }
 
 
 def build_config(
