@@ -25,7 +25,7 @@ from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageErro
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
 from dmrelease.core.journal import Lock
 from dmrelease.core.manifest import Manifest, content_hash, render_manifest
-from dmrelease.core.names import Release, ReleaseBranchPattern
+from dmrelease.core.names import Release
 from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
 from dmrelease.core.refs import Resolution
 from dmrelease.core.rules import ancestry_questions
@@ -75,11 +75,14 @@ def plan_session(
     workspace: Workspace,
     *,
     packages: Sequence[str] = (),
+    branch: str | None = None,
 ) -> Planned:
     """Plan ``session`` from the workspace (resolved against the session's refs); branch-only
-    sessions keep the named ``packages`` that do not have the release branch yet."""
+    sessions make ``branch`` in the named ``packages`` that do not have it yet."""
     if not session.tags:
-        return _branch_plan(product, session, release, workspace, packages)
+        if branch is None:
+            raise ValueError(f"{session} makes a release branch: name it")  # a caller's bug
+        return _branch_plan(product, session, release, branch, workspace, packages)
     manifest = workspace.manifest
     manifest = dataclasses.replace(manifest, build_id=_build_id(config, manifest))
     refs = workspace.refs.refs
@@ -116,6 +119,7 @@ def _branch_plan(
     product: ProductConfig,
     session: Session,
     release: str,
+    branch: str,
     workspace: Workspace,
     packages: Sequence[str],
 ) -> Planned:
@@ -127,8 +131,6 @@ def _branch_plan(
         raise UsageError(
             f"{what}name the packages that need the branch (of {product.name}: {known})"
         )
-    pattern = ReleaseBranchPattern(product.release_branch)
-    branch = release if session is Session.BACKPORT else pattern.render(Release.parse(release))
     need = [n for n in packages if branch not in sources[n].refs.branches]
     notes = tuple(f"{n}: {branch} exists already" for n in packages if n not in need)
     plan = make_plan(

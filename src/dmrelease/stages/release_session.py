@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -160,28 +161,43 @@ def plan_for(
     """Check the name, choose the refs, open the workspace (the work clones, or under
     ``root``) and plan the session (the ``release plan`` verb, the sessions' plan step)."""
     product = product_of(config, request.product)
-    session, release = request.session, str(request.tag)
-    check_early(config, product, session, release)
-    refs = session_refs(config, product, session, request.tag, request.refs)
-    defaults = session is Session.CANDIDATE and not request.refs
-    return _plan(config, product, session, release, refs, request.packages, defaults, log, root)
+    session, tag = request.session, request.tag
+    check_early(config, product, session, str(tag))
+    refs = session_refs(config, product, session, tag, request.refs)
+    pattern = ReleaseBranchPattern(product.release_branch)
+    branch = pattern.render(tag) if isinstance(tag, Release) and not session.tags else None
+    asked = _Asked(session, str(tag), refs, request.packages, branch, defaults=not request.refs)
+    return _plan(config, product, asked, log, root)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a session plans: its release name, its refs and, for a branch session, the
+    packages and the branch; ``defaults``: the refs are the session's default ones."""
+
+    session: Session
+    release: str
+    refs: RefList
+    packages: tuple[str, ...] = ()
+    branch: str | None = None
+    defaults: bool = False
 
 
 def _plan(
     config: Config,
     product: ProductConfig,
-    session: Session,
-    release: str,
-    refs: RefList,
-    packages: Sequence[str],
-    defaults: bool,
+    asked: _Asked,
     log: TextIO | None,
     root: Path | None = None,
 ) -> tuple[Planned, Workspace]:
     _out, log = streams(None, log)
-    workspace = open_workspace(config, (product.name,), refs, log=log, root=root)
-    workspace, notes = _resolved(config, workspace, refs, defaults=defaults)
-    planned = plan_session(config, product, session, release, workspace, packages=packages)
+    workspace = open_workspace(config, (product.name,), asked.refs, log=log, root=root)
+    may_drop = asked.defaults and asked.session is Session.CANDIDATE
+    workspace, notes = _resolved(config, workspace, asked.refs, defaults=may_drop)
+    planned = plan_session(
+        config, product, asked.session, asked.release, workspace,
+        packages=asked.packages, branch=asked.branch,
+    )  # fmt: skip
     return dataclasses.replace(planned, notes=(*planned.notes, *notes)), workspace
 
 
@@ -313,7 +329,8 @@ def branch_session(
         pattern = ReleaseBranchPattern(product.release_branch)
         major, minor = pattern.match(release_branch) or (0, 0)
         refs = RefList((str(Candidate(Release(major, minor, 0), 1)),))
-        return _plan(config, product, session, release_branch, refs, packages, False, run.log)
+        asked = _Asked(session, release_branch, refs, tuple(packages), release_branch)
+        return _plan(config, product, asked, run.log)
 
     steps = [_lock_step(False, break_lock), _plan_step(make), SessionStep("apply", _apply)]
     return run_steps(steps, run).result
