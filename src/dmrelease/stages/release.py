@@ -19,6 +19,7 @@ each journaled (:mod:`dmrelease.stages.release_steps`).
 
 from __future__ import annotations
 
+from dmrelease.stages.release_apply import saved_plan_path
 from dmrelease.stages.release_backport import Outcome, backport
 from dmrelease.stages.release_plan import Planned, product_of
 from dmrelease.stages.release_session import (
@@ -47,6 +48,7 @@ __all__ = [
     "product_of",
     "release_lock",
     "resume",
+    "saved_plan_path",
     "session_refs",
     "show_plan",
     "tag_then_build",

@@ -99,33 +99,39 @@ def _with_earlier(journal: Journal, events: Sequence[Event]) -> Journal:
 
 @dataclass
 class _Recorder:
-    """Writes step events into the run's journal once it has one; keeps them until then."""
+    """Writes step events into the run's journal once it may; keeps them until then.
+
+    The journal is written only while the run holds the lock (no other process writes it
+    then). When it exists as the lock is taken (a rerun), the events are appended as they
+    come; when this run creates it (its plan is applied), the events kept until then
+    happened before its first event and are written before it."""
 
     run: SessionRun
     kept: list[Event] = field(default_factory=list)
+    existed: bool | None = None  # whether the journal was there when the lock was held
 
     def record(self, step: str, detail: str) -> None:
-        file = self.run.journal
-        if self.run.dry_run or file is None:
+        if self.run.dry_run:
             return
         operation = f"{self.run.session} {self.run.product.name} {self.run.release}"
         self.kept.append(Event(now(), operation, f"step {step}", detail))
         self.flush()
 
     def flush(self) -> None:
-        """Write the kept events once the run holds the lock (no other process writes the
-        journal then) and the journal exists: before its first event if they are older."""
         file = self.run.journal
         if not self.kept or file is None or self.run.dry_run or self.run.lock is None:
             return
         found = file.load()
+        if self.existed is None:
+            self.existed = found is not None
         if found is None:
             return
         kept, self.kept = self.kept, []
-        first = found.events[0].at if found.events else ""
-        older = [e for e in kept if e.at < first]
-        newer = [e for e in kept if e.at >= first]
-        file.update(lambda j: _with_event(_with_earlier(j, older), *newer))
+        if self.existed:
+            file.update(lambda j: _with_event(j, *kept))
+        else:
+            file.update(lambda j: _with_earlier(j, kept))
+            self.existed = True  # from now on, events come after what the journal holds
 
 
 def run_steps(steps: Sequence[SessionStep], run: SessionRun) -> SessionRun:
