@@ -199,3 +199,21 @@ def test_any_plan_round_trips_through_json(names: list[str], final: bool) -> Non
     session, release = (Session.FINAL, "29.1.0") if final else (Session.WEEKLY, "w.2025.24")
     plan = make_plan("p", session, release, ["main"], resolved("main", *names), external=names[:1])
     assert parse_plan(plan_to_json(plan)) == plan
+
+
+@pytest.mark.parametrize(
+    ("session", "release", "tag"),
+    [
+        (Session.CANDIDATE, "v29.1.0.rc2", Candidate(Release(29, 1, 0), 2)),
+        (Session.FINAL, "29.1.0", Release(29, 1, 0)),
+        (Session.PATCH, "29.1.1", Release(29, 1, 1)),
+        (Session.CANDIDATE, "v29.01.0.rc1", None),  # tag-canonical's to report
+        (Session.BACKPORT, "v29.1.x", None),  # a branch
+    ],
+)
+def test_a_plan_parses_its_release_once(session: Session, release: str, tag: object) -> None:
+    plan = ReleasePlan("meta", session, release, (), ())
+    assert plan.tag == tag
+    assert plan.tag is plan.tag  # parsed once, not at each rule
+    other = dataclasses.replace(plan, session=Session.CANDIDATE, release="v29.1.0.rc3")
+    assert other.tag == Candidate(Release(29, 1, 0), 3)  # a new plan parses its own

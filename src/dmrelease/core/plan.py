@@ -11,6 +11,7 @@ checksum over its content, so ``apply`` executes exactly the plan that was revie
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -100,6 +101,15 @@ class ReleasePlan:
     @property
     def operation(self) -> str:
         return f"{self.session} {self.product} {self.release}"
+
+    @functools.cached_property
+    def tag(self) -> Tag | None:
+        """``release`` parsed once (a plan read from a file carries text): the tag the
+        rules judge; None for a backport's branch or a name ``tag-canonical`` refuses."""
+        try:
+            return None if self.session is Session.BACKPORT else parse_tag(self.release)
+        except InvalidName:
+            return None
 
     @property
     def pattern(self) -> ReleaseBranchPattern:

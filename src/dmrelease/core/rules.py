@@ -43,7 +43,7 @@ __all__ = [
 
 def _bases(plan: ReleasePlan) -> list[str]:
     """Tags whose SHA each package's new SHA must descend from."""
-    tag = parse_or_none(plan.release)
+    tag = plan.tag
     if plan.session is Session.CANDIDATE and isinstance(tag, Candidate):
         previous = previous_of(tag)
         return [str(previous)] if previous else []
@@ -175,7 +175,7 @@ def check_lock(plan: ReleasePlan, facts: Facts) -> list[Diagnostic]:
 def check_weekly_order(plan: ReleasePlan, facts: Facts) -> list[Diagnostic]:
     """``weekly-order``: weekly tags only move forward; none may be older than an existing
     one on the same package."""
-    new = parse_or_none(plan.release)
+    new = plan.tag
     if plan.session is not Session.WEEKLY or not isinstance(new, Weekly):
         return []
     problems = []

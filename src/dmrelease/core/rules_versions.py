@@ -17,7 +17,7 @@ from dmrelease.core.plan import PackagePlan, ReleasePlan, Session, candidates_of
 
 
 def _candidate(plan: ReleasePlan) -> Candidate | None:
-    tag = parse_or_none(plan.release)
+    tag = plan.tag
     ok = plan.session is Session.CANDIDATE and isinstance(tag, Candidate)
     return tag if ok and isinstance(tag, Candidate) else None
 
@@ -135,7 +135,7 @@ def check_final(plan: ReleasePlan, facts: Facts) -> list[Diagnostic]:
     """``final-without-rc``, ``final-matches-rc``, ``final-manifest``: a final tags exactly
     the SHAs of the last candidate in every repo, with the same manifest content hash
     (DMTN-106 §4.6)."""
-    tag = parse_or_none(plan.release)
+    tag = plan.tag
     if plan.session is not Session.FINAL or not isinstance(tag, Release):
         return []
     existing = candidates_of(tag, all_tags(facts))
@@ -180,7 +180,7 @@ def check_patch(plan: ReleasePlan, facts: Facts) -> list[Diagnostic]:
     """A patch ``M.n.p+1`` comes from ``M.n.p`` and the ``M.n`` release branches: its rc1
     (``patch-source``, ``patch-base``, ``patch-descends``) and its release branches
     (``patch-base``: made at the final's SHA)."""
-    tag = parse_or_none(plan.release)
+    tag = plan.tag
     if plan.session is Session.PATCH and isinstance(tag, Release) and tag.patch > 0:
         base = Release(tag.major, tag.minor, tag.patch - 1)
         return _patch_branches(plan, base, facts)

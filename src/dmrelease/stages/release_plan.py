@@ -21,7 +21,7 @@ from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action
 from dmrelease.core.config import Config, ProductConfig
-from dmrelease.core.errors import CheckFailed, Diagnostic, ParseError, UsageError
+from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
 from dmrelease.core.journal import Lock
 from dmrelease.core.manifest import Manifest, content_hash, render_manifest
@@ -181,10 +181,7 @@ def _candidate_checksums(
         return {}
     git = Git(clone, timeout=config.git_timeout)
     names = [ref.removeprefix("refs/tags/") for ref in git.refs("refs/tags/")]
-    try:
-        found = candidates_of(Release.parse(plan.release), names)
-    except ParseError:
-        return {}
+    found = candidates_of(plan.tag, names) if isinstance(plan.tag, Release) else []
     if not found:
         return {}
     message = git.run("for-each-ref", "--format=%(contents)", f"refs/tags/{found[-1]}")
