@@ -156,13 +156,20 @@ def _resolved(
 
 
 def plan_for(
-    config: Config, request: ReleaseRequest, log: TextIO | None = None, root: Path | None = None
+    config: Config,
+    request: ReleaseRequest,
+    log: TextIO | None = None,
+    root: Path | None = None,
+    *,
+    checked: bool = False,
 ) -> tuple[Planned, Workspace]:
-    """Check the name, choose the refs, open the workspace (the work clones, or under
-    ``root``) and plan the session (the ``release plan`` verb, the sessions' plan step)."""
+    """Check the name (unless ``checked`` already), choose the refs, open the workspace (the
+    work clones, or under ``root``) and plan the session (the ``release plan`` verb, the
+    sessions' plan step)."""
     product = product_of(config, request.product)
     session, tag = request.session, request.tag
-    check_early(config, product, session, str(tag))
+    if not checked:
+        check_early(config, product, session, str(tag))
     refs = session_refs(config, product, session, tag, request.refs)
     pattern = ReleaseBranchPattern(product.release_branch)
     branch = pattern.render(tag) if isinstance(tag, Release) and not session.tags else None
@@ -354,7 +361,7 @@ def _weekly_plan(request: ReleaseRequest) -> Callable[[SessionRun], tuple[Planne
         if run.dry_run:
             given = " ".join(request.refs) or "main"
             print(f"would rebuild {run.product.name} from {given}", file=run.log)
-            return plan_for(run.config, request, run.log)
+            return plan_for(run.config, request, run.log, checked=True)  # the check step's
         config, product = run.config, run.product
         workspace = open_workspace(config, (product.name,), request.refs, log=run.log)
         prepared = prepare(config, _weekly_request(run, request), workspace, run.log)
