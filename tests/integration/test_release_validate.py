@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from release_helpers import PACKAGES, Setup, clean_environment, make_setup, ok, run, tags
 
+from dmrelease.adapters.git import Git
+
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
 RC1 = ("v29.1.0.rc1", "--refs", "w.2025.24")
@@ -56,3 +58,25 @@ def test_a_release_not_made_yet_misses_no_tag(tmp_path: Path) -> None:
     ok(setup, "weekly", "w.2025.24")
     code, _out, err = run(setup, "validate", *RC1)
     assert code == 0 and "tag-missing" not in err, err
+
+
+def test_another_agent_sees_the_release_was_made_from_the_versiondb_remote(
+    tmp_path: Path,
+) -> None:
+    """An agent whose state dir never saw the release: the plan stored with the release on
+    the versiondb remote says it was made, so a tag gone from every remote is missing."""
+    remote = tmp_path / "versiondb.git"
+    Git(tmp_path).run("init", "--quiet", "--bare", str(remote))
+    first = make_setup(tmp_path)
+    first.config.write_text(first.config.read_text() + f'versiondb_remote = "{remote}"\n')
+    ok(first, "weekly", "w.2025.24")
+    ok(first, "candidate", *RC1, "--no-build")
+    for name in PACKAGES:
+        first.remote(name).run("tag", "-d", "v29.1.0.rc1")
+    (tmp_path / "agent-2").mkdir()
+    second = Setup(tmp_path / "agent-2", first.product, tmp_path / "agent-2" / "dm-release.toml")
+    second.config.write_text(first.config.read_text())
+    code, _out, err = run(second, "validate", *RC1)
+    missing = sorted(line.split(":")[0] for line in err.splitlines() if ": tag-missing: " in line)
+    assert code == 1 and missing == PACKAGES, err
+    assert not (second.root / "work" / "state").exists()  # validate wrote nothing there

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from dmrelease.adapters.git import Git
 from dmrelease.adapters.journal import JournalFile, now
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
@@ -54,7 +55,13 @@ from dmrelease.stages.release_plan import (
     tag_plan,
     unbuilt,
 )
-from dmrelease.stages.release_state import journal_for, read_lock, release_lock, resume
+from dmrelease.stages.release_state import (
+    journal_for,
+    read_lock,
+    release_lock,
+    release_ref,
+    resume,
+)
 from dmrelease.stages.release_steps import SessionRun, SessionStep, Stop, run_steps
 from dmrelease.stages.workspace import (
     Workspace,
@@ -431,11 +438,24 @@ def validate(config: Config, planned: Planned) -> list[Diagnostic]:
     plan = planned.plan
     lock = read_lock(config, plan.product)  # the versiondb remote's when it has one
     facts = gather_facts(config, plan, planned.clones, lock)
-    saved = saved_plan_path(journal_for(config, plan.product, plan.session, plan.release))
     product = product_of(config, plan.product)
     entries, _origin = load_repos((product,))
     remotes = {name: redact(entry.url) for name, entry in entries.items()}
-    return check_plan(plan, facts) + check_tags_present(plan, facts, remotes, saved.is_file())
+    made = _recorded(config, plan)
+    return check_plan(plan, facts) + check_tags_present(plan, facts, remotes, made)
+
+
+def _recorded(config: Config, plan: ReleasePlan) -> bool:
+    """Whether the plan of this release was applied: saved in the state dir, or stored on
+    the versiondb remote (where another agent may have applied it)."""
+    saved = saved_plan_path(journal_for(config, plan.product, plan.session, plan.release))
+    if saved.is_file():
+        return True
+    if not config.versiondb_remote:
+        return False
+    ref = release_ref(plan.product, plan.session, plan.release)
+    git = Git(Path.cwd(), timeout=config.git_timeout)
+    return bool(git.lines("ls-remote", "--", config.versiondb_remote, ref))
 
 
 def apply_file(
