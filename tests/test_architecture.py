@@ -472,12 +472,7 @@ def _exported() -> dict[str, frozenset[str]]:
 
 #: violations of other helpers' work in progress, each xfail(strict=True) until fixed:
 #: (rule, module) -> why and whose
-KNOWN: dict[tuple[str, str], str] = {
-    ("family", "dmrelease.demo.release"): (
-        "R: the demo reads the saved plan's path with release_apply.saved_plan_path, which no "
-        "release front exports yet (then P points the demo's import at the front)"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def cases(rule: str) -> list[Any]:

@@ -26,10 +26,10 @@ from dmrelease.stages.release import (
     backport,
     journal_for,
     product_of,
+    saved_plan_path,
     tag_then_build,
     weekly,
 )
-from dmrelease.stages.release_apply import saved_plan_path
 
 _EPOCH = 1_752_000_000  # 2025-07-08: after the demo's creation commits
 _FLOW = (
