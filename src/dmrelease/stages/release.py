@@ -30,11 +30,10 @@ from dmrelease.stages.release_session import (
     session_refs,
     show_plan,
     tag_then_build,
-    validate,
-    validate_request,
-    weekly,
 )
 from dmrelease.stages.release_state import journal_for, release_lock, resume
+from dmrelease.stages.release_validate import validate, validate_request
+from dmrelease.stages.release_weekly import weekly
 
 __all__ = [
     "Outcome",

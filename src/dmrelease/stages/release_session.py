@@ -10,13 +10,11 @@ package cloned or fetched once, issue 9 §1), apply the plan through ``release_a
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.git import Git
 from dmrelease.adapters.journal import JournalFile, now
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
@@ -34,9 +32,8 @@ from dmrelease.core.plan import (
     parse_plan,
     render_plan,
 )
-from dmrelease.core.redact import redact
 from dmrelease.core.requests import BuildRequest, RefList, ReleaseRequest, parse_ref_list
-from dmrelease.core.rules import check_plan, check_tag_name, check_tags_present, check_weekly_order
+from dmrelease.core.rules import check_tag_name, check_weekly_order
 from dmrelease.core.rules_versions import check_final, check_rc_sequence
 from dmrelease.stages.rebuild import build, prepare
 from dmrelease.stages.release_apply import (
@@ -48,24 +45,19 @@ from dmrelease.stages.release_apply import (
 )
 from dmrelease.stages.release_plan import (
     Planned,
-    gather_facts,
     plan_session,
     product_of,
     remote_tags,
-    tag_plan,
     unbuilt,
 )
 from dmrelease.stages.release_state import (
     journal_for,
-    read_lock,
     release_lock,
-    release_ref,
     resume,
 )
 from dmrelease.stages.release_steps import SessionRun, SessionStep, Stop, run_steps
 from dmrelease.stages.workspace import (
     Workspace,
-    load_repos,
     open_workspace,
     reresolve,
     work_dir_lock,
@@ -73,15 +65,16 @@ from dmrelease.stages.workspace import (
 
 __all__ = [
     "apply_file",
+    "apply_step",
     "branch_session",
     "check_early",
+    "lock_step",
     "plan_for",
+    "plan_step",
     "session_refs",
+    "session_run",
     "show_plan",
     "tag_then_build",
-    "validate",
-    "validate_request",
-    "weekly",
 ]
 
 
@@ -218,7 +211,7 @@ def _plan(
 # -- the steps ----------------------------------------------------------------------------
 
 
-def _lock_step(build: bool, break_lock: bool) -> SessionStep:
+def lock_step(build: bool, break_lock: bool) -> SessionStep:
     def take(run: SessionRun) -> None:
         lock = release_lock(
             run.config, run.product.name, run.session, run.release,
@@ -249,7 +242,7 @@ def _journal(run: SessionRun) -> JournalFile:
     return journal_for(run.config, run.product.name, run.session, run.release)
 
 
-def _plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> SessionStep:
+def plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> SessionStep:
     """The plan step: the journaled plan of an interrupted run, else a new one (``make``)."""
 
     def plan(run: SessionRun) -> None:
@@ -263,7 +256,7 @@ def _plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> Sessi
     return SessionStep("plan", plan)
 
 
-def _apply(run: SessionRun) -> None:
+def apply_step(run: SessionRun) -> None:
     run.result = apply_plan(
         run.config, run.made().plan, run.made().clones, journal=run.journal, lock=run.lock,
         dry_run=run.dry_run, out=run.out, log=run.log,
@@ -290,7 +283,7 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     return None
 
 
-def _run(
+def session_run(
     config: Config, request: ReleaseRequest, out: TextIO | None, log: TextIO | None
 ) -> SessionRun:
     out, log = streams(out, log)
@@ -311,13 +304,13 @@ def tag_then_build(
     session = request.session
     builds = request.build and session.tags
     steps = [
-        _lock_step(builds, request.break_lock),
-        _plan_step(lambda run: plan_for(run.config, request, run.log)),
-        SessionStep("apply", _apply),
+        lock_step(builds, request.break_lock),
+        plan_step(lambda run: plan_for(run.config, request, run.log)),
+        SessionStep("apply", apply_step),
     ]
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
-    return run_steps(steps, _run(config, request, out, log)).result
+    return run_steps(steps, session_run(config, request, out, log)).result
 
 
 def branch_session(
@@ -346,116 +339,11 @@ def branch_session(
         asked = _Asked(session, release_branch, refs, tuple(packages), release_branch)
         return _plan(config, product, asked, run.log)
 
-    steps = [_lock_step(False, break_lock), _plan_step(make), SessionStep("apply", _apply)]
+    steps = [lock_step(False, break_lock), plan_step(make), SessionStep("apply", apply_step)]
     return run_steps(steps, run).result
 
 
-# -- the weekly ---------------------------------------------------------------------------
-
-
-def _weekly_request(run: SessionRun, request: ReleaseRequest) -> BuildRequest:
-    eups = request.tag.eups_tag
-    return BuildRequest((run.product.name,), request.refs, eups_tag=eups, dry_run=run.dry_run)
-
-
-def _weekly_plan(request: ReleaseRequest) -> Callable[[SessionRun], tuple[Planned, Workspace]]:
-    """Prepare from the refs (main by default), check every rule: the weekly tag is planned
-    at the SHAs of the build that comes next, and nothing is built or declared for a weekly
-    that could not be tagged. ``--no-build`` only tags a manifest already built. A dry run
-    plans on the fetched work clones and records nothing."""
-
-    def make(run: SessionRun) -> tuple[Planned, Workspace]:
-        if run.dry_run:
-            given = " ".join(request.refs) or "main"
-            print(f"would rebuild {run.product.name} from {given}", file=run.log)
-            return plan_for(run.config, request, run.log, checked=True)  # the check step's
-        config, product = run.config, run.product
-        workspace = open_workspace(config, (product.name,), request.refs, log=run.log)
-        prepared = prepare(config, _weekly_request(run, request), workspace, run.log)
-        manifest = prepared.manifest
-        resolutions = workspace.resolutions()
-        refs = request.refs.refs
-        plan = tag_plan(product, Session.WEEKLY, run.release, refs, resolutions, manifest)
-        planned = Planned(plan, workspace.clones())
-        problems = check_plan(plan, gather_facts(config, plan, planned.clones, run.lock))
-        if not problems and not request.build:
-            problems = unbuilt(config, plan, manifest)
-        if problems:
-            raise CheckFailed(problems)
-        run.manifest = manifest
-        return planned, workspace
-
-    return make
-
-
-def _weekly_build(request: ReleaseRequest) -> Callable[[SessionRun], Stop | None]:
-    def build_it(run: SessionRun) -> Stop | None:
-        if run.manifest is None:  # a dry run, or a resumed plan (built before)
-            return None
-        build(run.config, _weekly_request(run, request), run.opened(), run.manifest, run.log)
-        return None
-
-    return build_it
-
-
-def weekly(
-    config: Config, request: ReleaseRequest, out: TextIO | None = None, log: TextIO | None = None
-) -> Journal | None:
-    """The weekly: a green build from main, then ``w.YYYY.WW`` at its SHAs (tags after)."""
-    run = _run(config, request, out, log)
-
-    def check(run: SessionRun) -> None:
-        check_early(run.config, run.product, Session.WEEKLY, run.release)
-
-    steps = [
-        SessionStep("check", check),
-        _lock_step(False, request.break_lock),
-        _plan_step(_weekly_plan(request)),
-    ]
-    if request.build:
-        steps.append(SessionStep("build", _weekly_build(request)))
-    steps.append(SessionStep("apply", _apply))
-    return run_steps(steps, run).result
-
-
-# -- validate and apply -------------------------------------------------------------------
-
-
-def validate_request(
-    config: Config, request: ReleaseRequest, log: TextIO | None = None
-) -> tuple[Planned, list[Diagnostic]]:
-    """``release validate``: plan in clones of its own, which it removes (it changes no
-    repository of the work dir), then :func:`validate`."""
-    with tempfile.TemporaryDirectory(prefix="dm-release-validate-") as scratch:
-        planned, _workspace = plan_for(config, request, log, root=Path(scratch))
-        return planned, validate(config, planned)
-
-
-def validate(config: Config, planned: Planned) -> list[Diagnostic]:
-    """Every rule against the remotes as they are now (``release validate``); once the
-    release was made (a remote has one of its tags, or its plan was saved when it was
-    applied), ``tag-missing`` for each of its tags a remote lacks."""
-    plan = planned.plan
-    lock = read_lock(config, plan.product)  # the versiondb remote's when it has one
-    facts = gather_facts(config, plan, planned.clones, lock)
-    product = product_of(config, plan.product)
-    entries, _origin = load_repos((product,))
-    remotes = {name: redact(entry.url) for name, entry in entries.items()}
-    made = _recorded(config, plan)
-    return check_plan(plan, facts) + check_tags_present(plan, facts, remotes, made)
-
-
-def _recorded(config: Config, plan: ReleasePlan) -> bool:
-    """Whether the plan of this release was applied: saved in the state dir, or stored on
-    the versiondb remote (where another agent may have applied it)."""
-    saved = saved_plan_path(journal_for(config, plan.product, plan.session, plan.release))
-    if saved.is_file():
-        return True
-    if not config.versiondb_remote:
-        return False
-    ref = release_ref(plan.product, plan.session, plan.release)
-    git = Git(Path.cwd(), timeout=config.git_timeout)
-    return bool(git.lines("ls-remote", "--", config.versiondb_remote, ref))
+# -- apply a reviewed plan --------------------------------------------------------------
 
 
 def apply_file(
@@ -493,9 +381,9 @@ def apply_file(
 
     steps = [
         SessionStep("check", weekly_built),
-        _lock_step(False, break_lock),
+        lock_step(False, break_lock),
         SessionStep("plan", reopen),
-        SessionStep("apply", _apply),
+        SessionStep("apply", apply_step),
     ]
     return run_steps(steps, run).result
 
