@@ -538,15 +538,6 @@ def test_the_layer_rule_lets_a_module_import_its_layer_and_lower() -> None:
     ]
 
 
-#: cycles of other helpers' work in progress -> why and whose; any other cycle fails
-KNOWN_CYCLES: dict[tuple[str, ...], str] = {
-    ("dmrelease.stages.rebuild", "dmrelease.stages.rebuild_progress"): (
-        "W: rebuild_progress takes Built and Prepared from its own front under TYPE_CHECKING "
-        "while rebuild imports rebuild_progress"
-    ),
-}
-
-
 def source_cycles() -> list[list[str]]:
     graph = import_graph({module: path.read_text() for module, path in MODULES.items()})
     assert sum(len(targets) for targets in graph.values()) > len(MODULES)  # it sees imports
@@ -554,18 +545,7 @@ def source_cycles() -> list[list[str]]:
 
 
 def test_there_is_no_import_cycle_among_the_modules_of_dmrelease() -> None:
-    assert [c for c in source_cycles() if tuple(c) not in KNOWN_CYCLES] == []
-
-
-@pytest.mark.parametrize(
-    "cycle",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=r))
-        for c, r in KNOWN_CYCLES.items()
-    ],
-)
-def test_a_known_import_cycle_is_cut(cycle: tuple[str, ...]) -> None:
-    assert list(cycle) not in source_cycles()
+    assert source_cycles() == []
 
 
 def test_a_cycle_through_a_late_import_is_found() -> None:

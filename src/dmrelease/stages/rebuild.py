@@ -17,8 +17,6 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -28,15 +26,15 @@ from dmrelease.adapters.config import auto_jobs
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.stack import Stack
 from dmrelease.adapters.versiondb import VersionDb
-from dmrelease.core.build import Action, Outcome, count_actions
+from dmrelease.core.build import Action, Outcome
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, DmReleaseError, UsageError
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.core.requests import BuildRequest
 from dmrelease.stages.rebuild_build import Builder, run_build
+from dmrelease.stages.rebuild_outcome import Built, Prepared
 from dmrelease.stages.rebuild_progress import ProgressLine, print_build, print_prepare
 from dmrelease.stages.workspace import (
-    PackageSource,
     Workspace,
     open_workspace,
     work_dir_lock,
@@ -68,55 +66,6 @@ class BuildFailed(DmReleaseError):
             f"{failed} package(s) failed:\n  " + "\n  ".join(lines)
             + "\nwhat was installed is kept: fix the failure and rerun to resume"
         )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The outcome of prepare: the manifest and how each package's ref was chosen."""
-
-    manifest: Manifest
-    build_id_reused: bool
-    sources: Mapping[str, PackageSource]
-    versiondb_steps: tuple[str, ...]
-    notes: tuple[str, ...]
-    seconds: float
-
-    def as_dict(self) -> dict[str, object]:
-        versions = {e.name: e.version for e in self.manifest.entries}
-        return {
-            "build_id": self.manifest.build_id,
-            "build_id_reused": self.build_id_reused,
-            "packages": [
-                {**s.resolution.as_dict(), "version": versions[n], "clone": s.action}
-                for n, s in sorted(self.sources.items())
-            ],
-            "versiondb": list(self.versiondb_steps),
-            "notes": list(self.notes),
-            "seconds": round(self.seconds, 3),
-        }
-
-
-@dataclass(frozen=True)
-class Built:
-    """The outcome of build: one outcome per manifest package, in manifest order."""
-
-    build_id: str | None
-    outcomes: tuple[Outcome, ...]
-    seconds: float
-    dry_run: bool = False
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_actions(self.outcomes)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "build_id": self.build_id,
-            "dry_run": self.dry_run,
-            "counts": self.counts,
-            "seconds": round(self.seconds, 3),
-            "packages": {o.package: o.as_dict() for o in self.outcomes},
-        }
 
 
 def _refuse_unmatched(workspace: Workspace) -> None:

@@ -6,12 +6,10 @@ a summary (STYLE.md habit 7). Machine output is ``--json`` on stdout, done by th
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from dmrelease.core.build import Action, Outcome, Schedule
-
-if TYPE_CHECKING:
-    from dmrelease.stages.rebuild import Built, Prepared
+from dmrelease.stages.rebuild_outcome import Built, Prepared
 
 
 def print_prepare(prepared: Prepared, log: TextIO, *, dry_run: bool = False) -> None:
