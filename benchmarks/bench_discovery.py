@@ -3,8 +3,10 @@ package's remote, and how long it takes, for ``rebuild --prepare-only`` and ``re
 candidate``.
 
 The CLI runs as a subprocess (``python -m dmrelease`` from ``--src DIR``, default: the tree
-this benchmark imports), so the same script measures an old tree and a new one; its git
-calls are counted per package by a logging ``git`` wrapper (:mod:`benchmarks.git_trace`).
+this benchmark imports), so the same script measures an old tree and a new one (the
+synthetic product is made by this tree's ``dmrelease.demo.synthetic``, the demo by the
+tree under test's ``dm-release demo``); its git calls are counted per package by a logging
+``git`` wrapper (:mod:`benchmarks.git_trace`).
 
 Two products: a synthetic one (31 packages: 30 on 6 levels and a metapackage, bare remotes
 by ``git fast-import``) and the demo product (``dm-release demo --dir``, 14 packages).
@@ -37,11 +39,7 @@ from pathlib import Path
 
 import dmrelease
 from benchmarks.git_trace import COUNTED, Cli, CommandFailed, Run
-
-try:  # the demo package of issue 9; the old place until it moves
-    from dmrelease.demo.synthetic import create_product, layered_graph, product_specs
-except ImportError:  # pragma: no cover - the tree before issue 9
-    from dmrelease.stages.synthetic import create_product, layered_graph, product_specs
+from dmrelease.demo.synthetic import create_product, layered_graph, product_specs
 
 REPEATS = 3
 SYNTHETIC = (30, 6)  # packages, levels; plus the metapackage synth_distrib
