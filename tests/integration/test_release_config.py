@@ -5,19 +5,11 @@ product's ``external_repos``."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from release_helpers import PACKAGES, Setup, clean_environment, make_setup, ok, run, tags
+from release_helpers import PACKAGES, Setup, clean_environment, ok, run, tags
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
-
-
-@pytest.fixture
-def weekly(tmp_path: Path) -> Setup:
-    setup = make_setup(tmp_path)
-    ok(setup, "weekly", "w.2025.24")
-    return setup
 
 
 def test_validate_reads_the_tag_and_refs_jenkins_passes(

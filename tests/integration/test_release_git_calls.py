@@ -23,13 +23,6 @@ pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 ONCE = dict.fromkeys(PACKAGES, 1)
 
 
-@pytest.fixture
-def weekly(tmp_path: Path) -> Setup:
-    setup = make_setup(tmp_path)
-    ok(setup, "weekly", "w.2025.24")
-    return setup
-
-
 def test_rc1_built_from_its_tag_fetches_each_package_once(
     weekly: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -39,13 +39,6 @@ pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 RC1 = ("candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
 
 
-@pytest.fixture
-def weekly(tmp_path: Path) -> Setup:
-    setup = make_setup(tmp_path)
-    ok(setup, "weekly", "w.2025.24")
-    return setup
-
-
 def test_a_dry_run_changes_no_repository(weekly: Setup) -> None:
     before = snapshot(all_repos(weekly))
     state = sorted((weekly.root / "work" / "state").rglob("*"))

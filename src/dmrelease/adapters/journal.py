@@ -48,6 +48,7 @@ __all__ = [
     "LockHeld",
     "Replaced",
     "journal_path",
+    "lock_of",
     "new_lock",
     "now",
     "refusal",
@@ -184,6 +185,17 @@ class LockCorrupt(CheckFailed):
         super().__init__([problem])
 
 
+def lock_of(text: str, where: str, *, empty: str) -> Lock:
+    """The lock ``text`` holds (a lock file's or a lock ref's), else LockCorrupt naming
+    ``where``; ``empty`` says what an empty text means there."""
+    if not text.strip():
+        raise LockCorrupt(where, empty)
+    try:
+        return parse_lock(text, where)
+    except ParseError as exc:
+        raise LockCorrupt(where, exc.diagnostic.message, exc.diagnostic.line) from None
+
+
 @dataclass(frozen=True)
 class Replaced:
     """The lock a take replaced: ``what`` it held, and whether it was ``broken`` on purpose
@@ -292,12 +304,7 @@ class LockFile:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise LockCorrupt(self.path, "not UTF-8 text, not a lock dm-release wrote") from None
-        if not text.strip():
-            raise LockCorrupt(self.path, "empty lock file")
-        try:
-            return parse_lock(text, str(self.path))
-        except ParseError as exc:
-            raise LockCorrupt(self.path, exc.diagnostic.message, exc.diagnostic.line) from None
+        return lock_of(text, str(self.path), empty="empty lock file")
 
     def _describe(self, data: bytes) -> str:
         try:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.adapters.journal import LockCorrupt, LockHeld, Replaced, refusal
-from dmrelease.core.errors import DmReleaseError, ParseError
-from dmrelease.core.journal import Lock, parse_lock
+from dmrelease.adapters.journal import LockCorrupt, LockHeld, Replaced, lock_of, refusal
+from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.journal import Lock
 from dmrelease.core.redact import redact
 
 __all__ = ["NAMESPACE", "LockRef", "RemoteRefs", "Written", "remote_address", "shown"]
@@ -192,12 +192,7 @@ class LockRef:
         return self.refs.swap(self.ref, None, found[0]).commit is not None
 
     def _parse(self, text: str) -> Lock:
-        if not text.strip():
-            raise LockCorrupt(self.where, f"no {LOCK_FILE} in the lock's commit")
-        try:
-            return parse_lock(text, self.where)
-        except ParseError as exc:
-            raise LockCorrupt(self.where, exc.diagnostic.message, exc.diagnostic.line) from None
+        return lock_of(text, self.where, empty=f"no {LOCK_FILE} in the lock's commit")
 
     def _describe(self, text: str) -> str:
         try:
