@@ -65,6 +65,10 @@ class Setup:
         return self.root / "work" / "state" / "locks" / "meta.json"
 
 
+#: rc1 of the test product from its weekly, tagged only (the release tests' usual start)
+RC1 = ("candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+
+
 def make_setup(root: Path, *, urls: dict[str, str] | None = None) -> Setup:
     specs = {name: PackageSpec(deps=deps, history=2) for name, deps in GRAPH.items()}
     product = create_product(root / "upstream", specs)

@@ -16,6 +16,7 @@ import pytest
 from release_helpers import (
     BUILD,
     PACKAGES,
+    RC1,
     Setup,
     all_repos,
     clean_environment,
@@ -35,8 +36,6 @@ from dmrelease.adapters.stack import Stack
 from dmrelease.demo.synthetic import push_change
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
-
-RC1 = ("candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
 
 
 def test_a_dry_run_changes_no_repository(weekly: Setup) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from release_helpers import (
     PACKAGES,
+    RC1,
     Setup,
     clean_environment,
     make_setup,
@@ -38,8 +39,6 @@ from dmrelease.core.journal import Lock
 from dmrelease.demo.synthetic import push_change
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
-
-RC1 = ("candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
 LOCK_REF = "refs/dm-release/locks/meta"
 RELEASE_REF = "refs/dm-release/releases/meta/release_candidate/v29.1.0.rc1"
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from dmrelease.core.config import (
     FLAVORS,
@@ -431,14 +431,16 @@ def build_options(
     return Loaded(config, request)
 
 
-def build_config(
-    *,
-    text: str | None = None,
-    path: str = "dm-release.toml",
-    environ: Mapping[str, str] | None = None,
-    flags: Mapping[str, Any] | None = None,
-    cwd: Path = Path(),
-) -> Config:
+class Layers(TypedDict, total=False):
+    """The arguments of :func:`build_options`."""
+
+    text: str | None
+    path: str
+    environ: Mapping[str, str] | None
+    flags: Mapping[str, Any] | None
+    cwd: Path
+
+
+def build_config(**layers: Unpack[Layers]) -> Config:
     """The settings of :func:`build_options` (the request options are validated too)."""
-    loaded = build_options(text=text, path=path, environ=environ, flags=flags, cwd=cwd)
-    return loaded.config
+    return build_options(**layers).config
