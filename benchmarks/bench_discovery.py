@@ -241,7 +241,7 @@ _TABLE = ("git calls", "calls/pkg max", "clone+fetch/pkg max", "clone total", "f
 
 
 def _ratio(old: float, new: float) -> str:
-    return f"{old:.3g} → {new:.3g} ({old / new:.2f}x)" if new else f"{old:.3g} → {new:.3g}"
+    return f"{old:.3g} → {new:.3g} ({old / new:.2f}x)" if old and new else f"{old:.3g} → {new:.3g}"
 
 
 def markdown(results: Results, before: Results | None = None) -> str:
