@@ -19,12 +19,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.integration.git_trace import subcommand  # one parser of git's command line
+
 #: the verbs counted per package (clone and fetch together are "discovery")
 COUNTED = ("clone", "fetch", "ls-remote")
 
 #: a path component naming a package: ``afw``, ``afw.git``, ``.afw.partial`` (a clone in progress)
 _PATH_PART = re.compile(r"^\.|(\.git|\.partial|\.tmp)+$")
-_GLOBAL_WITH_VALUE = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
 
 #: logs ``argc cwd argv...`` NUL-separated to a file per process id (one writer at a time),
 #: then runs the real git; git's own children (marked) are not logged
@@ -46,13 +47,7 @@ class Call:
     argv: tuple[str, ...]
 
     def verb(self) -> str:
-        args = iter(self.argv)
-        for arg in args:
-            if arg in _GLOBAL_WITH_VALUE:
-                next(args, None)
-            elif not arg.startswith("-"):
-                return arg
-        return ""
+        return subcommand(self.argv)
 
     def package(self, packages: frozenset[str]) -> str:
         """The package whose clone (cwd) or remote/clone path (argument) this call names."""

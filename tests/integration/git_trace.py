@@ -12,16 +12,28 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
+if TYPE_CHECKING:  # the benchmarks import this module without pytest
+    import pytest
 
 #: git's options that take a value before the subcommand (``git -c k=v fetch``)
 _VALUED = {"-c", "-C", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
 _SEP = "\x1f"  # between the arguments of one call (a tab or space may be in one)
+
+
+def subcommand(args: Iterable[str]) -> str:
+    """The git subcommand (``clone``, ``fetch``, ``lfs``…) of a call's arguments, after
+    git's own options (``git -c k=v fetch``)."""
+    words = list(args)
+    at = 0
+    while at < len(words) and words[at].startswith("-"):
+        at += 2 if words[at] in _VALUED else 1
+    return words[at] if at < len(words) else ""
 
 
 @dataclass(frozen=True)
@@ -31,14 +43,7 @@ class GitCall:
 
     @property
     def command(self) -> str:
-        """The git subcommand (``clone``, ``fetch``, ``lfs``…), after git's own options."""
-        args = iter(self.args)
-        for arg in args:
-            if arg in _VALUED:
-                next(args, None)
-            elif not arg.startswith("-"):
-                return arg
-        return ""
+        return subcommand(self.args)
 
 
 @dataclass(frozen=True)
