@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.journal import JournalFile, now
+from dmrelease.adapters.journal import now
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts
@@ -235,11 +235,6 @@ def _reopen(run: SessionRun, planned: Planned, where: str) -> None:
     run.workspace = open_workspace(run.config, (run.product.name,), refs, log=run.log)
     clones = run.workspace.clones()
     run.planned = dataclasses.replace(planned, clones={**planned.clones, **clones})
-    run.resumed = True
-
-
-def _journal(run: SessionRun) -> JournalFile:
-    return journal_for(run.config, run.product.name, run.session, run.release)
 
 
 def plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> SessionStep:
@@ -248,7 +243,7 @@ def plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> Sessio
     def plan(run: SessionRun) -> None:
         resumed = None if run.dry_run else resume(run.config, run.product, run.session, run.release)
         if resumed is not None:
-            _reopen(run, resumed, str(saved_plan_path(_journal(run))))
+            _reopen(run, resumed, str(saved_plan_path(run.journaled())))
         else:
             run.planned, run.workspace = make(run)
         show_plan(run.made(), run.log)
@@ -269,7 +264,7 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     if run.dry_run:
         print(f"would rebuild {run.product.name} from {run.release}", file=run.log)
         return None
-    journal = _journal(run)
+    journal = run.journaled()
     if (journal.load() or Journal("", "", {})).has_stage("built"):
         return Stop(f"{run.release}: already built (journal)")
     tag = RefList((run.release,))
@@ -364,7 +359,6 @@ def apply_file(
 
     def reopen(run: SessionRun) -> None:
         _reopen(run, Planned(plan, {}), str(path))
-        run.resumed = False
         missing = sorted(p.name for p in plan.packages if p.name not in run.made().clones)
         if missing:
             raise UsageError(

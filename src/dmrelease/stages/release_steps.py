@@ -64,7 +64,6 @@ class SessionRun:
     journal: JournalFile | None = None
     workspace: Workspace | None = None
     planned: Planned | None = None
-    resumed: bool = False
     manifest: Manifest | None = None  # a weekly's, built before it is tagged
     result: Journal | None = None
 
@@ -73,6 +72,12 @@ class SessionRun:
         if self.planned is None:
             raise RuntimeError("no plan yet: the plan step comes first")
         return self.planned
+
+    def journaled(self) -> JournalFile:
+        """The session's journal, named by the lock step (a bug in the step order if none)."""
+        if self.journal is None:
+            raise RuntimeError("no journal yet: the lock step comes first")
+        return self.journal
 
     def opened(self) -> Workspace:
         """The workspace a step opened before (a bug in the step order if none)."""

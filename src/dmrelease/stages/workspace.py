@@ -62,11 +62,12 @@ PLACEHOLDER_BUILD = "b0"  # until versiondb gives the build id
 class Workspace:
     """The clones of the products' packages under ``root``, resolved against ``refs``.
 
-    ``synced``: the packages cloned or fetched by this command so far (a re-resolution
-    fetches none of them again).
+    ``remotes``: where each package comes from (repos.yaml, the exclusion map), read once
+    per command; ``synced``: the packages cloned or fetched by this command so far (a
+    re-resolution reads and fetches none of them again).
     """
 
-    root: Path
+    remotes: Remotes
     products: tuple[ProductConfig, ...]
     refs: RefList
     sources: Mapping[str, PackageSource]
@@ -75,6 +76,10 @@ class Workspace:
     unmatched: tuple[str, ...]
     notes: tuple[str, ...]
     synced: frozenset[str] = frozenset()
+
+    @property
+    def root(self) -> Path:
+        return self.remotes.root
 
     def resolutions(self) -> dict[str, Resolution]:
         return {name: source.resolution for name, source in self.sources.items()}
@@ -92,12 +97,12 @@ def products_of(config: Config, names: Sequence[str]) -> tuple[ProductConfig, ..
     """The configured products named (every configured one when ``names`` is empty)."""
     if not config.products:
         raise UsageError("no product configured: add [products.<name>] to dm-release.toml")
-    by_name = {p.name: p for p in config.products}
-    unknown = [n for n in names if n not in by_name]
+    known = [p.name for p in config.products]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        known = ", ".join(by_name)
-        raise UsageError(f"product {', '.join(unknown)} is not configured (configured: {known})")
-    return tuple(by_name[n] for n in names) if names else config.products
+        shown = ", ".join(known)
+        raise UsageError(f"product {', '.join(unknown)} is not configured (configured: {shown})")
+    return config.products_named(names)
 
 
 def load_repos(
@@ -165,8 +170,7 @@ def reresolve(config: Config, workspace: Workspace, refs: RefList) -> Workspace:
     re-read (remote-tracking branches and local tags, so tags made in the clone since
     count), the tables re-read at the new commits; only packages new to the graph are
     cloned (or fetched, if a clone of an earlier command is there)."""
-    remotes = _remotes(config, workspace.products, workspace.root)
-    return _walk(config, workspace.products, refs, remotes, workspace.synced, sys.stderr)
+    return _walk(config, workspace.products, refs, workspace.remotes, workspace.synced, sys.stderr)
 
 
 def _walk(
@@ -189,7 +193,7 @@ def _walk(
     unmatched = tuple(unmatched_refs(refs.refs, {n: s.refs for n, s in found.sources.items()}))
     fetched = frozenset(n for n, s in found.sources.items() if s.action != "local")
     return Workspace(
-        remotes.root, products, refs, dict(found.sources), graph, manifest, unmatched,
+        remotes, products, refs, dict(found.sources), graph, manifest, unmatched,
         tuple(found.skipped_optional), synced | fetched,
     )  # fmt: skip
 
