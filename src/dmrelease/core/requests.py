@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from dmrelease.core.errors import CheckFailed, Diagnostic
-from dmrelease.core.plan import Session
 from dmrelease.core.refnames import ref_name_problem
-from dmrelease.core.tags import Tag
+
+if TYPE_CHECKING:  # annotations only: every command loads the settings, which import
+    from dmrelease.core.plan import Session  # this module, so it loads no tag parser
+    from dmrelease.core.tags import Tag
 
 __all__ = [
     "BackportRequest",

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.limits import split_lines
-from dmrelease.core.names import InvalidName, Release, parse_tag
 
 # no lazy quantifier before a blank run: ``\S.*?\s*$`` tries the rest of the line once per
 # character and took seconds on a 100 KB line; these patterns are linear
@@ -73,6 +72,9 @@ def _pep440_problem(value: str) -> tuple[str, str, str | None] | None:
 
 
 def _dm_problem(value: str) -> tuple[str, str, str | None] | None:
+    # imported here: the names load semver, which a pyproject.toml check does not need
+    from dmrelease.core.names import InvalidName, Release, parse_tag
+
     try:
         tag = parse_tag(value)
     except InvalidName as exc:
