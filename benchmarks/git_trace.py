@@ -19,22 +19,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.integration.git_trace import subcommand  # one parser of git's command line
+from tests.integration.git_trace import INNER, read_log, subcommand, write_wrapper
 
 #: the verbs counted per package (clone and fetch together are "discovery")
 COUNTED = ("clone", "fetch", "ls-remote")
 
 #: a path component naming a package: ``afw``, ``afw.git``, ``.afw.partial`` (a clone in progress)
 _PATH_PART = re.compile(r"^\.|(\.git|\.partial|\.tmp)+$")
-
-#: logs ``argc cwd argv...`` NUL-separated to a file per process id (one writer at a time),
-#: then runs the real git; git's own children (marked) are not logged
-WRAPPER = """#!/bin/sh
-if [ -z "$BENCH_GIT_INNER" ]; then
-  printf '%s\\0' "$#" "$PWD" "$@" >> "$BENCH_GIT_LOG/$$"
-fi
-BENCH_GIT_INNER=1 exec {real} "$@"
-"""
 
 
 class CommandFailed(Exception):
@@ -106,27 +97,23 @@ class Cli:
     env: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        real = shutil.which("git")
-        if real is None:
+        if shutil.which("git") is None:
             raise CommandFailed("no git on PATH")
         bindir = self.root / "gitwrap"
-        bindir.mkdir(parents=True)
-        (bindir / "git").write_text(WRAPPER.format(real=real))
-        (bindir / "git").chmod(0o755)
         self.log = self.root / "gitlog"
+        write_wrapper(bindir, self.log, inner=True)  # git's own git calls are not counted
         self.env = {
             **os.environ,
             "PYTHONPATH": str(self.src),
             "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "BENCH_GIT_LOG": str(self.log),
         }
-        for name in ("BENCH_GIT_INNER", "REFS", "SOURCE_GIT_REFS", "GIT_REFS", "PRODUCTS"):
+        for name in (INNER, "REFS", "SOURCE_GIT_REFS", "GIT_REFS", "PRODUCTS"):
             self.env.pop(name, None)
 
     def run(self, *args: str, cwd: Path, traced: bool = True) -> Run:
         shutil.rmtree(self.log, ignore_errors=True)
         self.log.mkdir()
-        env = self.env if traced else {**self.env, "BENCH_GIT_INNER": "1"}
+        env = self.env if traced else {**self.env, INNER: "1"}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(
@@ -144,13 +131,4 @@ class Cli:
 
 
 def read_calls(log: Path) -> tuple[Call, ...]:
-    calls = []
-    for path in sorted(log.iterdir()):
-        fields = path.read_bytes().split(b"\0")
-        at = 0
-        while at + 1 < len(fields):
-            count = int(fields[at])
-            words = [f.decode("utf-8", "replace") for f in fields[at + 1 : at + 2 + count]]
-            calls.append(Call(words[0], tuple(words[1:])))
-            at += 2 + count
-    return tuple(calls)
+    return tuple(Call(cwd, args) for cwd, args in read_log(log))

@@ -23,7 +23,40 @@ if TYPE_CHECKING:  # the benchmarks import this module without pytest
 
 #: git's options that take a value before the subcommand (``git -c k=v fetch``)
 _VALUED = {"-c", "-C", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
-_SEP = "\x1f"  # between the arguments of one call (a tab or space may be in one)
+
+#: a variable the wrapper sets for the git it runs: with ``inner``, a git that git (or
+#: git-lfs) runs is not logged, and a caller that sets it runs untraced
+INNER = "DM_RELEASE_GIT_TRACE_INNER"
+
+
+def write_wrapper(bin_dir: Path, log: Path, *, inner: bool = False) -> None:
+    """A ``git`` in ``bin_dir`` that logs each call to the directory ``log``, one file per
+    process (no two writers share one), as ``argc cwd argv…`` each ended by NUL (an
+    argument may hold a newline: a tag message), then runs the real git."""
+    real = shutil.which("git")
+    assert real is not None, "git is not installed"
+    bin_dir.mkdir(parents=True)
+    log.mkdir(parents=True, exist_ok=True)
+    record = f'printf \'%s\\0\' "$#" "$PWD" "$@" >> \'{log}/$$\''
+    if inner:
+        record = f'if [ -z "${INNER}" ]; then {record}; fi'
+    script = bin_dir / "git"
+    script.write_text(f"#!/bin/sh\n{record}\n{INNER}=1 exec '{real}' \"$@\"\n")
+    script.chmod(0o755)
+
+
+def read_log(log: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """The calls :func:`write_wrapper`'s git logged in ``log``: (cwd, arguments) each."""
+    calls = []
+    for path in sorted(log.iterdir()) if log.is_dir() else ():
+        fields = path.read_bytes().split(b"\0")
+        at = 0
+        while at + 1 < len(fields):
+            count = int(fields[at])
+            words = [f.decode("utf-8", "replace") for f in fields[at + 1 : at + 2 + count]]
+            calls.append((words[0], tuple(words[1:])))
+            at += 2 + count
+    return calls
 
 
 def subcommand(args: Iterable[str]) -> str:
@@ -55,20 +88,8 @@ class GitTrace:
 
     @classmethod
     def install(cls, directory: Path) -> GitTrace:
-        real = shutil.which("git")
-        assert real is not None, "git is not installed"
-        bin_dir = directory / "bin"
-        bin_dir.mkdir(parents=True)
-        log = directory / "git.log"
-        script = bin_dir / "git"
-        script.write_text(  # one write per call: parallel git calls do not interleave
-            "#!/bin/sh\n"
-            'line="$PWD"\n'
-            f'for a in "$@"; do line="$line{_SEP}$a"; done\n'
-            f"printf '%s\\n' \"$line\" >> '{log}'\n"
-            f"exec '{real}' \"$@\"\n"
-        )
-        script.chmod(0o755)
+        bin_dir, log = directory / "bin", directory / "git.log"
+        write_wrapper(bin_dir, log)
         return cls(bin_dir, log)
 
     def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -78,16 +99,11 @@ class GitTrace:
         return env
 
     def calls(self) -> list[GitCall]:
-        if not self.log.exists():
-            return []
-        found = []
-        for line in self.log.read_text().splitlines():
-            cwd, *args = line.split(_SEP)
-            found.append(GitCall(Path(cwd), tuple(args)))
-        return found
+        return [GitCall(Path(cwd), args) for cwd, args in read_log(self.log)]
 
     def reset(self) -> None:
-        self.log.unlink(missing_ok=True)
+        shutil.rmtree(self.log, ignore_errors=True)
+        self.log.mkdir()
 
     def count(self, *commands: str) -> dict[str, int]:
         """Per package, its calls of the git subcommands ``commands`` (packages with none

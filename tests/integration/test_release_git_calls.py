@@ -3,24 +3,28 @@ package once, whatever it plans, re-verifies and rebuilds; ``release apply PLAN`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from release_helpers import (
     PACKAGES,
     Setup,
     clean_environment,
-    make_setup,
     merge_ticket,
     ok,
     tags,
 )
 
-from git_trace import tracing
+from git_trace import GitTrace, tracing
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
 ONCE = dict.fromkeys(PACKAGES, 1)
+
+
+def discovered_once(trace: GitTrace) -> None:
+    """Each package cloned or fetched once, in its clone, and no clone or fetch elsewhere
+    (a throw-away clone, a second fetch of the same remote)."""
+    assert trace.count("clone", "fetch") == ONCE
+    assert trace.commands()["clone"] + trace.commands()["fetch"] == len(PACKAGES)
 
 
 def test_rc1_built_from_its_tag_fetches_each_package_once(
@@ -28,9 +32,11 @@ def test_rc1_built_from_its_tag_fetches_each_package_once(
 ) -> None:
     with tracing(weekly.root, monkeypatch) as trace:
         ok(weekly, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
-    assert trace.count("clone", "fetch") == ONCE
+    discovered_once(trace)
     assert trace.count("clone") == {}  # the weekly's clones are reused
     assert trace.count("push") == ONCE
+    assert trace.count("tag") == ONCE  # one call each, its multi-line message in one piece
+    assert trace.commands()[""] == 0  # no fragment of an argument read as a call
     for name in PACKAGES:
         assert "v29.1.0.rc1" in tags(weekly.remote(name))
 
@@ -44,18 +50,17 @@ def test_rc2_whose_release_branch_no_package_has_fetches_each_package_once(
     with tracing(weekly.root, monkeypatch) as trace:
         text = ok(weekly, "candidate", "v29.1.0.rc2")
     assert "no package has the release branch v29.1.x: made from v29.1.0.rc1 alone" in text
-    assert trace.count("clone", "fetch") == ONCE
+    discovered_once(trace)
 
 
 def test_a_candidate_on_an_empty_work_dir_clones_each_package_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    setup = make_setup(tmp_path)
-    ok(setup, "weekly", "w.2025.24")
+    setup = weekly
     (setup.root / "work" / "clones").rename(setup.root / "old-clones")
     with tracing(setup.root, monkeypatch) as trace:
         ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
-    assert trace.count("clone", "fetch") == ONCE
+    discovered_once(trace)
     assert trace.count("clone") == ONCE
 
 
@@ -66,7 +71,7 @@ def test_applying_a_plan_file_fetches_each_package_once(
     ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
     with tracing(weekly.root, monkeypatch) as trace:
         ok(weekly, "apply", str(plan))
-    assert trace.count("clone", "fetch") == ONCE
+    discovered_once(trace)
     assert trace.count("push") == ONCE
 
 
@@ -80,7 +85,7 @@ def test_a_backport_fetches_each_package_once(
     with tracing(weekly.root, monkeypatch) as trace:
         ok(weekly, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw", "utils",
            "--merge")  # fmt: skip
-    assert trace.count("clone", "fetch") == ONCE
+    discovered_once(trace)
     assert trace.count("push") == {"afw": 2, "utils": 2}  # the release branch, the backport
     for package in ("afw", "utils"):
         assert weekly.remote(package).ok("rev-parse", "--verify", "tickets/DM-40100-v29")
