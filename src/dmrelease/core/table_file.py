@@ -9,25 +9,21 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from dmrelease.core.errors import Diagnostic, ParseError
-from dmrelease.core.tables import TableFile, check_table, parse_table
+from dmrelease.core.errors import Diagnostic
+from dmrelease.core.tables import TableFile, checked_table
 
 
 def check_table_file(
     path: str, text: str, *, package: str | None = None, known: frozenset[str] | None = None
 ) -> list[Diagnostic]:
     """Every problem of one table file; ``known`` holds the product names of repos.yaml."""
-    found = check_table(text, path, product=package)
+    table, found = checked_table(text, path, product=package)
     stem = PurePosixPath(path.replace("\\", "/")).name.removesuffix(".table")
     if package is not None and stem != package:
         message = f"the table of package {package!r} must be ups/{package}.table"
         hint = f"git mv {path} ups/{package}.table"
         found.insert(0, Diagnostic(path, 1, "table-file-name", message, hint=hint))
-    if known is not None:
-        try:
-            table = parse_table(text, path)
-        except ParseError:
-            return found  # already reported by check_table
+    if known is not None and table is not None:  # a table that does not parse: reported
         found += _unknown_packages(table, known)
     return found
 

@@ -171,11 +171,20 @@ def check_table(
 ) -> list[Diagnostic]:
     """Every problem of a table file: syntax, duplicated dependencies and, given the
     product's name, a dependency on itself. Empty when the file is fine."""
+    return checked_table(text, path, product=product)[1]
+
+
+def checked_table(
+    text: str, path: str = "<string>", *, product: str | None = None
+) -> tuple[TableFile | None, list[Diagnostic]]:
+    """The table (None when it does not parse) and :func:`check_table`'s problems, from
+    one parse, for a caller that goes on to check what the table names."""
     table, problems = _parse(text, path)
+    parsed = not problems
     problems += check_duplicate_dependencies(table)
     if product is not None:
         problems += check_self_dependency(table, product)
-    return sorted(problems, key=lambda d: (d.line, d.column or 0))
+    return (table if parsed else None), sorted(problems, key=lambda d: (d.line, d.column or 0))
 
 
 def check_duplicate_dependencies(table: TableFile) -> list[Diagnostic]:
