@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dmrelease.core.errors import Diagnostic
-from dmrelease.core.names import InvalidName, Kind, classify, parse_tag
+from dmrelease.core.names import InvalidName, Kind, parse_tag
 
 ZERO_SHA = "0" * 40
 TAG_PREFIX = "refs/tags/"
@@ -54,8 +54,7 @@ def parse_pushed_refs(text: str) -> list[PushedRef]:
 def tag_problem(name: str, *, external: bool = False) -> tuple[str, str] | None:
     """(rule, message) when ``name`` may not be a git tag, else None."""
     try:
-        parse_tag(name, external=external)
-        kind = classify(name, external=external)
+        kind = parse_tag(name, external=external).kind  # a legacy spelling is refused here
     except InvalidName as exc:
         return exc.diagnostic.rule, f"tag {name!r}: {exc.reason}"
     if kind in _GIT_TAG_KINDS:
