@@ -1,15 +1,19 @@
 """One discovery per command (issue 9 §1): ``dm-release rebuild`` clones or fetches each
 package exactly once, on a first run, a rerun and a dry run, counted from a real process's
-git calls (tests/integration/git_trace.py)."""
+git calls (tests/integration/git_trace.py); and the fetch path starts no more git processes
+per package than it needs (issue 10): what a process would only print (refs, HEAD, the
+origin URL) is read from the clone's files."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from rebuild_helpers import GRAPH, make_product, write_config
 
+from dmrelease.demo.synthetic import SyntheticProduct, push_change
 from git_trace import GitTrace
 
 ONCE = dict.fromkeys(GRAPH, 1)
@@ -56,3 +60,71 @@ def test_a_dry_run_on_an_empty_work_dir_clones_into_the_work_clones_once(
     assert sorted(p.name for p in (tmp_path / "work" / "clones").iterdir()) == sorted(GRAPH)
     assert not (tmp_path / "versiondb").exists()
     assert not (tmp_path / "work" / "manifest.txt").exists()
+
+
+def _per_package(trace: GitTrace) -> dict[str, Counter[str]]:
+    """Per package, how many git processes of each subcommand ran in its clone."""
+    table: dict[str, Counter[str]] = {name: Counter() for name in GRAPH}
+    for command in trace.commands():
+        for package, count in trace.count(command).items():
+            table[package][command] += count
+    return table
+
+
+def _ticket_branch(product: SyntheticProduct, name: str, branch: str) -> None:
+    message = f"Fix on {branch}\n"
+    stream = (
+        f"commit refs/heads/{branch}\ncommitter T <t@example.org> 1760000000 +0000\n"
+        f"data {len(message)}\n{message}from refs/heads/main^0\nM 644 inline FIX.md\n"
+        f"data {len(message)}\n{message}done\n"
+    )
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--done"], cwd=product.remote(name), input=stream,
+        text=True, check=True,
+    )  # fmt: skip
+
+
+def test_git_processes_per_package_on_the_fetch_path(tmp_path: Path) -> None:
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    trace = GitTrace.install(tmp_path / "trace")
+    # from scratch: a clone without checkout, the refs read from it, one checkout
+    _rebuild(trace, config, "--prepare-only")
+    assert _per_package(trace) == {n: Counter(clone=1, checkout=1) for n in GRAPH}
+    # everything cloned, nothing moved: the dirty check and the fetch, nothing else
+    _rebuild(trace, config, "--prepare-only")
+    assert _per_package(trace) == {n: Counter(status=1, fetch=1) for n in GRAPH}
+    # a package moved upstream and a ticket branch in two: one checkout more each
+    push_change(product, "base", "moved upstream")
+    for name in ("afw", "daf"):
+        _ticket_branch(product, name, "tickets/DM-1")
+    _rebuild(trace, config, "--prepare-only", "--refs", "tickets/DM-1")
+    moved = {"base", "afw", "daf"}
+    assert _per_package(trace) == {
+        n: Counter(status=1, fetch=1, checkout=int(n in moved)) - Counter() for n in GRAPH
+    }
+    # back to main: the two clones at the ticket branch's tip (no local work: no rev-list)
+    # are checked out again
+    _rebuild(trace, config, "--prepare-only")
+    assert _per_package(trace) == {
+        n: Counter(status=1, fetch=1, checkout=int(n in {"afw", "daf"})) - Counter() for n in GRAPH
+    }
+
+
+def test_a_clone_at_a_commit_on_no_branch_tip_asks_git_whether_it_is_local_work(
+    tmp_path: Path,
+) -> None:
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    trace = GitTrace.install(tmp_path / "trace")
+    _rebuild(trace, config, "--prepare-only")
+    clone = tmp_path / "work" / "clones" / "geom"
+    first = subprocess.run(
+        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=clone,
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    subprocess.run(["git", "checkout", "--quiet", "--detach", first], cwd=clone, check=True)
+    _rebuild(trace, config, "--prepare-only")
+    counts = _per_package(trace)
+    assert counts["geom"] == Counter({"status": 1, "rev-list": 1, "fetch": 1, "checkout": 1})
+    assert counts["base"] == Counter(status=1, fetch=1)

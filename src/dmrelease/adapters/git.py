@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dmrelease.adapters.git_refs import read_head, read_origin_url, read_refs
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.redact import redact, url_secrets
 
@@ -102,15 +103,36 @@ class Git:
         return self.run("show", f"{rev}:{path}")
 
     def refs(self, *patterns: str) -> dict[str, str]:
-        """Full ref names under ``patterns`` to the commit they point at (tags peeled)."""
+        """Full ref names under ``patterns`` to the commit they point at (tags peeled to
+        what is not a tag, as ``ref^{}``: a tag of a tag too)."""
         out = self.lines(
-            "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *patterns
+            "for-each-ref",
+            "--format=%(refname) %(objectname) %(*objectname) %(*objecttype)",
+            *patterns,
         )
         found: dict[str, str] = {}
         for line in out:
             name, sha, *peeled = line.split(" ")
             found[name] = peeled[0] if peeled and peeled[0] else sha
+            if peeled[1:] == ["tag"]:  # for-each-ref peels once
+                found[name] = self.run("rev-parse", "--verify", f"{peeled[0]}^{{}}")
         return found
+
+    def local_refs(self, *prefixes: str) -> dict[str, str]:
+        """:meth:`refs` under the directory ``prefixes`` (``refs/tags/``) of a clone, read
+        from its files without starting git when they read plainly (adapters/git_refs)."""
+        found = read_refs(self.repo / ".git", prefixes)
+        return self.refs(*prefixes) if found is None else found
+
+    def head(self) -> str:
+        """The commit HEAD is at, read from the clone's files when they read plainly."""
+        found = read_head(self.repo / ".git")
+        return self.run("rev-parse", "HEAD") if found is None else found
+
+    def origin_url(self) -> str:
+        """``git remote get-url origin``, read from the clone's config when it reads plainly."""
+        found = read_origin_url(self.repo / ".git")
+        return self.run("remote", "get-url", "origin") if found is None else found
 
     def changed_files(self) -> list[str]:
         """Tracked files with local changes (``status --porcelain``, untracked ignored)."""

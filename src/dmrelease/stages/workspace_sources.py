@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.git_refs import is_commit, read_head, read_refs
 from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.refs import RepoRefs, Resolution, looks_like_sha, resolve_package
@@ -32,6 +33,12 @@ __all__ = ["Discovery", "LfsMissing", "PackageSource", "Remotes", "discover"]
 
 _BRANCHES = "refs/remotes/origin/"
 _TAGS = "refs/tags/"
+#: the refs a commit must be reachable from not to be work of the clone's own
+_ALL_TIPS = ("refs/heads/", "refs/remotes/", _TAGS)
+#: fetch every branch and tag, moved or deleted upstream; no auto maintenance (a gc of a
+#: clone costs more than the fetch; the work dir is dm-release's), no FETCH_HEAD (unread)
+_FETCH = ("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force",
+          "--no-auto-maintenance", "--no-write-fetch-head", "--no-show-forced-updates")  # fmt: skip
 #: checkout without the LFS filter, whatever the user's or system's git config installs:
 #: LFS content comes only from ``git lfs pull``, and only for ``lfs: true`` packages
 _NO_LFS_FILTER = ("-c", "filter.lfs.smudge=", "-c", "filter.lfs.process=",
@@ -133,20 +140,27 @@ class Remotes:
                 name, "dirty-clone", f"clone {clone} has commits on no branch ({local[:10]})",
                 "push them or put them on a branch (git branch <name>), or remove the clone",
             )  # fmt: skip
-        if git.run("remote", "get-url", "origin") != url:
+        if git.origin_url() != url:
             git.run("remote", "set-url", "origin", url)
-        git.run("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force", "--", "origin")
+        git.run(*_FETCH, "--", "origin")
         return git, "fetched"
 
     def _local_commits(self, git: Git) -> str:
         """The first commit of HEAD on no branch or tag: work made in the clone, which
-        checking out another commit would leave behind (reachable only from the reflog)."""
+        checking out another commit would leave behind (reachable only from the reflog).
+        None when HEAD is the tip of a branch, remote branch or tag (read in-process);
+        git is asked otherwise."""
+        head = read_head(git.repo / ".git")
+        if head is not None:
+            tips = read_refs(git.repo / ".git", _ALL_TIPS)
+            if tips is not None and head in tips.values():
+                return ""
         return git.run("rev-list", "-n", "1", "HEAD", "--not", "--branches", "--remotes", "--tags")
 
     def _check_out(self, name: str, git: Git, sha: str, action: str) -> None:
         """Check out ``sha`` with the LFS filter off, then, for an ``lfs: true`` package,
         pull its LFS content; a clone re-resolved to the commit it is at is left alone."""
-        if action == "cloned" or git.run("rev-parse", "HEAD") != sha:
+        if action == "cloned" or git.head() != sha:
             git.run(*_NO_LFS_FILTER, "checkout", "--quiet", "--detach", sha)
         elif action == "local":
             return
@@ -156,7 +170,7 @@ class Remotes:
             git.run("lfs", "pull")
 
     def _refs(self, git: Git, ref_list: Sequence[str]) -> RepoRefs:
-        found = git.refs(_BRANCHES, _TAGS)
+        found = git.local_refs(_BRANCHES, _TAGS)
         branches = {
             n[len(_BRANCHES) :]: s
             for n, s in found.items()
@@ -165,6 +179,9 @@ class Remotes:
         tags = {n[len(_TAGS) :]: s for n, s in found.items() if n.startswith(_TAGS)}
         commits = {}
         for ref in filter(looks_like_sha, ref_list):
+            if len(ref) == 40 and is_commit(git.repo / ".git", ref):
+                commits[ref] = ref  # what rev-parse --verify would print, read in-process
+                continue
             try:
                 commits[ref] = git.rev_parse(ref)
             except GitError:
