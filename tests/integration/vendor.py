@@ -234,9 +234,11 @@ def build_vendor(cache: Path | None = None) -> Vendor:
     VendorMissing) when building fails."""
     folder = vendor_dir()
     if folder is None:
+        named = os.environ.get("DM_RELEASE_VENDOR_DIR")
+        where = f"{named} ($DM_RELEASE_VENDOR_DIR)" if named else "../shared/vendor"
         raise VendorMissing(
-            "no ../shared/vendor beside the project and no $DM_RELEASE_VENDOR_DIR: the real "
-            f"EUPS and lsst_build tarballs ({EUPS_TARBALL}, {LSST_BUILD_GLOB}) are needed"
+            f"{where}: no such folder; it holds the real EUPS and lsst_build tarballs "
+            f"({EUPS_TARBALL}, {LSST_BUILD_GLOB}; see shared/vendor/README.md)"
         )
     eups_tarball, lsst_build_tarball = _tarballs(folder)
     return _build_cached(_cache_root(cache).absolute(), eups_tarball, lsst_build_tarball)
