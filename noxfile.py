@@ -97,7 +97,8 @@ def validate(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks in benchmarks/ and print their figures."""
+    """Run the benchmarks in benchmarks/ and print their figures: `-- [NAME...]` for some
+    (`-- baselines`: issue 10's table against lsst-build, raw git and check-yaml)."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 

@@ -132,14 +132,32 @@ def push_change(product: SyntheticProduct, name: str, message: str, when: int = 
     return remote.rev_parse("refs/heads/main")
 
 
-def layered_graph(count: int, levels: int, seed: int = 4) -> dict[str, tuple[str, ...]]:
+def push_branch(
+    product: SyntheticProduct, name: str, branch: str, message: str, when: int = 0
+) -> str:
+    """A new branch ``branch`` of the package's remote: one commit on top of ``main``
+    (a ticket branch, issue 10); returns its SHA."""
+    remote = Git(product.remote(name))
+    stamp = _EPOCH + 200_000 + when
+    stream = (
+        f"commit refs/heads/{branch}\ncommitter {_WHO} {stamp} +0000\n{_data(message)}"
+        f"from refs/heads/main^0\nM 644 inline TICKET.md\n{_data(message + chr(10))}done\n"
+    )
+    remote.run("fast-import", "--quiet", "--done", input=stream)
+    return remote.rev_parse(f"refs/heads/{branch}")
+
+
+def layered_graph(
+    count: int, levels: int, seed: int = 4, *, exact: bool = False
+) -> dict[str, tuple[str, ...]]:
     """``count`` packages in ``levels`` levels, each depending on 1-4 of the levels below
     (always one of the level just below), plus a metapackage ``synth_distrib`` over the
-    packages nothing depends on. Deterministic for a seed."""
+    packages nothing depends on. Deterministic for a seed. Each level has ``count //
+    levels`` packages; with ``exact``, the first ``count % levels`` levels one more, so
+    that there are ``count`` in all (issue 10's product: 299 and the metapackage)."""
     rng = random.Random(seed)
-    names = [
-        [f"pkg_{level:02d}_{i:03d}" for i in range(count // levels)] for level in range(levels)
-    ]
+    sizes = [count // levels + int(exact and level < count % levels) for level in range(levels)]
+    names = [[f"pkg_{level:02d}_{i:03d}" for i in range(sizes[level])] for level in range(levels)]
     deps: dict[str, tuple[str, ...]] = {name: () for name in names[0]}
     for level in range(1, levels):
         below = [n for lower in names[:level] for n in lower]
