@@ -309,3 +309,24 @@ def test_an_optional_dependency_outside_repos_yaml_stops_lsst_build_not_dm_relea
     packages = _packages(synthetic.dm_release())
     assert "elsewhere" not in packages
     assert packages["afw"][2] == "geom"
+
+
+def test_lsst_build_build_finds_every_declared_package_installed(synthetic: Compat) -> None:
+    """The benchmarks' no-change rebuild baseline: `lsst-build build` after
+    Vendor.declare_installed builds nothing and tags each package with the build id."""
+    synthetic.lsst_build()
+    stack = synthetic.root / "lsst" / "stack"
+    build = synthetic.root / "lsst" / "build"
+    assert synthetic.vendor.declare_installed(stack, build / "manifest.txt") == 7
+    env = {**synthetic.vendor.env(stack), **IDENTITY}
+    argv = [*synthetic.vendor.lsst_build_cmd(), "build", str(build)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("(already installed).") == 7
+    listed = subprocess.run(
+        [*synthetic.vendor.eups_cmd(), "list", "-t", "b1"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert sorted(line.split()[0] for line in listed.stdout.splitlines()) == sorted(
+        _packages((build / "manifest.txt").read_bytes())
+    )
