@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 
 import pytest
@@ -9,7 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dmrelease.core.errors import ParseError
-from dmrelease.core.journal import Journal, Lock, Step, parse_journal, parse_lock
+from dmrelease.core.journal import (
+    Event,
+    Journal,
+    Lock,
+    Step,
+    change_line,
+    parse_journal,
+    parse_lock,
+    read_journal,
+)
 
 
 def started() -> Journal:
@@ -103,3 +114,102 @@ def test_lock_round_trip_and_ownership() -> None:
     assert str(lock) == (
         "demo is locked by release_candidate v29.1.0.rc1 (jenkins@agent pid 7, since t0)"
     )
+
+
+# -- JSON Lines: a first line, then one change per line (issue 10) -------------------------
+
+
+def _lines_of(*journals: Journal) -> str:
+    text = journals[0].to_lines()
+    for before, after in itertools.pairwise(journals):
+        line = change_line(before, after)
+        assert line is not None
+        text += line
+    return text
+
+
+def test_each_step_is_one_line_and_the_lines_read_back_as_the_journal() -> None:
+    steps = [started()]
+    steps.append(steps[-1].advance("afw", Step.TAGGED, "t1", "local tags verified"))
+    steps.append(steps[-1].fail("base", 'refused: "policy"', "t2"))
+    steps.append(steps[-1].finish_stage("tagged", "t3", "2 packages"))
+    steps.append(steps[-1].advance("base", Step.PUSHED, "t4").including(["utils"]))
+    text = _lines_of(*steps)
+    assert len(text.splitlines()) == len(steps)
+    assert json.loads(text.splitlines()[0])["format"] == "dm-release-journal/2"
+    assert parse_journal(text) == steps[-1]
+    assert read_journal(text).lines and read_journal(text).torn == ""
+
+
+def test_events_kept_from_before_the_journal_go_before_its_first_event() -> None:
+    earlier = (Event("t0", "op", "step lock", "started"),)
+    after = dataclasses.replace(started(), events=(*earlier, *started().events))
+    assert parse_journal(_lines_of(started(), after)) == after
+
+
+def test_no_change_is_no_line_and_another_plan_is_a_rewrite() -> None:
+    assert change_line(started(), started()) == ""
+    other = Journal.start("release_candidate demo v29.1.0.rc1", "sha256:cd", ["afw"], "t0")
+    assert change_line(started(), other) is None
+
+
+def test_a_torn_last_line_is_ignored_and_reported() -> None:
+    text = _lines_of(started(), started().advance("afw", Step.TAGGED, "t1"))
+    torn = text + '{"packages": {"base": "pus'
+    found = read_journal(torn, "j.json")
+    assert found.journal == parse_journal(text) and found.torn == '{"packages": {"base": "pus'
+
+
+def test_a_first_line_without_its_newline_is_no_journal() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_journal(started().to_lines().rstrip("\n"), "j.json")
+    assert str(caught.value.diagnostic) == (
+        "j.json:1: journal-format: its first line is cut short (move the file aside and rerun)"
+    )
+
+
+def test_a_damaged_whole_line_is_reported_at_its_line() -> None:
+    text = _lines_of(started(), started().advance("afw", Step.TAGGED, "t1"))
+    for bad, message in [
+        ("{nope}\n", "not JSON: Expecting property name enclosed in double quotes"),
+        ('{"packages": {"afw": "half-done"}}\n', "malformed journal line: "),
+        ("[1]\n", "malformed journal line: "),
+    ]:
+        with pytest.raises(ParseError) as caught:
+            parse_journal(text + bad + '{"stages": ["x"]}\n', "j.json")
+        assert caught.value.diagnostic.rule == "journal-format"
+        assert (caught.value.diagnostic.path, caught.value.diagnostic.line) == ("j.json", 3)
+        assert caught.value.diagnostic.message.startswith(message)
+
+
+def test_a_journal_of_the_previous_format_is_read_as_before() -> None:
+    journal = started().advance("afw", Step.PUSHED, "t1").finish_stage("tagged", "t2")
+    found = read_journal(journal.to_json())
+    assert found.journal == journal and not found.lines
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["advance", "fail", "stage", "include"]),
+            st.sampled_from(["afw", "base", "utils"]),
+            st.sampled_from(Step),
+        ),
+        max_size=12,
+    )
+)
+def test_any_run_of_changes_replays_to_the_same_journal(
+    changes: list[tuple[str, str, Step]],
+) -> None:
+    journals = [started().including(["utils"])]
+    for kind, package, step in changes:
+        last = journals[-1]
+        if kind == "advance":
+            journals.append(last.advance(package, step, "t", "ok"))
+        elif kind == "fail":
+            journals.append(last.fail(package, f"no {step}", "t"))
+        elif kind == "stage":
+            journals.append(last.finish_stage(str(step), "t"))
+        else:
+            journals.append(last.including([package, "geom"]))
+    assert parse_journal(_lines_of(*journals)) == journals[-1]

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rebuild_helpers import BUILD, PATHS
 
 from dmrelease import cli
 from dmrelease.adapters.git import Git
+from dmrelease.core.journal import parse_journal
 from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 
 GRAPH: dict[str, tuple[str, ...]] = {
@@ -28,6 +31,15 @@ GRAPH: dict[str, tuple[str, ...]] = {
     "meta": ("afw", "utils"),
 }
 PACKAGES = sorted(GRAPH)
+
+
+def journal_json(path: Path) -> dict[str, Any]:
+    """A journal file, whatever its format (JSON Lines now, one document before), as the
+    one JSON document of ``Journal.to_json``: its ``packages``, ``errors``, ``events``."""
+    data: dict[str, Any] = json.loads(parse_journal(path.read_text(), str(path)).to_json())
+    return data
+
+
 DEVELOPER = {
     "GIT_AUTHOR_NAME": "Dev",
     "GIT_AUTHOR_EMAIL": "dev@example.org",

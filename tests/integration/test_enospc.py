@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
-import json
 import os
 import shutil
 import signal
@@ -24,13 +23,23 @@ from pathlib import Path
 
 import pytest
 from rebuild_helpers import config_for, make_product, run_prepare, write_config
-from release_helpers import PACKAGES, Setup, clean_environment, make_setup, ok, run, tags
+from release_helpers import (
+    PACKAGES,
+    Setup,
+    clean_environment,
+    journal_json,
+    make_setup,
+    ok,
+    run,
+    tags,
+)
 
 from dmrelease import cli
 from dmrelease.adapters.files import WriteFailed, create_exclusively, write_atomically
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.versiondb import CONTENT_DB, VersionDb, VersionDbConflict
 from dmrelease.core.config import Config
+from dmrelease.core.journal import parse_journal
 from dmrelease.core.manifest import Manifest, content_hash, render_manifest
 from dmrelease.demo.synthetic import push_change
 from dmrelease.stages.verify import verify_files
@@ -453,7 +462,7 @@ RC = ("candidate", "--refs", "w.2025.24", "--no-build")
 def _assert_candidate(setup: Setup, rc: str) -> None:
     for name in PACKAGES:
         assert tags(setup.remote(name))[rc] == tags(setup.remote(name))["w.2025.24"]
-    journal = json.loads(setup.journal("release_candidate", rc).read_text())
+    journal = journal_json(setup.journal("release_candidate", rc))
     assert set(journal["packages"].values()) == {"pushed"} and not journal["errors"]
     assert not setup.lock().exists()
     assert _temporaries(setup.root / "work" / "state") == []
@@ -494,7 +503,11 @@ def test_an_enospc_at_each_journal_write_of_a_release_is_finished_by_a_rerun(
     written = injected(state, None)
     ok(setup, RC[0], "v29.1.0.rc1", *RC[1:])
     count = len(written)
-    names = [Path(name).name.rsplit(".", 2)[0] for name in written]  # .<name>.<token>.tmp
+    # a file replaced whole is written as .<name>.<token>.tmp; a journal step appends to it
+    names = [
+        Path(n).name.rsplit(".", 2)[0] if n.endswith(".tmp") else f".{Path(n).name}"
+        for n in written
+    ]
     plan, journal = (
         ".release_candidate-v29.1.0.rc1.plan.json",
         ".release_candidate-v29.1.0.rc1.json",
@@ -508,7 +521,7 @@ def test_an_enospc_at_each_journal_write_of_a_release_is_finished_by_a_rerun(
         assert code == 2 and "Traceback" not in err, err
         assert "cannot write the journal: No space left on device [ENOSPC]" in err
         written_journal = setup.journal("release_candidate", rc).read_text()
-        steps = set(json.loads(written_journal)["packages"].values())
+        steps = set(parse_journal(written_journal).packages.values())
         half_made = steps not in ({"planned"}, {"pushed"})
         assert setup.lock().exists() == half_made  # kept for the rerun only while half-made
         ok(setup, RC[0], rc, *RC[1:])

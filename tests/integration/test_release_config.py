@@ -7,7 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from release_helpers import PACKAGES, Setup, clean_environment, ok, run, tags
+from release_helpers import (
+    PACKAGES,
+    Setup,
+    clean_environment,
+    journal_json,
+    ok,
+    run,
+    tags,
+)
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
@@ -55,7 +63,7 @@ def test_a_candidate_from_the_environment_journals_in_the_state_dir(
     for name in PACKAGES:
         assert tags(weekly.remote(name))["v29.1.0.rc1"] == tags(weekly.remote(name))["w.2025.24"]
     journal = state / "journal" / "meta" / "release_candidate-v29.1.0.rc1.json"
-    assert json.loads(journal.read_text())["stages"] == ["tagged", "pushed"]
+    assert journal_json(journal)["stages"] == ["tagged", "pushed"]
     assert not weekly.journal("release_candidate", "v29.1.0.rc1").exists()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from release_helpers import (
     Setup,
     clean_environment,
     commit_on_branch,
+    journal_json,
     make_setup,
     merge_ticket,
     ok,
@@ -147,7 +147,7 @@ def test_backport_conflict_is_reported_and_leaves_no_repo_half_rebased(
 
 
 def test_the_journal_records_every_step(released: Setup) -> None:
-    journal = json.loads(released.journal("release_candidate", "v29.1.0.rc2").read_text())
+    journal = journal_json(released.journal("release_candidate", "v29.1.0.rc2"))
     assert journal["packages"] == dict.fromkeys(PACKAGES, "pushed") | journal["packages"]
     assert set(journal["packages"].values()) == {"pushed"}
     assert journal["stages"] == ["tagged", "pushed"]
@@ -192,7 +192,7 @@ def _has_branch(git: Git, branch: str) -> bool:
 def test_a_ticket_backported_in_two_runs_is_journaled_for_both(rc1: Setup) -> None:
     ok(rc1, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw")
     ok(rc1, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "utils")
-    journal = json.loads(rc1.journal("backport", "DM-40100-v29").read_text())
+    journal = journal_json(rc1.journal("backport", "DM-40100-v29"))
     assert journal["packages"] == {"afw": "pushed", "utils": "pushed"}
     assert _has_branch(rc1.remote("utils"), "tickets/DM-40100-v29")
 

@@ -21,6 +21,7 @@ from release_helpers import (
     all_repos,
     clean_environment,
     commit_on_branch,
+    journal_json,
     make_setup,
     merge_ticket,
     ok,
@@ -106,7 +107,7 @@ def test_a_refused_push_is_finished_by_rerunning(weekly: Setup) -> None:
     )
     pushed = {n: tag_objects(weekly.remote(n)) for n in PACKAGES if n != "utils"}
     assert all("v29.1.0.rc1" in objects for objects in pushed.values())
-    journal = json.loads(weekly.journal("release_candidate", "v29.1.0.rc1").read_text())
+    journal = journal_json(weekly.journal("release_candidate", "v29.1.0.rc1"))
     assert journal["packages"]["utils"] == "tagged" and "utils" in journal["errors"]
     code, _out, err = run(weekly, "weekly", "w.2025.25", "--no-build")
     assert code == 1 and "release-lock" in err  # the half-made release holds weeklies off
@@ -148,7 +149,7 @@ def _assert_released(setup: Setup) -> None:
         remote = setup.remote(name)
         assert tags(remote)["v29.1.0.rc1"] == tags(remote)["w.2025.24"]
         assert remote.run("cat-file", "-t", "v29.1.0.rc1") == "tag"
-    journal = json.loads(setup.journal("release_candidate", "v29.1.0.rc1").read_text())
+    journal = journal_json(setup.journal("release_candidate", "v29.1.0.rc1"))
     assert set(journal["packages"].values()) == {"pushed"} and not journal["errors"]
     assert not setup.lock().exists()
 

@@ -5,13 +5,19 @@ failed), in time order, whether the journal existed before or is made by the run
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from release_helpers import Setup, clean_environment, make_setup, ok, run
+from release_helpers import (
+    Setup,
+    clean_environment,
+    journal_json,
+    make_setup,
+    ok,
+    run,
+)
 
 from dmrelease.adapters.journal import JournalFile, new_lock, now
 from dmrelease.core.config import Config, ProductConfig
@@ -41,7 +47,7 @@ def _start(run: SessionRun) -> None:
 
 
 def _steps(run: SessionRun, journal: Path) -> list[tuple[str, str]]:
-    events = json.loads(journal.read_text())["events"]
+    events = journal_json(journal)["events"]
     return [(e[2], e[3]) for e in events if e[1] == OPERATION]
 
 
@@ -153,7 +159,7 @@ def test_a_candidate_journals_each_of_its_steps_in_order(tmp_path: Path) -> None
     setup: Setup = make_setup(tmp_path)
     ok(setup, "weekly", "w.2025.24")
     ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
-    events = json.loads(setup.journal("release_candidate", "v29.1.0.rc1").read_text())["events"]
+    events = journal_json(setup.journal("release_candidate", "v29.1.0.rc1"))["events"]
     mine = [(e[2], e[3]) for e in events if e[1] == OPERATION]
     assert mine == [
         ("step lock", "started"), ("step lock", "finished"),
@@ -165,7 +171,7 @@ def test_a_candidate_journals_each_of_its_steps_in_order(tmp_path: Path) -> None
     ]  # fmt: skip
     code, _out, err = run(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
     assert code == 0 and "build: v29.1.0.rc1: already built (journal)" in err
-    again = json.loads(setup.journal("release_candidate", "v29.1.0.rc1").read_text())["events"]
+    again = journal_json(setup.journal("release_candidate", "v29.1.0.rc1"))["events"]
     assert [(e[2], e[3]) for e in again if e[1] == OPERATION][-2:] == [
         ("step build", "started"),
         ("step build", "stopped: v29.1.0.rc1: already built (journal)"),

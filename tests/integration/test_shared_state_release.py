@@ -23,6 +23,7 @@ from release_helpers import (
     RC1,
     Setup,
     clean_environment,
+    journal_json,
     make_setup,
     ok,
     run,
@@ -281,7 +282,7 @@ def test_a_candidate_killed_after_half_its_pushes_is_finished_from_an_empty_work
         remote_tags = tags(first.remote(name))
         assert remote_tags["v29.1.0.rc1"] == remote_tags["w.2025.24"]
     assert {name: tag_objects(first.remote(name)) for name in ("base", "utils")} == pushed
-    journal = json.loads(other.journal("release_candidate", "v29.1.0.rc1").read_text())
+    journal = journal_json(other.journal("release_candidate", "v29.1.0.rc1"))
     assert set(journal["packages"].values()) == {"pushed"} and not journal["errors"]
     assert journal["plan_checksum"] == stored["checksum"]
     assert remote_ref(remote, LOCK_REF) == ""

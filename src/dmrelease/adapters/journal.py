@@ -1,11 +1,14 @@
-"""Journal and release-lock files in the state directory, written atomically.
+"""Journal and release-lock files in the state directory.
 
 ``<state>/journal/<product>/<session>-<release>.json`` holds the journal of one operation
 (:mod:`dmrelease.core.journal`), ``<state>/locks/<product>.json`` the product's release
 lock; a name too long or too odd for a file name is shortened with a digest
-(:func:`~dmrelease.adapters.files.bounded_name`). Every write goes through
-:func:`~dmrelease.adapters.files.write_atomically`, so a killed process or a full disk
-leaves the old or the new journal, never half of one. The lock is written to a temporary
+(:func:`~dmrelease.adapters.files.bounded_name`). A journal is started (and a journal of
+the previous format, one JSON document, converted) by
+:func:`~dmrelease.adapters.files.write_atomically`; each step after that appends one line
+and fsyncs it. A killed process leaves at most its last line torn, which the reader
+ignores and the next append cuts off; a full disk leaves the journal as it was before the
+step (the part of a line written is cut off again). The lock is written to a temporary
 file and hard-linked to its name, which fails if it exists: two sessions cannot both take
 it, and it never appears empty. A rerun of the holder's session takes the lock over only
 once the holder's process is dead (same host and pid namespace; its pid gone, reused, or
@@ -22,6 +25,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +42,7 @@ from dmrelease.core.errors import (
     ParseError,
     UsageError,
 )
-from dmrelease.core.journal import Journal, Lock, parse_journal, parse_lock
+from dmrelease.core.journal import Journal, Lock, change_line, parse_lock, read_journal
 from dmrelease.core.limits import decode_text
 
 __all__ = [
@@ -124,16 +128,28 @@ def journal_path(state: Path, product: str, session: str, release: str) -> Path:
     return state / "journal" / bounded_name(product) / f"{name}.json"
 
 
+JOURNAL = "the journal"
+
+
 @dataclass
 class JournalFile:
-    """The journal of one operation on disk; :meth:`update` is safe from pool threads."""
+    """The journal of one operation on disk; :meth:`update` is safe from pool threads.
+
+    ``torn`` is what the last :meth:`load` found of a last line a killed run left
+    half-written (ignored: the journal is a record, and a rerun re-verifies every
+    repository); ``writes`` counts the writes of the file, appends and rewrites alike."""
 
     path: Path
     journal: Journal | None = None
     #: called with the journal at its start and at each stage it finishes (not at each
     #: package's step), e.g. to store it on a remote as well (stages/release_state.py)
     mirror: Callable[[Journal], None] | None = field(default=None, repr=False)
+    torn: str = ""
+    writes: int = 0
     _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: the bytes of whole lines the file holds when a line may be appended; None: the next
+    #: write rewrites it (not read or started yet, or in the previous format)
+    _size: int | None = field(default=None, repr=False)
 
     def load(self) -> Journal | None:
         try:
@@ -142,29 +158,66 @@ class JournalFile:
             return None
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot read the journal: {exc.strerror}") from None
-        text = decode_text(data, str(self.path))
-        self.journal = parse_journal(text, str(self.path))
+        whole = data.rfind(b"\n") + 1
+        text = decode_text(data[:whole], str(self.path))
+        found = read_journal(text + data[whole:].decode("utf-8", "replace"), str(self.path))
+        self.journal, self.torn = found.journal, found.torn
+        self._size = whole if found.lines else None
         return self.journal
 
     def save(self, journal: Journal) -> Journal:
         with self._mutex:
-            write_atomically(self.path, journal.to_json(), what="the journal")
-            self.journal = journal
+            self._rewrite(journal)
             if self.mirror is not None:
                 self.mirror(journal)
         return journal
 
     def update(self, change: Callable[[Journal], Journal]) -> Journal:
-        """Apply ``change(journal) -> journal`` under the lock and write the result."""
+        """Apply ``change(journal) -> journal`` under the lock and write the result: one
+        line appended, or the whole file when the change cannot be a line."""
         with self._mutex:
             if self.journal is None:
                 raise DmReleaseError(f"{self.path}: journal not started")
             before, changed = self.journal, change(self.journal)
-            write_atomically(self.path, changed.to_json(), what="the journal")
+            line = None if self._size is None else change_line(before, changed)
+            if line is None:
+                self._rewrite(changed)
+            elif line:
+                self._append(line.encode("utf-8"))
             self.journal = changed
             if self.mirror is not None and changed.stages != before.stages:
                 self.mirror(changed)
             return changed
+
+    def _rewrite(self, journal: Journal) -> None:
+        data = journal.to_lines().encode("utf-8")
+        write_atomically(self.path, data, what=JOURNAL)
+        self.journal, self.torn, self._size = journal, "", len(data)
+        self.writes += 1
+
+    def _append(self, data: bytes) -> None:
+        """Append ``data`` (whole lines) and fsync it; what a killed run left after the last
+        whole line is cut off first, and so is the part written of a failed append."""
+        assert self._size is not None
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise WriteFailed(self.path, exc, JOURNAL) from None
+        try:
+            if os.fstat(descriptor).st_size != self._size:
+                os.ftruncate(descriptor, self._size)
+            rest = memoryview(data)
+            while rest:
+                rest = rest[os.write(descriptor, rest) :]
+            os.fsync(descriptor)
+        except OSError as exc:
+            with suppress(OSError):
+                os.ftruncate(descriptor, self._size)
+            raise WriteFailed(self.path, exc, JOURNAL) from None
+        finally:
+            os.close(descriptor)
+        self._size += len(data)
+        self.writes += 1
 
 
 class LockHeld(CheckFailed):

@@ -5,7 +5,16 @@ A journal records, per package, how far the writes of one reviewed plan have got
 (``tagged``, ``built``, …), so that a rerun resumes and never repeats a write (DESIGN.md §7,
 STYLE.md habit 3). The journal is a record, not the truth: a rerun re-verifies every
 repository before it skips a step. Times are parameters (STYLE.md habit 13); reading and
-writing the JSON file is :mod:`dmrelease.adapters.journal`'s job.
+writing the file is :mod:`dmrelease.adapters.journal`'s job.
+
+On disk a journal is JSON Lines (``dm-release-journal/2``): a first line holding the whole
+journal as it started (:meth:`Journal.to_lines`), then one line per change, each the
+difference between two successive journals (:func:`change_line`), so that a step costs one
+appended line, not a rewrite of the file. A writer killed in the middle of a line leaves
+that line without its newline: :func:`read_journal` ignores it and says so. The previous
+format, one JSON document (``dm-release-journal/1``, :meth:`Journal.to_json`), is still
+read (a release begun by an older dm-release is finished by this one) and is the form a
+journal is stored in on a versiondb remote.
 """
 
 from __future__ import annotations
@@ -18,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dmrelease.core.errors import Diagnostic, ParseError
-from dmrelease.core.limits import load_json
+from dmrelease.core.limits import MAX_DEPTH, check_size, load_json, too_deep
 
 JOURNAL_FORMAT = "dm-release-journal/1"
+LINES_FORMAT = "dm-release-journal/2"
 LOCK_FORMAT = "dm-release-lock/1"
 
 
@@ -138,20 +148,108 @@ class Journal:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> str:
-        body: dict[str, Any] = {
-            "format": JOURNAL_FORMAT,
+        """The journal as one JSON document (``dm-release-journal/1``)."""
+        return json.dumps(self._body(JOURNAL_FORMAT), indent=1) + "\n"
+
+    def to_lines(self) -> str:
+        """The first line of a JSON Lines journal file: the whole journal, to which the
+        lines of :func:`change_line` are appended."""
+        return json.dumps(self._body(LINES_FORMAT), ensure_ascii=False) + "\n"
+
+    def _body(self, fmt: str) -> dict[str, Any]:
+        return {
+            "format": fmt,
             "operation": self.operation,
             "plan_checksum": self.plan_checksum,
             "packages": {name: str(step) for name, step in self.packages.items()},
             "errors": dict(self.errors),
             "stages": list(self.stages),
-            "events": [[e.at, e.subject, e.step, e.detail] for e in self.events],
+            "events": [_event_list(e) for e in self.events],
         }
-        return json.dumps(body, indent=1) + "\n"
+
+
+def _event_list(event: Event) -> list[str]:
+    return [event.at, event.subject, event.step, event.detail]
+
+
+def _suffix(longer: tuple[Event, ...], shorter: tuple[Event, ...]) -> tuple[Event, ...] | None:
+    """What ``longer`` adds after ``shorter`` when it starts with it, else None."""
+    if longer[: len(shorter)] != shorter:
+        return None
+    return longer[len(shorter) :]
+
+
+def journal_change(before: Journal, after: Journal) -> dict[str, Any] | None:
+    """What :func:`replay` needs to make ``after`` of ``before``: the packages whose step is
+    new or changed, the errors set and cleared, the stages and events added (``earlier``:
+    events put before all the others); None when ``after`` is not such a change (another
+    operation or plan, a package dropped): then the file is written anew."""
+    if (before.operation, before.plan_checksum) != (after.operation, after.plan_checksum):
+        return None
+    if any(name not in after.packages for name in before.packages):
+        return None
+    stages = after.stages[len(before.stages) :]
+    if after.stages[: len(before.stages)] != before.stages:
+        return None
+    earlier: tuple[Event, ...] = ()
+    events = _suffix(after.events, before.events)
+    if events is None:
+        cut = len(after.events) - len(before.events)
+        if cut < 0 or after.events[cut:] != before.events:
+            return None
+        events, earlier = (), after.events[:cut]
+    change: dict[str, Any] = {
+        "packages": {
+            name: str(step)
+            for name, step in after.packages.items()
+            if before.packages.get(name) != step
+        },
+        "errors": {k: v for k, v in after.errors.items() if before.errors.get(k) != v},
+        "cleared": [k for k in before.errors if k not in after.errors],
+        "stages": list(stages),
+        "events": [_event_list(e) for e in events],
+        "earlier": [_event_list(e) for e in earlier],
+    }
+    return {key: value for key, value in change.items() if value}
+
+
+def change_line(before: Journal, after: Journal) -> str | None:
+    """The line to append to a journal file holding ``before`` so that it holds ``after``
+    ("" when they are the same; None: write it anew, see :func:`journal_change`)."""
+    change = journal_change(before, after)
+    if change is None:
+        return None
+    return json.dumps(change, ensure_ascii=False) + "\n" if change else ""
+
+
+def replay(journal: Journal, change: Mapping[str, Any]) -> Journal:
+    """``journal`` with one :func:`journal_change` applied."""
+    cleared = set(change.get("cleared", ()))
+    errors = {k: v for k, v in journal.errors.items() if k not in cleared}
+    errors.update((str(k), str(v)) for k, v in change.get("errors", {}).items())
+    packages = {
+        **journal.packages,
+        **{str(k): Step(v) for k, v in change.get("packages", {}).items()},
+    }
+    return dataclasses.replace(
+        journal,
+        packages=packages,
+        errors=errors,
+        stages=(*journal.stages, *(str(s) for s in change.get("stages", ()))),
+        events=(*_events(change.get("earlier", ())), *journal.events,
+                *_events(change.get("events", ()))),
+    )  # fmt: skip
+
+
+def _events(rows: Any) -> tuple[Event, ...]:
+    return tuple(Event(*(str(x) for x in row)) for row in rows)
+
+
+_MOVE_ASIDE = "move the file aside and rerun"
 
 
 def _bad(path: str, rule: str, message: str) -> ParseError:
-    return ParseError(Diagnostic(path, 1, rule, message, hint="move the file aside and rerun"))
+    return ParseError(Diagnostic(path, 1, rule, message, hint=_MOVE_ASIDE))
 
 
 def _load(text: str, path: str, fmt: str) -> dict[str, Any]:
@@ -161,9 +259,69 @@ def _load(text: str, path: str, fmt: str) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class JournalRead:
+    """A journal file as read: the journal, whether more lines may be appended to it
+    (``lines``: it is in the JSON Lines format), and ``torn``, the text of a last line a
+    killed writer left without its newline, which is ignored ("" when there is none)."""
+
+    journal: Journal
+    lines: bool
+    torn: str = ""
+
+
+def read_journal(text: str, path: str = "<journal>") -> JournalRead:
+    """Read a journal file in either format; raise ParseError on anything else (a torn
+    last line of the JSON Lines format excepted: see :class:`JournalRead`)."""
+    head = _first_line(text.partition("\n")[0])
+    if head is None or head.get("format") != LINES_FORMAT:
+        return JournalRead(_journal_of(_load(text, path, JOURNAL_FORMAT), path), lines=False)
+    check_size(len(text), path)
+    whole, newline, torn = text.rpartition("\n")
+    if not newline:  # the first line is written whole, with its newline, or not at all
+        raise _bad(path, "journal-format", "its first line is cut short")
+    journal = _journal_of(head, path)
+    for number, row in enumerate(whole.split("\n")[1:], 2):
+        journal = _replayed(journal, row, path, number)
+    return JournalRead(journal, lines=True, torn=torn)
+
+
+def _replayed(journal: Journal, row: str, path: str, number: int) -> Journal:
+    """``journal`` with the change on line ``number`` of the file applied."""
+    try:
+        change = json.loads(row)
+    except json.JSONDecodeError as exc:
+        problem = Diagnostic(path, number, "journal-format", f"not JSON: {exc.msg}",
+                             exc.colno, _MOVE_ASIDE)  # fmt: skip
+        raise ParseError(problem) from None
+    except RecursionError:
+        raise too_deep(path, number, None, "JSON", MAX_DEPTH) from None
+    try:
+        if not isinstance(change, dict):
+            raise TypeError(f"{type(change).__name__}, not an object")
+        return replay(journal, change)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        message = f"malformed journal line: {exc!r}"
+        raise ParseError(
+            Diagnostic(path, number, "journal-format", message, hint=_MOVE_ASIDE)
+        ) from None
+
+
+def _first_line(line: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def parse_journal(text: str, path: str = "<journal>") -> Journal:
-    """Read :meth:`Journal.to_json` output back; raise ParseError on anything else."""
-    data = _load(text, path, JOURNAL_FORMAT)
+    """Read :meth:`Journal.to_json` or a JSON Lines journal file back (a torn last line
+    ignored); raise ParseError on anything else."""
+    return read_journal(text, path).journal
+
+
+def _journal_of(data: Mapping[str, Any], path: str) -> Journal:
     try:
         return Journal(
             operation=str(data["operation"]),
@@ -171,7 +329,7 @@ def parse_journal(text: str, path: str = "<journal>") -> Journal:
             packages={str(k): Step(v) for k, v in data["packages"].items()},
             errors={str(k): str(v) for k, v in data.get("errors", {}).items()},
             stages=tuple(str(s) for s in data.get("stages", [])),
-            events=tuple(Event(*(str(x) for x in e)) for e in data.get("events", [])),
+            events=_events(data.get("events", [])),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _bad(path, "journal-format", f"malformed journal: {exc!r}") from None
