@@ -3,6 +3,8 @@ package once, whatever it plans, re-verifies and rebuilds; ``release apply PLAN`
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from release_helpers import (
     PACKAGES,
@@ -10,6 +12,8 @@ from release_helpers import (
     clean_environment,
     merge_ticket,
     ok,
+    refuse_pushes,
+    run,
     tags,
 )
 
@@ -89,3 +93,66 @@ def test_a_backport_fetches_each_package_once(
     assert trace.count("push") == {"afw": 2, "utils": 2}  # the release branch, the backport
     for package in ("afw", "utils"):
         assert weekly.remote(package).ok("rev-parse", "--verify", "tickets/DM-40100-v29")
+
+
+# -- the apply itself (issue 10): tag + push, and what it reads ------------------------------
+
+#: what the workspace runs to bring a clone up to date (issue 9 §1, counted above)
+WORKSPACE = ("clone", "fetch", "status", "rev-list", "remote", "checkout", "rev-parse", "lfs")
+
+
+def _apply_calls(trace: GitTrace) -> dict[str, Counter[str]]:
+    """Per package, the git subcommands run in its clone other than the workspace's."""
+    found: dict[str, Counter[str]] = {}
+    for call in trace.calls():
+        if call.command in WORKSPACE or call.cwd.parent.name != "clones":
+            continue
+        found.setdefault(call.cwd.name, Counter())[call.command] += 1
+    return found
+
+
+def test_applying_a_plan_costs_a_tag_and_a_push_per_package(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As raw git: the remote's state is what the workspace's fetch brought (no
+    ``ls-remote``), the new tags are verified from the clone's files, the push by its own
+    report (no second ``ls-remote``); the rerun of a finished apply writes nothing and
+    lists nothing."""
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    with tracing(weekly.root, monkeypatch) as trace:
+        ok(weekly, "apply", str(plan))
+    discovered_once(trace)
+    assert _apply_calls(trace) == {name: Counter({"tag": 1, "push": 1}) for name in PACKAGES}
+    assert trace.commands()["ls-remote"] == 0
+    with tracing(weekly.root, monkeypatch) as trace:
+        text = ok(weekly, "apply", str(plan))
+    assert "resuming" in text
+    discovered_once(trace)
+    assert _apply_calls(trace) == {}
+    assert trace.commands()["ls-remote"] == 0
+
+
+def test_resuming_a_half_done_apply_tags_and_pushes_only_what_is_missing(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push refused by utils's remote: the rerun re-tags utils (the workspace's fetch
+    dropped its unpushed tag, ``--prune-tags``) and pushes it; the others cost nothing. The
+    refused push itself was judged once more against its remote (one ``ls-remote``)."""
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    hook = refuse_pushes(weekly, "utils")
+    with tracing(weekly.root, monkeypatch) as trace:
+        code, _out, err = run(weekly, "apply", str(plan))
+    assert code == 1 and "utils: remote: refused by policy" in err
+    assert _apply_calls(trace) == {
+        **{name: Counter({"tag": 1, "push": 1}) for name in PACKAGES},
+        "utils": Counter({"tag": 1, "push": 1, "ls-remote": 1}),
+    }
+    hook.unlink()
+    with tracing(weekly.root, monkeypatch) as trace:
+        text = ok(weekly, "apply", str(plan))
+    assert "resuming" in text
+    discovered_once(trace)
+    assert _apply_calls(trace) == {"utils": Counter({"tag": 1, "push": 1})}
+    assert all("v29.1.0.rc1" in tags(weekly.remote(name)) for name in PACKAGES)

@@ -3,6 +3,7 @@ runs resume to the same end state, plans are applied exactly, the lock holds wee
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -32,9 +33,15 @@ from release_helpers import (
     tags,
 )
 
+from dmrelease.adapters.config import load_config
 from dmrelease.adapters.git import Git
+from dmrelease.adapters.journal import JournalFile
 from dmrelease.adapters.stack import Stack
+from dmrelease.core.errors import CheckFailed
+from dmrelease.core.facts import RepoFacts
+from dmrelease.core.plan import parse_plan
 from dmrelease.demo.synthetic import push_change
+from dmrelease.stages.release_apply import apply_plan
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
@@ -334,3 +341,45 @@ def test_a_weekly_plan_file_is_applied_only_after_a_green_build(tmp_path: Path) 
     code, _out, err = run(setup, "apply", str(plan))
     assert code == 1 and "meta:1: weekly-unbuilt: " in err
     assert all("w.2025.24" not in tags(setup.remote(n)) for n in PACKAGES)
+
+
+def test_a_tag_made_on_a_remote_after_the_check_is_the_check_s_own_diagnostic(
+    weekly: Setup,
+) -> None:
+    """A race: the remote's state was read (here: the clones as the workspace fetched
+    them), then a tag of the plan was made on utils's remote elsewhere. The push is
+    refused (tags are never forced), utils's remote is read again and the run fails with
+    the ``tag-conflict`` the check would have given; the other repositories are done and
+    the remote's tag is not moved."""
+    plan_file = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan_file))
+    plan = parse_plan(plan_file.read_text())
+    clones = {name: weekly.clone(name) for name in PACKAGES}
+    seen = {name: _fetched(Git(clone)) for name, clone in clones.items()}
+    utils = weekly.remote("utils")
+    utils.run("tag", "v29.1.0.rc1", utils.rev_parse("main~1"))
+    raced = tags(utils)["v29.1.0.rc1"]
+    config = load_config(weekly.config, environ={})
+    journal = JournalFile(weekly.root / "race.json")
+    with pytest.raises(CheckFailed) as caught:
+        apply_plan(config, plan, clones, journal=journal, lock=None, remote=seen,
+                   out=io.StringIO(), log=io.StringIO())  # fmt: skip
+    sha = {p.name: p.sha for p in plan.packages}["utils"]
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"utils:1: tag-conflict: tag v29.1.0.rc1 exists at {raced[:12]}; the plan needs it "
+        f"at {sha[:12]} (tags are never moved or deleted: use the next name)"
+    ]
+    assert tags(utils)["v29.1.0.rc1"] == raced
+    assert all("v29.1.0.rc1" in tags(weekly.remote(n)) for n in PACKAGES if n != "utils")
+    assert journal.journal is not None
+    assert journal.journal.errors["utils"].startswith("tag v29.1.0.rc1 exists at")
+    assert journal.journal.summary() == {"planned": 0, "tagged": 1, "pushed": 3, "failed": 1}
+
+
+def _fetched(git: Git) -> RepoFacts:
+    """A clone's remote-tracking branches and tags, as the workspace's fetch leaves them."""
+    refs = git.refs("refs/remotes/origin/", "refs/tags/")
+    return RepoFacts(
+        {n.removeprefix("refs/tags/"): s for n, s in refs.items() if n.startswith("refs/tags/")},
+        {n.removeprefix("refs/remotes/origin/"): s for n, s in refs.items() if "/origin/" in n},
+    )

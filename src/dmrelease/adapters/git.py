@@ -24,11 +24,12 @@ class GitError(DmReleaseError):
     the command and git's message (which echoes URLs) are redacted here, once, so that no
     caller can print, journal or write the raw text."""
 
-    def __init__(self, repo: Path, args: Sequence[str], stderr: str) -> None:
+    def __init__(self, repo: Path, args: Sequence[str], stderr: str, stdout: str = "") -> None:
         secrets = [secret for arg in args for secret in url_secrets(arg)]
         self.repo = repo
         self.args_ = tuple(redact(arg, secrets) for arg in args)
         self.stderr = redact(stderr.strip(), secrets)
+        self.stdout = redact(stdout, secrets)  # what git printed before it failed
         super().__init__(f"{repo}: git {' '.join(self.args_)}: {self.stderr or 'failed'}")
 
 
@@ -78,7 +79,7 @@ class Git:
         except FileNotFoundError as exc:
             raise GitError(self.repo, args, f"cannot run git: {exc.strerror}") from None
         if check and done.returncode != 0:
-            raise GitError(self.repo, args, done.stderr)
+            raise GitError(self.repo, args, done.stderr, done.stdout)
         return done.stdout.rstrip("\n")
 
     def lines(self, *args: str) -> list[str]:

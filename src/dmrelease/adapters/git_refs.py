@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["is_commit", "read_head", "read_origin_url", "read_refs"]
+__all__ = ["is_commit", "read_head", "read_origin_url", "read_refs", "read_tag"]
 
 _SHA = re.compile(rb"[0-9a-f]{40}")
 #: what a ref name must not hold (git check-ref-format), checked conservatively
@@ -61,6 +61,22 @@ def is_commit(git_dir: Path, sha: str) -> bool | None:
         return _Repo(git_dir).object_type(sha.encode()) == "commit"
     except (_Doubt, OSError, ValueError, zlib.error):
         return None
+
+
+def read_tag(git_dir: Path, name: str) -> tuple[str, str, bytes] | None:
+    """The tag ``refs/tags/<name>`` of the clone as (type of the object it points at, that
+    object, its content when it is an annotated tag, else b""); None when there is no such
+    tag or on any doubt (ask git)."""
+    ref = b"refs/tags/" + name.encode()
+    try:
+        if _BAD_NAME.search(ref):
+            raise _Doubt(f"a ref name git would not read: {ref!r}")
+        repo = _Repo(git_dir)
+        sha = repo._resolve(ref)
+        kind, body = repo._object(sha.encode(), want_body=True)
+    except (_Doubt, OSError, ValueError, zlib.error):
+        return None
+    return kind, sha, body
 
 
 def read_origin_url(git_dir: Path) -> str | None:

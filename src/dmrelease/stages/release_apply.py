@@ -1,22 +1,29 @@
 """Release stage, part two: apply exactly a reviewed plan, journaled, resumable (issue 5 §3).
 
-1. re-verify: list every remote (``git ls-remote``), run every rule; any problem stops the
-   run before anything is written. The clones are the command's workspace, fetched once
-   by it (issue 9 §1): the apply does not fetch them again;
+1. re-verify: what every remote holds, run every rule; any problem stops the run before
+   anything is written. The clones are the command's workspace, fetched once by it (issue
+   9 §1): the apply does not fetch them again, and what that fetch brought (the remote's
+   branches, and its tags exactly: ``--prune-tags``) is what the rules judge
+   (``remote``); a package the workspace did not fetch has its remote listed
+   (``git ls-remote``), and its local tags read, since an earlier run may have left some;
 2. tag: create the annotated tags locally in each clone (message: version, build id,
-   manifest and plan checksums) and verify them all;
-3. push: ``git push --atomic`` per repository of its tags and new branch, in a bounded
-   pool, then verify the remote. Each step is recorded in the journal.
+   manifest and plan checksums) and verify each (an annotated tag of the planned commit,
+   by the configured tagger, with the planned message);
+3. push: ``git push --porcelain --atomic`` per repository of its tags and new branch, in
+   a bounded pool; the remote's own report of each ref (new, or already there) verifies
+   the push, so the remote is not listed again. A push the remote refuses has its remote
+   listed once more and the rules run again, so a tag made there since the check (a race)
+   is reported as the check would have (``tag-conflict``). Each step is journaled.
 
 A rerun of an interrupted run re-verifies every repository and skips what is done: a tag
 already on the remote at the planned commit is a no-op, one elsewhere is an error; nothing
 is ever forced, moved or deleted. ``dry_run`` prints every git command that would write
-and runs none of them.
+(without ``--porcelain``, which only changes how git reports) and runs none of them.
 """
 
 from __future__ import annotations
 
-import shlex
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,10 +43,10 @@ from dmrelease.core.packages import is_package_name
 from dmrelease.core.plan import PackagePlan, ReleasePlan, plan_to_json, tag_message
 from dmrelease.core.redact import redact
 from dmrelease.core.refnames import ref_name_problem
-from dmrelease.core.rules import check_plan
+from dmrelease.core.rules import check_existing_refs, check_plan
 from dmrelease.stages.release_plan import gather_facts
+from dmrelease.stages.release_writes import REMOTE, LocalTag, Writer, read_tags
 
-REMOTE = "origin"
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -55,20 +62,6 @@ class PushFailed(DmReleaseError):
             f"{len(failures)} repositories not {step}:\n  {lines}\n"
             "rerun the same command to finish: what is done is verified and skipped"
         )
-
-
-@dataclass(frozen=True)
-class Writer:
-    """Runs the git commands that write, or with ``dry_run`` prints them instead."""
-
-    dry_run: bool
-    out: TextIO
-
-    def __call__(self, package: str, git: Git, *args: str) -> None:
-        if self.dry_run:
-            print(f"{package}: git {shlex.join(args)}", file=self.out, flush=True)
-        else:
-            git.run(*args)
 
 
 def streams(out: TextIO | None, log: TextIO | None) -> tuple[TextIO, TextIO]:
@@ -125,42 +118,57 @@ def _pool_map(jobs: int, work: Callable[[_T], _R], items: Sequence[_T]) -> list[
 @dataclass(frozen=True)
 class Applier:
     """Applies one plan; ``gits`` hold the tagger identity, ``journal`` is None in a dry
-    run (which writes no journal either)."""
+    run (which writes no journal either). ``fetched``: the packages whose facts are what
+    the command's workspace fetch brought, so that their clone's tags are the remote's."""
 
     plan: ReleasePlan
     gits: Mapping[str, Git]
     write: Writer
     journal: JournalFile | None
     jobs: int
+    tagger: str = ""
+    fetched: frozenset[str] = frozenset()
 
     def record(self, change: Callable[[Journal], Journal]) -> None:
         if self.journal is not None:
             self.journal.update(change)
 
-    def local_problems(self, facts: Facts) -> list[Diagnostic]:
+    def local_tags(self, package: PackagePlan, remote: RepoFacts) -> dict[str, LocalTag]:
+        """The clone's tags of the plan that its remote does not show at the planned commit
+        (one read; none for a clone just fetched: its tags are the remote's)."""
+        if package.name in self.fetched:
+            return {}
+        git = self.gits[package.name]
+        existing = git.local_refs("refs/tags/")
+        wanted = [t for t in package.tags if remote.tags.get(t) != package.sha]
+        return read_tags(git, [t for t in wanted if f"refs/tags/{t}" in existing])
+
+    def local_problems(
+        self, facts: Facts, local: Mapping[str, Mapping[str, LocalTag]]
+    ) -> list[Diagnostic]:
         """Local tags left by an earlier run must point at the planned commit (a tag the
         remote has is judged by ``tag-conflict`` and never pushed from here)."""
         problems = []
         for package in self.plan.packages:
-            for tag in package.tags:
-                if tag in facts.repo(package.name).tags:
-                    continue
-                there = _local_tag(self.gits[package.name], tag)
-                if there is not None and there[1] != package.sha:
-                    problems.append(_local_conflict(package, tag, there[1]))
+            for tag, there in local.get(package.name, {}).items():
+                if tag not in facts.repo(package.name).tags and there.commit != package.sha:
+                    problems.append(_local_conflict(package, tag, there.commit))
         return problems
 
-    def tag(self, package: PackagePlan, remote: RepoFacts) -> str | None:
+    def tag(
+        self, package: PackagePlan, remote: RepoFacts, local: Mapping[str, LocalTag]
+    ) -> str | None:
         """Create and verify the local tags ``package`` still needs; the error, if any."""
         git = self.gits[package.name]
+        wanted = [t for t in package.tags if remote.tags.get(t) != package.sha]
+        made = [t for t in wanted if t not in local]
         try:
-            for tag in package.tags:
-                if remote.tags.get(tag) == package.sha or _local_tag(git, tag) is not None:
-                    continue
+            for tag in made:
                 message = tag_message(self.plan, tag)
                 self.write(package.name, git, "tag", "--annotate", "-m", message, tag, package.sha)
-            if not self.write.dry_run:
-                _verify_local(git, package, remote)
+            if wanted and not self.write.dry_run:
+                found = {**local, **read_tags(git, made)}
+                self._verify_local(package, wanted, made, found)
         except (GitError, DmReleaseError) as exc:
             why = _short_error(exc)
             self.record(lambda j: j.fail(package.name, why, now()))
@@ -169,23 +177,66 @@ class Applier:
             self.record(lambda j: _at_least(j, package.name, Step.TAGGED, "local tags verified"))
         return None
 
-    def push(self, package: PackagePlan, remote: RepoFacts) -> str | None:
-        """Push what the remote lacks in one atomic push, then verify the remote."""
+    def _verify_local(
+        self,
+        package: PackagePlan,
+        wanted: Sequence[str],
+        made: Sequence[str],
+        found: Mapping[str, LocalTag],
+    ) -> None:
+        """Each tag the remote lacks is an annotated tag of the planned commit; those made
+        now carry the planned message and the configured tagger."""
+        for tag in wanted:
+            there = found.get(tag)
+            shown = None if there is None else (there.kind, there.commit)
+            if shown != ("tag", package.sha):
+                raise DmReleaseError(
+                    f"local tag {tag} is {shown}, not an annotated tag of {package.sha[:12]}"
+                )
+            assert there is not None
+            if tag in made and there.tagger != self.tagger:
+                raise DmReleaseError(f"local tag {tag} is by {there.tagger}, not {self.tagger}")
+            if tag in made and there.message.strip() != tag_message(self.plan, tag).strip():
+                raise DmReleaseError(f"local tag {tag} does not carry the planned message")
+
+    def push(self, package: PackagePlan, remote: RepoFacts) -> Outcome:
+        """Push what the remote lacks in one atomic push, verified by the remote's report;
+        a refused push is judged again against what the remote holds now."""
         refspecs = _missing_refspecs(package, remote)
         git = self.gits[package.name]
-        try:
-            if refspecs:
-                self.write(package.name, git, "push", "--atomic", REMOTE, *refspecs)
-            if not self.write.dry_run:
-                _verify_remote(git, package)
-        except (GitError, DmReleaseError) as exc:
-            why = _short_error(exc)
-            self.record(lambda j: j.fail(package.name, why, now()))
-            return why
+        if refspecs:
+            pushed = self.write.push(package.name, git, refspecs)
+            why = None if self.write.dry_run else pushed.problem(refspecs)
+            if why is not None:
+                conflicts = self._raced(package, git)
+                why = _short_error(DmReleaseError(pushed.stderr or why))
+                if conflicts:
+                    why = "; ".join(d.message for d in conflicts)
+                self.record(lambda j: j.fail(package.name, why or "", now()))
+                return Outcome(why, conflicts)
         detail = f"pushed {len(refspecs)} refs" if refspecs else "already on the remote"
         if not self.write.dry_run:
             self.record(lambda j: j.advance(package.name, Step.PUSHED, now(), detail))
-        return None
+        return Outcome(None)
+
+    def _raced(self, package: PackagePlan, git: Git) -> list[Diagnostic]:
+        """The rules' problems with ``package`` against what its remote holds now (after a
+        refused push: a tag or branch made there since the check)."""
+        try:
+            now_there = facts_from_remote(git.remote_refs(REMOTE))
+        except GitError:
+            return []
+        alone = dataclasses.replace(self.plan, packages=(package,))
+        return check_existing_refs(alone, Facts({package.name: now_there}))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one package's push went: ``why`` it failed (None: done), and the rules'
+    problems when the remote changed since the check."""
+
+    why: str | None
+    conflicts: list[Diagnostic] = dataclasses.field(default_factory=list)
 
 
 def _local_conflict(package: PackagePlan, tag: str, there: str) -> Diagnostic:
@@ -211,7 +262,9 @@ def stale_local_tags(
         if clone is None or not (clone / ".git").is_dir() or not package.tags:
             continue
         git = Git(clone, timeout=config.git_timeout)
-        local = {ref.removeprefix("refs/tags/"): sha for ref, sha in git.refs("refs/tags/").items()}
+        local = {
+            ref.removeprefix("refs/tags/"): sha for ref, sha in git.local_refs("refs/tags/").items()
+        }
         wrong = [t for t in package.tags if t in local and local[t] != package.sha]
         if wrong:
             remote = facts_from_remote(git.remote_refs(REMOTE))
@@ -221,42 +274,11 @@ def stale_local_tags(
     return problems
 
 
-def _local_tag(git: Git, tag: str) -> tuple[str, str] | None:
-    """(object type, commit) of a local tag, or None when the clone has no such tag."""
-    out = git.run(
-        "for-each-ref", "--format=%(objecttype) %(objectname) %(*objectname)", f"refs/tags/{tag}"
-    )
-    if not out:
-        return None
-    kind, sha, *peeled = out.split(" ")
-    return kind, (peeled[0] if peeled and peeled[0] else sha)
-
-
-def _verify_local(git: Git, package: PackagePlan, remote: RepoFacts) -> None:
-    for tag in package.tags:
-        if remote.tags.get(tag) == package.sha:
-            continue
-        found = _local_tag(git, tag)
-        if found != ("tag", package.sha):
-            raise DmReleaseError(
-                f"local tag {tag} is {found}, not an annotated tag of {package.sha[:12]}"
-            )
-
-
 def _missing_refspecs(package: PackagePlan, remote: RepoFacts) -> list[str]:
     specs = [f"refs/tags/{t}:refs/tags/{t}" for t in package.tags if t not in remote.tags]
     if package.branch and package.branch not in remote.branches:
         specs.append(f"{package.sha}:refs/heads/{package.branch}")
     return specs
-
-
-def _verify_remote(git: Git, package: PackagePlan) -> None:
-    remote = facts_from_remote(git.remote_refs(REMOTE))
-    wrong = [t for t in package.tags if remote.tags.get(t) != package.sha]
-    if package.branch and package.branch not in remote.branches:
-        wrong.append(package.branch)
-    if wrong:
-        raise DmReleaseError(f"the remote does not show {', '.join(wrong)} at {package.sha[:12]}")
 
 
 def _short_error(exc: Exception) -> str:
@@ -276,6 +298,12 @@ def _at_least(journal: Journal, package: str, step: Step, detail: str) -> Journa
 
 def _journal(file: JournalFile, plan: ReleasePlan, log: TextIO) -> None:
     previous = file.load()
+    if file.torn:
+        print(
+            f"{file.path}: its last line was cut short (a run killed while writing it) and "
+            "is ignored; every repository is re-verified",
+            file=log,
+        )
     if previous is not None and previous.plan_checksum == plan.checksum:
         print(f"resuming {plan.operation} from {file.path}", file=log)
         return
@@ -311,39 +339,61 @@ def apply_plan(
     jobs: int | None = None,
     out: TextIO | None = None,
     log: TextIO | None = None,
+    remote: Mapping[str, RepoFacts] | None = None,
 ) -> Journal | None:
-    """Re-verify, tag, verify, push; raise CheckFailed before any write when a rule fails,
-    PushFailed when some pushes failed (the others are done and journaled)."""
+    """Re-verify, tag, verify, push; raise CheckFailed before any write when a rule fails
+    (or after the pushes, when a remote refused one because it changed since the check),
+    PushFailed when some pushes failed (the others are done and journaled). ``remote``:
+    what the command's workspace fetch brought of the packages it fetched (their remote's
+    tags and branches); the others' remotes are listed."""
     out, log = streams(out, log)
     identity = tagger(config)
     gits = {
         p.name: Git(clones[p.name], env=identity, timeout=config.git_timeout) for p in plan.packages
     }
+    known = {n: facts for n, facts in (remote or {}).items() if n in gits}
     applier = Applier(
         plan,
         gits,
         Writer(dry_run, out),
         None if dry_run else journal,
         jobs or auto_jobs(config.git_jobs),
+        f"{config.user_name} <{config.user_email}>",
+        frozenset(known),
     )
     if not plan.packages:
         print(f"{plan.operation}: nothing to do", file=log)
         return journal.journal if journal else None
-    facts = gather_facts(config, plan, clones, lock)
-    problems = check_plan(plan, facts) + applier.local_problems(facts)
+    facts = gather_facts(config, plan, clones, lock, known=known)
+    packages = list(plan.packages)
+    try:
+        read = _pool_map(
+            applier.jobs, lambda p: applier.local_tags(p, facts.repo(p.name)), packages
+        )
+    except GitError as exc:
+        raise CheckFailed([Diagnostic(str(exc.repo.name), 1, "git", exc.stderr)]) from None
+    local = {p.name: tags for p, tags in zip(packages, read, strict=True)}
+    problems = check_plan(plan, facts) + applier.local_problems(facts, local)
     if problems:
         raise CheckFailed(problems)
     if applier.journal is not None:
         _journal(applier.journal, plan, log)
-    _run_phases(applier, facts, log)
+    _run_phases(applier, facts, local, log)
     if applier.journal is None:
         return None
     return applier.journal.update(lambda j: j.finish_stage("pushed", now()))
 
 
-def _run_phases(applier: Applier, facts: Facts, log: TextIO) -> None:
+def _run_phases(
+    applier: Applier,
+    facts: Facts,
+    local: Mapping[str, Mapping[str, LocalTag]],
+    log: TextIO,
+) -> None:
     packages = list(applier.plan.packages)
-    tagged = _pool_map(applier.jobs, lambda p: applier.tag(p, facts.repo(p.name)), packages)
+    tagged = _pool_map(
+        applier.jobs, lambda p: applier.tag(p, facts.repo(p.name), local[p.name]), packages
+    )
     failed = {p.name: why for p, why in zip(packages, tagged, strict=True) if why}
     if failed:
         raise PushFailed(failed, "tagged (so nothing was pushed)")
@@ -351,6 +401,15 @@ def _run_phases(applier: Applier, facts: Facts, log: TextIO) -> None:
         applier.record(lambda j: j.finish_stage("tagged", now(), f"{len(packages)} packages"))
     print(f"{applier.plan.operation}: {len(packages)} clones ready and verified; pushing", file=log)
     pushed = _pool_map(applier.jobs, lambda p: applier.push(p, facts.repo(p.name)), packages)
-    failed = {p.name: why for p, why in zip(packages, pushed, strict=True) if why}
+    conflicts = [d for outcome in pushed for d in outcome.conflicts]
+    failed = {
+        p.name: outcome.why
+        for p, outcome in zip(packages, pushed, strict=True)
+        if outcome.why and not outcome.conflicts
+    }
+    if conflicts:
+        if failed:
+            print(PushFailed(failed), file=log)
+        raise CheckFailed(conflicts)
     if failed:
         raise PushFailed(failed)

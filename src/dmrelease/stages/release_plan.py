@@ -154,14 +154,24 @@ def _answers(git: Git, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], boo
 
 
 def gather_facts(
-    config: Config, plan: ReleasePlan, clones: Mapping[str, Path], lock: Lock | None
+    config: Config,
+    plan: ReleasePlan,
+    clones: Mapping[str, Path],
+    lock: Lock | None,
+    known: Mapping[str, RepoFacts] | None = None,
 ) -> Facts:
     """What every remote shows now, the ancestry answers and, for a final, the manifest
-    checksum the last candidate's tag carries; one ``ls-remote`` per package, in parallel."""
+    checksum the last candidate's tag carries; one ``ls-remote`` per package whose remote
+    is not ``known`` already (read by the command's fetch), in parallel."""
     gits = {p.name: Git(clones[p.name], timeout=config.git_timeout) for p in plan.packages}
+    known = known or {}
+    unknown = [name for name in gits if name not in known]
     try:
         with ThreadPoolExecutor(max_workers=auto_jobs(config.git_jobs)) as pool:
-            listed = dict(zip(gits, pool.map(_remote_facts, gits.values()), strict=True))
+            found = dict(
+                zip(unknown, pool.map(_remote_facts, (gits[n] for n in unknown)), strict=True)
+            )
+            listed = {name: known[name] if name in known else found[name] for name in gits}
             partial = Facts(listed)
             questions = ancestry_questions(plan, partial)
             jobs = [pool.submit(_answers, gits[n], pairs) for n, pairs in questions.items()]

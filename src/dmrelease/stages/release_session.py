@@ -251,10 +251,23 @@ def plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> Sessio
     return SessionStep("plan", plan)
 
 
+def _fetched_remotes(workspace: Workspace | None) -> dict[str, RepoFacts]:
+    """What the workspace's fetch (or clone) brought of each remote it reached: its
+    branches (``refs/remotes/origin/``) and its tags, exactly (``--prune-tags``); the
+    packages it re-resolved without a fetch are left out (their remotes are listed)."""
+    if workspace is None:
+        return {}
+    return {
+        name: RepoFacts(dict(source.refs.tags), dict(source.refs.branches))
+        for name, source in workspace.sources.items()
+        if source.action in ("cloned", "fetched")
+    }
+
+
 def apply_step(run: SessionRun) -> None:
     run.result = apply_plan(
         run.config, run.made().plan, run.made().clones, journal=run.journal, lock=run.lock,
-        dry_run=run.dry_run, out=run.out, log=run.log,
+        dry_run=run.dry_run, out=run.out, log=run.log, remote=_fetched_remotes(run.workspace),
     )  # fmt: skip
 
 
