@@ -97,7 +97,8 @@ def prepare(
             remote=config.versiondb_remote,
         )  # fmt: skip
     # the plan first (STYLE.md habit 3), with the id the next record would take here
-    build_id, reused = versiondb.preview(manifest) if versiondb else ("b?", False)
+    preview = versiondb.survey(manifest) if versiondb else None
+    build_id, reused = (preview.build_id, preview.reused) if preview else ("b?", False)
     manifest = dataclasses.replace(manifest, build_id=build_id)
     notes = workspace.notes
     plan = Prepared(manifest, reused, workspace.sources, (), notes, time.monotonic() - started)
@@ -105,7 +106,7 @@ def prepare(
     if dry_run or versiondb is None:
         return plan
     # recorded, and pushed when versiondb has a remote (issue 9 §4)
-    manifest, reused, claimed = versiondb.claim(workspace.manifest)
+    manifest, reused, claimed = versiondb.claim(workspace.manifest, preview)  # one fetch
     if manifest.build_id != build_id:
         print(f"manifest {manifest.build_id}: {build_id} was taken meanwhile", file=log)
     plan = dataclasses.replace(plan, manifest=manifest, build_id_reused=reused)
