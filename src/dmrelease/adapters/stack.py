@@ -19,9 +19,11 @@ survive a power cut anyway, since the tree a record vouches for is not fsynced e
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
-from collections.abc import Iterable
+import stat
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,17 @@ End:
 """
 
 
+def _is(kind: Callable[[int], bool], path: str) -> bool:
+    """Whether ``path`` exists and its mode is of ``kind``; the errors ``Path.is_file``
+    takes for "no" are "no" here too, any other is raised as there."""
+    try:
+        return kind(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return False
+        raise
+
+
 def _write_atomic(path: Path, text: str) -> None:
     write_atomically(path, text, durable=False)
 
@@ -75,8 +88,12 @@ class Stack:
         return self.root / "ups_db" / product / f"{version}.version"
 
     def is_installed(self, product: str, version: str) -> bool:
-        return (
-            self.record(product, version).is_file() and self.install_dir(product, version).is_dir()
+        """The record is a file and the install directory a directory (as ``Path.is_file``
+        and ``is_dir`` say, from plain strings: a no-change build asks it of every package,
+        and 600 ``Path`` objects cost 11 ms against 2)."""
+        base = os.fspath(self.root)
+        return _is(stat.S_ISREG, f"{base}/ups_db/{product}/{version}.version") and _is(
+            stat.S_ISDIR, f"{base}/{self.flavor}/{product}/{version}"
         )
 
     def build_prefix(self, product: str, version: str) -> Path:
