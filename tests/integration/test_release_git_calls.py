@@ -3,6 +3,7 @@ package once, whatever it plans, re-verifies and rebuilds; ``release apply PLAN`
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
 import pytest
@@ -17,6 +18,10 @@ from release_helpers import (
     tags,
 )
 
+from dmrelease.adapters.config import load_config
+from dmrelease.adapters.journal import JournalFile
+from dmrelease.core.plan import parse_plan
+from dmrelease.stages.release_apply import apply_plan
 from git_trace import GitTrace, tracing
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
@@ -156,3 +161,21 @@ def test_resuming_a_half_done_apply_tags_and_pushes_only_what_is_missing(
     discovered_once(trace)
     assert _apply_calls(trace) == {"utils": Counter({"tag": 1, "push": 1})}
     assert all("v29.1.0.rc1" in tags(weekly.remote(name)) for name in PACKAGES)
+
+
+def test_apply_plan_without_a_workspace_lists_each_remote_once(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that fetched nothing (``remote`` not given) has each remote listed once
+    before the tags, and each clone's tags read from its files: ls-remote, tag, push per
+    package; the rerun lists the remotes and writes nothing."""
+    plan_file = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan_file))
+    plan = parse_plan(plan_file.read_text())
+    config = load_config(weekly.config, environ={})
+    clones = {name: weekly.clone(name) for name in PACKAGES}
+    for round_, expected in enumerate([{"ls-remote": 1, "tag": 1, "push": 1}, {"ls-remote": 1}]):
+        with tracing(weekly.root, monkeypatch) as trace:
+            apply_plan(config, plan, clones, journal=JournalFile(weekly.root / "j.json"),
+                       lock=None, out=io.StringIO(), log=io.StringIO())  # fmt: skip
+        assert _apply_calls(trace) == {name: Counter(expected) for name in PACKAGES}, round_

@@ -137,9 +137,10 @@ class ReleasePlan:
             "packages": [p.to_dict() for p in self.packages],
         }
 
-    @property
+    @functools.cached_property
     def checksum(self) -> str:
-        """``sha256:`` over the canonical JSON of the plan: what a reviewer approved."""
+        """``sha256:`` over the canonical JSON of the plan: what a reviewer approved
+        (computed once: every tag message of the plan carries it)."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
