@@ -13,12 +13,14 @@ import argparse
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dmrelease.core.config import CREDENTIAL_VARIABLES, SECRETS, Config, Kind, Loaded, options
-from dmrelease.core.config_layers import build_options
 from dmrelease.core.errors import UsageError
 from dmrelease.core.limits import decode_text
+from dmrelease.core.redact import CREDENTIAL_VARIABLES, SECRETS
+
+if TYPE_CHECKING:  # the model loads with the settings: a hook (known_secrets) or a git
+    from dmrelease.core.config import Config, Loaded  # call (child_environment) does not
 
 CONFIG_NAME = "dm-release.toml"
 MAX_AUTO_JOBS = 8
@@ -42,6 +44,8 @@ def load_options(
 ) -> Loaded:
     """The validated settings and request options (the command makes its request of
     these); UsageError when there is no file to read."""
+    from dmrelease.core.config_layers import build_options
+
     cwd = Path.cwd()
     file = path if path is not None else cwd / CONFIG_NAME
     if not file.is_file():
@@ -84,6 +88,8 @@ def auto_jobs(jobs: int) -> int:
 
 def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     """Add the flags of these options, with the help declared once in the config model."""
+    from dmrelease.core.config import Kind, options
+
     specs = options()
     for name in names:
         spec = specs[name]

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# SECRETS and CREDENTIAL_VARIABLES are declared with the redaction: a hook redacts its
+# output with them and must not load this model to do so (start-up, issue 10)
+from dmrelease.core.redact import CREDENTIAL_VARIABLES as CREDENTIAL_VARIABLES
+from dmrelease.core.redact import SECRETS as SECRETS
 from dmrelease.core.requests import BuildRequest, RefList
 
 FLAVORS = ("Linux64", "Linux", "DarwinX86", "Darwin")
@@ -241,18 +245,6 @@ class Loaded:
 
     config: Config
     request: RequestOptions
-
-
-#: secrets, each from one environment variable only (DESIGN.md: never from the file)
-SECRETS: dict[str, str] = {"binary_token": "DM_RELEASE_BINARY_TOKEN"}
-
-#: environment variables whose values are credentials: dm-release's secrets and those git
-#: and its credential helpers are commonly given on CI; their values are redacted wherever
-#: they would be printed or written (core/redact.py)
-CREDENTIAL_VARIABLES: tuple[str, ...] = (
-    *SECRETS.values(), "GIT_PASSWORD", "GIT_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN",
-    "CI_JOB_TOKEN",
-)  # fmt: skip
 
 
 def options() -> dict[str, OptionSpec]:

@@ -16,12 +16,13 @@ lone ``\\r`` too, as Python's text files and so EUPS read them), see :func:`spli
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dmrelease.core.errors import Diagnostic, ParseError, decode_utf8
+
+if TYPE_CHECKING:  # json and tomllib load in the readers that use them: a hook over a
+    from typing import Any  # table file or a branch name reads neither (start-up, issue 10)
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
@@ -98,6 +99,8 @@ def bracket_depth_error(text: str, path: str, what: str, strings: str = '"') -> 
 def load_json(text: str, path: str, rule: str) -> Any:
     """``json.loads(text)`` within the limits; a syntax error is ``rule`` at its line and
     column, too much nesting ``file-too-deep``."""
+    import json
+
     check_size(len(text), path)
     bracket_depth_error(text, path, "JSON")
     try:
@@ -112,6 +115,8 @@ def load_json(text: str, path: str, rule: str) -> Any:
 def load_toml(text: str, path: str, rule: str) -> dict[str, Any]:
     """``tomllib.loads(text)`` within the limits; a syntax error is ``rule`` at the line and
     column tomllib names (the last line at the end of the document)."""
+    import tomllib
+
     check_size(len(text), path)
     bracket_depth_error(text, path, "TOML", strings="\"'")
     try:

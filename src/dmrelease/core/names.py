@@ -18,9 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from packaging.version import InvalidVersion
-from packaging.version import Version as Pep440Version
-
 from dmrelease.core.branches import (
     Branch,
     BranchKind,
@@ -108,6 +105,9 @@ def from_pep440(text: str, *, strict: bool = True) -> Release | Candidate:
 
     ``strict`` also demands PEP 440's normalized spelling (``29.1.0.rc1`` is refused).
     """
+    from packaging.version import InvalidVersion  # PEP 440 only here: a tag check loads none
+    from packaging.version import Version as Pep440Version
+
     try:
         version = Pep440Version(text)
     except (InvalidVersion, ValueError):  # ValueError: a number past int()'s digit limit

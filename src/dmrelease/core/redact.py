@@ -17,6 +17,18 @@ from urllib.parse import quote
 
 REDACTED = "****"
 
+#: secrets, each from one environment variable only (DESIGN.md: never from the file); the
+#: settings (core/config.py) take them from here
+SECRETS: dict[str, str] = {"binary_token": "DM_RELEASE_BINARY_TOKEN"}
+
+#: environment variables whose values are credentials: dm-release's secrets and those git
+#: and its credential helpers are commonly given on CI; their values are redacted wherever
+#: they would be printed or written
+CREDENTIAL_VARIABLES: tuple[str, ...] = (
+    *SECRETS.values(), "GIT_PASSWORD", "GIT_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN",
+    "CI_JOB_TOKEN",
+)  # fmt: skip
+
 #: a secret shorter than this is not looked for as a bare value (it would blank out common
 #: words and numbers); in a URL's userinfo or a query value it is still redacted
 MIN_SECRET_LENGTH = 4

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.limits import load_toml
-from dmrelease.core.toml_lines import TomlLines
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
+
+    from dmrelease.core.toml_lines import TomlLines  # for pyproject.toml only, not loaded
+    # with a requirements file or a conda environment (their hooks' start-up, issue 10)
 
 #: pip options allowed on their own line (pip's requirements-file format)
 _OPTIONS = frozenset(
@@ -161,6 +163,8 @@ def check_pyproject(path: str, text: str, *, pinned: bool = False) -> list[Diagn
         data = load_toml(text, path, "toml-syntax")
     except ParseError as exc:
         return [_with_bom_hint(exc.diagnostic, text)]
+    from dmrelease.core.toml_lines import TomlLines
+
     where = TomlLines(text)  # one index of the file: N lists must not scan it N times
     found: list[Diagnostic] = []
     for header, key, specs in _dependency_lists(data):

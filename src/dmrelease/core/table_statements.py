@@ -11,7 +11,6 @@ See :mod:`dmrelease.core.tables` for the rules each problem reports.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -264,6 +263,8 @@ class _Builder:
 def _action(line: Line, builder: _Builder) -> Action | None:
     name = DIRECTIVES.get(line.name.lower())
     if name is None:
+        import difflib  # only for an unknown directive's suggestion
+
         close = difflib.get_close_matches(line.name.lower(), DIRECTIVES, n=1)
         builder.problem(
             line,

@@ -14,12 +14,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import total_ordering
-from typing import ClassVar, TypeVar
-
-import semver
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from dmrelease.core.tag_history import legacy_form
 from dmrelease.core.tag_kinds import RC_FROM_ONE, YEAR_DIGITS, InvalidName, Kind, eups_rule
+
+if TYPE_CHECKING:  # semver loads with the first ordering or bump: parsing and checking a
+    import semver  # name needs none (check-pushed-tags' start-up, issue 10)
 
 _T = TypeVar("_T")
 
@@ -64,6 +65,8 @@ class Release:
 
     @property
     def semver(self) -> semver.Version:
+        import semver
+
         return semver.Version(self.major, self.minor, self.patch)
 
     @property
