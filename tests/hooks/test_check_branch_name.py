@@ -70,3 +70,75 @@ def test_a_bad_option_value_names_the_option(
         main([*args, "--branch", "main"])
     assert exit_.value.code == 2
     assert f"check-branch-name: error: {named}" in capsys.readouterr().err
+
+
+def _commit_env() -> dict[str, str]:
+    identity = {"NAME": "tester", "EMAIL": "tester@example.org"}
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GITHEAD_")},
+        **{f"GIT_{who}_{k}": v for who in ("AUTHOR", "COMMITTER") for k, v in identity.items()},
+    }
+
+
+def _traced_git(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``git`` first on PATH that logs its arguments, one call a line, then runs git."""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True)
+    log = directory / "git-calls.txt"
+    wrapper = directory / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real.stdout.strip()} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+@pytest.mark.parametrize(
+    ("merged", "code"), [("tickets/DM-7-v29", 0), ("tickets/DM-7", 1)], ids=["backport", "ticket"]
+)
+def test_a_conflicted_merge_into_a_release_branch_is_judged_by_its_merge_msg(
+    call, repo: Path, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch, merged: str, code: int,
+) -> None:  # fmt: skip
+    env = _commit_env()
+    for name in [k for k in os.environ if k.startswith("GITHEAD_")]:
+        monkeypatch.delenv(name)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], check=False, env=env, capture_output=True)
+
+    (repo / "fix.txt").write_text("base\n")
+    git("add", "fix.txt")
+    git("commit", "-q", "-m", "base")
+    git("branch", "v29.1.x")
+    git("checkout", "-qb", merged)
+    (repo / "fix.txt").write_text("fix\n")
+    git("commit", "-q", "-am", "Fix")
+    git("checkout", "-q", "v29.1.x")
+    (repo / "fix.txt").write_text("other\n")
+    git("commit", "-q", "-am", "Other")
+    git("merge", "--no-edit", merged)  # a conflict: MERGE_HEAD and MERGE_MSG are left
+    assert (repo / ".git" / "MERGE_HEAD").is_file()
+    log = _traced_git(tmp_path_factory.mktemp("trace"), monkeypatch)
+
+    found, lines = call(main)([])
+    assert found == code
+    if code:
+        assert len(lines) == 1
+        assert lines[0].startswith(
+            f"<branch>:1: branch-release-commit: 'v29.1.x' is a release branch: no direct "
+            f"commits (merging '{merged}', not a backport branch tickets/DM-<n>-v29)"
+        )
+    # the branch, then both merge files in one call
+    assert log.read_text().splitlines() == [
+        "symbolic-ref --quiet --short HEAD",
+        "rev-parse --git-path MERGE_HEAD --git-path MERGE_MSG",
+    ]
+
+
+def test_a_commit_on_a_ticket_branch_asks_git_only_for_the_branch(
+    call, repo: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subprocess.run(["git", "checkout", "-qb", "tickets/DM-1"], check=True)
+    log = _traced_git(tmp_path_factory.mktemp("trace"), monkeypatch)
+    assert call(main)([]) == (0, [])
+    assert log.read_text().splitlines() == ["symbolic-ref --quiet --short HEAD"]

@@ -9,15 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from dmrelease.core.errors import Diagnostic
-from dmrelease.core.names import (
+# the branch half of the name API (core.names re-exports it): a branch check loads no tag
+# parser (semver, packaging; start-up of check-branch-name, issue 10)
+from dmrelease.core.branches import (
     BranchKind,
     InvalidBranch,
-    Release,
     ReleaseBranchPattern,
     branch_problem,
     parse_branch,
 )
+from dmrelease.core.errors import Diagnostic
 
 #: the first line git writes to MERGE_MSG for a merge in progress
 _MERGED = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
@@ -48,6 +49,8 @@ def branch_diagnostics(
         hint = "rename it with `git branch -m <new-name>`"
         return [Diagnostic(_WHERE, 1, "branch-ref-format", f"{branch!r}: {exc.reason}", hint=hint)]
     if parsed.kind is BranchKind.OTHER:
+        from dmrelease.core.tags import Release  # for the example name only
+
         reason = branch_problem(branch, pattern) or "not a DM branch name"
         example = pattern.render(Release(29, 1, 0))
         hint = (

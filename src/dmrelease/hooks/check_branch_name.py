@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dmrelease.core.branch_rules import branch_diagnostics, merged_branch
-from dmrelease.core.names import InvalidBranch, ReleaseBranchPattern
+from dmrelease.core.branches import BranchKind, InvalidBranch, ReleaseBranchPattern, parse_branch
 from dmrelease.core.user_regex import BadRegex, compile_user_regex
 from dmrelease.hooks._common import run_check
 
@@ -42,8 +42,8 @@ def _current_merge() -> str | None:
     heads = [value for key, value in os.environ.items() if key.startswith("GITHEAD_")]
     if heads:
         return heads[0]
-    merge_head = _git("rev-parse", "--git-path", "MERGE_HEAD")
-    merge_msg = _git("rev-parse", "--git-path", "MERGE_MSG")
+    paths = _git("rev-parse", "--git-path", "MERGE_HEAD", "--git-path", "MERGE_MSG")
+    merge_head, _, merge_msg = (paths or "").partition("\n")
     if not merge_head or not merge_msg or not os.path.exists(merge_head):
         return None
     try:
@@ -87,10 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             pattern,
             allow=allow,
             committing=committing,
-            merging=_current_merge() if committing else None,
+            merging=_current_merge() if committing and _is_release(branch, pattern) else None,
             allow_release_commits=args.allow_release_commits,
         ),
     )
+
+
+def _is_release(branch: str, pattern: ReleaseBranchPattern) -> bool:
+    """Whether ``branch`` is a release branch, the one kind whose rule reads the merge in
+    progress: on any other, git is not asked about it (a commit's hook starts one git
+    process, not three)."""
+    try:
+        return parse_branch(branch, pattern).kind is BranchKind.RELEASE
+    except InvalidBranch:
+        return False
 
 
 def _branch_to_check(given: str | None) -> tuple[str | None, bool]:
