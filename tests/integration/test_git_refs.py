@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dmrelease.adapters.git import Git
-from dmrelease.adapters.git_refs import is_commit, read_head, read_origin_url, read_refs
+from dmrelease.adapters.git_refs import _Repo, is_commit, read_head, read_origin_url, read_refs
 
 PREFIXES = ("refs/remotes/origin/", "refs/tags/")
 ENV = {
@@ -165,7 +165,7 @@ def test_what_does_not_read_plainly_is_asked_of_git(tmp_path: Path) -> None:
     assert is_commit(git_dir, "0" * 40) is None  # not here: git decides
 
 
-def test_a_tag_object_deltified_in_a_pack_is_left_to_git(tmp_path: Path) -> None:
+def test_a_tag_object_deltified_in_a_pack_is_read_through_its_deltas(tmp_path: Path) -> None:
     upstream = _upstream(tmp_path / "up")
     message = "release notes\n" * 200
     for n in range(6):  # similar tag objects: pack-objects deltifies them
@@ -178,7 +178,13 @@ def test_a_tag_object_deltified_in_a_pack_is_left_to_git(tmp_path: Path) -> None
         )  # no traits: every ref's object is read to peel it
     )
     clone.run("repack", "-a", "-d", "-f", "--depth=50", "--window=50")
-    assert read_refs(clone.repo / ".git", ("refs/tags/",)) is None
-    found = clone.local_refs("refs/tags/")
+    packs = clone.lines("verify-pack", "-v", *map(str, (clone.repo / ".git").rglob("*.idx")))
+    assert sum(" tag " in line and len(line.split()) == 7 for line in packs) >= 5  # deltas
+    found = read_refs(clone.repo / ".git", ("refs/tags/",))
     assert found == clone.refs("refs/tags/")
     assert set(found.values()) == {upstream.run("rev-parse", "HEAD")}
+    for name in found:  # and each tag's content is git's, byte for byte
+        tag = upstream.run("rev-parse", name)
+        if upstream.run("cat-file", "-t", tag) == "tag":
+            read = _Repo(clone.repo / ".git")._object(tag.encode(), want_body=True)
+            assert read == ("tag", upstream.run("cat-file", "tag", tag).encode() + b"\n")

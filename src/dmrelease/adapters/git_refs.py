@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["is_commit", "read_head", "read_origin_url", "read_refs", "read_tag"]
+__all__ = ["commit_tree", "is_commit", "read_head", "read_origin_url", "read_refs", "read_tag"]
 
 _SHA = re.compile(rb"[0-9a-f]{40}")
 #: what a ref name must not hold (git check-ref-format), checked conservatively
@@ -29,7 +29,13 @@ _BAD_NAME = re.compile(rb"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock/|\.loc
 _TYPES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
 _OFS_DELTA, _REF_DELTA = 6, 7
 _MAX_CHAIN = 10_000  # a delta chain or a tag chain longer than this is a doubt
-_UNREAD_CONFIG = re.compile(rb"^\s*\[\s*(extensions|include|includeif)\b", re.I | re.M)
+#: sections that change what the config says or how the repository reads (checked loosely)
+_UNREAD_SECTIONS = (b"[extensions", b"[include")
+
+
+def _unread_config(data: bytes) -> bool:
+    lowered = data.lower()
+    return any(section in lowered for section in _UNREAD_SECTIONS)
 
 
 class _Doubt(Exception):
@@ -41,7 +47,7 @@ def read_refs(git_dir: Path, prefixes: Sequence[str]) -> dict[str, str] | None:
     each peels to, as ``Git.refs`` reads them from ``git for-each-ref``; None on any doubt."""
     try:
         return _Repo(git_dir).refs(prefixes)
-    except (_Doubt, OSError, ValueError, zlib.error):
+    except (_Doubt, OSError, ValueError, IndexError, zlib.error):
         return None
 
 
@@ -50,7 +56,7 @@ def read_head(git_dir: Path) -> str | None:
     (no commit yet, a symbolic ref to nothing, anything unusual)."""
     try:
         return _Repo(git_dir).head()
-    except (_Doubt, OSError, ValueError, zlib.error):
+    except (_Doubt, OSError, ValueError, IndexError, zlib.error):
         return None
 
 
@@ -59,7 +65,7 @@ def is_commit(git_dir: Path, sha: str) -> bool | None:
     of object; None when it is not found here or cannot be read (ask git)."""
     try:
         return _Repo(git_dir).object_type(sha.encode()) == "commit"
-    except (_Doubt, OSError, ValueError, zlib.error):
+    except (_Doubt, OSError, ValueError, IndexError, zlib.error):
         return None
 
 
@@ -74,9 +80,21 @@ def read_tag(git_dir: Path, name: str) -> tuple[str, str, bytes] | None:
         repo = _Repo(git_dir)
         sha = repo._resolve(ref)
         kind, body = repo._object(sha.encode(), want_body=True)
-    except (_Doubt, OSError, ValueError, zlib.error):
+    except (_Doubt, OSError, ValueError, IndexError, zlib.error):
         return None
     return kind, sha, body
+
+
+def commit_tree(git_dir: Path) -> str | None:
+    """The tree of HEAD's commit; None on any doubt."""
+    try:
+        repo = _Repo(git_dir)
+        kind, body = repo._object(repo.head().encode(), want_body=True, kinds=("commit",))
+        if kind != "commit" or not body.startswith(b"tree "):
+            return None
+        return _sha_of(body[5:].split(b"\n", 1)[0])
+    except (_Doubt, OSError, ValueError, IndexError, zlib.error):
+        return None
 
 
 def read_origin_url(git_dir: Path) -> str | None:
@@ -86,7 +104,7 @@ def read_origin_url(git_dir: Path) -> str | None:
         data = (git_dir / "config").read_bytes()
     except OSError:
         return None
-    if _UNREAD_CONFIG.search(data):
+    if _unread_config(data):
         return None
     section = None
     urls = []
@@ -125,7 +143,7 @@ class _Repo:
         if not (git_dir / "HEAD").is_file():
             raise _Doubt(f"{git_dir} is not a git directory")
         config = git_dir / "config"
-        if config.is_file() and _UNREAD_CONFIG.search(config.read_bytes()):
+        if config.is_file() and _unread_config(config.read_bytes()):
             raise _Doubt("config with extensions or includes")
         unusual = (
             git_dir / "reftable",
@@ -147,8 +165,8 @@ class _Repo:
             for name, (sha, peeled) in packed.items():
                 if name.startswith(raw):
                     found[name] = (sha, peeled)
-            for name, sha in self._loose(raw):
-                found[name] = (sha, self.peel(sha))  # a loose ref hides the packed one
+            for name, sha, peeled in self._loose(raw):  # a loose ref hides the packed one
+                found[name] = (sha, self.peel(sha) if peeled is None else peeled)
         return {
             name.decode("utf-8", "replace"): peeled for name, (_, peeled) in sorted(found.items())
         }
@@ -158,6 +176,10 @@ class _Repo:
 
     def _resolve(self, name: bytes) -> str:
         """The object a ref (loose, else packed) points at, following symbolic refs."""
+        return self._resolve_peeled(name)[0]
+
+    def _resolve_peeled(self, name: bytes) -> tuple[str, str | None]:
+        """The object a ref points at, and what it peels to when packed-refs says."""
         for _ in range(5):
             path = self.git_dir / os.fsdecode(name)
             try:
@@ -166,7 +188,7 @@ class _Repo:
                 entry = self._packed().get(name) if name.startswith(b"refs/") else None
                 if entry is None:
                     raise _Doubt(f"no ref {name!r}") from None
-                return entry[0]
+                return entry
             except IsADirectoryError:
                 raise _Doubt(f"{name!r} is a directory") from None
             if content.startswith(b"ref: "):
@@ -174,10 +196,10 @@ class _Repo:
                 if not name.startswith(b"refs/") or _BAD_NAME.search(name):
                     raise _Doubt(f"symbolic ref to {name!r}")
                 continue
-            return _sha_of(content)
+            return _sha_of(content), None
         raise _Doubt("symbolic refs nested too deep")
 
-    def _loose(self, prefix: bytes) -> Iterator[tuple[bytes, str]]:
+    def _loose(self, prefix: bytes) -> Iterator[tuple[bytes, str, str | None]]:
         top = self.git_dir / os.fsdecode(prefix)
         if not top.is_dir():
             if top.exists():
@@ -194,7 +216,7 @@ class _Repo:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((Path(entry.path), name + part + b"/"))
                     elif entry.is_file(follow_symlinks=False):
-                        yield name + part, self._resolve(name + part)
+                        yield name + part, *self._resolve_peeled(name + part)
                     else:
                         raise _Doubt(f"not a file: {entry.path}")
 
@@ -258,8 +280,10 @@ class _Repo:
     def object_type(self, sha: bytes) -> str:
         return self._object(sha, want_body=False)[0]
 
-    def _object(self, sha: bytes, *, want_body: bool) -> tuple[str, bytes]:
-        """An object's type, and its content when it is a tag and ``want_body``."""
+    def _object(
+        self, sha: bytes, *, want_body: bool, kinds: tuple[str, ...] = ("tag",)
+    ) -> tuple[str, bytes]:
+        """An object's type, and its content when it is one of ``kinds`` and ``want_body``."""
         if not _SHA.fullmatch(sha):
             raise _Doubt(f"not a full sha: {sha!r}")
         text = sha.decode()
@@ -269,16 +293,17 @@ class _Repo:
         except FileNotFoundError:
             pass
         else:
-            raw = zlib.decompressobj().decompress(data, 0 if want_body else 64)
-            header, nul, body = raw.partition(b"\0")
+            header, nul, _ = zlib.decompressobj().decompress(data, 64).partition(b"\0")
             kind = header.split(b" ")[0].decode("ascii")
             if not nul or kind not in _TYPES.values():
                 raise _Doubt(f"loose object {text}")
-            return kind, body if kind == "tag" else b""
+            if not want_body or kind not in kinds:
+                return kind, b""
+            return kind, zlib.decompress(data).partition(b"\0")[2]
         for pack in self.packs():
             offset = pack.find(bytes.fromhex(text))
             if offset is not None:
-                return pack.entry(offset, want_body=want_body)
+                return pack.entry(offset, want_body=want_body, kinds=kinds)
         raise _Doubt(f"object {text} not found")
 
     def packs(self) -> list[_Pack]:
@@ -325,13 +350,15 @@ class _Pack:
             return int.from_bytes(self.idx[large : large + 8], "big")
         return value
 
-    def entry(self, offset: int, *, want_body: bool) -> tuple[str, bytes]:
+    def entry(
+        self, offset: int, *, want_body: bool, kinds: tuple[str, ...] = ("tag",)
+    ) -> tuple[str, bytes]:
         """The type of the object at ``offset`` (through its delta bases), and its content
-        when it is an undeltified tag and ``want_body``."""
+        when it is of ``kinds`` and ``want_body`` (its deltas applied)."""
         if self._pack is None:
             self._pack = _mapped(self.pack_path)
         pack = self._pack
-        deltified = False
+        deltas: list[tuple[int, int]] = []  # (data offset, size), the target's first
         for _ in range(_MAX_CHAIN):
             at = offset
             byte = pack[at]
@@ -349,26 +376,85 @@ class _Pack:
                     at += 1
                     byte = pack[at]
                     back = ((back + 1) << 7) | (byte & 0x7F)
-                offset, deltified = offset - back, True
+                deltas.append((at + 1, size))
+                offset -= back
                 continue
             if kind == _REF_DELTA:
                 base = self.find(bytes(pack[at : at + 20]))
                 if base is None:
                     raise _Doubt("a delta whose base is in another pack")
-                offset, deltified = base, True
+                deltas.append((at + 20, size))
+                offset = base
                 continue
             if kind not in _TYPES:
                 raise _Doubt(f"pack entry of type {kind}")
             name = _TYPES[kind]
-            if name != "tag" or not want_body:
+            if name not in kinds or not want_body:
                 return name, b""
-            if deltified:
-                raise _Doubt("a deltified tag")
-            body = zlib.decompressobj().decompress(pack[at : at + size + 1024], size)
-            if len(body) != size:
-                raise _Doubt("a tag that does not inflate to its size")
+            body = _inflate(pack, at, size)
+            for delta_at, delta_size in reversed(deltas):
+                body = _apply_delta(body, _inflate(pack, delta_at, delta_size))
             return name, body
         raise _Doubt("delta chain too long")
+
+
+#: the most of a tag or commit (or one of its deltas) read here: more is git's business
+_MAX_BODY = 1 << 20
+
+
+def _inflate(pack: mmap.mmap, at: int, size: int) -> bytes:
+    """The ``size`` bytes of the zlib stream at ``at``."""
+    if size > _MAX_BODY:
+        raise _Doubt("an object too large to read here")
+    body = zlib.decompressobj().decompress(pack[at : at + size + 1024], size)
+    if len(body) != size:
+        raise _Doubt("an entry that does not inflate to its size")
+    return body
+
+
+def _apply_delta(base: bytes, delta: bytes) -> bytes:
+    """``base`` with git's delta (copy and insert instructions) applied."""
+    at = 0
+
+    def size() -> int:
+        nonlocal at
+        value = shift = 0
+        while True:
+            byte = delta[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    if size() != len(base):
+        raise _Doubt("a delta for another base")
+    length = size()
+    out = bytearray()
+    while at < len(delta):
+        op = delta[at]
+        at += 1
+        if op & 0x80:  # copy from the base
+            start = count = 0
+            for bit in range(7):
+                if op & (1 << bit):
+                    value = delta[at] << (8 * (bit if bit < 4 else bit - 4))
+                    start, count = (start | value, count) if bit < 4 else (start, count | value)
+                    at += 1
+            count = count or 0x10000
+            if start + count > len(base):
+                raise _Doubt("a delta copying past its base")
+            out += base[start : start + count]
+        elif op:  # insert the next op bytes
+            if at + op > len(delta):
+                raise _Doubt("a delta inserting past its end")
+            out += delta[at : at + op]
+            at += op
+        else:
+            raise _Doubt("a delta instruction 0")
+    if len(out) != length:
+        raise _Doubt("a delta giving another size")
+    return bytes(out)
 
 
 def _mapped(path: Path) -> mmap.mmap:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.git_index import is_clean
 from dmrelease.adapters.git_refs import is_commit, read_head, read_refs
 from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError, UsageError
 from dmrelease.core.limits import decode_text
@@ -38,7 +39,7 @@ _ALL_TIPS = ("refs/heads/", "refs/remotes/", _TAGS)
 #: fetch every branch and tag, moved or deleted upstream; no auto maintenance (a gc of a
 #: clone costs more than the fetch; the work dir is dm-release's), no FETCH_HEAD (unread)
 _FETCH = ("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force",
-          "--no-auto-maintenance", "--no-write-fetch-head", "--no-show-forced-updates")  # fmt: skip
+          "--no-auto-maintenance", "--no-write-fetch-head")  # fmt: skip
 #: checkout without the LFS filter, whatever the user's or system's git config installs:
 #: LFS content comes only from ``git lfs pull``, and only for ``lfs: true`` packages
 _NO_LFS_FILTER = ("-c", "filter.lfs.smudge=", "-c", "filter.lfs.process=",
@@ -127,7 +128,7 @@ class Remotes:
             self._git(self.root).run("clone", "--quiet", "--no-checkout", "--", url, str(partial))
             return self._git(partial), "cloned"
         git = self._git(clone)
-        changed = git.changed_files()
+        changed = [] if is_clean(clone) else git.changed_files()  # git asked on any doubt
         if changed:
             shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
             raise self._problem(
