@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +37,22 @@ def call(capsys: pytest.CaptureFixture[str]) -> Callable[[Callable[..., int]], H
         return run
 
     return bind
+
+
+@pytest.fixture
+def traced_git(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], list[str]]:
+    """Put a ``git`` first on PATH that logs each call's arguments, one line a call, and
+    runs the real git; the fixture's value returns the calls made since."""
+    real = shutil.which("git")
+    assert real is not None
+    directory = tmp_path_factory.mktemp("git-trace")
+    log = directory / "calls.txt"
+    log.touch()
+    wrapper = directory / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    return lambda: Path(log).read_text().splitlines()

@@ -80,25 +80,12 @@ def _commit_env() -> dict[str, str]:
     }
 
 
-def _traced_git(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A ``git`` first on PATH that logs its arguments, one call a line, then runs git."""
-    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True)
-    log = directory / "git-calls.txt"
-    wrapper = directory / "bin" / "git"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real.stdout.strip()} "$@"\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
-    return log
-
-
 @pytest.mark.parametrize(
     ("merged", "code"), [("tickets/DM-7-v29", 0), ("tickets/DM-7", 1)], ids=["backport", "ticket"]
 )
 def test_a_conflicted_merge_into_a_release_branch_is_judged_by_its_merge_msg(
-    call, repo: Path, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch, merged: str, code: int,
-) -> None:  # fmt: skip
+    call, traced_git, repo: Path, monkeypatch: pytest.MonkeyPatch, merged: str, code: int
+) -> None:
     env = _commit_env()
     for name in [k for k in os.environ if k.startswith("GITHEAD_")]:
         monkeypatch.delenv(name)
@@ -118,7 +105,7 @@ def test_a_conflicted_merge_into_a_release_branch_is_judged_by_its_merge_msg(
     git("commit", "-q", "-am", "Other")
     git("merge", "--no-edit", merged)  # a conflict: MERGE_HEAD and MERGE_MSG are left
     assert (repo / ".git" / "MERGE_HEAD").is_file()
-    log = _traced_git(tmp_path_factory.mktemp("trace"), monkeypatch)
+    done = len(traced_git())
 
     found, lines = call(main)([])
     assert found == code
@@ -129,16 +116,16 @@ def test_a_conflicted_merge_into_a_release_branch_is_judged_by_its_merge_msg(
             f"commits (merging '{merged}', not a backport branch tickets/DM-<n>-v29)"
         )
     # the branch, then both merge files in one call
-    assert log.read_text().splitlines() == [
+    assert traced_git()[done:] == [
         "symbolic-ref --quiet --short HEAD",
         "rev-parse --git-path MERGE_HEAD --git-path MERGE_MSG",
     ]
 
 
 def test_a_commit_on_a_ticket_branch_asks_git_only_for_the_branch(
-    call, repo: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    call, traced_git, repo: Path
 ) -> None:
     subprocess.run(["git", "checkout", "-qb", "tickets/DM-1"], check=True)
-    log = _traced_git(tmp_path_factory.mktemp("trace"), monkeypatch)
+    done = len(traced_git())
     assert call(main)([]) == (0, [])
-    assert log.read_text().splitlines() == ["symbolic-ref --quiet --short HEAD"]
+    assert traced_git()[done:] == ["symbolic-ref --quiet --short HEAD"]

@@ -129,14 +129,36 @@ def test_a_missing_file_is_a_usage_error(call, tmp_path: Path) -> None:
     ],
 )
 def test_the_package_is_named_after_the_origin_remote(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, name: str
+    traced_git, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, name: str
 ) -> None:
     import subprocess
 
     subprocess.run(["git", "init", "-q", str(tmp_path / "clone")], check=True)
     subprocess.run(["git", "remote", "add", "origin", url], cwd=tmp_path / "clone", check=True)
     monkeypatch.chdir(tmp_path / "clone")
+    done = len(traced_git())
     assert repository_name() == name
+    assert traced_git()[done:] == []  # read from .git/config: no git process
+
+
+def test_a_config_only_git_reads_fully_is_asked_of_git(
+    traced_git, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An include (here the one that names origin) is read by git itself, so the name is
+    git's answer, as it was before the config was read in-process."""
+    import subprocess
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    (tmp_path / "remote.config").write_text('[remote "origin"]\n\turl = git@host:lsst/obs_base\n')
+    with (clone / ".git" / "config").open("a") as config:
+        config.write(f"[include]\n\tpath = {tmp_path / 'remote.config'}\n")
+    monkeypatch.chdir(clone)
+    done = len(traced_git())
+    assert repository_name() == "obs_base"
+    assert traced_git()[done:] == ["config --get remote.origin.url"]
+    monkeypatch.chdir(clone / ".git")  # not the top of a work tree: git finds the repository
+    assert repository_name() == "obs_base"
 
 
 def test_without_a_remote_the_package_is_named_after_the_directory(

@@ -23,16 +23,40 @@ from dmrelease.hooks._common import read_text, run_check
 _REPO_NAME = re.compile(r"([^/:]+?)(?:\.git)?/*$")
 
 
+#: variables that make git read another repository or more configuration than ./.git/config
+_GIT_VARIABLES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_CONFIG", "GIT_CONFIG_COUNT",
+                  "GIT_CONFIG_PARAMETERS")  # fmt: skip
+
+
 def repository_name() -> str:
     """The package a repository holds: its ``origin`` URL's last part, else the directory."""
+    url = _origin_url()
+    match = _REPO_NAME.search(url)
+    return match[1] if match else os.path.basename(os.getcwd())
+
+
+def _origin_url() -> str:
+    """``git config --get remote.origin.url``: read from ``./.git/config`` when that is the
+    repository git would use (the hook runs at its top, as pre-commit runs it), owned by
+    this user (git ignores another's) and holding plainly one value (adapters/git_refs);
+    asked of git otherwise. Most commits then start no git process for this hook."""
+    from dmrelease.adapters.git_refs import read_origin_url
+
+    git_dir = Path(".git")
+    try:
+        owned = git_dir.is_dir() and git_dir.stat().st_uid == os.geteuid()
+    except OSError:
+        owned = False
+    if owned and not any(name in os.environ for name in _GIT_VARIABLES):
+        found = read_origin_url(git_dir)
+        if found is not None:
+            return found.strip()
     from dmrelease.adapters.git import Git, GitError
 
     try:
-        url = Git(Path.cwd(), timeout=30).run("config", "--get", "remote.origin.url").strip()
+        return Git(Path.cwd(), timeout=30).run("config", "--get", "remote.origin.url").strip()
     except GitError:
-        url = ""
-    match = _REPO_NAME.search(url)
-    return match[1] if match else os.path.basename(os.getcwd())
+        return ""
 
 
 def known_packages(path: str) -> frozenset[str]:
