@@ -12,15 +12,19 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dmrelease.core.errors import UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.redact import CREDENTIAL_VARIABLES, SECRETS
 
-if TYPE_CHECKING:  # the model loads with the settings: a hook (known_secrets) or a git
-    from dmrelease.core.config import Config, Loaded  # call (child_environment) does not
+#: typing.TYPE_CHECKING without importing typing: a hook (known_secrets) or a git call
+#: (child_environment) loads neither it, nor pathlib, nor the model of the settings
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+    from dmrelease.core.config import Config, Loaded
 
 CONFIG_NAME = "dm-release.toml"
 MAX_AUTO_JOBS = 8
@@ -44,6 +48,8 @@ def load_options(
 ) -> Loaded:
     """The validated settings and request options (the command makes its request of
     these); UsageError when there is no file to read."""
+    from pathlib import Path
+
     from dmrelease.core.config_layers import build_options
 
     cwd = Path.cwd()
@@ -88,6 +94,8 @@ def auto_jobs(jobs: int) -> int:
 
 def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
     """Add the flags of these options, with the help declared once in the config model."""
+    from pathlib import Path
+
     from dmrelease.core.config import Kind, options
 
     specs = options()

@@ -17,12 +17,14 @@ lone ``\\r`` too, as Python's text files and so EUPS read them), see :func:`spli
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from dmrelease.core.errors import Diagnostic, ParseError, decode_utf8
 
-if TYPE_CHECKING:  # json and tomllib load in the readers that use them: a hook over a
-    from typing import Any  # table file or a branch name reads neither (start-up, issue 10)
+#: typing.TYPE_CHECKING without importing typing; json and tomllib load in the readers that
+#: use them: a hook over a table file or a repos.yaml loads none of them (issue 10)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote
 
 REDACTED = "****"
 
@@ -59,6 +58,8 @@ _AUTHORIZATION = re.compile(
 def _forms(secret: str) -> set[str]:
     """The spellings under which a secret value can appear: as is and percent-encoded
     (git and URLs print the encoded form of a password with ``@``, ``:`` or ``/``)."""
+    from urllib.parse import quote  # with the first secret: a hook without one loads none
+
     return {secret, quote(secret, safe=""), quote(secret)}
 
 
