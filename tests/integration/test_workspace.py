@@ -102,3 +102,26 @@ def test_reresolve_reads_tables_at_the_new_commits_and_clones_only_new_packages(
     assert trace.count("clone", "fetch") == {}
     assert "sphgeom" not in back.sources
     assert back.manifest == first.manifest
+
+
+@pytest.mark.parametrize(
+    ("jobs", "cpus", "expected"),
+    [(0, 2, 8), (0, 1, 4), (0, 4, 16), (0, 64, 16), (0, None, 4), (3, 64, 3), (40, 2, 40)],
+)
+def test_git_runs_four_processes_a_core_at_most_16_unless_jobs_are_set(
+    monkeypatch: pytest.MonkeyPatch, jobs: int, cpus: int | None, expected: int
+) -> None:
+    from dmrelease.adapters import config
+
+    monkeypatch.setattr(config.os, "cpu_count", lambda: cpus)
+    assert config.auto_git_jobs(jobs) == expected
+    assert config.auto_jobs(0) == min(cpus or 1, 8)  # builds stay one a core
+
+
+def test_git_jobs_come_from_the_file_the_environment_or_a_flag(tmp_path: Path) -> None:
+    product = make_product(tmp_path)
+    path = write_config(tmp_path, product, extra="\n[git]\njobs = 1\n")
+    setup = config_for(path, environ={"DM_RELEASE_GIT_JOBS": "3"})
+    assert setup.config.git_jobs == 3  # the environment over the file
+    assert config_for(path).config.git_jobs == 1
+    assert config_for(path, git_jobs=5).config.git_jobs == 5  # a flag over both

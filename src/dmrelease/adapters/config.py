@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "dm-release.toml"
 MAX_AUTO_JOBS = 8
+GIT_JOBS_PER_CPU = 4
+MAX_AUTO_GIT_JOBS = 16
 
 
 def load_config(
@@ -88,8 +90,15 @@ def known_secrets() -> tuple[str, ...]:
 
 
 def auto_jobs(jobs: int) -> int:
-    """``jobs``, or ``min(cpu, 8)`` when it is 0 (automatic)."""
+    """``jobs``, or ``min(cpu, 8)`` when it is 0 (automatic): builds are bound by cores."""
     return jobs if jobs > 0 else min(os.cpu_count() or 1, MAX_AUTO_JOBS)
+
+
+def auto_git_jobs(jobs: int) -> int:
+    """``jobs``, or ``min(4 * cpu, 16)`` when it is 0 (automatic): a git process mostly
+    starts and waits (on the remote, on the disk), so more run at once than there are
+    cores; bounded, since each is a connection to the git server (issue 10)."""
+    return jobs if jobs > 0 else min(GIT_JOBS_PER_CPU * (os.cpu_count() or 1), MAX_AUTO_GIT_JOBS)
 
 
 def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:

@@ -127,7 +127,7 @@ class Config:
         key="build.exclusions", env=("DM_RELEASE_EXCLUSIONS",),
     )  # fmt: skip
     git_jobs: int = _option(
-        0, K.INT, "git clones/fetches in parallel (0: min(cpu, 8))",
+        0, K.INT, "git clones/fetches in parallel (0: min(4 x cpu, 16))",
         key="git.jobs", env=("DM_RELEASE_GIT_JOBS",),
     )  # fmt: skip
     git_timeout: int = _option(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.config import auto_jobs
+from dmrelease.adapters.config import auto_git_jobs
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.graph import DependencyGraph
@@ -183,7 +183,7 @@ def _walk(
 ) -> Workspace:
     external = frozenset(e for p in products for e in p.external)
     roots = [p.name for p in products]
-    found = discover(roots, remotes, refs.refs, auto_jobs(config.git_jobs), external, synced)
+    found = discover(roots, remotes, refs.refs, auto_git_jobs(config.git_jobs), external, synced)
     if found.problems:
         raise CheckFailed(sorted(found.problems, key=lambda d: (d.path, d.line)))
     _report_lfs(found, remotes, log)
