@@ -34,9 +34,10 @@ CASES = [
     ("check_repos_yaml", ["repos.yaml"],
      ("semver", "packaging", "tomllib", "json", "typing", "pathlib", "urllib.parse")),
     ("check_requirements", ["requirements.txt"], ("yaml", "semver", "tomllib", "json")),
-    ("check_conda_env", ["environment.yaml"], ("semver", "tomllib", "json")),
+    ("check_conda_env", ["environment.yaml"], ("semver", "tomllib", "json", "typing")),
     ("check_version_strings", ["pyproject.toml"], ("yaml", "semver", "json")),
-    ("check_pushed_tags", [], ("yaml", "semver", "packaging", "tomllib", "json")),
+    ("check_pushed_tags", [], ("yaml", "semver", "packaging", "tomllib", "json",
+                               "dmrelease.core.branches")),
 ]  # fmt: skip
 
 PROBE = """

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dmrelease.core.errors import Diagnostic
-from dmrelease.core.names import InvalidName, Kind, parse_tag
+
+# the tag half of the name API (core.names re-exports it): no branch names, no PEP 440
+from dmrelease.core.tag_kinds import InvalidName, Kind
+from dmrelease.core.tags import parse_tag
 
 ZERO_SHA = "0" * 40
 TAG_PREFIX = "refs/tags/"

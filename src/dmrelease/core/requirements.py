@@ -13,11 +13,11 @@ import dataclasses
 import os
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.limits import load_toml
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up)
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
