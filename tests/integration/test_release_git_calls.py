@@ -1,5 +1,7 @@
 """One discovery per command (issue 9 §1): a ``release candidate`` clones or fetches each
-package once, whatever it plans, re-verifies and rebuilds; ``release apply PLAN`` too."""
+package once, whatever it plans, re-verifies and rebuilds; ``release apply PLAN`` too. The
+apply itself (issue 10) then costs what raw git does, a tag and a push per package, and
+its rerun nothing; counts, so that a regression fails CI."""
 
 from __future__ import annotations
 
