@@ -8,7 +8,7 @@ Rows (ours vs the baseline, both as processes; lsst-build and EUPS are the real 
 
 1. prepare from scratch: ``dm-release rebuild --prepare-only`` vs ``lsst-build prepare``,
    the same repos.yaml and exclusion map, empty work dirs and versiondbs;
-2. the same again, everything cloned (fetch only);
+2. the same again, everything cloned (fetch only): the first re-run after those clones;
 3. the same with a new ``tickets/DM-N`` branch (one commit) in 10 remotes, both given that ref;
 4. tag + push a release to every repository: ``dm-release release apply PLAN`` (all checks and
    the journal; the plan of a built weekly) vs raw ``git tag -a`` + ``git push`` of the same
