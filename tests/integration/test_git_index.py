@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dmrelease.adapters.git import Git
-from dmrelease.adapters.git_index import MAX_ENTRIES, is_clean
+from dmrelease.adapters.git_index import MAX_ENTRIES, MAX_RACY_BYTES, is_clean
 
 ENV = {
     "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
@@ -47,9 +47,7 @@ def _settle(git: Git) -> None:
 
 def test_a_clone_as_checked_out_is_clean_once_its_index_is_not_racy(tmp_path: Path) -> None:
     git = _clone(tmp_path)
-    index = git.repo / ".git" / "index"
-    files = max(p.lstat().st_mtime_ns for p in git.repo.rglob("*") if ".git" not in p.parts)
-    os.utime(index, ns=(files, files))  # written in the same second as the files
+    _racy(git)
     assert is_clean(git.repo) is None  # git would compare contents: let it
     _settle(git)
     assert is_clean(git.repo) is True
@@ -58,6 +56,47 @@ def test_a_clone_as_checked_out_is_clean_once_its_index_is_not_racy(tmp_path: Pa
     assert is_clean(git.repo) is True
     _modify(git.repo, "file X\n")  # same size, same mtime: only the ctime's nanoseconds tell
     assert is_clean(git.repo) is None
+
+
+def _racy(git: Git) -> None:
+    """The index written in the second its files were (as by the checkout that made them)."""
+    files = max(p.lstat().st_mtime_ns for p in git.repo.rglob("*") if ".git" not in p.parts)
+    os.utime(git.repo / ".git" / "index", ns=(files, files))
+
+
+def test_racily_clean_files_are_compared_by_content_as_git_compares_them(
+    tmp_path: Path,
+) -> None:
+    git = _clone(tmp_path)
+    _racy(git)
+    assert is_clean(git.repo, racy_by_content=True) is True
+    index = git.repo / ".git" / "index"
+    data = index.read_bytes()
+    blob = bytes.fromhex(git.run("rev-parse", "HEAD:ups/f1.txt"))
+    assert data.count(blob) == 1
+    index.write_bytes(data.replace(blob, bytes(20)))  # the entry names another content
+    os.utime(index, ns=(index.stat().st_mtime_ns - 10**9,) * 2)  # racy still
+    assert is_clean(git.repo, racy_by_content=True) is None
+    index.write_bytes(data)
+    _racy(git)
+    (git.repo / "ups" / ".gitattributes").write_text("*.txt text eol=crlf\n")  # untracked
+    assert is_clean(git.repo, racy_by_content=True) is None  # git could convert: ask it
+    (git.repo / "ups" / ".gitattributes").unlink()
+    (git.repo / ".git" / "info").mkdir(exist_ok=True)
+    (git.repo / ".git" / "info" / "attributes").write_text("* filter=x\n")
+    _racy(git)
+    assert is_clean(git.repo, racy_by_content=True) is None
+
+
+def test_much_racily_clean_content_is_left_to_git(tmp_path: Path) -> None:
+    git = _clone(tmp_path)
+    (git.repo / "ups" / "big.txt").write_bytes(b"x" * (MAX_RACY_BYTES + 1))
+    git.run("add", "ups/big.txt")
+    git.run("commit", "--quiet", "-m", "big")
+    _racy(git)
+    assert is_clean(git.repo, racy_by_content=True) is None
+    _settle(git)
+    assert is_clean(git.repo, racy_by_content=True) is True
 
 
 def _modify(repo: Path, text: str = "file 1, changed\n") -> None:

@@ -14,17 +14,18 @@ from pathlib import Path
 
 from rebuild_helpers import GRAPH, make_product, write_config
 
+from dmrelease.adapters.config import git_attributes_elsewhere
 from dmrelease.demo.synthetic import SyntheticProduct, push_change
 from git_trace import GitTrace
 
 ONCE = dict.fromkeys(GRAPH, 1)
 
 
-def _rebuild(trace: GitTrace, config: Path, *args: str) -> str:
+def _rebuild(trace: GitTrace, config: Path, *args: str, env: dict[str, str] | None = None) -> str:
     trace.reset()
     done = subprocess.run(
         [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config), *args],
-        env=trace.environment(), capture_output=True, text=True, check=False,
+        env=env or trace.environment(), capture_output=True, text=True, check=False,
         cwd=config.parent,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -104,9 +105,15 @@ def test_git_processes_per_package_on_the_fetch_path(tmp_path: Path) -> None:
     # from scratch: a clone without checkout, the refs read from it, one checkout
     _rebuild(trace, config, "--prepare-only")
     assert _per_package(trace) == {n: Counter(clone=1, checkout=1) for n in GRAPH}
-    # everything cloned, nothing moved, the files just checked out: git status, the fetch
+    # everything cloned, nothing moved, the files just checked out: their contents prove the
+    # clone clean, unless git could read attributes from elsewhere (then git status runs)
     _index_written(clones, after_files=False)
     _rebuild(trace, config, "--prepare-only")
+    status = int(git_attributes_elsewhere())
+    assert _per_package(trace) == {n: Counter(status=status, fetch=1) - Counter() for n in GRAPH}
+    _index_written(clones, after_files=False)
+    trace_env = trace.environment() | {"GIT_CONFIG_GLOBAL": str(tmp_path / "global.gitconfig")}
+    _rebuild(trace, config, "--prepare-only", env=trace_env)
     assert _per_package(trace) == {n: Counter(status=1, fetch=1) for n in GRAPH}
     # the same later on: the index proves the clone clean, the fetch is the one process
     _index_written(clones, after_files=True)

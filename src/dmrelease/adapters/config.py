@@ -89,6 +89,61 @@ def known_secrets() -> tuple[str, ...]:
     return tuple(v for v in (os.environ.get(n, "") for n in CREDENTIAL_VARIABLES) if v)
 
 
+#: variables through which git would read configuration, attributes or a repository from
+#: elsewhere than the clone and the usual files
+_GIT_ELSEWHERE = (
+    "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM", "GIT_ATTR_NOSYSTEM", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR",
+)  # fmt: skip
+_attributes_elsewhere: list[bool] = []
+
+
+def git_attributes_elsewhere() -> bool:
+    """False only when git plainly reads no attributes from outside a clone (which could
+    convert a file's content when git compares it with the index): none of the variables
+    that point git at other configuration, no global or system attributes file, and no
+    global or system config naming one (``core.attributesFile``) or including another.
+    Read once per process."""
+    if not _attributes_elsewhere:
+        _attributes_elsewhere.append(_read_attributes_elsewhere())
+    return _attributes_elsewhere[0]
+
+
+def _read_attributes_elsewhere() -> bool:
+    import shutil  # here: only the fetch path asks
+
+    if any(name in os.environ for name in _GIT_ELSEWHERE):
+        return True
+    home = os.environ.get("HOME", "")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(home, ".config") if home else "")
+    git = shutil.which("git")
+    prefixes = {"/usr", "/usr/local"}
+    if git:
+        prefixes.add(os.path.dirname(os.path.dirname(os.path.realpath(git))))
+    etc = [("/etc" if prefix == "/usr" else os.path.join(prefix, "etc")) for prefix in prefixes]
+    attributes = [os.path.join(d, "gitattributes") for d in etc]
+    configs = [os.path.join(d, "gitconfig") for d in etc]
+    if xdg:
+        attributes.append(os.path.join(xdg, "git", "attributes"))
+        configs.append(os.path.join(xdg, "git", "config"))
+    if home:
+        configs.append(os.path.join(home, ".gitconfig"))
+    if any(os.path.lexists(path) for path in attributes):
+        return True
+    for path in configs:
+        try:
+            with open(path, "rb") as file:
+                text = file.read().lower()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+        if b"attributesfile" in text or b"[include" in text:
+            return True
+    return False
+
+
 def auto_jobs(jobs: int) -> int:
     """``jobs``, or ``min(cpu, 8)`` when it is 0 (automatic): builds are bound by cores."""
     return jobs if jobs > 0 else min(os.cpu_count() or 1, MAX_AUTO_JOBS)

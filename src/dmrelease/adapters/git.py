@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dmrelease.adapters.git_refs import read_head, read_origin_url, read_refs
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.redact import redact, url_secrets
 
@@ -122,16 +121,22 @@ class Git:
     def local_refs(self, *prefixes: str) -> dict[str, str]:
         """:meth:`refs` under the directory ``prefixes`` (``refs/tags/``) of a clone, read
         from its files without starting git when they read plainly (adapters/git_refs)."""
+        from dmrelease.adapters.git_refs import read_refs  # here: hooks start without it
+
         found = read_refs(self.repo / ".git", prefixes)
         return self.refs(*prefixes) if found is None else found
 
     def head(self) -> str:
         """The commit HEAD is at, read from the clone's files when they read plainly."""
+        from dmrelease.adapters.git_refs import read_head
+
         found = read_head(self.repo / ".git")
         return self.run("rev-parse", "HEAD") if found is None else found
 
     def origin_url(self) -> str:
         """``git remote get-url origin``, read from the clone's config when it reads plainly."""
+        from dmrelease.adapters.git_refs import read_origin_url
+
         found = read_origin_url(self.repo / ".git")
         return self.run("remote", "get-url", "origin") if found is None else found
 

@@ -5,15 +5,19 @@ and changes staged against HEAD. Both can be proved absent from the index: every
 stat data (times, inode, owner, size, mode) is what ``lstat`` gives now and none is racily
 clean (changed in the second the index was written), so git would find no file changed;
 and the index's cache tree is valid for all of it and is HEAD's tree, so nothing is staged.
-:func:`is_clean` answers True only then; on anything else (a change, an entry in conflict,
-skip-worktree or intent-to-add, a submodule, a split or sparse index, an index format or an
-extension it does not know, a HEAD commit it cannot read) it answers None and the caller
-runs ``git status``, which also names the changed files. An index of many entries is left
-to git as well, which stats them faster than Python.
+A racily clean entry (the files of a fresh checkout are) is compared by content as git
+compares it, the blob's id of the file's bytes, when no attributes could make git convert
+them (``racy_by_content``: the caller knows of none outside the clone; none in it) and
+there is little to read. :func:`is_clean` answers True only then; on anything else (a
+change, an entry in conflict, skip-worktree or intent-to-add, a submodule, a split or
+sparse index, an index format or an extension it does not know, a HEAD commit it cannot
+read) it answers None and the caller runs ``git status``, which also names the changed
+files. An index of many entries is left to git as well, which stats them faster.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import zlib
@@ -25,6 +29,9 @@ __all__ = ["MAX_ENTRIES", "is_clean"]
 
 #: above this many entries git's own status is the cheaper check
 MAX_ENTRIES = 1000
+#: the most content of racily clean files compared here (git status compares more, faster,
+#: and rewrites the index so that they are racy no more)
+MAX_RACY_BYTES = 1 << 20
 _HEADER = 12
 _ENTRY = 62  # the fixed part of an entry, up to and with its flags
 _MASK = 0xFFFFFFFF
@@ -35,7 +42,7 @@ class _Doubt(Exception):
     pass
 
 
-def is_clean(work_tree: Path) -> bool | None:
+def is_clean(work_tree: Path, *, racy_by_content: bool = False) -> bool | None:
     """True when git would list no changed tracked file and no staged change in the clone
     ``work_tree``; None when that is not certain from its files (ask git)."""
     git_dir = work_tree / ".git"
@@ -43,18 +50,46 @@ def is_clean(work_tree: Path) -> bool | None:
         index = git_dir / "index"
         stamp = os.stat(index).st_mtime_ns // 1_000_000_000
         data = index.read_bytes()
-        tree, entries = _read_index(data, work_tree, stamp)
+        racy: list[tuple[bytes, int, int, bytes]] = []
+        tree, names = _read_index(data, work_tree, stamp, racy if racy_by_content else None)
         head = commit_tree(git_dir)
-    except (_Doubt, OSError, ValueError, zlib.error):
+        if head is None or tree != head:
+            return None
+        if racy:
+            _same_content(work_tree, names, racy)
+    except (_Doubt, OSError, ValueError, IndexError, zlib.error):
         return None
-    if head is None or tree != head:
-        return None
-    return True if entries >= 0 else None
+    return True
 
 
-def _read_index(data: bytes, work_tree: Path, stamp: int) -> tuple[str, int]:
-    """The root tree of the index's cache tree and the number of entries, each entry
-    checked against ``lstat`` of its file."""
+def _same_content(
+    work_tree: Path, names: list[bytes], racy: list[tuple[bytes, int, int, bytes]]
+) -> None:
+    """Each racily clean file's bytes are its entry's blob, and no attributes file in the
+    clone could make git read them otherwise."""
+    if (work_tree / ".git" / "info" / "attributes").exists():
+        raise _Doubt("attributes in the clone")
+    dirs = {os.path.dirname(name) for name in names}
+    for name in names:
+        if os.path.basename(name) == b".gitattributes":
+            raise _Doubt("attributes in the clone")
+    for directory in dirs:
+        if os.path.lexists(work_tree / os.fsdecode(directory) / ".gitattributes"):
+            raise _Doubt("attributes in the clone")
+    for name, mode, _, oid in racy:
+        path = work_tree / os.fsdecode(name)
+        content = os.fsencode(os.readlink(path)) if mode == 0o120000 else path.read_bytes()
+        blob = hashlib.sha1(b"blob %d\0" % len(content), usedforsecurity=False)
+        blob.update(content)
+        if blob.digest() != oid:
+            raise _Doubt(f"{name!r} changed")
+
+
+def _read_index(
+    data: bytes, work_tree: Path, stamp: int, racy: list[tuple[bytes, int, int, bytes]] | None
+) -> tuple[str, list[bytes]]:
+    """The root tree of the index's cache tree and the entries' names, each entry checked
+    against ``lstat`` of its file; a racily clean one goes to ``racy`` (a doubt without)."""
     if data[:4] != b"DIRC":
         raise _Doubt("not an index")
     version = int.from_bytes(data[4:8], "big")
@@ -62,8 +97,12 @@ def _read_index(data: bytes, work_tree: Path, stamp: int) -> tuple[str, int]:
     if version not in (2, 3) or count > MAX_ENTRIES:
         raise _Doubt(f"index version {version} with {count} entries")
     at = _HEADER
+    names = []
     for _ in range(count):
-        at = _check_entry(data, at, work_tree, stamp)
+        at, name = _check_entry(data, at, work_tree, stamp, racy)
+        names.append(name)
+    if racy is not None and sum(size for _, _, size, _ in racy) > MAX_RACY_BYTES:
+        raise _Doubt("too much racily clean content")
     tree = None
     end = len(data) - 20  # the checksum
     while at < end:
@@ -76,11 +115,17 @@ def _read_index(data: bytes, work_tree: Path, stamp: int) -> tuple[str, int]:
         at += 8 + size
     if at != end or tree is None:
         raise _Doubt("no valid cache tree")
-    return tree, count
+    return tree, names
 
 
-def _check_entry(data: bytes, at: int, work_tree: Path, stamp: int) -> int:
-    """Check the entry at ``at`` against its file; the offset of the next entry."""
+def _check_entry(
+    data: bytes,
+    at: int,
+    work_tree: Path,
+    stamp: int,
+    racy: list[tuple[bytes, int, int, bytes]] | None,
+) -> tuple[int, bytes]:
+    """Check the entry at ``at`` against its file; the offset of the next entry, the name."""
     fields = [int.from_bytes(data[at + 4 * i : at + 4 * i + 4], "big") for i in range(10)]
     ctime_s, ctime_ns, mtime_s, mtime_ns, _dev, ino, mode, uid, gid, size = fields
     flags = int.from_bytes(data[at + 60 : at + 62], "big")
@@ -94,8 +139,6 @@ def _check_entry(data: bytes, at: int, work_tree: Path, stamp: int) -> int:
         raise _Doubt("a malformed entry")
     if mode not in (0o100644, 0o100755, 0o120000):
         raise _Doubt(f"an entry of mode {mode:o}")  # a submodule
-    if mtime_s >= stamp:
-        raise _Doubt("racily clean")  # git would compare its content
     st = os.lstat(work_tree / os.fsdecode(name))
     kind_ok = stat.S_ISLNK(st.st_mode) if mode == 0o120000 else stat.S_ISREG(st.st_mode)
     now = (
@@ -107,7 +150,11 @@ def _check_entry(data: bytes, at: int, work_tree: Path, stamp: int) -> int:
         raise _Doubt(f"{name!r} changed")
     if mode != 0o120000 and bool(st.st_mode & 0o100) != (mode == 0o100755):
         raise _Doubt(f"{name!r} changed mode")
-    return at + ((_ENTRY + length + 8) & ~7)
+    if mtime_s >= stamp:  # racily clean: git compares its content
+        if racy is None:
+            raise _Doubt("racily clean")
+        racy.append((name, mode, size, data[at + 40 : at + 60]))
+    return at + ((_ENTRY + length + 8) & ~7), name
 
 
 def _root_tree(body: bytes, count: int) -> str:

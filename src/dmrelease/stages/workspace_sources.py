@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from dmrelease.adapters.config import git_attributes_elsewhere
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.git_index import is_clean
 from dmrelease.adapters.git_refs import is_commit, read_head, read_refs
@@ -128,7 +129,9 @@ class Remotes:
             self._git(self.root).run("clone", "--quiet", "--no-checkout", "--", url, str(partial))
             return self._git(partial), "cloned"
         git = self._git(clone)
-        changed = [] if is_clean(clone) else git.changed_files()  # git asked on any doubt
+        racy_by_content = not git_attributes_elsewhere()
+        clean = is_clean(clone, racy_by_content=racy_by_content)
+        changed = [] if clean else git.changed_files()  # git asked on any doubt
         if changed:
             shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
             raise self._problem(
