@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from dmrelease.adapters.config import auto_jobs
+from dmrelease.adapters.config import auto_git_jobs
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.journal import JournalFile, now, write_atomically
 from dmrelease.core.config import Config
@@ -357,7 +357,7 @@ def apply_plan(
         gits,
         Writer(dry_run, out),
         None if dry_run else journal,
-        jobs or auto_jobs(config.git_jobs),
+        jobs or auto_git_jobs(config.git_jobs),
         f"{config.user_name} <{config.user_email}>",
         frozenset(known),
     )

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from dmrelease.adapters.config import auto_jobs
+from dmrelease.adapters.config import auto_git_jobs, auto_jobs
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action
@@ -167,7 +167,7 @@ def gather_facts(
     known = known or {}
     unknown = [name for name in gits if name not in known]
     try:
-        with ThreadPoolExecutor(max_workers=auto_jobs(config.git_jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=auto_git_jobs(config.git_jobs)) as pool:
             found = dict(
                 zip(unknown, pool.map(_remote_facts, (gits[n] for n in unknown)), strict=True)
             )
