@@ -115,17 +115,39 @@ def test_a_conflicted_merge_into_a_release_branch_is_judged_by_its_merge_msg(
             f"<branch>:1: branch-release-commit: 'v29.1.x' is a release branch: no direct "
             f"commits (merging '{merged}', not a backport branch tickets/DM-<n>-v29)"
         )
-    # the branch, then both merge files in one call
-    assert traced_git()[done:] == [
-        "symbolic-ref --quiet --short HEAD",
-        "rev-parse --git-path MERGE_HEAD --git-path MERGE_MSG",
-    ]
+    # the branch from .git/HEAD, then both merge files in one call
+    assert traced_git()[done:] == ["rev-parse --git-path MERGE_HEAD --git-path MERGE_MSG"]
 
 
-def test_a_commit_on_a_ticket_branch_asks_git_only_for_the_branch(
-    call, traced_git, repo: Path
-) -> None:
+def test_a_commit_on_a_ticket_branch_starts_no_git_process(call, traced_git, repo: Path) -> None:
     subprocess.run(["git", "checkout", "-qb", "tickets/DM-1"], check=True)
     done = len(traced_git())
     assert call(main)([]) == (0, [])
-    assert traced_git()[done:] == ["symbolic-ref --quiet --short HEAD"]
+    assert traced_git()[done:] == []  # the branch is read from .git/HEAD
+
+
+@pytest.mark.parametrize("other", ["refs/tags/v29.1.x", "refs/remotes/v29.1.x"])
+def test_a_branch_name_another_ref_also_has_is_named_as_git_names_it(
+    call, traced_git, repo: Path, other: str
+) -> None:
+    """git shortens refs/heads/v29.1.x to heads/v29.1.x when a tag has the name too (a
+    remote of the name too, in some git versions): then git is asked, and the hook judges
+    what it answers, as before."""
+    subprocess.run(
+        ["git", "commit", "-q", "--allow-empty", "-m", "x"], check=True, env=_commit_env()
+    )
+    subprocess.run(["git", "checkout", "-qb", "v29.1.x"], check=True)
+    assert call(main)([])[0] == 1  # a release branch: no direct commits
+    subprocess.run(["git", "update-ref", other, "HEAD"], check=True)
+    subprocess.run(["git", "pack-refs", "--all"], check=True)  # in packed-refs, not loose
+    answer = subprocess.run(
+        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    done = len(traced_git())
+    code, lines = call(main)([])
+    assert traced_git()[done:][0] == "symbolic-ref --quiet --short HEAD"
+    assert code == 1
+    assert lines[0].startswith(f"<branch>:1: branch-{'' if '/' in answer else 'release-'}")
+    assert f"'{answer}'" in lines[0]
+    if other.startswith("refs/tags/"):
+        assert answer == "heads/v29.1.x"

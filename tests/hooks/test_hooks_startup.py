@@ -23,6 +23,7 @@ FILES = {
     "environment.yaml": "name: env\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n",
     "pyproject.toml": '[project]\nname = "afw"\nversion = "1.2.3"\n',
     ".git/config": '[core]\n\tbare = false\n[remote "origin"]\n\turl = https://github.com/lsst/afw\n',
+    ".git/HEAD": "ref: refs/heads/tickets/DM-1\n",
 }
 
 #: hook module, its arguments, and what it must not load besides NO_HOOK_NEEDS
@@ -31,6 +32,7 @@ CASES = [
      ("yaml", "semver", "packaging", "tomllib", "json", "subprocess", "dmrelease.adapters.git")),
     ("check_branch_name", ["--branch", "tickets/DM-1"],
      ("yaml", "semver", "packaging", "tomllib", "json", "dmrelease.core.tags")),
+    ("check_branch_name", [], ("semver", "packaging", "subprocess", "dmrelease.adapters.git")),
     ("check_repos_yaml", ["repos.yaml"],
      ("semver", "packaging", "tomllib", "json", "typing", "pathlib", "urllib.parse")),
     ("check_requirements", ["requirements.txt"], ("yaml", "semver", "tomllib", "json")),
@@ -48,7 +50,9 @@ print(code, sorted(m for m in {unwanted!r} if m in sys.modules))
 """
 
 
-@pytest.mark.parametrize(("module", "args", "unwanted"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("module", "args", "unwanted"), CASES, ids=[" ".join([c[0], *c[1]]) for c in CASES]
+)
 def test_a_hook_over_one_file_loads_nothing_it_does_not_use(
     tmp_path: Path, module: str, args: list[str], unwanted: tuple[str, ...]
 ) -> None:

@@ -116,7 +116,58 @@ def _branch_to_check(given: str | None) -> tuple[str | None, bool]:
     if pushed:
         name = pushed.removeprefix("refs/heads/")
         return (name if name != pushed else None), False
-    return _git("symbolic-ref", "--quiet", "--short", "HEAD"), True
+    return _current_branch(), True
+
+
+#: variables that make git use another repository than ./.git
+_GIT_VARIABLES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE")
+_ASK_GIT = "\0"  # not a branch name: the files do not answer plainly
+_HEX = frozenset("0123456789abcdef")
+
+
+def _current_branch() -> str | None:
+    """``git symbolic-ref --quiet --short HEAD``: None on a detached HEAD. Read from
+    ``./.git/HEAD`` when that is the repository git would use (the hook runs at the top of
+    the work tree; the directory is this user's) and the short name is the branch's own
+    (no other ref git would read under that name); asked of git otherwise. A commit's
+    check then starts no git process (every commit runs this hook)."""
+    found = _branch_from_files(Path(".git"))
+    if found != _ASK_GIT:
+        return found
+    return _git("symbolic-ref", "--quiet", "--short", "HEAD")
+
+
+def _branch_from_files(git_dir: Path) -> str | None:
+    try:
+        if (
+            any(name in os.environ for name in _GIT_VARIABLES)
+            or not git_dir.is_dir()
+            or git_dir.stat().st_uid != os.geteuid()
+            or (git_dir / "reftable").exists()  # HEAD is then a placeholder
+        ):
+            return _ASK_GIT
+        head = (git_dir / "HEAD").read_bytes().decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return _ASK_GIT
+    if len(head) in (40, 64) and set(head) <= _HEX:
+        return None  # detached
+    name = head.removeprefix("ref: refs/heads/")
+    if name == head or not name or any(c.isspace() or c in "\0\\" for c in name):
+        return _ASK_GIT
+    # git shortens refs/heads/<name> to <name> only if no other ref reads as <name>
+    others = [name, f"refs/{name}", f"refs/tags/{name}", f"refs/remotes/{name}",
+              f"refs/remotes/{name}/HEAD"]  # fmt: skip
+    try:
+        if any(os.path.lexists(git_dir / other) for other in others):
+            return _ASK_GIT
+        packed = (git_dir / "packed-refs").read_bytes() + b"\n"
+    except FileNotFoundError:
+        packed = b""
+    except OSError:
+        return _ASK_GIT
+    if any(f" {other}\n".encode() in packed for other in others[1:]):
+        return _ASK_GIT
+    return name
 
 
 if __name__ == "__main__":
