@@ -11,6 +11,13 @@ overwritten. A package is cloned or fetched at most once per walk, and a walk of
 alike, so a tag just made in the clone counts. ``lfs: true`` packages get their LFS content
 (``git lfs pull``) after each checkout; the others are checked out with the LFS filter off.
 Every problem is collected and reported with the package it concerns.
+
+Git runs only for what needs git itself (issue 10): a clone (``--no-checkout``) and its
+checkout, or a fetch (no auto maintenance), and a checkout when the resolved commit is not
+HEAD. What a git process would only print is read from the clone's files
+(adapters/git_refs, adapters/git_index): its refs, HEAD, the origin URL, whether it is clean
+(``git status`` when that is not certain), whether HEAD is the tip of a branch or tag
+(``git rev-list`` for local work otherwise); each reader asks git on any doubt.
 """
 
 from __future__ import annotations
