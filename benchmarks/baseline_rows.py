@@ -188,9 +188,18 @@ class Release:
         return self.bench.dm.argv(*args, "--config", str(self.config))
 
     def _fresh(self) -> None:
+        """New copies of the remotes and the work dir; each copied clone's index is then
+        refreshed (untimed): a copy has new inodes and ctimes, and dm-release would take its
+        files for changed and ask ``git status``, which a work dir never copied does not."""
         for path, name in ((self.remotes, "remotes"), (self.work, "work")):
             shutil.rmtree(path)
             _copy(self.template / name, path)
+
+        def refresh(clone: Path) -> None:
+            subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=clone, check=False)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(refresh, sorted((self.work / "clones").iterdir())))
 
     def ours(self, traced: bool) -> Sample:
         self._fresh()
