@@ -15,7 +15,7 @@ from pathlib import Path
 from rebuild_helpers import GRAPH, make_product, write_config
 
 from dmrelease.adapters.config import git_attributes_elsewhere
-from dmrelease.demo.synthetic import SyntheticProduct, push_change
+from dmrelease.demo.synthetic import push_branch, push_change
 from git_trace import GitTrace
 
 ONCE = dict.fromkeys(GRAPH, 1)
@@ -73,19 +73,6 @@ def _per_package(trace: GitTrace) -> dict[str, Counter[str]]:
     return table
 
 
-def _ticket_branch(product: SyntheticProduct, name: str, branch: str) -> None:
-    message = f"Fix on {branch}\n"
-    stream = (
-        f"commit refs/heads/{branch}\ncommitter T <t@example.org> 1760000000 +0000\n"
-        f"data {len(message)}\n{message}from refs/heads/main^0\nM 644 inline FIX.md\n"
-        f"data {len(message)}\n{message}done\n"
-    )
-    subprocess.run(
-        ["git", "fast-import", "--quiet", "--done"], cwd=product.remote(name), input=stream,
-        text=True, check=True,
-    )  # fmt: skip
-
-
 def _index_written(clones: Path, *, after_files: bool) -> None:
     """Each clone's index as git leaves it: written in the second its files were checked
     out (racily clean: git status compares their content), or later, as a status refreshing
@@ -122,7 +109,7 @@ def test_git_processes_per_package_on_the_fetch_path(tmp_path: Path) -> None:
     # a package moved upstream and a ticket branch in two: one checkout more each
     push_change(product, "base", "moved upstream")
     for name in ("afw", "daf"):
-        _ticket_branch(product, name, "tickets/DM-1")
+        push_branch(product, name, "tickets/DM-1", "Fix on tickets/DM-1")
     _rebuild(trace, config, "--prepare-only", "--refs", "tickets/DM-1")
     moved = {"base", "afw", "daf"}
     assert _per_package(trace) == {

@@ -120,16 +120,23 @@ def create_product(
     return product
 
 
-def push_change(product: SyntheticProduct, name: str, message: str, when: int = 0) -> str:
-    """A new commit on ``main`` of the package's remote; returns its SHA."""
+def _push_commit(
+    product: SyntheticProduct, name: str, branch: str, path: str, message: str, stamp: int
+) -> str:
+    """One commit on ``branch`` of the package's remote, on top of ``main``, changing
+    ``path``; returns its SHA."""
     remote = Git(product.remote(name))
-    stamp = _EPOCH + 100_000 + when
     stream = (
-        f"commit refs/heads/main\ncommitter {_WHO} {stamp} +0000\n{_data(message)}"
-        f"from refs/heads/main^0\nM 644 inline CHANGES.md\n{_data(message + chr(10))}done\n"
+        f"commit refs/heads/{branch}\ncommitter {_WHO} {stamp} +0000\n{_data(message)}"
+        f"from refs/heads/main^0\nM 644 inline {path}\n{_data(message + chr(10))}done\n"
     )
     remote.run("fast-import", "--quiet", "--done", input=stream)
-    return remote.rev_parse("refs/heads/main")
+    return remote.rev_parse(f"refs/heads/{branch}")
+
+
+def push_change(product: SyntheticProduct, name: str, message: str, when: int = 0) -> str:
+    """A new commit on ``main`` of the package's remote; returns its SHA."""
+    return _push_commit(product, name, "main", "CHANGES.md", message, _EPOCH + 100_000 + when)
 
 
 def push_branch(
@@ -137,14 +144,7 @@ def push_branch(
 ) -> str:
     """A new branch ``branch`` of the package's remote: one commit on top of ``main``
     (a ticket branch, issue 10); returns its SHA."""
-    remote = Git(product.remote(name))
-    stamp = _EPOCH + 200_000 + when
-    stream = (
-        f"commit refs/heads/{branch}\ncommitter {_WHO} {stamp} +0000\n{_data(message)}"
-        f"from refs/heads/main^0\nM 644 inline TICKET.md\n{_data(message + chr(10))}done\n"
-    )
-    remote.run("fast-import", "--quiet", "--done", input=stream)
-    return remote.rev_parse(f"refs/heads/{branch}")
+    return _push_commit(product, name, branch, "TICKET.md", message, _EPOCH + 200_000 + when)
 
 
 def layered_graph(
