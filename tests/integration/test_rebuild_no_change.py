@@ -7,6 +7,7 @@ build commands, never timed."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -95,3 +96,64 @@ def test_the_rebuild_stage_loads_no_http_client_until_a_binary_server_is_used() 
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["[]", "['requests', 'urllib3']"]
+
+
+#: what a no-change ``dm-release rebuild`` must not load: the other verbs (the command line
+#: loads its own only), the binary server's code without a server, the versiondb remote's
+#: without a remote, and what only those bring (tarfile, tempfile, zoneinfo, the tag names)
+NOT_LOADED = (
+    "dmrelease.commands.tag", "dmrelease.commands.table", "dmrelease.commands.manifest",
+    "dmrelease.commands.demo", "dmrelease.commands.release", "dmrelease.adapters.binaries",
+    "dmrelease.adapters.remote_state", "dmrelease.core.names", "dmrelease.core.plan",
+    "dmrelease.stages.verify", "tarfile", "tempfile", "zoneinfo", "requests",
+)  # fmt: skip
+
+#: ``dm-release rebuild --json`` in-process, counting what reaches stdout and stderr, each
+#: write of which the redacting stream redacts: the JSON is written once, the plan too
+_PROBE = """
+import json, sys
+from dmrelease import cli
+class Counting:
+    def __init__(self, stream):
+        self.stream, self.writes = stream, []
+    def write(self, text):
+        self.writes.append(text)
+        return len(text)
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+out, err = Counting(sys.stdout), Counting(sys.stderr)
+sys.stdout, sys.stderr = out, err
+code = cli.main(["rebuild", "--json", "--config", sys.argv[1]])
+sys.stdout, sys.stderr = out.stream, err.stream
+print(json.dumps({"code": code, "out": out.writes, "err": err.writes,
+                  "loaded": sorted(m for m in sys.argv[2:] if m in sys.modules)}))
+"""
+
+
+def test_a_no_change_rebuild_loads_only_its_own_code_and_writes_its_output_whole(
+    tmp_path: Path,
+) -> None:
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product, command=BUILD)
+    first = subprocess.run(
+        [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config)],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(config), *NOT_LOADED],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["code"] == 0
+    assert seen["loaded"] == []
+    assert len(seen["out"]) == 1  # the whole JSON in one write (json.dump: one per token)
+    result = json.loads(seen["out"][0])
+    assert result["build"]["counts"]["reused"] == len(GRAPH)
+    assert len(result["prepare"]["packages"]) == len(GRAPH)
+    plans = [w for w in seen["err"] if w.startswith("prepare: ")]
+    assert len(plans) == 1  # the plan in one write: a line per package and the manifest's
+    assert plans[0].count("\n") == len(GRAPH) + 2
+    assert plans[0].endswith("manifest b1 (reused: same content as before)\n")

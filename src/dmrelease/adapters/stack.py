@@ -18,7 +18,6 @@ survive a power cut anyway, since the tree a record vouches for is not fsynced e
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import os
 import shutil
@@ -130,6 +129,8 @@ class Stack:
         self, tag: str, versions: Iterable[tuple[str, str]], declared: str | None = None
     ) -> int:
         """Point EUPS tag ``tag`` at each (product, version); returns how many were written."""
+        import datetime as dt  # here, not with the module: a build without --eups-tag needs none
+
         when = declared or dt.datetime.now(dt.UTC).strftime("%a %b %d %H:%M:%S %Y")
         count = 0
         for product, version in versions:

@@ -33,7 +33,6 @@ from pathlib import Path
 
 from dmrelease.adapters.files import WriteFailed, write_atomically
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.adapters.remote_state import remote_address, shown
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import (
@@ -110,7 +109,11 @@ class VersionDb:
             except OSError as exc:
                 raise WriteFailed(path, exc, "the versiondb") from None
             Git(path, timeout=timeout).run("init", "--quiet", "--initial-branch=main")
-        address = remote_address(remote) if remote else None
+        address = None
+        if remote:  # remote_state (and the journal's lock it imports) only with a remote
+            from dmrelease.adapters.remote_state import remote_address
+
+            address = remote_address(remote)
         return cls(path, Git(path, env=identity, timeout=timeout), address)
 
     def content_db(self) -> ContentDb:
@@ -191,7 +194,7 @@ class VersionDb:
             if remote == seen:  # refused, yet nobody pushed: not a race to retry
                 raise refused
         raise VersionDbConflict(
-            f"{shown(self.remote)}: {MAX_CLAIMS} builds were pushed by other agents while "
+            f"{_shown(self.remote)}: {MAX_CLAIMS} builds were pushed by other agents while "
             f"this one tried to record its build; rerun"
         )
 
@@ -279,7 +282,7 @@ class VersionDb:
         self.git.run("update-ref", TRACKING_MAIN, main)
         for build in sorted(made):
             self.git.run("update-ref", f"refs/tags/{build}", objects[build], "")
-        steps.append(f"push {shown(self.remote)} main" + "".join(f" {b}" for b in objects))
+        steps.append(f"push {_shown(self.remote)} main" + "".join(f" {b}" for b in objects))
         return None
 
     def _tag_object(self, build_id: str, main: str, made: set[str]) -> str:
@@ -354,6 +357,12 @@ def _parse_content(text: str, path: str) -> ContentDb:
     """The content db of ``text``, parsed once per text: a claim reads it 3 times (the
     preview, the claim, the record), and a real one holds 8,000 builds (~12 ms a parse)."""
     return ContentDb.parse(text, path)
+
+
+def _shown(remote: str) -> str:
+    from dmrelease.adapters.remote_state import shown
+
+    return shown(remote)
 
 
 def _read(file: Path) -> bytes | None:

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     prepared, built = rebuild(loaded.config, request, log=sys.stderr)  # the live stream
     if args.json:
         result = {"prepare": prepared.as_dict(), "build": built.as_dict() if built else None}
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        # one write: json.dump writes each token (18,000 for 300 packages), and each write
+        # of the redacting stdout runs the redaction (~20 ms); whole, it is redacted once
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0

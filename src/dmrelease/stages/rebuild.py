@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from dmrelease.adapters.binaries import BinaryServer, http_session
 from dmrelease.adapters.buildcmd import BuildCommand
 from dmrelease.adapters.config import auto_jobs
 from dmrelease.adapters.files import write_atomically
@@ -129,6 +128,9 @@ def write_outputs(config: Config, manifest: Manifest) -> list[Path]:
 def builder_for(config: Config, clones: Path | None = None) -> Builder:
     server = None
     if config.binary_server and not config.no_binary_fetch:
+        # the binary server's code (tarfile, tempfile…) loads only when there is a server
+        from dmrelease.adapters.binaries import BinaryServer, http_session
+
         session = http_session(config.binary_token)
         server = BinaryServer(
             config.binary_server, config.flavor, session,

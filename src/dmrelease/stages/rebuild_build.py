@@ -14,14 +14,17 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dmrelease.adapters.binaries import BinaryServer, BinaryServerError
 from dmrelease.adapters.buildcmd import BuildCommand, dir_variable
 from dmrelease.adapters.files import WriteFailed
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.build import Action, Outcome, Schedule, choose_action
 from dmrelease.core.manifest import Manifest, ManifestEntry
+
+if TYPE_CHECKING:  # loaded with the first server (stages.rebuild.builder_for): tarfile…
+    from dmrelease.adapters.binaries import BinaryServer
 
 Progress = Callable[[Outcome, Schedule], None]
 
@@ -79,6 +82,8 @@ class Builder:
     def _fetch(self, entry: ManifestEntry) -> str | None:
         """None when installed from the server; otherwise why not (then it is built)."""
         assert self.server is not None
+        from dmrelease.adapters.binaries import BinaryServerError  # loaded with the server
+
         try:
             self.server.install(entry.name, entry.version, self.stack)
         except BinaryServerError as exc:

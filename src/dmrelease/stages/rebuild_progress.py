@@ -18,21 +18,21 @@ def print_prepare(prepared: Prepared, log: TextIO, *, dry_run: bool = False) -> 
     fetched = sum(1 for s in sources.values() if s.action == "fetched")
     local = len(sources) - cloned - fetched
     counts = f"{cloned} cloned, {fetched} fetched" + (f", {local} local" if local else "")
-    print(
+    lines = [
         f"prepare: {len(sources)} packages ({counts})"
-        f" in {prepared.seconds:.1f}s{' [dry run]' if dry_run else ''}",
-        file=log,
-    )
+        f" in {prepared.seconds:.1f}s{' [dry run]' if dry_run else ''}"
+    ]
     width = max((len(name) for name in sources), default=0)
     for name in (e.name for e in prepared.manifest.entries):
         res = sources[name].resolution
-        print(f"  {name:<{width}}  {res.ref} ({res.kind}) {res.sha[:10]}: {res.reason}", file=log)
-    for note in prepared.notes:
-        print(f"  skipped {note}", file=log)
+        lines.append(f"  {name:<{width}}  {res.ref} ({res.kind}) {res.sha[:10]}: {res.reason}")
+    lines += [f"  skipped {note}" for note in prepared.notes]
     build_id = prepared.manifest.build_id
     state = "reused: same content as before" if prepared.build_id_reused else "new"
     where = "; dry run: not recorded" if dry_run else ""
-    print(f"manifest {build_id} ({state}){where}", file=log)
+    lines.append(f"manifest {build_id} ({state}){where}")
+    # one write of the whole plan (the log redacts each write: 2 per print otherwise)
+    log.write("\n".join(lines) + "\n")
 
 
 def print_build(built: Built, log: TextIO) -> None:
