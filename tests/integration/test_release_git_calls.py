@@ -181,3 +181,29 @@ def test_apply_plan_without_a_workspace_lists_each_remote_once(
             apply_plan(config, plan, clones, journal=JournalFile(weekly.root / "j.json"),
                        lock=None, out=io.StringIO(), log=io.StringIO())  # fmt: skip
         assert _apply_calls(trace) == {name: Counter(expected) for name in PACKAGES}, round_
+
+
+def test_applying_a_plan_reads_its_journal_once_per_run(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's steps journal themselves without reading the journal back at each
+    step: what it holds is what the run wrote. A first apply makes its journal and never
+    reads it (2 reads before); a rerun reads it when the lock is held and once more to
+    judge whether it resumes that plan (7 before)."""
+    plan = weekly.root / "plan.json"
+    ok(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--output", str(plan))
+    reads: list[str] = []
+    load = JournalFile.load
+
+    def counted(file: JournalFile) -> object:
+        if file.path.exists():  # a read that found no journal yet costs nothing
+            reads.append(file.path.name)
+        return load(file)
+
+    monkeypatch.setattr(JournalFile, "load", counted)
+    ok(weekly, "apply", str(plan))
+    first, reads[:] = list(reads), []
+    text = ok(weekly, "apply", str(plan))
+    assert "resuming" in text
+    assert (len(first), len(reads)) == (0, 2)
+    assert len(set(first + reads)) == 1  # the apply's journal, no other

@@ -137,7 +137,8 @@ class JournalFile:
 
     ``torn`` is what the last :meth:`load` found of a last line a killed run left
     half-written (ignored: the journal is a record, and a rerun re-verifies every
-    repository); ``writes`` counts the writes of the file, appends and rewrites alike."""
+    repository); ``writes`` counts the writes of the file, appends and rewrites alike,
+    ``reads`` the times :meth:`load` read it."""
 
     path: Path
     journal: Journal | None = None
@@ -146,12 +147,14 @@ class JournalFile:
     mirror: Callable[[Journal], None] | None = field(default=None, repr=False)
     torn: str = ""
     writes: int = 0
+    reads: int = 0
     _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: the bytes of whole lines the file holds when a line may be appended; None: the next
     #: write rewrites it (not read or started yet, or in the previous format)
     _size: int | None = field(default=None, repr=False)
 
     def load(self) -> Journal | None:
+        self.reads += 1
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:

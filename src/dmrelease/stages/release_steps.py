@@ -107,9 +107,10 @@ class _Recorder:
     """Writes step events into the run's journal once it may; keeps them until then.
 
     The journal is written only while the run holds the lock (no other process writes it
-    then). When it exists as the lock is taken (a rerun), the events are appended as they
-    come; when this run creates it (its plan is applied), the events kept until then
-    happened before its first event and are written before it."""
+    then), so it is read once, not at each step: what it holds after that is what the
+    run's :class:`JournalFile` wrote. When it exists as the lock is taken (a rerun), the
+    events are appended as they come; when this run creates it (its plan is applied), the
+    events kept until then happened before its first event and are written before it."""
 
     run: SessionRun
     kept: list[Event] = field(default_factory=list)
@@ -126,7 +127,9 @@ class _Recorder:
         file = self.run.journal
         if not self.kept or file is None or self.run.dry_run or self.run.lock is None:
             return
-        found = file.load()
+        # the journal is read once: from then on the file holds what ``file`` last wrote
+        # (only this run writes it while the lock is held)
+        found = file.journal if file.journal is not None else file.load()
         if self.existed is None:
             self.existed = found is not None
         if found is None:
