@@ -88,6 +88,22 @@ def test_racily_clean_files_are_compared_by_content_as_git_compares_them(
     assert is_clean(git.repo, racy_by_content=True) is None
 
 
+def test_attributes_in_a_directory_that_holds_no_file_directly_count_too(
+    tmp_path: Path,
+) -> None:
+    """git reads the .gitattributes of every directory above a file, also of one whose
+    only entries are in its subdirectories."""
+    git = _clone(tmp_path)
+    (git.repo / "deep" / "inner").mkdir(parents=True)
+    (git.repo / "deep" / "inner" / "x.txt").write_text("deep\n")
+    git.run("add", "deep/inner/x.txt")
+    git.run("commit", "--quiet", "-m", "deep")
+    _racy(git)
+    assert is_clean(git.repo, racy_by_content=True) is True
+    (git.repo / "deep" / ".gitattributes").write_text("*.txt text eol=crlf\n")  # untracked
+    assert is_clean(git.repo, racy_by_content=True) is None  # git could convert: ask it
+
+
 def test_much_racily_clean_content_is_left_to_git(tmp_path: Path) -> None:
     git = _clone(tmp_path)
     (git.repo / "ups" / "big.txt").write_bytes(b"x" * (MAX_RACY_BYTES + 1))

@@ -69,7 +69,12 @@ def _same_content(
     clone could make git read them otherwise."""
     if (work_tree / ".git" / "info" / "attributes").exists():
         raise _Doubt("attributes in the clone")
-    dirs = {os.path.dirname(name) for name in names}
+    dirs = set()  # every directory git reads a .gitattributes of: each entry's and above
+    for name in names:
+        directory = os.path.dirname(name)
+        while directory not in dirs:
+            dirs.add(directory)
+            directory = os.path.dirname(directory) if directory else directory
     for name in names:
         if os.path.basename(name) == b".gitattributes":
             raise _Doubt("attributes in the clone")
