@@ -123,6 +123,21 @@ def test_a_failing_step_is_journaled_and_leaves_the_held_context_with_its_error(
     ]
 
 
+def test_a_journal_that_cannot_be_read_at_a_failure_does_not_hide_the_failure(
+    tmp_path: Path,
+) -> None:
+    def fail(run: SessionRun) -> None:
+        run.config.state_dir.mkdir(parents=True, exist_ok=True)
+        broken = run.config.state_dir / "broken.json"
+        broken.write_text("{ not a journal\n")
+        run.journal = JournalFile(broken)  # the failure's record cannot read it
+        raise RuntimeError("push refused")
+
+    session = _run(tmp_path)
+    with pytest.raises(RuntimeError, match="push refused"):
+        run_steps([SessionStep("lock", _take), SessionStep("push", fail)], session)
+
+
 def test_a_rerun_appends_its_steps_to_the_journal_it_finds(tmp_path: Path) -> None:
     session = _run(tmp_path)
     _take(session)

@@ -152,7 +152,6 @@ def run_steps(steps: Sequence[SessionStep], run: SessionRun) -> SessionRun:
             try:
                 stop = step.run(run)
             except BaseException as exc:
-                recorder.flush()
                 _record_failure(recorder, step.name, exc)
                 raise
             recorder.flush()
@@ -167,6 +166,7 @@ def run_steps(steps: Sequence[SessionStep], run: SessionRun) -> SessionRun:
 def _record_failure(recorder: _Recorder, step: str, exc: BaseException) -> None:
     """Journal the failure of ``step`` without hiding it (a full disk may refuse this too)."""
     try:
+        recorder.flush()  # what the step journaled before it failed
         why = type(exc).__name__ if isinstance(exc, KeyboardInterrupt) else "failed"
         recorder.record(step, why)
     except Exception:  # the failure to report is ``exc``
