@@ -168,6 +168,11 @@ class JournalFile:
         self._size = whole if found.lines else None
         return self.journal
 
+    def current(self) -> Journal | None:
+        """The journal as this file last read or wrote it, read the first time: while the
+        release lock is held only this run writes it."""
+        return self.journal if self.journal is not None else self.load()
+
     def save(self, journal: Journal) -> Journal:
         with self._mutex:
             self._rewrite(journal)

@@ -278,7 +278,7 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
         print(f"would rebuild {run.product.name} from {run.release}", file=run.log)
         return None
     journal = run.journaled()
-    if (journal.load() or Journal("", "", {})).has_stage("built"):
+    if (journal.current() or Journal("", "", {})).has_stage("built"):
         return Stop(f"{run.release}: already built (journal)")
     tag = RefList((run.release,))
     workspace = reresolve(run.config, run.opened(), tag)

@@ -163,7 +163,7 @@ def _half_made(journal: JournalFile, *, build: bool) -> bool:
     journal that cannot be read counts as unfinished: the lock stays, and a rerun of the
     session takes it over since this process is gone by then."""
     try:
-        found = journal.journal or journal.load()
+        found = journal.current()
     except Exception:  # the failure being handled is the one to report
         return True
     if found is None or all(s is Step.PLANNED for s in found.packages.values()):

@@ -129,7 +129,7 @@ class _Recorder:
             return
         # the journal is read once: from then on the file holds what ``file`` last wrote
         # (only this run writes it while the lock is held)
-        found = file.journal if file.journal is not None else file.load()
+        found = file.current()
         if self.existed is None:
             self.existed = found is not None
         if found is None:
