@@ -140,7 +140,7 @@ def _last_candidate(config: Config, product: ProductConfig, release: Release) ->
 
 
 def _resolved(
-    config: Config, workspace: Workspace, refs: RefList, *, defaults: bool
+    config: Config, workspace: Workspace, refs: RefList, *, defaults: bool, log: TextIO
 ) -> tuple[Workspace, tuple[str, ...]]:
     """The workspace, refused when a ref of the list exists in no package (DESIGN.md §2);
     except that when the default refs of a candidate name a release branch no package has
@@ -148,7 +148,7 @@ def _resolved(
     previous tag alone: re-resolved in the same clones, without a fetch."""
     if defaults and len(refs) > 1 and workspace.unmatched == (refs[0],):
         note = f"no package has the release branch {refs[0]}: made from {refs[1]} alone"
-        return reresolve(config, workspace, refs.drop_first()), (note,)
+        return reresolve(config, workspace, refs.drop_first(), log=log), (note,)
     problems = workspace.problems()
     if problems:
         raise CheckFailed(problems)
@@ -200,7 +200,7 @@ def _plan(
     _out, log = streams(None, log)
     workspace = open_workspace(config, (product.name,), asked.refs, log=log, root=root)
     may_drop = asked.defaults and asked.session is Session.CANDIDATE
-    workspace, notes = _resolved(config, workspace, asked.refs, defaults=may_drop)
+    workspace, notes = _resolved(config, workspace, asked.refs, defaults=may_drop, log=log)
     planned = plan_session(
         config, product, asked.session, asked.release, workspace,
         packages=asked.packages, branch=asked.branch,
@@ -281,7 +281,7 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     if (journal.current() or Journal("", "", {})).has_stage("built"):
         return Stop(f"{run.release}: already built (journal)")
     tag = RefList((run.release,))
-    workspace = reresolve(run.config, run.opened(), tag)
+    workspace = reresolve(run.config, run.opened(), tag, log=run.log)
     eups = run.tag.eups_tag if run.tag is not None else None
     request = BuildRequest((run.product.name,), tag, eups_tag=eups)
     prepared = prepare(run.config, request, workspace, run.log)

@@ -165,12 +165,14 @@ def open_workspace(
     return _walk(config, chosen, refs, remotes, frozenset(), log)
 
 
-def reresolve(config: Config, workspace: Workspace, refs: RefList) -> Workspace:
+def reresolve(
+    config: Config, workspace: Workspace, refs: RefList, *, log: TextIO = sys.stderr
+) -> Workspace:
     """``workspace`` resolved against ``refs`` without any fetch: each clone's refs are
     re-read (remote-tracking branches and local tags, so tags made in the clone since
     count), the tables re-read at the new commits; only packages new to the graph are
     cloned (or fetched, if a clone of an earlier command is there)."""
-    return _walk(config, workspace.products, refs, workspace.remotes, workspace.synced, sys.stderr)
+    return _walk(config, workspace.products, refs, workspace.remotes, workspace.synced, log)
 
 
 def _walk(
