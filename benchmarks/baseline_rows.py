@@ -119,7 +119,9 @@ class NoChange:
         self.build_dir, self.versiondb = self.lsst.workspace(where / "lsst")
         self.env = self.lsst.env(self.stack)
         bench.run(self._prepare(), self.env, traced=False)
-        self.lsst.declare_installed(self.build_dir / "manifest.txt", self.stack)
+        declared = self.lsst.vendor.declare_installed(self.stack, self.build_dir / "manifest.txt")
+        if declared != bench.repos:
+            raise BenchFailed(f"eups declare: {declared} of {bench.repos} products declared")
         bench.run(self.lsst.build(self.build_dir), self.env, traced=False)
         # one no-change run each before the rounds: the first re-run after a scratch clone
         # does more (dm-release refreshes every new clone's index once), and round 0, the

@@ -34,20 +34,6 @@ _IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
     "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
 }  # fmt: skip
-#: declares every product of a manifest as installed in the EUPS stack of $EUPS_PATH, in one
-#: process (a product dir with an empty ups/ each): what a finished build leaves for
-#: ``lsst-build build`` to find, without building (argv: manifest, products root)
-_DECLARE = """
-import pathlib, sys, eups
-stack = eups.Eups()
-for line in open(sys.argv[1]):
-    words = line.split()
-    if not words or words[0].startswith(("#", "BUILD=")):
-        continue
-    where = pathlib.Path(sys.argv[2], words[0], words[2])
-    (where / "ups").mkdir(parents=True, exist_ok=True)
-    stack.declare(words[0], words[2], productDir=str(where), tablefile="none")
-"""
 
 
 def clean_environment() -> dict[str, str]:
@@ -127,12 +113,6 @@ class LsstBuild:
                      ("commit", "--quiet", "--allow-empty", "-m", "versiondb")):  # fmt: skip
             subprocess.run(["git", *args], cwd=versiondb, env=clean_environment(), check=True)
         return build_dir, versiondb
-
-    def declare_installed(self, manifest: Path, stack: Path) -> None:
-        argv = [str(self.vendor.python), "-c", _DECLARE, str(manifest), str(stack / "installed")]
-        done = subprocess.run(argv, env=self.env(stack), capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BenchFailed(f"eups declare of {manifest}: {done.stderr[-2000:]}")
 
 
 def load_lsst_build() -> tuple[LsstBuild | None, str]:
