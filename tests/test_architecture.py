@@ -470,29 +470,11 @@ def _exported() -> dict[str, frozenset[str]]:
     return {front: public_names(SRC / "stages" / f"{front}.py") or frozenset() for front in FRONTS}
 
 
-#: violations of other helpers' work in progress, each xfail(strict=True) until fixed:
-#: (rule, module) -> why and whose
-KNOWN: dict[tuple[str, str], str] = {}
-
-
-def cases(rule: str) -> list[Any]:
-    return [
-        pytest.param(
-            module,
-            id=module,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN[rule, module])]
-            if (rule, module) in KNOWN
-            else [],
-        )
-        for module in MODULES
-    ]
-
-
 def test_every_package_of_dmrelease_has_a_layer() -> None:
     assert {part(module) for module in MODULES} == set(MAY_IMPORT)
 
 
-@pytest.mark.parametrize("module", cases("layer"))
+@pytest.mark.parametrize("module", list(MODULES))
 def test_each_module_imports_only_its_layer_or_lower(module: str) -> None:
     assert layer_violations(module, MODULES[module].read_text()) == []
 
@@ -566,7 +548,7 @@ def test_each_stage_front_declares_its_public_names(front: str) -> None:
     assert public_names(SRC / "stages" / f"{front}.py")
 
 
-@pytest.mark.parametrize("module", cases("family"))
+@pytest.mark.parametrize("module", list(MODULES))
 def test_a_stage_familys_internals_are_imported_only_inside_it(module: str) -> None:
     assert family_violations(module, MODULES[module].read_text(), _exported()) == []
 
