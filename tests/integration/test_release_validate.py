@@ -9,6 +9,7 @@ import pytest
 from release_helpers import PACKAGES, Setup, clean_environment, make_setup, ok, run, tags
 
 from dmrelease.adapters.git import Git
+from git_trace import tracing
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
@@ -80,3 +81,18 @@ def test_another_agent_sees_the_release_was_made_from_the_versiondb_remote(
     missing = sorted(line.split(":")[0] for line in err.splitlines() if ": tag-missing: " in line)
     assert code == 1 and missing == PACKAGES, err
     assert not (second.root / "work" / "state").exists()  # validate wrote nothing there
+
+
+def test_validate_judges_the_remotes_by_its_own_clones_not_by_listing_them_again(
+    rc1: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One clone per package (its scratch clones, which it removes) and one ls-remote, of
+    the product's own remote for its tags; before issue 10 every package's remote was
+    listed once more after its clone."""
+    with tracing(tmp_path, monkeypatch) as trace:
+        code, _out, err = run(rc1, "validate", *RC1)
+    assert code == 0, err
+    commands = trace.commands()
+    assert commands["clone"] == len(PACKAGES)
+    assert commands["ls-remote"] == 1
+    assert commands["fetch"] == 0

@@ -251,7 +251,7 @@ def plan_step(make: Callable[[SessionRun], tuple[Planned, Workspace]]) -> Sessio
     return SessionStep("plan", plan)
 
 
-def _fetched_remotes(workspace: Workspace | None) -> dict[str, RepoFacts]:
+def fetched_remotes(workspace: Workspace | None) -> dict[str, RepoFacts]:
     """What the workspace's fetch (or clone) brought of each remote it reached: its
     branches (``refs/remotes/origin/``) and its tags, exactly (``--prune-tags``); the
     packages it re-resolved without a fetch are left out (their remotes are listed)."""
@@ -267,7 +267,7 @@ def _fetched_remotes(workspace: Workspace | None) -> dict[str, RepoFacts]:
 def apply_step(run: SessionRun) -> None:
     run.result = apply_plan(
         run.config, run.made().plan, run.made().clones, journal=run.journal, lock=run.lock,
-        dry_run=run.dry_run, out=run.out, log=run.log, remote=_fetched_remotes(run.workspace),
+        dry_run=run.dry_run, out=run.out, log=run.log, remote=fetched_remotes(run.workspace),
     )  # fmt: skip
 
 

@@ -18,9 +18,9 @@ from dmrelease.core.requests import ReleaseRequest
 from dmrelease.core.rules import check_plan, check_tags_present
 from dmrelease.stages.release_apply import saved_plan_path
 from dmrelease.stages.release_plan import Planned, gather_facts, product_of
-from dmrelease.stages.release_session import plan_for
+from dmrelease.stages.release_session import fetched_remotes, plan_for
 from dmrelease.stages.release_state import journal_for, read_lock, release_ref
-from dmrelease.stages.workspace import load_repos
+from dmrelease.stages.workspace import Workspace, load_repos
 
 __all__ = ["validate", "validate_request"]
 
@@ -31,19 +31,25 @@ def validate_request(
     """``release validate``: plan in clones of its own, which it removes (it changes no
     repository of the work dir), then :func:`validate`."""
     with tempfile.TemporaryDirectory(prefix="dm-release-validate-") as scratch:
-        planned, _workspace = plan_for(config, request, log, root=Path(scratch))
-        return planned, validate(config, planned)
+        planned, workspace = plan_for(config, request, log, root=Path(scratch))
+        return planned, validate(config, planned, workspace)
 
 
-def validate(config: Config, planned: Planned) -> list[Diagnostic]:
+def validate(
+    config: Config, planned: Planned, workspace: Workspace | None = None
+) -> list[Diagnostic]:
     """Every rule against the remotes as they are now (``release validate``); once the
     release was made (a remote has one of its tags, or its plan was saved when it was
-    applied), ``tag-missing`` for each of its tags a remote lacks."""
+    applied), ``tag-missing`` for each of its tags a remote lacks. The remotes the
+    ``workspace`` just cloned or fetched are judged by what that brought, the others
+    listed."""
     plan = planned.plan
     lock = read_lock(config, plan.product)  # the versiondb remote's when it has one
-    facts = gather_facts(config, plan, planned.clones, lock)
-    product = product_of(config, plan.product)
-    entries, _origin = load_repos((product,))
+    facts = gather_facts(config, plan, planned.clones, lock, fetched_remotes(workspace))
+    if workspace is not None:
+        entries = workspace.remotes.repos
+    else:
+        entries, _origin = load_repos((product_of(config, plan.product),))
     remotes = {name: redact(entry.url) for name, entry in entries.items()}
     made = _recorded(config, plan)
     return check_plan(plan, facts) + check_tags_present(plan, facts, remotes, made)
