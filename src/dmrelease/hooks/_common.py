@@ -10,6 +10,8 @@ reported without the password.
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
@@ -84,3 +86,22 @@ def run_checks(prog: str, paths: Sequence[str], check: FileCheck) -> int:
         return found
 
     return run_check(prog, each)
+
+
+#: variables that make git use another repository than ./.git, or read more configuration
+#: than its own
+_GIT_ELSEWHERE = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_CONFIG",
+                  "GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS")  # fmt: skip
+
+
+def git_dir_is_plain() -> bool:
+    """Whether ``./.git`` is plainly the repository git would use here, to be read as git
+    reads it: a hook runs at the top of the work tree, the directory is this user's (git
+    ignores another's) and no variable points git elsewhere; False: ask git."""
+    if any(name in os.environ for name in _GIT_ELSEWHERE):
+        return False
+    try:
+        found = os.stat(".git")
+    except OSError:
+        return False
+    return stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid()

@@ -20,7 +20,7 @@ from pathlib import Path
 from dmrelease.core.branch_rules import branch_diagnostics, merged_branch
 from dmrelease.core.branches import BranchKind, InvalidBranch, ReleaseBranchPattern, parse_branch
 from dmrelease.core.user_regex import BadRegex, compile_user_regex
-from dmrelease.hooks._common import run_check
+from dmrelease.hooks._common import git_dir_is_plain, run_check
 
 
 def _git(*args: str) -> str | None:
@@ -119,8 +119,6 @@ def _branch_to_check(given: str | None) -> tuple[str | None, bool]:
     return _current_branch(), True
 
 
-#: variables that make git use another repository than ./.git
-_GIT_VARIABLES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE")
 _ASK_GIT = "\0"  # not a branch name: the files do not answer plainly
 _HEX = frozenset("0123456789abcdef")
 
@@ -139,12 +137,7 @@ def _current_branch() -> str | None:
 
 def _branch_from_files(git_dir: Path) -> str | None:
     try:
-        if (
-            any(name in os.environ for name in _GIT_VARIABLES)
-            or not git_dir.is_dir()
-            or git_dir.stat().st_uid != os.geteuid()
-            or (git_dir / "reftable").exists()  # HEAD is then a placeholder
-        ):
+        if not git_dir_is_plain() or (git_dir / "reftable").exists():  # HEAD: a placeholder
             return _ASK_GIT
         head = (git_dir / "HEAD").read_bytes().decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):

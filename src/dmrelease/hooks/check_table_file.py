@@ -18,14 +18,9 @@ from pathlib import Path
 
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.table_file import check_table_file
-from dmrelease.hooks._common import read_text, run_check
+from dmrelease.hooks._common import git_dir_is_plain, read_text, run_check
 
 _REPO_NAME = re.compile(r"([^/:]+?)(?:\.git)?/*$")
-
-
-#: variables that make git read another repository or more configuration than ./.git/config
-_GIT_VARIABLES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_CONFIG", "GIT_CONFIG_COUNT",
-                  "GIT_CONFIG_PARAMETERS")  # fmt: skip
 
 
 def repository_name() -> str:
@@ -42,13 +37,8 @@ def _origin_url() -> str:
     asked of git otherwise. Most commits then start no git process for this hook."""
     from dmrelease.adapters.git_refs import read_origin_url
 
-    git_dir = Path(".git")
-    try:
-        owned = git_dir.is_dir() and git_dir.stat().st_uid == os.geteuid()
-    except OSError:
-        owned = False
-    if owned and not any(name in os.environ for name in _GIT_VARIABLES):
-        found = read_origin_url(git_dir)
+    if git_dir_is_plain():
+        found = read_origin_url(Path(".git"))
         if found is not None:
             return found.strip()
     from dmrelease.adapters.git import Git, GitError
