@@ -10,6 +10,7 @@ command builds its one frozen request.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from collections.abc import Iterable, Mapping
 
@@ -96,21 +97,15 @@ _GIT_ELSEWHERE = (
     "GIT_CONFIG_NOSYSTEM", "GIT_ATTR_NOSYSTEM", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
     "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR",
 )  # fmt: skip
-_attributes_elsewhere: list[bool] = []
 
 
+@functools.cache
 def git_attributes_elsewhere() -> bool:
     """False only when git plainly reads no attributes from outside a clone (which could
     convert a file's content when git compares it with the index): none of the variables
     that point git at other configuration, no global or system attributes file, and no
     global or system config naming one (``core.attributesFile``) or including another.
     Read once per process."""
-    if not _attributes_elsewhere:
-        _attributes_elsewhere.append(_read_attributes_elsewhere())
-    return _attributes_elsewhere[0]
-
-
-def _read_attributes_elsewhere() -> bool:
     import shutil  # here: only the fetch path asks
 
     if any(name in os.environ for name in _GIT_ELSEWHERE):

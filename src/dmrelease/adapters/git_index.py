@@ -25,7 +25,7 @@ from pathlib import Path
 
 from dmrelease.adapters.git_refs import commit_tree
 
-__all__ = ["MAX_ENTRIES", "is_clean"]
+__all__ = ["MAX_ENTRIES", "MAX_RACY_BYTES", "is_clean"]
 
 #: above this many entries git's own status is the cheaper check
 MAX_ENTRIES = 1000

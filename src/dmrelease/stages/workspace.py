@@ -43,14 +43,12 @@ from dmrelease.stages.workspace_sources import (
 )
 
 __all__ = [
-    "PLACEHOLDER_BUILD",
     "LfsMissing",
     "PackageSource",
     "WorkDirBusy",
     "Workspace",
     "load_repos",
     "open_workspace",
-    "products_of",
     "reresolve",
     "work_dir_lock",
 ]
