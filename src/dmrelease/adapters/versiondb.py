@@ -30,6 +30,7 @@ import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dmrelease.adapters.files import WriteFailed, write_atomically
 from dmrelease.adapters.git import Git, GitError
@@ -42,6 +43,9 @@ from dmrelease.core.manifest import (
     content_hash,
     render_manifest,
 )
+
+if TYPE_CHECKING:
+    from dmrelease.core.config import Config
 
 CONTENT_DB = "manifests/content_sha.db.txt"
 #: what ``git add`` takes: the content db and the manifests, never a temporary file
@@ -85,6 +89,14 @@ class VersionDb:
     path: Path
     git: Git
     remote: str | None = None
+
+    @classmethod
+    def of(cls, config: Config) -> VersionDb:
+        """The versiondb of ``config``: its path, identity, git timeout and remote."""
+        return cls.open(
+            config.versiondb, config.user_name, config.user_email, config.git_timeout,
+            remote=config.versiondb_remote,
+        )  # fmt: skip
 
     @classmethod
     def open(

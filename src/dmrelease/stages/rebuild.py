@@ -27,7 +27,7 @@ from dmrelease.adapters.stack import Stack
 from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action, Outcome
 from dmrelease.core.config import Config
-from dmrelease.core.errors import CheckFailed, DmReleaseError, UsageError
+from dmrelease.core.errors import DmReleaseError, UsageError
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.core.requests import BuildRequest
 from dmrelease.stages.rebuild_build import Builder, run_build
@@ -67,13 +67,6 @@ class BuildFailed(DmReleaseError):
         )  # fmt: skip
 
 
-def _refuse_unmatched(workspace: Workspace) -> None:
-    """A ref list with a ref that exists in no package is refused (DESIGN.md §2)."""
-    problems = workspace.problems()
-    if problems:
-        raise CheckFailed(problems)
-
-
 def prepare(
     config: Config,
     request: BuildRequest,
@@ -86,15 +79,12 @@ def prepare(
     it in versiondb (issue 4 §2). A dry run writes nothing (its clones are the work clones,
     fetched like a real run's)."""
     started = time.monotonic() if started is None else started
-    _refuse_unmatched(workspace)
+    workspace.refuse_unmatched()  # a ref that exists in no package
     dry_run = request.dry_run
     manifest = workspace.manifest
     versiondb = None
     if not dry_run or (config.versiondb / ".git").is_dir():
-        versiondb = VersionDb.open(
-            config.versiondb, config.user_name, config.user_email, config.git_timeout,
-            remote=config.versiondb_remote,
-        )  # fmt: skip
+        versiondb = VersionDb.of(config)
     # the plan first (STYLE.md habit 3), with the id the next record would take here
     preview = versiondb.survey(manifest) if versiondb else None
     build_id, reused = (preview.build_id, preview.reused) if preview else ("b?", False)

@@ -60,10 +60,7 @@ def _build_id(config: Config, manifest: Manifest) -> str:
     """The build id the rebuild will record: reused for known content, else the next."""
     if not config.versiondb_remote and not (config.versiondb / ".git").is_dir():
         return "b1"
-    versiondb = VersionDb.open(
-        config.versiondb, config.user_name, config.user_email, config.git_timeout,
-        remote=config.versiondb_remote,
-    )  # fmt: skip
+    versiondb = VersionDb.of(config)
     return versiondb.preview(manifest)[0]  # with a remote, what the remote holds (issue 9 §4)
 
 

@@ -149,9 +149,7 @@ def _resolved(
     if defaults and len(refs) > 1 and workspace.unmatched == (refs[0],):
         note = f"no package has the release branch {refs[0]}: made from {refs[1]} alone"
         return reresolve(config, workspace, refs.drop_first(), log=log), (note,)
-    problems = workspace.problems()
-    if problems:
-        raise CheckFailed(problems)
+    workspace.refuse_unmatched()
     return workspace, ()
 
 

@@ -52,10 +52,7 @@ def _remote_refs(config: Config) -> RemoteRefs | None:
     cloned when absent) holding the objects; None without a remote."""
     if not config.versiondb_remote:
         return None
-    db = VersionDb.open(
-        config.versiondb, config.user_name, config.user_email, config.git_timeout,
-        remote=config.versiondb_remote,
-    )  # fmt: skip
+    db = VersionDb.of(config)
     assert db.remote is not None
     return RemoteRefs(db.git, db.remote)
 

@@ -90,6 +90,12 @@ class Workspace:
         ref's position in the list (empty when every ref matched somewhere)."""
         return unmatched_problems(self.refs.refs, {n: s.refs for n, s in self.sources.items()})
 
+    def refuse_unmatched(self) -> None:
+        """Raise CheckFailed with :meth:`problems` when there are any (DESIGN.md §2)."""
+        problems = self.problems()
+        if problems:
+            raise CheckFailed(problems)
+
 
 def products_of(config: Config, names: Sequence[str]) -> tuple[ProductConfig, ...]:
     """The configured products named (every configured one when ``names`` is empty)."""
