@@ -140,7 +140,7 @@ class Applier:
             return {}
         git = self.gits[package.name]
         existing = git.local_refs("refs/tags/")
-        wanted = [t for t in package.tags if remote.tags.get(t) != package.sha]
+        wanted = _not_on_remote(package, remote)
         return read_tags(git, [t for t in wanted if f"refs/tags/{t}" in existing])
 
     def local_problems(
@@ -160,7 +160,7 @@ class Applier:
     ) -> str | None:
         """Create and verify the local tags ``package`` still needs; the error, if any."""
         git = self.gits[package.name]
-        wanted = [t for t in package.tags if remote.tags.get(t) != package.sha]
+        wanted = _not_on_remote(package, remote)
         made = [t for t in wanted if t not in local]
         try:
             for tag in made:
@@ -237,6 +237,11 @@ class Outcome:
 
     why: str | None
     conflicts: list[Diagnostic] = dataclasses.field(default_factory=list)
+
+
+def _not_on_remote(package: PackagePlan, remote: RepoFacts) -> list[str]:
+    """The plan's tags of ``package`` that its remote does not show at the planned commit."""
+    return [t for t in package.tags if remote.tags.get(t) != package.sha]
 
 
 def _local_conflict(package: PackagePlan, tag: str, there: str) -> Diagnostic:
