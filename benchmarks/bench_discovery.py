@@ -39,13 +39,13 @@ from pathlib import Path
 
 import dmrelease
 from benchmarks.git_trace import COUNTED, Cli, CommandFailed, Run
+from dmrelease.demo.rebuild import BUILD_COMMAND as BUILD
 from dmrelease.demo.synthetic import create_product, layered_graph, product_specs
 
 REPEATS = 3
 SYNTHETIC = (30, 6)  # packages, levels; plus the metapackage synth_distrib
 BRANCHED = {"synth_distrib": ("pkg_00_000", "pkg_03_002"), "demo_distrib": ("afw", "utils")}
 Results = Mapping[str, Mapping[str, Mapping[str, float]]]  # product -> command -> figures
-BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 
 
 def _git(repo: Path, *args: str, input: str | None = None) -> str:

@@ -24,6 +24,7 @@ from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.manifest import parse_manifest, render_manifest
 from dmrelease.core.manifest_verify import verify_manifest
 from dmrelease.core.requests import BuildRequest
+from dmrelease.demo.rebuild import BUILD_COMMAND as BUILD
 from dmrelease.demo.synthetic import create_product, layered_graph, product_specs, push_change
 from dmrelease.stages.rebuild import Built, Prepared, build, rebuild
 
@@ -32,7 +33,6 @@ LEVELS = 13
 HISTORY = 5
 CHANGED_LEVEL = 6
 ROUNDS = 2  # each prepare figure is the best of this many runs
-BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 T = TypeVar("T")
 
 

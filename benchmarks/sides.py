@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.measure import BenchFailed
+from dmrelease.demo.rebuild import BUILD_COMMAND as BUILD  # installs at once
 
 if TYPE_CHECKING:
     from tests.integration.vendor import Vendor
 
 #: the product every repos.yaml of the benchmark describes (its metapackage)
 PRODUCT = "synth_distrib"
-#: a build that installs the package at once (the build phase's own cost is what is measured)
-BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 _JENKINS = ("GIT_REFS", "REFS", "SOURCE_GIT_REFS", "PRODUCTS", "GIT_TAG", "RELEASE_GIT_TAG",
             "EUPS_TAG", "PREP_ONLY", "NO_BINARY_FETCH", "BUILD_DOCS", "PYTHONPATH")  # fmt: skip
 _IDENTITY = {

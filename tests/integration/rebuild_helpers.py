@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmrelease.adapters.config import load_options
 from dmrelease.core.config import Config
 from dmrelease.core.requests import BuildRequest
+from dmrelease.demo.rebuild import BUILD_COMMAND as BUILD
 from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 from dmrelease.stages.rebuild import Built, Prepared, build, prepare
 from dmrelease.stages.workspace import open_workspace, work_dir_lock
 
+if TYPE_CHECKING:
+    from git_trace import GitTrace
+
 #: the test build: install one file naming the package and its version into $PREFIX
-BUILD = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 #: the [paths] of every test configuration, relative to the configuration file
 PATHS = '[paths]\nwork_dir = "work"\nversiondb = "versiondb"\nstack = "stack"\n'
 
@@ -93,3 +98,18 @@ def run_build(setup: Setup, prepared: Prepared) -> tuple[Built, str]:
     config, request = setup.config, setup.request
     workspace = None  # the build reads the work clones prepare checked out
     return build(config, request, workspace, prepared.manifest, log), log.getvalue()
+
+
+def rebuild_process(
+    trace: GitTrace, config: Path, *args: str, env: dict[str, str] | None = None
+) -> str:
+    """``dm-release rebuild --config CONFIG ARGS`` as a process under ``trace`` (reset
+    first), in the config's directory; asserts it succeeded, returns its stderr."""
+    trace.reset()
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config), *args],
+        env=env or trace.environment(), capture_output=True, text=True, check=False,
+        cwd=config.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stderr

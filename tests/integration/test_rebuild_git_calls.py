@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-from rebuild_helpers import GRAPH, make_product, write_config
+from rebuild_helpers import GRAPH, make_product, rebuild_process, write_config
 
 from dmrelease.adapters.config import git_attributes_elsewhere
 from dmrelease.demo.synthetic import push_branch, push_change
@@ -21,31 +20,20 @@ from git_trace import GitTrace
 ONCE = dict.fromkeys(GRAPH, 1)
 
 
-def _rebuild(trace: GitTrace, config: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    trace.reset()
-    done = subprocess.run(
-        [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config), *args],
-        env=env or trace.environment(), capture_output=True, text=True, check=False,
-        cwd=config.parent,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stderr
-
-
 def test_each_run_clones_or_fetches_each_package_once(tmp_path: Path) -> None:
     config = write_config(tmp_path, make_product(tmp_path))
     trace = GitTrace.install(tmp_path / "trace")
 
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     assert trace.count("clone", "fetch") == ONCE
     assert trace.count("clone") == ONCE
     assert trace.commands()["clone"] == len(GRAPH)  # and no clone anywhere else
 
-    _rebuild(trace, config)
+    rebuild_process(trace, config)
     assert trace.count("clone", "fetch") == ONCE
     assert trace.count("fetch") == ONCE and trace.commands()["clone"] == 0
 
-    log = _rebuild(trace, config, "--dry-run")
+    log = rebuild_process(trace, config, "--dry-run")
     assert trace.count("clone", "fetch") == ONCE
     assert trace.count("fetch") == ONCE and trace.commands()["clone"] == 0
     assert "[dry run]" in log and "would be" not in log  # built already: all reused
@@ -56,7 +44,7 @@ def test_a_dry_run_on_an_empty_work_dir_clones_into_the_work_clones_once(
 ) -> None:
     config = write_config(tmp_path, make_product(tmp_path))
     trace = GitTrace.install(tmp_path / "trace")
-    _rebuild(trace, config, "--dry-run")
+    rebuild_process(trace, config, "--dry-run")
     assert trace.count("clone") == ONCE
     assert trace.commands()["clone"] == len(GRAPH)  # no temporary clone of any package
     assert sorted(p.name for p in (tmp_path / "work" / "clones").iterdir()) == sorted(GRAPH)
@@ -90,27 +78,27 @@ def test_git_processes_per_package_on_the_fetch_path(tmp_path: Path) -> None:
     clones = tmp_path / "work" / "clones"
     trace = GitTrace.install(tmp_path / "trace")
     # from scratch: a clone without checkout, the refs read from it, one checkout
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     assert _per_package(trace) == {n: Counter(clone=1, checkout=1) for n in GRAPH}
     # everything cloned, nothing moved, the files just checked out: their contents prove the
     # clone clean, unless git could read attributes from elsewhere (then git status runs)
     _index_written(clones, after_files=False)
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     status = int(git_attributes_elsewhere())
     assert _per_package(trace) == {n: Counter(status=status, fetch=1) - Counter() for n in GRAPH}
     _index_written(clones, after_files=False)
     trace_env = trace.environment() | {"GIT_CONFIG_GLOBAL": str(tmp_path / "global.gitconfig")}
-    _rebuild(trace, config, "--prepare-only", env=trace_env)
+    rebuild_process(trace, config, "--prepare-only", env=trace_env)
     assert _per_package(trace) == {n: Counter(status=1, fetch=1) for n in GRAPH}
     # the same later on: the index proves the clone clean, the fetch is the one process
     _index_written(clones, after_files=True)
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     assert _per_package(trace) == {n: Counter(fetch=1) for n in GRAPH}
     # a package moved upstream and a ticket branch in two: one checkout more each
     push_change(product, "base", "moved upstream")
     for name in ("afw", "daf"):
         push_branch(product, name, "tickets/DM-1", "Fix on tickets/DM-1")
-    _rebuild(trace, config, "--prepare-only", "--refs", "tickets/DM-1")
+    rebuild_process(trace, config, "--prepare-only", "--refs", "tickets/DM-1")
     moved = {"base", "afw", "daf"}
     assert _per_package(trace) == {
         n: Counter(fetch=1, checkout=int(n in moved)) - Counter() for n in GRAPH
@@ -118,7 +106,7 @@ def test_git_processes_per_package_on_the_fetch_path(tmp_path: Path) -> None:
     # back to main: the two clones at the ticket branch's tip (no local work: no rev-list)
     # are checked out again
     _index_written(clones, after_files=True)
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     assert _per_package(trace) == {
         n: Counter(fetch=1, checkout=int(n in {"afw", "daf"})) - Counter() for n in GRAPH
     }
@@ -130,7 +118,7 @@ def test_a_clone_at_a_commit_on_no_branch_tip_asks_git_whether_it_is_local_work(
     product = make_product(tmp_path)
     config = write_config(tmp_path, product)
     trace = GitTrace.install(tmp_path / "trace")
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     clone = tmp_path / "work" / "clones" / "geom"
     first = subprocess.run(
         ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=clone,
@@ -138,7 +126,7 @@ def test_a_clone_at_a_commit_on_no_branch_tip_asks_git_whether_it_is_local_work(
     ).stdout.strip()  # fmt: skip
     subprocess.run(["git", "checkout", "--quiet", "--detach", first], cwd=clone, check=True)
     _index_written(tmp_path / "work" / "clones", after_files=True)
-    _rebuild(trace, config, "--prepare-only")
+    rebuild_process(trace, config, "--prepare-only")
     counts = _per_package(trace)
     assert counts["geom"] == Counter({"rev-list": 1, "fetch": 1, "checkout": 1})
     assert counts["base"] == Counter(fetch=1)

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from rebuild_helpers import BUILD, GRAPH, make_product, write_config
+from rebuild_helpers import BUILD, GRAPH, make_product, rebuild_process, write_config
 
 from dmrelease.demo.synthetic import push_change
 from git_trace import GitTrace
@@ -22,16 +22,6 @@ from git_trace import GitTrace
 #: the versiondb's git processes of a no-change rebuild, with a remote and without
 WITH_REMOTE = {"fetch": 1, "for-each-ref": 1, "status": 1, "ls-tree": 1}
 LOCAL = {"status": 1, "rev-parse": 1}
-
-
-def _rebuild(trace: GitTrace, config: Path) -> None:
-    trace.reset()
-    done = subprocess.run(
-        [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config)],
-        env=trace.environment(), capture_output=True, text=True, check=False,
-        cwd=config.parent,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
 
 
 def _calls_in(trace: GitTrace, where: Path) -> Counter[str]:
@@ -53,13 +43,13 @@ def test_a_no_change_rebuild_builds_nothing_and_starts_only_the_versiondb_git_ca
     versiondb = tmp_path / "versiondb"
     trace = GitTrace.install(tmp_path / "trace")
 
-    _rebuild(trace, config)
+    rebuild_process(trace, config)
     assert sorted(builds.read_text().split()) == sorted(GRAPH)
     manifest = (tmp_path / "work" / "manifest.txt").read_bytes()
     recorded = (versiondb / "manifests" / "b1.txt").read_bytes()
     assert manifest == recorded
 
-    _rebuild(trace, config)
+    rebuild_process(trace, config)
     assert sorted(builds.read_text().split()) == sorted(GRAPH)  # no build command ran
     assert (tmp_path / "work" / "manifest.txt").read_bytes() == manifest  # the same build, b1
     assert sorted(p.name for p in (versiondb / "manifests").iterdir()) == [
@@ -78,7 +68,7 @@ def test_a_no_change_rebuild_builds_nothing_and_starts_only_the_versiondb_git_ca
         assert tags == ["b1"]
 
     push_change(product, "geom", "Change geom")
-    _rebuild(trace, config)
+    rebuild_process(trace, config)
     rebuilt = builds.read_text().split()[len(GRAPH) :]
     assert sorted(rebuilt) == ["afw", "geom", "meta"]  # geom and what depends on it
     assert (tmp_path / "work" / "manifest.txt").read_bytes().splitlines()[1] == b"BUILD=b2"
