@@ -16,7 +16,10 @@ def register(verbs: Any) -> None:
     parser = verbs.add_parser(
         "manifest",
         help="check versiondb build manifests",
-        description="Check versiondb build manifests (DESIGN.md §5).",
+        description=(
+            "Check versiondb build manifests (manifests/bNNNN.txt): their layout, the EUPS "
+            "version of every package, the build order and the content hash."
+        ),
     )
     commands = parser.add_subparsers(dest="manifest_command", metavar="COMMAND", required=True)
     verify = commands.add_parser(

@@ -1,12 +1,14 @@
-"""``dm-release release``: plan, validate and apply releases; the release sessions.
+"""Plan, validate and apply releases; run the sessions of the release flow.
 
-``plan`` prints (and with ``--output`` writes) a checksummed plan, ``validate`` runs the
-rules alone, ``apply`` executes exactly a reviewed plan; ``weekly``, ``candidate``,
-``final``, ``patch`` and ``backport`` are the sessions of DESIGN.md §1 (nox sessions
-``weekly``, ``release_candidate``, ``final_release``, ``patch_release``, ``backport``).
-Options come from dm-release.toml < environment < flags: the tag from ``RELEASE_GIT_TAG``
-(else ``GIT_TAG``) when the TAG argument is not given, the refs from ``REFS``, else
-``SOURCE_GIT_REFS``, else ``GIT_REFS``, the products from ``PRODUCTS``.
+plan prints (and with --output writes) the release plan with its checksum; validate runs
+the release rules alone and writes nothing; apply executes exactly a reviewed plan.
+weekly, candidate, final, patch and backport are the sessions of the flow
+weekly -> release candidates -> final -> patch (run by the nox sessions weekly,
+release_candidate, final_release, patch_release and backport). Tags are never moved or
+deleted: a rerun of an interrupted session finishes it.
+Options come from dm-release.toml < environment < flags: the tag from RELEASE_GIT_TAG
+(else GIT_TAG) when the TAG argument is not given, the refs from REFS, else
+SOURCE_GIT_REFS, else GIT_REFS, the products from PRODUCTS.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def register(verbs: Any) -> None:
     parser = verbs.add_parser(
         "release",
         help="plan, validate and apply releases: weekly, candidates, finals, patches",
-        description=__doc__,
+        description=__doc__,  # this module's docstring is the verb's --help: plain text
         formatter_class=_RAW,
     )
     commands = parser.add_subparsers(dest="release_command", metavar="COMMAND", required=True)

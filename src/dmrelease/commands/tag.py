@@ -26,7 +26,12 @@ def register(verbs: Any) -> None:
     parser = verbs.add_parser(
         "tag",
         help="classify tag names, map them to EUPS tags, name the weekly",
-        description="Check and convert release tag names (DESIGN.md §3).",
+        description=(
+            "Check and convert release tag names as DMTN-106 spells them: finals M.n.p "
+            "(29.1.0; vM.n.p only on external repositories), release candidates vM.n.p.rcN "
+            "(v29.1.0.rc1), weeklies w.YYYY.WW (w.2025.24), dailies d.YYYY.MM.DD and build "
+            "ids bNNNN, with no zero padding. Historical spellings such as 16.0 read as legacy."
+        ),
     )
     commands = parser.add_subparsers(dest="tag_command", metavar="COMMAND", required=True)
     _add_classify(commands)
