@@ -40,23 +40,30 @@ def fuzz(session: nox.Session) -> None:
 @nox.session(default=False)
 def demo(session: nox.Session) -> None:
     """Create the embedded demo product in a fresh directory and run the flow on it."""
-    session.install("-e", ".")
-    session.run("dm-release", "demo", *session.posargs)
+    _dm_release(session, "demo", *session.posargs)
 
 
 @nox.session(default=False)
 def rebuild(session: nox.Session) -> None:
     """Prepare and build the products: `nox -s rebuild -- [dm-release rebuild args]`."""
-    session.install("-e", ".")
-    session.run("dm-release", "rebuild", *session.posargs)
+    _dm_release(session, "rebuild", *session.posargs)
 
 
 def _release(session: nox.Session, command: str) -> None:
     """Run `dm-release release COMMAND`; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs
     on the command line (a TAG given there wins over RELEASE_GIT_TAG)."""
+    _dm_release(session, "release", command, *session.posargs)
+
+
+def _dm_release(session: nox.Session, *args: str) -> None:
+    """Install dm-release from this checkout, then run it in the directory nox was invoked
+    from, not the noxfile's (where nox runs sessions): `nox -f <dm-release>/noxfile.py -s
+    validate -- TAG` in a product's directory finds its dm-release.toml there or in a parent,
+    and a relative --config, --dir or work_dir means what it means where the user stands."""
     session.install("-e", ".")
-    session.run("dm-release", "release", command, *session.posargs)
+    session.chdir(session.invoked_from)
+    session.run("dm-release", *args)
 
 
 @nox.session(default=False)

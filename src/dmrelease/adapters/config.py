@@ -1,6 +1,7 @@
 """Loading ``dm-release.toml``: the only place that reads ``os.environ`` (STYLE.md habit 11).
 
-The file is ``--config FILE`` or ``dm-release.toml`` in the working directory; the
+The file is ``--config FILE``, else ``$DM_RELEASE_CONFIG``, else the first
+``dm-release.toml`` of the working directory and its parents (:func:`find_config`); the
 environment carries Jenkins parameters and secrets; the flags come from argparse. The
 layering and validation are :func:`dmrelease.core.config_layers.build_options`: the
 settings (:class:`~dmrelease.core.config.Config`) and the request options, from which the
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from dmrelease.core.config import Config, Loaded
 
 CONFIG_NAME = "dm-release.toml"
+#: the environment variable naming the configuration file (after --config, before the search)
+CONFIG_VARIABLE = "DM_RELEASE_CONFIG"
 MAX_AUTO_JOBS = 8
 GIT_JOBS_PER_CPU = 4
 MAX_AUTO_GIT_JOBS = 16
@@ -51,22 +54,73 @@ def load_options(
 ) -> Loaded:
     """The validated settings and request options (the command makes its request of
     these); UsageError when there is no file to read."""
+    return load_found(find_config(path, environ=environ), flags, environ=environ)
+
+
+def load_found(
+    found: Found,
+    flags: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Loaded:
+    """The settings and request options of the file :func:`find_config` found."""
     from pathlib import Path
 
     from dmrelease.core.config_layers import build_options
 
-    cwd = Path.cwd()
-    file = path if path is not None else cwd / CONFIG_NAME
-    if not file.is_file():
-        given = f"{file}: no such file" if path else f"no {CONFIG_NAME} in {cwd}"
-        raise UsageError(f"{given}; give the configuration with --config FILE")
     return build_options(
-        text=_read(file),
-        path=str(file.absolute()),
+        text=_read(found.path),
+        path=str(found.path.absolute()),
         environ=os.environ if environ is None else environ,
         flags=flags,
-        cwd=cwd,
+        cwd=Path.cwd(),
     )
+
+
+class Found:
+    """The configuration file and how it was found (``how``: ``--config``, the variable,
+    or the directory searched from)."""
+
+    def __init__(self, path: Path, how: str) -> None:
+        self.path = path
+        self.how = how
+
+
+def find_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Found:
+    """The configuration file: ``path`` (``--config``), else ``$DM_RELEASE_CONFIG``, else
+    ``dm-release.toml`` in the working directory or the nearest parent that has one (up to
+    the filesystem root). Relative names are relative to the working directory; a nox
+    session runs dm-release from the directory nox was invoked from. UsageError naming
+    every place looked at when there is none."""
+    from pathlib import Path
+
+    environ = os.environ if environ is None else environ
+    if path is not None:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file (--config){_HOW_TO_GIVE}")
+        return Found(path, "--config")
+    named = environ.get(CONFIG_VARIABLE, "").strip()
+    if named:
+        if not Path(named).is_file():
+            raise UsageError(f"{named}: no such file ({CONFIG_VARIABLE}){_HOW_TO_GIVE}")
+        return Found(Path(named), CONFIG_VARIABLE)
+    cwd = Path.cwd()
+    looked = []
+    for directory in (cwd, *cwd.parents):
+        file = directory / CONFIG_NAME
+        if file.is_file():
+            return Found(file, f"searched from {cwd}")
+        looked.append(str(file))
+    raise UsageError(
+        f"no {CONFIG_NAME} found: no --config, {CONFIG_VARIABLE} not set, and none of "
+        f"{', '.join(looked)}{_HOW_TO_GIVE}"
+    )
+
+
+_HOW_TO_GIVE = (
+    f"; give the configuration with --config FILE or {CONFIG_VARIABLE}=FILE, put a "
+    f"{CONFIG_NAME} in this directory or a parent, or write one with 'dm-release config init'"
+)
 
 
 def _read(file: Path) -> str:

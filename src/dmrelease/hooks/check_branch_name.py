@@ -55,7 +55,12 @@ def _current_merge() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="check-branch-name", description="Check the branch name against DM conventions."
+        prog="check-branch-name",
+        description="Check the branch name against DM conventions: main (or master), "
+        "tickets/DM-<n>, backports tickets/DM-<n>-v<major>, u/<user>/<topic>, release branches "
+        "of --release-branch-pattern, or a name matching --allow. A commit on a release branch "
+        "is refused unless it concludes the merge of a backport branch of the same major. "
+        "Checks the current branch when committing, the pushed branch when pushing.",
     )
     parser.add_argument(
         "--release-branch-pattern",

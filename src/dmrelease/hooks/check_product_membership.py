@@ -49,7 +49,9 @@ def _read_or_error(path: str) -> str | UsageError:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="check-product-membership",
-        description="Check that no git package belongs to two products (DMTN-106 A.2.1).",
+        description="Check that no git package belongs to two products (DMTN-106 A.2.1): "
+        "the metapackage tables named by --products may not list one package twice over, and "
+        "every package they list must be in repos.yaml.",
     )
     parser.add_argument("--products", required=True, help="YAML/TOML: product -> table file")
     parser.add_argument("--repos", help="repos.yaml (default: the products file's `repos`)")

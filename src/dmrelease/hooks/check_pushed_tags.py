@@ -47,7 +47,11 @@ def _pushed_refs() -> list[PushedRef]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="check-pushed-tags",
-        description="Check that every pushed tag is a canonical DM release name.",
+        description="Check that every pushed tag is a canonical DM release name: a final "
+        "M.n.p (29.1.0), a release candidate vM.n.p.rcN (v29.1.0.rc1) or a weekly w.YYYY.WW "
+        "(w.2025.24), with no zero padding. Reads git's pre-push lines from stdin, else from "
+        "DM_RELEASE_PUSHED_REFS (set by the dm-release-pre-push guard); deleted tags are not "
+        "checked.",
     )
     parser.add_argument(
         "--external", action="store_true", help="an external repo: allow finals spelled vM.n.p"

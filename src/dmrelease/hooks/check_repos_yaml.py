@@ -24,7 +24,10 @@ def check_repos_yaml(path: str, text: str, *, sorted_keys: bool = False) -> list
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="check-repos-yaml", description="Check repos.yaml files (lsst/repos schema)."
+        prog="check-repos-yaml",
+        description="Check repos.yaml files (the lsst/repos schema): product names, each value "
+        "a git URL or a mapping with url and at least one of ref and lfs: true, no unknown "
+        "key, no product listed twice.",
     )
     parser.add_argument("filenames", nargs="*", help="repos.yaml files")
     parser.add_argument("--sorted", action="store_true", help="demand keys sorted by name")

@@ -1,0 +1,117 @@
+"""Where dm-release finds its configuration: ``--config``, then ``DM_RELEASE_CONFIG``, then
+``dm-release.toml`` in the working directory or its nearest parent that has one; and the
+nox sessions run dm-release from the directory nox was invoked from (issue 11 item 2)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from release_helpers import JENKINS_VARIABLES, make_setup
+
+from dmrelease.adapters.config import CONFIG_VARIABLE, find_config, load_options
+from dmrelease.core.errors import UsageError
+
+NOXFILE = Path(__file__).resolve().parents[2] / "noxfile.py"
+
+
+def _files(root: Path, *names: str) -> dict[str, Path]:
+    files = {}
+    for name in names:
+        file = root / name / "dm-release.toml"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(f'[git]\ndefault_branch = "{name.replace("/", "-")}"\n')
+        files[name] = file
+    return files
+
+
+def test_the_order_is_flag_variable_working_directory_then_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _files(tmp_path, "flag", "variable", "top", "top/mid")
+    deep = tmp_path / "top" / "mid" / "deep"
+    deep.mkdir()
+    monkeypatch.chdir(deep)
+    environ = {CONFIG_VARIABLE: str(files["variable"])}
+    assert find_config(files["flag"], environ=environ).how == "--config"
+    assert find_config(None, environ=environ).path == files["variable"]
+    assert find_config(None, environ={CONFIG_VARIABLE: " "}).path == files["top/mid"]
+    found = find_config(None, environ={})
+    assert (found.path, found.how) == (deep.parent / "dm-release.toml", f"searched from {deep}")
+    monkeypatch.chdir(tmp_path / "top")
+    assert find_config(None, environ={}).path == files["top"]  # the nearest one
+    loaded = load_options(None, environ={"DM_RELEASE_JOBS": "2"})
+    assert (loaded.config.default_branch, loaded.config.jobs) == ("top", 2)
+    assert loaded.config.config_path == str(files["top"])
+
+
+def test_no_file_names_every_place_looked_at_and_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if any((d / "dm-release.toml").exists() for d in tmp_path.parents):
+        pytest.skip("a parent of the temporary directory has a dm-release.toml")
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={})
+    looked = ", ".join(str(d / "dm-release.toml") for d in (tmp_path, *tmp_path.parents))
+    how = (
+        "; give the configuration with --config FILE or DM_RELEASE_CONFIG=FILE, put a "
+        "dm-release.toml in this directory or a parent, or write one with "
+        "'dm-release config init'"
+    )
+    assert str(error.value) == (
+        f"no dm-release.toml found: no --config, DM_RELEASE_CONFIG not set, and none of "
+        f"{looked}{how}"
+    )
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={CONFIG_VARIABLE: "absent.toml"})
+    assert str(error.value) == f"absent.toml: no such file (DM_RELEASE_CONFIG){how}"
+    with pytest.raises(UsageError) as error:
+        find_config(Path("gone.toml"), environ={CONFIG_VARIABLE: "absent.toml"})
+    assert str(error.value) == f"gone.toml: no such file (--config){how}"
+
+
+def _nox(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real nox on dm-release's noxfile, from ``cwd``, without a venv of its own: the
+    session's dm-release is this interpreter's (the editable install under test)."""
+    nox = shutil.which("nox")
+    if nox is None:
+        pytest.skip("nox is not installed")
+    environ = {
+        k: v for k, v in os.environ.items() if k not in (*JENKINS_VARIABLES, CONFIG_VARIABLE)
+    }
+    environ["PATH"] = os.pathsep.join((os.path.dirname(sys.executable), environ.get("PATH", "")))
+    command = [nox, "-f", str(NOXFILE), "--no-venv", "--no-install", *args]
+    return subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True)
+
+
+def test_nox_validate_from_a_product_directory_finds_its_configuration(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path / "product")
+    inside = setup.root / "docs"
+    inside.mkdir()
+    result = _nox(inside, "-s", "validate", "--", "w.2025.24")
+    assert result.returncode == 0, result.stderr
+    assert f"nox > cd {inside}\n" in result.stderr
+    assert result.stdout.startswith("plan: weekly meta w.2025.24\n")
+    assert result.stdout.endswith("weekly meta w.2025.24: every rule holds\n")
+
+
+def test_nox_takes_a_relative_config_from_where_it_was_invoked(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path / "product")
+    result = _nox(
+        tmp_path, "-s", "validate", "--", "w.2025.24", "--config", "product/dm-release.toml"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("weekly meta w.2025.24: every rule holds\n")
+    absent = _nox(
+        setup.root / "upstream", "-s", "validate", "--", "w.2025.24", "--config", "x.toml"
+    )
+    assert absent.returncode == 1  # nox's code for a failed session
+    assert absent.stdout.startswith("dm-release: error: x.toml: no such file (--config); give")
+    assert "dm-release release validate w.2025.24 --config x.toml failed with exit code 2" in (
+        absent.stderr
+    )
