@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="check-product-membership",
         description="Check that no git package belongs to two products (DMTN-106 A.2.1): "
-        "the metapackage tables named by --products may not list one package twice over, and "
+        "no package may be listed by two of the metapackage tables that --products names, and "
         "every package they list must be in repos.yaml.",
     )
     parser.add_argument("--products", required=True, help="YAML/TOML: product -> table file")
