@@ -1,3 +1,3 @@
 """dm-release: release engineering for multi-repository EUPS products (DMTN-106)."""
 
-__version__ = "0.1.0"
+__version__ = "0.11.0"
