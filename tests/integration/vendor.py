@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dmrelease.adapters.safe_tar import extract
+
 __all__ = [
     "REQUIRE_ENV",
     "Vendor",
@@ -193,8 +195,8 @@ def _unpack(tarball: Path, into: Path) -> Path:
     """Extract a one-folder tarball as `into` (its top folder renamed)."""
     scratch = into.with_name(into.name + ".unpack")
     shutil.rmtree(scratch, ignore_errors=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(scratch, filter="data")
+    with tarfile.open(tarball) as archive:  # tarfile's data filter rules, on 3.11.2 too
+        extract(archive, scratch)
     (top,) = scratch.iterdir()
     top.rename(into)
     scratch.rmdir()

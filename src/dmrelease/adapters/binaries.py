@@ -1,11 +1,12 @@
 """The binary (tarball) server: is ``<p>-<v>@<flavor>.tar.gz`` there, and installing it.
 
 DESIGN.md §6: a tarball holds the tree ``<p>/<v>/…``. Presence is asked with HEAD, never a
-download (issue 4); an install streams the tarball to disk, unpacks it with tarfile's
-``data`` filter, refusing any member or link that leaves ``<p>/<v>/``, and hands the tree to
-the stack, which moves it in place and records it. The credential, when there is one, goes in
-the Authorization header and never into a message: every message is redacted
-(core/redact.py), the server URL may carry a token in its userinfo.
+download (issue 4); an install streams the tarball to disk, unpacks it with the rules of
+tarfile's ``data`` filter (adapters/safe_tar.py, the same where tarfile lacks them: Python
+3.11.2), refusing any member or link that leaves ``<p>/<v>/``, and hands the tree to the stack,
+which moves it in place and records it. The credential, when there is one, goes in the
+Authorization header and never into a message: every message is redacted (core/redact.py),
+the server URL may carry a token in its userinfo.
 
 Downloads are bounded (issue 8 §6): ``max_bytes`` of body (the announced Content-Length
 and the bytes actually read), a ``deadline`` for the whole download (each read waits at most
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from dmrelease.adapters.safe_tar import Entry, Refused, data_rules, extract
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.config import Secret
 from dmrelease.core.errors import DmReleaseError
@@ -192,8 +194,7 @@ class BinaryServer:
     def _unpack(self, product: str, version: str, archive: Path, into: Path) -> Path:
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                check = _inside(f"{product}/{version}", self.unpack_max_bytes)
-                tar.extractall(into, filter=check)
+                extract(tar, into, _inside(f"{product}/{version}", self.unpack_max_bytes))
         except _TooLarge as exc:
             raise self.fail(
                 f"{product}: {archive.name} would unpack to more than {exc.limit} bytes "
@@ -251,34 +252,35 @@ def _set_read_timeout(raw: object, seconds: float) -> None:
         sock.settimeout(seconds)
 
 
-class _TooLarge(tarfile.FilterError):
+class _TooLarge(Refused):
     def __init__(self, member: tarfile.TarInfo, limit: int) -> None:
         super().__init__(f"{member.name!r}: the tarball unpacks to more than {limit} bytes")
         self.limit = limit
 
 
-class _OutsidePrefix(tarfile.FilterError):
+class _OutsidePrefix(Refused):
     def __init__(self, member: tarfile.TarInfo, prefix: str, what: str) -> None:
         super().__init__(f"{member.name!r}: {what} outside {prefix}/")
 
 
-def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], tarfile.TarInfo]:
-    """tarfile's ``data`` filter (no absolute paths, nothing outside the destination), and
-    every member, and every link's target, inside ``<p>/<v>/``: the tree is moved into the
-    stack, where a link that leaves it would point into another package (DESIGN.md §6).
-    The member sizes are summed as they come: past ``max_bytes`` the unpacking stops."""
+def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], Entry]:
+    """tarfile's ``data`` filter rules (safe_tar.data_rules: no absolute paths, nothing
+    outside the destination, no special files, modes made safe), and every member, and every
+    link's target, inside ``<p>/<v>/``: the tree is moved into the stack, where a link that
+    leaves it would point into another package (DESIGN.md §6). The member sizes are summed
+    as they come: past ``max_bytes`` the unpacking stops."""
     unpacked = 0
 
     def within(path: str) -> bool:
         return path == prefix or path.startswith(f"{prefix}/")
 
-    def check(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo:
+    def check(member: tarfile.TarInfo, destination: str) -> Entry:
         nonlocal unpacked
         unpacked += max(member.size, 0)
         if unpacked > max_bytes:
             raise _TooLarge(member, max_bytes)
-        member = tarfile.data_filter(member, destination)
-        name = posixpath.normpath(member.name)
+        entry = data_rules(member, destination)
+        name = posixpath.normpath(entry.name)
         parent = member.isdir() and (name == "." or prefix.startswith(f"{name}/"))
         if not within(name) and not parent:
             raise _OutsidePrefix(member, prefix, "a path")
@@ -287,9 +289,9 @@ def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], tar
         elif member.islnk():
             target = member.linkname
         else:
-            return member
+            return entry
         if name == prefix or not within(posixpath.normpath(target)):
             raise _OutsidePrefix(member, prefix, "a link to")
-        return member
+        return entry
 
     return check
