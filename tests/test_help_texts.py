@@ -85,7 +85,8 @@ def test_the_tree_walk_reaches_every_verb_and_sub_verb() -> None:
     sub-verbs of the groups (a walk that stopped early would pass on nothing)."""
     assert SCRIPTS["dm-release"] == CLI_ENTRY
     verbs = {prog.split()[1] for prog in CLI_HELP if prog != "dm-release"}
-    assert verbs == set(VERB_MODULES)
+    (choices,) = (a.choices for a in build_parser()._actions if a.choices and a.dest == "verb")
+    assert verbs == set(choices) >= set(VERB_MODULES)
     for expected in (
         "dm-release tag weekly",
         "dm-release table deps",
