@@ -150,3 +150,19 @@ def test_the_finder_names_each_problem(text: str, expected: list[str]) -> None:
 )
 def test_the_finder_passes_plain_help(text: str) -> None:
     assert problems(text) == []
+
+
+#: the documents users read beside --help (the generated configuration reference, once made)
+DOCUMENTS = [
+    path
+    for path in ("README.md", "pre-commit-hooks/README.md", "CHANGELOG.md", "docs/configuration.md")
+    if (ROOT / path).exists()
+]
+CITATIONS = {"cites the design notes", "cites the style guide", "cites a section sign"}
+
+
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_user_documents_cite_nothing_users_lack(path: str) -> None:
+    """Markdown may show code, but sends no one to the design notes or the style guide."""
+    found = problems((ROOT / path).read_text(encoding="utf-8"))
+    assert [p for p in found if p.partition(":")[0] in CITATIONS] == []
