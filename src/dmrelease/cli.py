@@ -61,20 +61,27 @@ def _dispatch(args: argparse.Namespace, secrets: Sequence[str]) -> int:
     def say(text: str) -> None:
         print(redact(text, secrets), file=sys.stderr)
 
+    def failed(error: BaseException, code: int) -> int:
+        if getattr(args, "json", False):  # the document of the failure, on stdout
+            from dmrelease.commands.machine import emit_failure
+
+            emit_failure(args, error)
+        return code
+
     try:
         return int(args.handler(args))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         say("dm-release: interrupted")
-        return 130
+        return failed(exc, 130)
     except CheckFailed as exc:
         for diagnostic in exc.diagnostics:
             say(str(diagnostic))
-        return exc.exit_code
+        return failed(exc, exc.exit_code)
     except DmReleaseError as exc:
         if args.verbose:
             say(traceback.format_exc().rstrip())
         say(f"dm-release: error: {exc}")
-        return exc.exit_code
-    except Exception:  # a bug: its traceback, redacted (its values may hold a URL)
+        return failed(exc, exc.exit_code)
+    except Exception as exc:  # a bug: its traceback, redacted (its values may hold a URL)
         say(traceback.format_exc().rstrip())
-        return 1
+        return failed(exc, 1)

@@ -132,6 +132,25 @@ def _read(file: Path) -> str:
     return decode_text(data, str(file.absolute()))
 
 
+#: the environment variable choosing how progress is shown (adapters/progress): auto (a
+#: live line on a terminal, plain lines otherwise), tty, plain or off; read by every verb
+#: that fetches, builds or pushes
+PROGRESS_VARIABLE = "DM_RELEASE_PROGRESS"
+PROGRESS_MODES = ("auto", "tty", "plain", "off")
+PROGRESS_HELP = (
+    "progress of fetches, builds and pushes on stderr: auto (a live line on a terminal, "
+    "plain lines otherwise), tty, plain or off"
+)
+
+
+def progress_mode() -> str:
+    """``DM_RELEASE_PROGRESS`` (auto when unset or empty); a usage error otherwise."""
+    value = os.environ.get(PROGRESS_VARIABLE, "").strip().lower() or "auto"
+    if value not in PROGRESS_MODES:
+        raise UsageError(f"{PROGRESS_VARIABLE}={value!r}: not one of {', '.join(PROGRESS_MODES)}")
+    return value
+
+
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
     """The environment of a child process (git, a build command): ours without the
     secrets (a build command could print them into a log Jenkins archives), plus ``extra``."""
@@ -142,6 +161,12 @@ def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
 def known_secrets() -> tuple[str, ...]:
     """The credential values of the environment (``CREDENTIAL_VARIABLES``), for redaction."""
     return tuple(v for v in (os.environ.get(n, "") for n in CREDENTIAL_VARIABLES) if v)
+
+
+def credentials_set() -> tuple[str, ...]:
+    """The names of the credential variables that are set (``dm-release doctor``): their
+    values stay here."""
+    return tuple(n for n in CREDENTIAL_VARIABLES if os.environ.get(n))
 
 
 #: variables through which git would read configuration, attributes or a repository from
@@ -233,3 +258,108 @@ def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> N
 def flag_values(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
     """The flags given on the command line (unset ones are None and do not override)."""
     return {name: getattr(args, name, None) for name in names}
+
+
+#: what a verb reads from the environment, by group: ``config`` (the options' variables,
+#: the configuration file's and the secrets), ``git`` (where git would read configuration
+#: from elsewhere, :func:`git_attributes_elsewhere`); every verb reads ``credentials``
+#: (their values are redacted from its output)
+ENVIRONMENT_GROUPS = ("config", "git", "credentials")
+_GROUPS_DEFAULT = "environment_groups"
+
+
+def add_config_option(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
+    """``--config FILE``, for a verb that loads the configuration; its ``--help`` then
+    lists the configuration's environment variables (and git's, with ``git``: a verb that
+    clones or fetches)."""
+    from pathlib import Path
+
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=f"the configuration file (default: ${CONFIG_VARIABLE}, else {CONFIG_NAME} in "
+        "this directory or the nearest parent that has one)",
+    )
+    reads_environment(parser, "config", *(("git",) if git else ()))
+
+
+def reads_environment(parser: argparse.ArgumentParser, *groups: str) -> None:
+    """Declare that the verb of ``parser`` reads these groups of variables
+    (:data:`ENVIRONMENT_GROUPS`): its ``--help`` lists them."""
+    unknown = set(groups) - set(ENVIRONMENT_GROUPS)
+    if unknown:
+        raise KeyError(f"no environment group {sorted(unknown)}")  # a bug of the caller
+    declared = parser.get_default(_GROUPS_DEFAULT) or ()
+    parser.set_defaults(**{_GROUPS_DEFAULT: tuple(dict.fromkeys((*declared, *groups)))})
+
+
+class HelpParser(argparse.ArgumentParser):
+    """The parser of dm-release and of each of its verbs (sub-parsers take their parent's
+    class): ``--help`` ends with the environment variables the verb reads, made when help
+    is printed (start-up loads nothing for it). A verb group lists what its commands read."""
+
+    def format_help(self) -> str:
+        return f"{super().format_help()}\n{environment_help(self._environment_groups())}"
+
+    def _environment_groups(self) -> set[str]:
+        groups = set(self.get_default(_GROUPS_DEFAULT) or ()) | {"credentials"}
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    if isinstance(sub, HelpParser):
+                        groups |= sub._environment_groups()
+        return groups
+
+
+def environment_variables(groups: Iterable[str]) -> list[tuple[tuple[str, ...], str]]:
+    """(variables, what they are) of ``groups``, in the order --help lists them: the
+    configuration file, each option's (in their order of declaration), the secrets, the
+    credentials redacted, git's."""
+    from dmrelease.core.config import options
+
+    chosen = set(groups)
+    found: list[tuple[tuple[str, ...], str]] = []
+    if "config" in chosen:
+        found.append(((CONFIG_VARIABLE,), "the configuration file when --config is not given"))
+        for spec in options().values():
+            where = f"{spec.key}: " if spec.key else ""
+            for position, variable in enumerate(spec.env):
+                also = f" (when {' and '.join(spec.env[:position])} unset)" if position else ""
+                found.append(((variable,), f"{where}{spec.help}{also}"))
+        from dmrelease.core.config import SECRET_HELP
+
+        for name, variable in SECRETS.items():
+            text = f"{SECRET_HELP[name]}: a secret, from the environment only, never printed"
+            found.append(((variable,), text))
+    if "credentials" in chosen:
+        secrets = set(SECRETS.values()) if "config" in chosen else set()
+        others = tuple(v for v in CREDENTIAL_VARIABLES if v not in secrets)
+        found.append((others, "credentials: their values are shown as **** in all output"))
+    if "git" in chosen:
+        text = (
+            "when any is set, git may read configuration or attributes from elsewhere, so "
+            "files that may have changed are compared by git rather than by content"
+        )
+        found.append((_GIT_ELSEWHERE, text))
+        found.append((("HOME", "XDG_CONFIG_HOME"), "where git's own configuration is looked for"))
+    return found
+
+
+def environment_help(groups: Iterable[str], width: int = 100) -> str:
+    """The "environment variables:" section of a verb's --help: a variable and what it
+    is on one line; a list of variables wrapped, then what they are, indented."""
+    import textwrap
+
+    column = 32
+    lines = ["environment variables:"]
+    for variables, text in environment_variables(groups):
+        if len(variables) == 1 and len(variables[0]) < column - 3:
+            wrapped = textwrap.wrap(text, width - column)
+            lines.append(f"  {variables[0]:<{column - 3}} {wrapped[0]}")
+        else:
+            lines += textwrap.wrap(", ".join(variables), width, initial_indent="  ",
+                                   subsequent_indent="  ", break_on_hyphens=False)  # fmt: skip
+            wrapped = ["", *textwrap.wrap(text, width - column)]
+        lines += [" " * column + more for more in wrapped[1:]]
+    return "\n".join(lines) + "\n"

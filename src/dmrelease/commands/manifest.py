@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dmrelease.commands.machine import add_json_flag, emit, wants_json
 from dmrelease.stages.verify import verify_files
 
 
@@ -46,11 +47,16 @@ def register(verbs: Any) -> None:
         help="versiondb content_sha.db.txt: check each content hash is recorded for its build",
     )
     verify.add_argument("manifests", nargs="+", type=Path, metavar="MANIFEST", help="bNNNN.txt")
+    add_json_flag(verify, "the problems and the counts")
     verify.set_defaults(handler=run_verify)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     report = verify_files(args.manifests, args.content_db)
+    if wants_json(args):
+        counts = {"manifests": report.manifests, "packages": report.packages}
+        emit(args, {**counts, "problems": len(report.diagnostics)}, diagnostics=report.diagnostics)
+        return 1 if report.diagnostics else 0
     for diagnostic in report.diagnostics:
         print(diagnostic)
     print(report)

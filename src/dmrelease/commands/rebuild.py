@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from dmrelease.adapters.config import add_option_flags, flag_values
+from dmrelease.commands.machine import add_json_flag, emit
 
 #: the options of dmrelease.core.config that rebuild takes as flags
 FLAGS = (
@@ -30,7 +30,7 @@ def register(verbs: Any) -> None:
         ),
     )
     parser.add_argument("--config", type=Path, help="dm-release.toml (default: ./dm-release.toml)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_json_flag(parser, "the prepared manifest and the build's outcome")
     parser.add_argument(
         "--dry-run", action="store_true", help="fetch into the work clones, resolve and plan; "
         "write nothing else",
@@ -46,9 +46,6 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_options(args.config, flag_values(args, FLAGS))
     request = loaded.request.build_request(dry_run=args.dry_run)
     prepared, built = rebuild(loaded.config, request, log=sys.stderr)  # the live stream
-    if args.json:
-        result = {"prepare": prepared.as_dict(), "build": built.as_dict() if built else None}
-        # one write: json.dump writes each token (18,000 for 300 packages), and each write
-        # of the redacting stdout runs the redaction (~20 ms); whole, it is redacted once
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    if args.json:  # emit writes it in one write: redacted once, not per token
+        emit(args, {"prepare": prepared.as_dict(), "build": built.as_dict() if built else None})
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dmrelease.adapters.config import add_option_flags, flag_values
+from dmrelease.commands.machine import add_json_flag, emit, human, wants_json
 from dmrelease.core.config import Loaded, RequestOptions, options
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.journal import Journal
@@ -43,7 +44,7 @@ def _common(parser: argparse.ArgumentParser, *, tag: bool = True) -> None:
     parser.add_argument("--product", help="the product (default: the only configured one)")
     parser.add_argument("--jobs", type=int, help="git pushes and fetches in parallel")
     if tag:
-        parser.add_argument("tag", nargs="?", help=f"the tag [env {_TAG_VARIABLES}]")
+        parser.add_argument("tag", nargs="?", help=f"e.g. v29.1.0.rc1 [env {_TAG_VARIABLES}]")
     else:
         parser.set_defaults(tag=None)
     add_option_flags(parser, FLAGS)
@@ -61,6 +62,7 @@ def _writer(parser: argparse.ArgumentParser) -> None:
         help="replace the release lock whatever it holds (another session's, empty, corrupt):"
         " only when no other session is running",
     )
+    add_json_flag(parser, "what was done (the journal's counts and steps)")
 
 
 def register(verbs: Any) -> None:
@@ -84,7 +86,7 @@ def register(verbs: Any) -> None:
         )
         _common(sub)
         _writer(sub)
-        sub.add_argument("--packages", nargs="+", default=[], help="packages (patch: impacted)")
+        sub.add_argument("--packages", nargs="+", default=[], help="patch: the packages to branch")
         sub.add_argument(
             "--no-build",
             action="store_true",
@@ -104,9 +106,9 @@ def _add_plan(commands: Any) -> None:
         )
         _common(sub)
         sub.add_argument("--session", choices=sorted(_SESSIONS), help="default: from the tag")
-        sub.add_argument("--packages", nargs="+", default=[], help="for branch sessions")
+        sub.add_argument("--packages", nargs="+", default=[], help="patch: the packages to branch")
         sub.add_argument("--output", "-o", type=Path, help="write the plan (JSON) for apply")
-        sub.add_argument("--json", action="store_true", help="print the plan as JSON")
+        add_json_flag(sub, "the plan")
         sub.set_defaults(handler=run_plan, validate=name == "validate")
 
 
@@ -171,10 +173,28 @@ def _tag(options: RequestOptions, session: Session | None, where: str) -> Tag:
         raise CheckFailed([problem]) from None
 
 
-def _report(journal: Journal | None) -> None:
+def _report(args: argparse.Namespace, journal: Journal | None) -> None:
+    """The journal's counts on stderr; with ``--json`` its document on stdout (a dry run
+    or a session with nothing to do keeps no journal: ``"journal": null``)."""
     if journal is not None:
         counts = ", ".join(f"{n} {step}" for step, n in journal.summary().items() if n)
         print(f"{journal.operation}: {counts}", file=sys.stderr)
+    if wants_json(args):
+        emit(args, {"dry_run": args.dry_run, "journal": _journal_dict(journal)})
+
+
+def _journal_dict(journal: Journal | None) -> dict[str, Any] | None:
+    if journal is None:
+        return None
+    return {
+        "operation": journal.operation,
+        "plan_checksum": journal.plan_checksum,
+        "complete": journal.complete(),
+        "counts": journal.summary(),
+        "packages": {name: str(step) for name, step in journal.packages.items()},
+        "errors": dict(journal.errors),
+        "stages": list(journal.stages),
+    }
 
 
 def run_session(args: argparse.Namespace) -> int:
@@ -187,12 +207,12 @@ def run_session(args: argparse.Namespace) -> int:
         tuple(args.packages), args.dry_run, args.break_lock, build=not args.no_build,
     )  # fmt: skip
     run = weekly if args.session is Session.WEEKLY else tag_then_build
-    _report(run(loaded.config, request))
+    _report(args, run(loaded.config, request, out=human(args)))
     return 0
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from dmrelease.core.plan import plan_to_json, render_plan
+    from dmrelease.core.plan import PLAN_FORMAT, plan_to_json, render_plan
     from dmrelease.stages.release import plan_for, validate_request
     from dmrelease.stages.workspace import work_dir_lock
 
@@ -217,7 +237,11 @@ def run_plan(args: argparse.Namespace) -> int:
 
         text = plan_to_json(planned.plan)
         write_atomically(args.output, text, parents=False, what="the plan")
-    sys.stdout.write(plan_to_json(planned.plan) if args.json else render_plan(planned.plan))
+    if wants_json(args):
+        plan = planned.plan
+        emit(args, {"format": PLAN_FORMAT, "checksum": plan.checksum, "plan": plan.to_dict()})
+    else:
+        sys.stdout.write(render_plan(planned.plan))
     if args.validate:
         print(f"{planned.plan.operation}: every rule holds", file=sys.stderr)
     return 0
@@ -227,7 +251,10 @@ def run_apply(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import apply_file
 
     config = _loaded(args).config
-    _report(apply_file(config, args.plan, dry_run=args.dry_run, break_lock=args.break_lock))
+    journal = apply_file(
+        config, args.plan, dry_run=args.dry_run, break_lock=args.break_lock, out=human(args)
+    )
+    _report(args, journal)
     return 0
 
 
@@ -239,5 +266,9 @@ def run_backport(args: argparse.Namespace) -> int:
         args.ticket, args.to, tuple(args.packages), _product(args, loaded), args.merge,
         args.dry_run, args.break_lock,
     )  # fmt: skip
-    backport(loaded.config, request)
+    outcomes = backport(loaded.config, request, out=human(args))
+    if wants_json(args):
+        done = [{"package": o.package, "status": o.status, "commits": o.commits} for o in outcomes]
+        data = {"dry_run": args.dry_run, "ticket": args.ticket, "to": args.to}
+        emit(args, {**data, "packages": done})
     return 0

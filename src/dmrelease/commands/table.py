@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dmrelease.commands.machine import add_json_flag, emit, wants_json
 from dmrelease.core.errors import CheckFailed, ParseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.tables import ExclusionMap, TableFile, TableParseError, parse_table
@@ -43,8 +44,8 @@ def register(verbs: Any) -> None:
         "deps",
         help="list the dependencies a table file declares for a flavor and build type",
         description=(
-            "List the products a table file sets up (setupRequired/setupOptional) for one "
-            "flavor and build type, after its if/else blocks. The eups version check is never "
+            "List the products a table file sets up (setupRequired/setupOptional) for one\n"
+            "flavor and build type, after its if/else blocks. The eups version check is never\n"
             "listed; --external products only with --include-external."
         ),
         epilog=_DEPS_EXAMPLE,
@@ -71,6 +72,7 @@ def register(verbs: Any) -> None:
     deps.add_argument(
         "--include-external", action="store_true", help="also list --external dependencies"
     )
+    add_json_flag(deps, "the dependencies")
     deps.set_defaults(handler=run_deps)
 
 
@@ -88,6 +90,17 @@ def run_deps(args: argparse.Namespace) -> int:
         exclusions=exclusions,
         product=args.product,
     )
+    if wants_json(args):
+        listed = [
+            {"name": d.name, "kind": d.kind, "constraint": d.constraint or None, "line": d.line}
+            for d in dependencies
+        ]
+        product = args.product or table.product_name
+        emit(args, {
+            "file": str(args.file), "product": product, "flavor": args.flavor,
+            "build_type": args.build_type, "dependencies": listed,
+        })  # fmt: skip
+        return 0
     for dependency in dependencies:
         print(f"{dependency.name}\t{dependency.kind}")
     return 0

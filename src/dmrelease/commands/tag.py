@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dmrelease.commands.machine import add_json_flag, emit, wants_json
+from dmrelease.core.errors import Diagnostic
 from dmrelease.core.names import InvalidName, Weekly, classify, eups_tag
 
 #: the weekly build runs on Thursdays, Pacific time (DESIGN.md §3)
@@ -59,6 +61,7 @@ def _add_classify(commands: Any) -> None:
         help="the tags are on an external repo, where a final may be spelled vM.n.p",
     )
     parser.add_argument("tags", nargs="+", metavar="TAG", help="tag names to check")
+    add_json_flag(parser, "each tag's kind")
     parser.set_defaults(handler=run_classify)
 
 
@@ -77,6 +80,7 @@ def _add_eups(commands: Any) -> None:
         ),
     )
     parser.add_argument("tags", nargs="+", metavar="TAG", help="git tag names")
+    add_json_flag(parser, "each tag's EUPS tag")
     parser.set_defaults(handler=run_eups)
 
 
@@ -100,6 +104,7 @@ def _add_weekly(commands: Any) -> None:
         metavar="YYYY-MM-DD",
         help="the date (default: today in America/Los_Angeles, the weekly build's clock)",
     )
+    add_json_flag(parser, "the weekly tag and its date")
     parser.set_defaults(handler=run_weekly)
 
 
@@ -118,26 +123,35 @@ def _iso_date(text: str) -> dt.date:
     raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD")
 
 
-def _each(tags: list[str], render: Callable[[str], str]) -> int:
-    """Print ``render(tag)`` for each tag; report invalid ones on stderr and go on."""
-    status = 0
-    for tag in tags:
+def _each(args: argparse.Namespace, key: str, render: Callable[[str], str]) -> int:
+    """Print ``TAG<TAB>render(tag)`` (``render(tag)`` alone for ``eups``) for each tag;
+    report invalid ones on stderr and go on. With ``--json`` the document lists each valid
+    tag as ``{"tag", key}``, each invalid one as a diagnostic of ``<command line>`` whose
+    line is the tag's position among the TAG arguments."""
+    found: list[dict[str, str]] = []
+    problems: list[Diagnostic] = []
+    for position, tag in enumerate(args.tags, start=1):
         try:
-            line = render(tag)
+            value = render(tag)
         except InvalidName as exc:
             print(f"{tag}: {exc.reason}", file=sys.stderr)
-            status = 1
-        else:
-            print(line)
-    return status
+            message = f"{tag}: {exc.reason}"
+            problems.append(Diagnostic("<command line>", position, exc.rule, message))
+            continue
+        found.append({"tag": tag, key: value})
+        if not wants_json(args):
+            print(f"{tag}\t{value}" if key == "kind" else value)
+    if wants_json(args):
+        emit(args, {"tags": found}, diagnostics=problems)
+    return 1 if problems else 0
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    return _each(args.tags, lambda tag: f"{tag}\t{classify(tag, external=args.external)}")
+    return _each(args, "kind", lambda tag: str(classify(tag, external=args.external)))
 
 
 def run_eups(args: argparse.Namespace) -> int:
-    return _each(args.tags, eups_tag)
+    return _each(args, "eups", eups_tag)
 
 
 def utc_now() -> dt.datetime:
@@ -151,5 +165,10 @@ def weekly_at(moment: dt.datetime) -> Weekly:
 
 
 def run_weekly(args: argparse.Namespace) -> int:
-    print(Weekly.for_date(args.date) if args.date else weekly_at(utc_now()))
+    day: dt.date = args.date or utc_now().astimezone(WEEKLY_CLOCK).date()
+    weekly = Weekly.for_date(day)
+    if wants_json(args):
+        emit(args, {"date": day.isoformat(), "weekly": str(weekly), "eups": eups_tag(str(weekly))})
+    else:
+        print(weekly)
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,17 @@ class ProductConfig:
     external_repos: tuple[str, ...] = ()
 
 
-PRODUCT_KEYS = {"repos", "release_branch", "external", "external_repos"}
+#: the keys of a ``[products.<metapackage>]`` table and their help (the reference and
+#: ``config init`` print it); ``repos`` is required, the others default as in ProductConfig
+PRODUCT_HELP = {
+    "repos": "repos.yaml of the product: package name -> git URL (relative to the file)",
+    "release_branch": "name of a release's branches, made of {major} and {minor}",
+    "external": "dependencies that are not packages of the product: never fetched nor built",
+    "external_repos": "packages of the product on external forks: a final also tags them vM.n.p",
+}
+PRODUCT_KEYS = set(PRODUCT_HELP)
+#: what each secret is (the reference and --help print it)
+SECRET_HELP = {"binary_token": "the token sent to the binary server (servers.binary)"}
 K = Kind
 
 
@@ -241,10 +251,12 @@ class RequestOptions:
 
 @dataclass(frozen=True)
 class Loaded:
-    """What the loader gives the command: the settings and the request options."""
+    """What the loader gives the command: the settings and the request options, and where
+    each value came from (``sources``: by option, secret and ``products.NAME``)."""
 
     config: Config
     request: RequestOptions
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 def options() -> dict[str, OptionSpec]:

@@ -223,6 +223,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        self.sources: dict[str, str] = {}
         self.problems: list[Diagnostic] = []
         self.products: list[ProductConfig] = []
 
@@ -240,9 +241,24 @@ class _Builder:
             self.fail(origin, "config-value", f"{label}: {shown} is {problem}")
         else:
             self.values[name] = typed
+            self.sources[name] = _source(origin, label)
 
     def fail(self, origin: _Origin, rule: str, message: str, hint: str | None = None) -> None:
         self.problems.append(Diagnostic(origin.path, origin.line, rule, message, hint=hint))
+
+
+def _source(origin: _Origin, label: str) -> str:
+    """Where a value came from, as ``config show`` prints it: ``FILE:LINE``,
+    ``environment VAR``, ``flag --name`` or ``argument NAME``."""
+    if origin.path == _ENVIRONMENT:
+        return f"environment {label}"
+    if origin.path == _COMMAND_LINE:
+        return f"flag {label}" if label.startswith("-") else f"argument {label}"
+    return f"{origin.path}:{origin.line}"
+
+
+#: the source of a value nobody gave
+DEFAULT = "default"
 
 
 def _by_key() -> dict[str, str]:
@@ -312,6 +328,7 @@ def _product(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -
     if len(builder.problems) == before:
         product = ProductConfig(name, at.base / str(repos), str(branch), **lists)
         builder.products.append(product)
+        builder.sources[section] = _source(at, section)
 
 
 _LISTS = ("external", "external_repos")
@@ -367,6 +384,7 @@ def _derive_state_dir(builder: _Builder) -> None:
     """``state_dir`` defaults to ``<work_dir>/state``, wherever ``work_dir`` came from."""
     if "state_dir" not in builder.values and "work_dir" in builder.values:
         builder.values["state_dir"] = builder.values["work_dir"] / "state"
+        builder.sources["state_dir"] = f"{DEFAULT} (<work_dir>/state)"
 
 
 def _anchor_default_paths(builder: _Builder, base: Path) -> None:
@@ -406,6 +424,9 @@ def build_options(
 
     Relative paths of the file are relative to the file's directory; those of the
     environment and flags to ``cwd``. Raises CheckFailed with every problem found.
+    ``Loaded.sources`` says where each value came from (every option and secret by name,
+    each product as ``products.NAME``): ``default``, ``FILE:LINE``, ``environment VAR``,
+    ``flag --name`` or ``argument NAME``.
     """
     builder = _Builder()
     if text is not None:
@@ -428,7 +449,12 @@ def build_options(
     _check(builder, config, request)
     if builder.problems:
         raise CheckFailed(builder.problems)
-    return Loaded(config, request)
+    for name, variable in SECRETS.items():
+        if getattr(config, name) is not None:
+            builder.sources[name] = f"environment {variable}"
+    sources = {name: builder.sources.get(name, DEFAULT) for name in (*options(), *SECRETS)}
+    products = {k: v for k, v in builder.sources.items() if k.startswith("products.")}
+    return Loaded(config, request, {**sources, **products})
 
 
 class Layers(TypedDict, total=False):
