@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from dmrelease import __version__
-from dmrelease.adapters.config import known_secrets
+from dmrelease.adapters.config import HelpParser, known_secrets
 from dmrelease.adapters.output import redacted_output
 from dmrelease.core.errors import CheckFailed, DmReleaseError
 from dmrelease.core.redact import redact
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
-VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release")
+VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release", "config")
 
 
 def verbs_of(argv: Sequence[str]) -> tuple[str, ...]:
@@ -39,7 +39,7 @@ def verbs_of(argv: Sequence[str]) -> tuple[str, ...]:
 def build_parser(verbs: Sequence[str] = VERB_MODULES) -> argparse.ArgumentParser:
     """The parser of ``verbs`` (every verb by default; :func:`main` passes the one the
     command line names, see :func:`verbs_of`)."""
-    parser = argparse.ArgumentParser(
+    parser = HelpParser(  # its --help and each verb's end with their environment variables
         prog="dm-release",
         description="Release engineering for multi-repository EUPS products (DMTN-106).",
     )

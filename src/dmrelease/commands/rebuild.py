@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from dmrelease.adapters.config import add_option_flags, flag_values
+from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
 from dmrelease.commands.machine import add_json_flag, emit
 
 #: the options of dmrelease.core.config that rebuild takes as flags
@@ -29,7 +28,7 @@ def register(verbs: Any) -> None:
             "dm-release.toml < environment (Jenkins parameters) < flags."
         ),
     )
-    parser.add_argument("--config", type=Path, help="dm-release.toml (default: ./dm-release.toml)")
+    add_config_option(parser)
     add_json_flag(parser, "the prepared manifest and the build's outcome")
     parser.add_argument(
         "--dry-run", action="store_true", help="fetch into the work clones, resolve and plan; "

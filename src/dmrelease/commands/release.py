@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dmrelease.adapters.config import add_option_flags, flag_values
+from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
 from dmrelease.commands.machine import add_json_flag, emit, human, wants_json
 from dmrelease.core.config import Loaded, RequestOptions, options
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
@@ -40,7 +40,7 @@ _EPILOG = (
 
 
 def _common(parser: argparse.ArgumentParser, *, tag: bool = True) -> None:
-    parser.add_argument("--config", type=Path, help="dm-release.toml (default: ./dm-release.toml)")
+    add_config_option(parser)
     parser.add_argument("--product", help="the product (default: the only configured one)")
     parser.add_argument("--jobs", type=int, help="git pushes and fetches in parallel")
     if tag:
