@@ -7,8 +7,9 @@ place and failures carry the repository, the command and git's own message.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +44,33 @@ _UNATTENDED = {
 }
 
 
+#: variables every git process gets while :func:`pinned` is in force (below a Git's own env)
+_PINNED: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def pinned(variables: Mapping[str, str]) -> Iterator[None]:
+    """Give every git process started inside the block ``variables`` (a :class:`Git`'s own
+    ``env`` still wins), then restore what was pinned before. The demo pins author and
+    committer dates and identity with it, so that every commit and tag of a run (those the
+    stages make included: release tags, backports, versiondb records) has the same SHA on
+    every run. Process-wide: change it between stage calls, not while one runs."""
+    saved = dict(_PINNED)
+    _PINNED.update(variables)
+    try:
+        yield
+    finally:
+        _PINNED.clear()
+        _PINNED.update(saved)
+
+
 def _environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The process environment (through the config adapter), unattended, plus ``extra``."""
+    """The process environment (through the config adapter), unattended, plus what is
+    :func:`pinned`, plus ``extra``."""
     # imported here: pre-commit hooks use this runner and must start fast
     from dmrelease.adapters.config import child_environment
 
-    return child_environment({**_UNATTENDED, **extra})
+    return child_environment({**_UNATTENDED, **_PINNED, **extra})
 
 
 @dataclass(frozen=True)
