@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from importlib import import_module
+from pathlib import Path
 
 from dmrelease import __version__
 from dmrelease.adapters.config import HelpParser, known_secrets
@@ -22,7 +23,10 @@ from dmrelease.core.errors import CheckFailed, DmReleaseError
 from dmrelease.core.redact import redact
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
-VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release", "config")
+VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release", "doctor", "config")
+
+#: the shells ``dm-release completion`` writes a script for (shtab's static scripts)
+SHELLS = ("bash", "zsh", "tcsh")
 
 
 def verbs_of(argv: Sequence[str]) -> tuple[str, ...]:
@@ -48,7 +52,46 @@ def build_parser(verbs: Sequence[str] = VERB_MODULES) -> argparse.ArgumentParser
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name in verbs:
         import_module(f"dmrelease.commands.{name}").register(subparsers)
+    completion = subparsers.add_parser(
+        "completion",
+        help="print the shell completion script for bash, zsh or tcsh",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Print a completion script of every verb, option and choice. The script is\n"
+            "static: completing a word runs no Python. Load it from your shell's start-up.\n\n"
+            "examples:\n"
+            '  bash: eval "$(dm-release completion bash)"   (in ~/.bashrc)\n'
+            "  zsh:  dm-release completion zsh > ~/.zfunc/_dm-release\n"
+            "        (with fpath+=~/.zfunc before compinit in ~/.zshrc)\n"
+            "  tcsh: dm-release completion tcsh > ~/.dm-release.tcsh; source it in ~/.tcshrc"
+        ),
+    )
+    completion.add_argument("shell", choices=SHELLS, help="the shell")
+    completion.set_defaults(handler=lambda args: _print_completion(parser, args.shell))
     return parser
+
+
+def _print_completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    """The script of ``parser``; arguments that name a file (``type=Path``) complete
+    file names. shtab is imported only here: no other verb pays for it."""
+    import shtab
+
+    for action in _actions(parser):
+        if action.type is Path and not action.choices:
+            action.complete = shtab.FILE  # type: ignore[attr-defined]
+    sys.stdout.write(shtab.complete(parser, shell=shell))
+    return 0
+
+
+def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Every argument of ``parser`` and of its sub-commands, at any depth."""
+    found = []
+    for action in parser._actions:
+        found.append(action)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _actions(sub)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

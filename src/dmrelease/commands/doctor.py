@@ -1,0 +1,185 @@
+"""``dm-release doctor``: is this machine ready to run dm-release?
+
+Every check runs and is reported, the failed ones too; the probes are
+:mod:`dmrelease.adapters.probes`, the configuration is found as every verb finds it
+(:func:`dmrelease.adapters.config.find_config`). Credentials are named, never shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from dmrelease.commands.machine import add_json_flag, emit, wants_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dmrelease.core.config import Config
+
+_DESCRIPTION = """\
+Check what dm-release needs: the Python and git versions (and git-lfs), the
+configuration file (where it was found, and that it is valid), which credentials are
+set (their names only, never their values), that the binary and source servers and
+the versiondb remote answer (each within --timeout seconds), and that the work
+directory can be written. Prints one line per check: ok, warn (works, with a caveat)
+or fail. A check that needs the configuration is skipped when there is none.
+
+exit status: 0 no check failed, 1 a check failed, 2 a usage error.
+
+example:
+  $ dm-release doctor
+  ok    python: 3.11.7 (needs >=3.11)
+  ok    git: 2.39.5 (needs 2.29 or newer)
+  ..."""
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "doctor",
+        help="check git, Python, credentials, configuration, servers and the work dir",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config", type=Path, help="dm-release.toml (default: found as every verb finds it)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for each server and remote (default: 5)",
+    )
+    add_json_flag(parser, "every check")
+    parser.set_defaults(handler=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, more than 0, at most 600")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from dmrelease.adapters import probes
+    from dmrelease.adapters.probes import Probe
+
+    here = Path.cwd()
+    checks: list[tuple[str, Probe]] = [
+        ("python", _python()),
+        ("git", probes.git_version(here)),
+        ("git-lfs", probes.git_lfs_version(here)),
+    ]
+    config_probe, config, diagnostics = _config(args.config)
+    checks += [("config", config_probe), ("credentials", _credentials())]
+    if config is None:
+        skipped = Probe("skip", "no valid configuration")
+        checks += [(name, skipped) for name in _NEEDS_CONFIG]
+    else:
+        timeout = args.timeout
+        for name, url in (("binary_server", config.binary_server),
+                          ("source_server", config.source_server)):  # fmt: skip
+            checks.append((name, probes.reach_server(url, timeout) if url else _unset(name)))
+        remote = config.versiondb_remote
+        checks.append((
+            "versiondb_remote",
+            probes.reach_git_remote(remote, here, timeout) if remote else _unset("versiondb"),
+        ))  # fmt: skip
+        checks.append(("work_dir", probes.writable_dir(config.work_dir.absolute())))
+        for name, probe in checks[-4:]:
+            probe.data.setdefault("target", _target(name, config))
+    failed = any(probe.status == "fail" for _name, probe in checks)
+    if wants_json(args):
+        found = [{"name": n, "status": p.status, "detail": p.detail, **p.data} for n, p in checks]
+        emit(args, {"checks": found}, diagnostics=diagnostics, ok=not failed)
+    else:
+        for name, probe in checks:
+            target = probe.data.get("target")
+            where = f" {target}:" if target else ""
+            print(f"{probe.status:<5} {name}:{where} {probe.detail}")
+            if name == "config":  # the invalid file's problems, under its line
+                for diagnostic in diagnostics:
+                    print(f"      {diagnostic}")
+    return 1 if failed else 0
+
+
+_NEEDS_CONFIG = ("binary_server", "source_server", "versiondb_remote", "work_dir")
+
+
+def _target(name: str, config: Config) -> str | None:
+    targets: dict[str, str | None] = {
+        "binary_server": config.binary_server,
+        "source_server": config.source_server,
+        "versiondb_remote": config.versiondb_remote,
+        "work_dir": str(config.work_dir.absolute()),
+    }
+    return targets[name]
+
+
+def _unset(what: str) -> Any:
+    from dmrelease.adapters.probes import Probe
+
+    return Probe("ok", f"not configured: no {what} is used")
+
+
+def _python() -> Any:
+    """This interpreter against the package's Requires-Python (its metadata: one source)."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    from dmrelease.adapters.probes import Probe
+
+    version = platform.python_version()
+    data = {"version": version, "executable": sys.executable}
+    try:
+        needs = "".join(metadata("dm-release").get_all("Requires-Python") or [])
+    except PackageNotFoundError:
+        return Probe("warn", f"{version}; dm-release is not installed: no Requires-Python", data)
+    data["requires"] = needs
+    if needs and version not in SpecifierSet(needs):
+        return Probe("fail", f"{version}, but dm-release requires Python {needs}", data)
+    return Probe("ok", f"{version} (needs {needs or 'any'})", data)
+
+
+def _config(path: Path | None) -> tuple[Any, Any, list[Any]]:
+    """The configuration's check, the settings (None when it cannot be used) and the
+    problems of an invalid file."""
+    from dmrelease.adapters.config import find_config, load_found
+    from dmrelease.adapters.probes import Probe
+    from dmrelease.core.errors import CheckFailed, DmReleaseError, ParseError
+
+    try:
+        found = find_config(path)
+    except DmReleaseError as exc:
+        return Probe("fail", str(exc)), None, []
+    data = {"path": str(found.path.absolute()), "found_by": found.how}
+    where = f"{found.path.absolute()} ({found.how})"
+    try:
+        loaded = load_found(found)
+    except CheckFailed as exc:
+        return Probe("fail", f"{where}: invalid", data), None, list(exc.diagnostics)
+    except ParseError as exc:
+        return Probe("fail", f"{where}: invalid", data), None, [exc.diagnostic]
+    except DmReleaseError as exc:
+        return Probe("fail", f"{where}: {exc}", data), None, []
+    return Probe("ok", where, data), loaded.config, []
+
+
+def _credentials() -> Any:
+    """Which credential variables are set: names only (their values are never read out)."""
+    from dmrelease.adapters.config import credentials_set
+    from dmrelease.adapters.probes import Probe
+    from dmrelease.core.redact import CREDENTIAL_VARIABLES
+
+    given = list(credentials_set())
+    missing = [name for name in CREDENTIAL_VARIABLES if name not in given]
+    detail = f"set: {', '.join(given) or 'none'}; not set: {', '.join(missing) or 'none'}"
+    return Probe("ok", detail, {"set": given, "not_set": missing})
