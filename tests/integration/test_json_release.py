@@ -1,0 +1,147 @@
+"""``--json`` of rebuild and every release verb, on real repositories: one document on
+stdout (the head verb/ok/diagnostics, then the verb's data), human text on stderr, and a
+failure a document too (exit 1 with the diagnostics)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from release_helpers import PACKAGES, Setup, clean_environment, make_setup, merge_ticket, run, tags
+
+from dmrelease import cli
+from dmrelease.core.plan import parse_plan
+
+pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
+
+RC1 = ("v29.1.0.rc1", "--refs", "w.2025.24")
+
+
+def doc(setup: Setup, *args: str, code: int = 0) -> tuple[Any, str]:
+    """``dm-release release ARGS --json``: its document, and its stderr."""
+    status, out, err = run(setup, *args, "--json")
+    assert status == code, err
+    return json.loads(out), err
+
+
+def head(document: Any) -> tuple[str, bool, list[Any]]:
+    return document["verb"], document["ok"], document["diagnostics"]
+
+
+def test_every_release_verb_reports_in_json(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path)
+
+    weekly, err = doc(setup, "weekly", "w.2025.24")
+    assert head(weekly) == ("release weekly", True, [])
+    assert weekly["dry_run"] is False
+    journal = weekly["journal"]
+    assert journal["operation"] == "weekly meta w.2025.24"
+    assert journal["complete"] is True
+    assert journal["packages"] == dict.fromkeys(PACKAGES, "pushed")
+    assert journal["counts"]["pushed"] == 4 and journal["counts"]["failed"] == 0
+    assert journal["errors"] == {}
+    assert f"weekly meta w.2025.24: {journal['counts']['pushed']} pushed" in err
+
+    plan_file = tmp_path / "rc1.plan.json"
+    planned, _ = doc(setup, "plan", *RC1, "--output", str(plan_file))
+    assert head(planned) == ("release plan", True, [])
+    written = parse_plan(plan_file.read_text())
+    assert planned["format"] == "dm-release-plan/1"
+    assert planned["checksum"] == written.checksum
+    assert planned["plan"] == written.to_dict()
+    weekly_tags = {name: tags(setup.remote(name))["w.2025.24"] for name in PACKAGES}
+    assert {p["name"]: p["sha"] for p in planned["plan"]["packages"]} == weekly_tags
+    assert {p["name"]: p["tags"] for p in planned["plan"]["packages"]} == {
+        name: ["v29.1.0.rc1"] for name in PACKAGES
+    }
+
+    validated, err = doc(setup, "validate", *RC1)
+    assert head(validated) == ("release validate", True, [])
+    assert validated["checksum"] == written.checksum
+    assert "every rule holds" in err
+
+    dry, err = doc(setup, "apply", str(plan_file), "--dry-run")
+    assert head(dry) == ("release apply", True, [])
+    assert (dry["dry_run"], dry["journal"]) == (True, None)
+    assert "git" in err  # the commands it would run: on stderr, not in the document
+    assert "v29.1.0.rc1" not in tags(setup.remote("afw"))
+
+    applied, _ = doc(setup, "apply", str(plan_file))
+    assert head(applied) == ("release apply", True, [])
+    assert applied["journal"]["operation"] == "release_candidate meta v29.1.0.rc1"
+    assert applied["journal"]["plan_checksum"] == written.checksum
+    assert applied["journal"]["packages"] == dict.fromkeys(PACKAGES, "pushed")
+    assert {name: tags(setup.remote(name))["v29.1.0.rc1"] for name in PACKAGES} == weekly_tags
+
+    sha = weekly_tags["afw"]
+    setup.remote("afw").run("tag", "-d", "v29.1.0.rc1")  # lost on the server
+    failed, err = doc(setup, "validate", *RC1, code=1)
+    assert head(failed)[:2] == ("release validate", False)
+    assert failed["error"] is None
+    missing = [d for d in failed["diagnostics"] if d["rule"] == "tag-missing"]
+    assert missing == [
+        {
+            "file": "afw",
+            "line": 1,
+            "column": None,
+            "rule": "tag-missing",
+            "message": f"the remote {setup.product.url('afw')} has no tag v29.1.0.rc1 of "
+            "release_candidate meta v29.1.0.rc1",
+            "hint": f"rerun the session to push it at {sha[:12]}; tags are never moved",
+        }
+    ]
+    rendered = [line for line in err.splitlines() if line.startswith("afw:1: ")]
+    assert len(rendered) == len(failed["diagnostics"])  # each also for people, on stderr
+
+    candidate, _ = doc(setup, "candidate", *RC1, "--no-build")  # the rerun pushes it again
+    assert head(candidate) == ("release candidate", True, [])
+    assert candidate["journal"]["complete"] is True
+    assert tags(setup.remote("afw"))["v29.1.0.rc1"] == sha
+
+    for package in ("afw", "utils"):
+        merge_ticket(setup, package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n")
+    ported, _ = doc(setup, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw", "utils")
+    assert head(ported) == ("release backport", True, [])
+    assert (ported["ticket"], ported["to"], ported["dry_run"]) == ("DM-40100", "v29.1.x", False)
+    assert ported["packages"] == [
+        {"package": name, "status": "backported onto v29.1.x as tickets/DM-40100-v29", "commits": 1}
+        for name in ("afw", "utils")
+    ]
+
+    final, _ = doc(setup, "final", "29.1.0", "--refs", "v29.1.0.rc1", "--no-build")
+    assert head(final) == ("release final", True, [])
+    assert final["journal"]["operation"] == "final_release meta 29.1.0"
+    assert final["journal"]["packages"] == dict.fromkeys(PACKAGES, "pushed")
+    assert {name: tags(setup.remote(name))["29.1.0"] for name in PACKAGES} == weekly_tags
+
+    patch, err = doc(setup, "patch", "29.1.1", "--packages", "afw", "base")
+    assert head(patch) == ("release patch", True, [])
+    assert "afw: v29.1.x exists already" in err  # the human text, on stderr
+    assert patch["journal"]["complete"] is True
+    assert patch["journal"]["packages"] == {"base": "pushed"}
+    assert setup.remote("base").rev_parse("v29.1.x") == weekly_tags["base"]
+
+
+def test_rebuild_json_has_the_head_and_a_failure_is_a_document(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["rebuild", "--config", str(setup.config), "--json"])
+    assert code == 0, err.getvalue()
+    result = json.loads(out.getvalue())
+    assert head(result) == ("rebuild", True, [])
+    assert result["prepare"]["build_id"] == "b1"
+    assert sorted(p["package"] for p in result["prepare"]["packages"]) == PACKAGES
+    assert result["build"]["counts"]["built"] == len(PACKAGES)
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["rebuild", "--config", str(tmp_path / "none.toml"), "--json"])
+    assert code == 2
+    failure = json.loads(out.getvalue())
+    assert head(failure) == ("rebuild", False, [])
+    assert failure["error"] == err.getvalue().removeprefix("dm-release: error: ").rstrip("\n")

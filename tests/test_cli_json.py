@@ -1,0 +1,213 @@
+"""``--json``: one document on stdout for every verb that reports, failures included.
+
+The head is the same everywhere (verb, ok, diagnostics); the release verbs and rebuild are
+tested on real repositories in tests/integration/test_json_release.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dmrelease import cli
+
+DATA = Path(__file__).parent / "data"
+GRAMMAR = DATA / "tables" / "eups-grammar" / "tablesyntax.table"
+MANIFESTS = sorted((DATA / "versiondb").glob("manifests/b*.txt"))
+DB = DATA / "versiondb" / "content_sha.db.txt"
+
+#: the verbs that report: each has --json
+REPORTING = {
+    "tag classify", "tag eups", "tag weekly", "table deps", "manifest verify", "rebuild",
+    "release plan", "release validate", "release apply", "release weekly",
+    "release candidate", "release final", "release patch", "release backport", "doctor",
+}  # fmt: skip
+#: verbs that may go without: a script, and the demo and config verbs (their owners')
+WITHOUT_JSON = ("completion", "demo", "config")
+
+
+def document(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, Any, str]:
+    status = cli.main([*map(str, argv), "--json"])
+    out, err = capsys.readouterr()
+    return status, json.loads(out), err
+
+
+def leaf_verbs(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, Any]:
+    """Every verb of the command line, ``tag classify`` for a group's command."""
+    found: dict[str, Any] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= leaf_verbs(sub, f"{prefix} {name}".strip())
+    return found or {prefix: parser}
+
+
+def test_every_verb_that_reports_has_json() -> None:
+    verbs = leaf_verbs(cli.build_parser())
+    with_json = {
+        name
+        for name, parser in verbs.items()
+        if any("--json" in a.option_strings for a in parser._actions)
+    }
+    assert with_json >= REPORTING
+    assert all(name.split()[0] in WITHOUT_JSON for name in set(verbs) - with_json)
+
+
+def test_tag_classify(capsys: pytest.CaptureFixture[str]) -> None:
+    status, doc, err = document(capsys, "tag", "classify", "29.1.0", "v29.1.0.rc2", "16.0")
+    assert (status, err) == (0, "")
+    assert doc == {
+        "verb": "tag classify",
+        "ok": True,
+        "diagnostics": [],
+        "tags": [
+            {"tag": "29.1.0", "kind": "final"},
+            {"tag": "v29.1.0.rc2", "kind": "rc"},
+            {"tag": "16.0", "kind": "legacy"},
+        ],
+    }
+
+
+def test_tag_classify_invalid_names_are_diagnostics_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, doc, err = document(capsys, "tag", "classify", "016.0.0", "b8466", "w.2025.54")
+    assert status == 1
+    assert doc["ok"] is False
+    assert doc["tags"] == [{"tag": "b8466", "kind": "build"}]
+    assert [(d["file"], d["line"], d["rule"]) for d in doc["diagnostics"]] == [
+        ("<command line>", 1, "name-zero-padding"),
+        ("<command line>", 3, "name-week"),
+    ]
+    assert doc["diagnostics"][0]["message"] == "016.0.0: zero padding in '016' (write 16)"
+    assert err.splitlines() == [  # the human text stays on stderr
+        "016.0.0: zero padding in '016' (write 16)",
+        "w.2025.54: the week must be 01..52 in 2025",
+    ]
+
+
+def test_tag_eups(capsys: pytest.CaptureFixture[str]) -> None:
+    status, doc, _ = document(capsys, "tag", "eups", "29.0.0", "w.2025.4", "v16.0.rc1")
+    assert status == 1
+    assert doc["tags"] == [
+        {"tag": "29.0.0", "eups": "v29_0_0"},
+        {"tag": "v16.0.rc1", "eups": "v16_0_rc1"},
+    ]
+    assert [(d["line"], d["message"]) for d in doc["diagnostics"]] == [
+        (2, "w.2025.4: the week must have two digits (write w.2025.04)")
+    ]
+
+
+def test_tag_weekly(capsys: pytest.CaptureFixture[str]) -> None:
+    status, doc, _ = document(capsys, "tag", "weekly", "--date", "2020-12-31")
+    assert status == 0
+    assert doc == {
+        "verb": "tag weekly",
+        "ok": True,
+        "diagnostics": [],
+        "date": "2020-12-31",
+        "weekly": "w.2021.01",
+        "eups": "w_2021_01",
+    }
+
+
+def test_table_deps(capsys: pytest.CaptureFixture[str]) -> None:
+    status, doc, err = document(capsys, "table", "deps", GRAMMAR, "--build-type", "build")
+    assert (status, err) == (0, "")
+    assert (doc["verb"], doc["ok"], doc["diagnostics"]) == ("table deps", True, [])
+    assert (doc["file"], doc["product"]) == (str(GRAMMAR), "tablesyntax")
+    assert (doc["flavor"], doc["build_type"]) == ("Linux64", "build")
+    assert [(d["name"], d["kind"]) for d in doc["dependencies"]] == [
+        ("python", "required"),
+        ("cfitsio", "optional"),
+        ("eigen", "optional"),
+        ("doxygen", "required"),
+    ]
+    assert all(isinstance(d["line"], int) and d["line"] > 0 for d in doc["dependencies"])
+
+
+def test_table_deps_a_broken_table_is_a_failed_check_with_diagnostics(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    table = tmp_path / "broken.table"
+    table.write_text('setupRequired(python)\nsetupRequired("afw\n')
+    status, doc, err = document(capsys, "table", "deps", table)
+    assert status == 1
+    assert doc["ok"] is False and doc["error"] is None
+    assert len(doc["diagnostics"]) == len(err.splitlines()) >= 1
+    first = doc["diagnostics"][0]
+    assert (first["file"], first["line"]) == (str(table), 2)
+    assert isinstance(first["column"], int)
+    assert err.splitlines()[0].startswith(f"{table}:2:{first['column']}: {first['rule']}: ")
+
+
+def test_an_unreadable_file_is_exit_2_with_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.table"
+    status, doc, err = document(capsys, "table", "deps", missing)
+    assert status == 2
+    assert doc == {
+        "verb": "table deps",
+        "ok": False,
+        "diagnostics": [],
+        "error": f"{missing}: no such file",
+    }
+    assert err == f"dm-release: error: {missing}: no such file\n"
+
+
+def test_manifest_verify(capsys: pytest.CaptureFixture[str]) -> None:
+    status, doc, err = document(capsys, "manifest", "verify", "--content-db", DB, *MANIFESTS)
+    assert (status, err) == (0, "")
+    assert doc == {
+        "verb": "manifest verify",
+        "ok": True,
+        "diagnostics": [],
+        "manifests": 51,
+        "packages": 5290,
+        "problems": 0,
+    }
+
+
+def test_manifest_verify_problems_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / MANIFESTS[0].name  # b1.txt, the name its BUILD line agrees with
+    lines = MANIFESTS[0].read_text().splitlines(keepends=True)
+    bad.write_text("".join([*lines[:3], "not a manifest line\n", *lines[3:]]))
+    status, doc, err = document(capsys, "manifest", "verify", MANIFESTS[1], bad)
+    assert (status, err) == (1, "")
+    assert doc["ok"] is False
+    assert (doc["manifests"], doc["problems"]) == (2, 3)
+    assert [(d["file"], d["line"], d["rule"]) for d in doc["diagnostics"]] == [
+        (str(bad), 4, "manifest-sha"),
+        (str(bad), 4, "manifest-dep"),
+        (str(bad), 4, "manifest-format"),
+    ]
+    assert doc["diagnostics"][0]["message"] == "`a` is not a SHA-1 (40 lowercase hex digits)"
+
+
+def test_usage_errors_of_the_parser_exit_2_with_nothing_on_stdout() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", "tag", "weekly", "--date", "soon", "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "expected a date YYYY-MM-DD" in done.stderr
+
+
+def test_the_document_is_one_write_through_the_redacting_stdout() -> None:
+    """The installed command: stdout is exactly one JSON document and a newline."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", "tag", "eups", "w.2025.24", "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith("}\n") and done.stdout.count("\n}\n") == 1
+    assert json.loads(done.stdout)["tags"] == [{"tag": "w.2025.24", "eups": "w_2025_24"}]
