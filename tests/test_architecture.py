@@ -176,11 +176,18 @@ class RecordingSession:
     def __init__(self, posargs: Sequence[str]) -> None:
         self.posargs = list(posargs)
         self.runs: list[tuple[str, ...]] = []
+        self.invoked_from = "/where/jenkins/runs/nox"
+        self.cwd = "."
 
     def install(self, *args: str, **kwargs: Any) -> None:
-        pass
+        assert self.cwd == ".", "install from the noxfile's directory (the checkout)"
+
+    def chdir(self, directory: str) -> None:
+        self.cwd = directory
 
     def run(self, *args: str, **kwargs: Any) -> None:
+        if args[0] == "dm-release":  # where the user invoked nox: dm-release finds its file
+            assert self.cwd == self.invoked_from, f"{args}: run from {self.cwd}"
         self.runs.append(args)
 
 
