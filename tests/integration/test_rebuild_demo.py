@@ -16,6 +16,10 @@ def test_demo_rebuilds_the_changed_leaf_and_its_downstream_only(tmp_path: Path) 
     text = out.getvalue()
     assert "first build b1: 14 built, 0 reused" in text
     assert "second build b2: 5 built, 9 reused" in text
+    assert "  built: afwdata afw meas_base pipe_tasks demo_distrib\n" in text
+    assert "    built    afwdata" not in text  # per package with --verbose only
+    assert log.getvalue() == ""  # the stages' messages: in demo.log, the directory kept
+    assert "manifest b2 (new)" in (tmp_path / "demo.log").read_text()
     downstream = manifest.graph().downstream_of([CHANGED])
     assert downstream == {"afw", "meas_base", "pipe_tasks", "demo_distrib"}
     for name in ("b1", "b2"):

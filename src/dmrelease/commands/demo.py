@@ -1,8 +1,9 @@
-"""``dm-release demo``: build the embedded demo product and run dm-release on it."""
+"""``dm-release demo``: build the embedded demo product and run dm-release on it, as a tour."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -14,28 +15,73 @@ from dmrelease.core.errors import UsageError
 def register(verbs: Any) -> None:
     parser = verbs.add_parser(
         "demo",
-        help="create the demo product in a fresh directory and run the flow on it",
+        help="a guided tour: the release flow run on a demo product in a fresh directory",
         description=(
             "Create a demo product (a metapackage and a dozen packages, each a real git "
-            "repository with history and a bare remote) and show what dm-release computes: "
-            "the build order and the manifest with EUPS versions. Reproducible: commit dates "
-            "are fixed, so SHAs and versions are the same on every run."
+            "repository with history and a bare remote standing for GitHub) and run the "
+            "release process on it as a guided tour: nightly builds, a weekly, the first "
+            "release candidate, its validation, a backport onto the release branch, the "
+            "next candidate, the final and a patch release. Each step says what it is, "
+            "what it made and where to look; a summary table and the commands to try on "
+            "your own product close the tour. Reproducible: every commit and tag (those "
+            "dm-release makes too) has a fixed date and author, so the SHAs, versions and "
+            "manifests are the same on every run. The temporary directory is removed at "
+            "the end unless --keep or --dir is given; when the demo fails it is kept, "
+            "with the commands' output in demo.log, and its place is printed."
         ),
     )
     parser.add_argument(
         "--dir",
         type=Path,
-        help="where to create it (must not exist or be empty; default: a new temporary dir)",
+        help="where to create it, kept afterwards (must not exist or be empty; default: a "
+        "new temporary directory, removed at the end)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory and print where it is",
+    )
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("--quiet", "-q", action="store_true", help="print only the summary table")
+    loud.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also print every command's own output (clone, resolve, build, tag, push)",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.demo.rebuild import run_demo
+    from dmrelease.demo.tour import LOG_NAME, Verbosity
 
-    root: Path = args.dir or Path(tempfile.mkdtemp(prefix="dm-release-demo-"))
-    if root.exists() and any(root.iterdir()):
-        raise UsageError(f"{root}: demo directory is not empty; give a new --dir")
-    root.mkdir(parents=True, exist_ok=True)
-    run_demo(root.resolve(), sys.stdout, sys.stderr)  # the live streams
+    verbosity = (
+        Verbosity.QUIET if args.quiet else Verbosity.VERBOSE if args.verbose else Verbosity.NORMAL
+    )
+    if args.dir is not None:
+        root: Path = args.dir
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise UsageError(f"{root}: demo directory is not empty; give a new --dir")
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        root = Path(tempfile.mkdtemp(prefix="dm-release-demo-"))
+    root = root.resolve()
+    kept = args.dir is not None or args.keep
+    try:
+        run_demo(root, sys.stdout, sys.stderr, verbosity, kept=kept)  # the live streams
+    except BaseException:
+        log = (
+            ""
+            if verbosity is Verbosity.VERBOSE
+            else f"; what the commands printed: {root / LOG_NAME}"
+        )
+        print(f"dm-release demo: failed; its directory is kept: {root}{log}", file=sys.stderr)
+        raise
+    if kept:
+        print(f"\nthe demo's directory is kept: {root}")
+    else:
+        shutil.rmtree(root)
+        if verbosity is not Verbosity.QUIET:
+            print(f"\nremoved the demo's directory {root} (give --keep to keep it)")
     return 0

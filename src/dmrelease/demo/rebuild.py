@@ -1,14 +1,18 @@
 """The embedded demo product: a metapackage and a dozen packages as real git repositories.
 
 ``dm-release demo`` (and ``nox -s demo``) builds it in a fresh directory, each package a git
-repository with history and a bare "remote", then runs the rebuild stage on it: prepare
-(clone, resolve, manifest, versiondb) and build into a stack, then a change to one leaf
-package and a second rebuild that builds only that package and what depends on it.
-Commit dates are fixed, so every run produces the same SHAs, versions and manifest.
+repository with history and a bare "remote", then runs the rebuild stage on it as the first
+sections of the tour (:mod:`dmrelease.demo.tour`): prepare (clone, resolve, manifest,
+versiondb) and build into a stack, then a change to one leaf package and a second rebuild
+that builds only that package and what depends on it; the release flow follows
+(:mod:`dmrelease.demo.release`). Commit dates are fixed, the demo's own commits here and
+every commit and tag the stages make (pinned by each section of the tour), so every run
+produces the same SHAs, versions and manifests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +21,11 @@ from typing import TextIO
 from dmrelease.adapters.config import load_config
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
+from dmrelease.core.config import Config
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.core.requests import BuildRequest
-from dmrelease.demo.release import run_release_demo
+from dmrelease.demo.release import FLOW, run_release_demo
+from dmrelease.demo.tour import Row, Tour, Verbosity, build_id
 from dmrelease.stages.rebuild import Built, rebuild
 
 PRODUCT = "demo_distrib"
@@ -51,17 +57,37 @@ CHANGED = "afwdata"
 #: the demo's "build": installs a file naming the package into $PREFIX
 BUILD_COMMAND = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
 
-CONFIG = """# dm-release configuration of the demo product
+CONFIG = """# dm-release configuration of the demo product (dm-release demo writes it).
+# Relative paths are relative to this file's directory. Environment variables and
+# command-line flags override these values: dm-release config show lists each setting
+# with where its value came from.
+
 [products.{product}]
-repos = "repos.yaml"
+repos = "repos.yaml"               # package name -> git URL, one per line
+release_branch = "v{{major}}.{{minor}}.x"  # made from vM.n.0.rc1 where a fix is backported
 
 [build]
+# how one package is built: in its clone, into $PREFIX (the demo only writes a file)
 command = '{command}'
+jobs = 4                           # packages built in parallel
+flavor = "Linux64"                 # EUPS flavor of the stack
+
+[git]
+jobs = 8                           # clones and fetches in parallel
+timeout = 600                      # seconds before one git command is abandoned
+default_branch = "main"            # taken when no ref of the ref list exists
+user_name = "Demo Release Engineer"   # tagger of release tags, author of versiondb commits
+user_email = "release@example.org"
 
 [paths]
-work_dir = "work"
-versiondb = "versiondb"
-stack = "stack"
+work_dir = "work"                  # clones, logs, status.json, manifest.txt
+state_dir = "work/state"           # release journals and locks
+versiondb = "versiondb"            # the manifests bNNNN, a git repository
+stack = "stack"                    # the EUPS stack the builds install into
+
+# [servers]
+# binary = "https://example.org/stack/binaries"   # install binaries instead of building
+# source = "https://example.org/stack/src"
 """
 
 _EPOCH = 1_750_000_000  # 2025-06-15, fixed so that SHAs are reproducible
@@ -165,32 +191,111 @@ def change_package(demo: DemoProduct, name: str = CHANGED) -> str:
     return Git(clone).rev_parse("HEAD")
 
 
-def _show_build(title: str, built: Built | None, out: TextIO) -> None:
+def _show_build(tour: Tour, title: str, built: Built | None) -> None:
     if built is None:
         return
-    print(f"\n{title}: {built.counts['built']} built, {built.counts['reused']} reused", file=out)
+    tour.say(f"  {title}: {built.counts['built']} built, {built.counts['reused']} reused")
+    made = [o.package for o in built.outcomes if o.action == "built"]
+    if built.counts["reused"]:
+        tour.words("built:", made)
     for outcome in built.outcomes:
-        print(f"  {outcome.action:<8} {outcome.package:<15} {outcome.version}", file=out)
+        tour.detail(f"    {outcome.action:<8} {outcome.package:<15} {outcome.version}")
 
 
-def run_demo(root: Path, out: TextIO = sys.stdout, log: TextIO = sys.stderr) -> Manifest:
+def _nightly(tour: Tour, config: Config, step: str, built: Built | None) -> None:
+    """The summary row of a nightly build."""
+    counts = built.counts if built is not None else {}
+    row = Row(step, build=build_id(config), built=counts.get("built"), reused=counts.get("reused"))
+    tour.row(row)
+
+
+def _product(tour: Tour, root: Path) -> tuple[DemoProduct, Config]:
+    with tour.section(
+        f"The product {PRODUCT}",
+        f"{len(PACKAGES)} packages shaped like a slice of lsst_distrib, each a git repository "
+        "with history and merged ticket branches, pushed to a bare repository that stands "
+        "for its GitHub remote. dm-release only knows them through repos.yaml and "
+        "dm-release.toml.",
+        look=(
+            "repos.yaml (package -> URL), dm-release.toml (the settings)",
+            "remotes/<package>.git (the remotes), clones/<package> (the developers' clones)",
+        ),
+    ):
+        demo = create_demo_product(root)
+        config = load_config(write_config(demo), environ={})
+        tour.words(f"{len(PACKAGES)} repositories:", sorted(PACKAGES))
+    return demo, config
+
+
+def run_demo(
+    root: Path,
+    out: TextIO = sys.stdout,
+    log: TextIO = sys.stderr,
+    verbosity: Verbosity = Verbosity.NORMAL,
+    *,
+    kept: bool = True,
+) -> Manifest:
     """Create the demo product, build it, change one leaf package and rebuild, then run
-    the release flow (:mod:`dmrelease.demo.release`)."""
-    print(f"creating the demo product {PRODUCT} in {root}", file=log)
-    demo = create_demo_product(root)
-    print(f"  {len(PACKAGES)} git repositories with bare remotes in {demo.remotes}", file=log)
-    config = load_config(write_config(demo), environ={})
-    prepared, built = rebuild(config, BuildRequest(), log)
-    graph = prepared.manifest.graph()
-    print("build order (Kahn levels, each sorted by name):", file=out)
-    for number, level in enumerate(graph.levels(), start=1):
-        print(f"  level {number}: {' '.join(level)}", file=out)
-    print(f"\nmanifest ({len(prepared.manifest.entries)} packages):", file=out)
-    out.write(render_manifest(prepared.manifest))
-    _show_build(f"first build {prepared.manifest.build_id}", built, out)
-    sha = change_package(demo)
-    print(f"\nchanged {CHANGED} (now {sha[:10]}); rebuilding", file=out)
-    again, rebuilt = rebuild(config, BuildRequest(), log)
-    _show_build(f"second build {again.manifest.build_id}", rebuilt, out)
-    run_release_demo(config, demo.remotes, demo.clones, sorted(PACKAGES), out, log)
+    the release flow (:mod:`dmrelease.demo.release`); print the tour at ``verbosity``
+    (``kept``: whether the directory stays after the run, said in the tour). The stages'
+    own messages go to ``log`` with --verbose, else to demo.log in ``root``, which is
+    written when the run fails or the directory is kept."""
+    tour = Tour(root, out, log, verbosity)
+    try:
+        manifest = _run(tour, root, kept)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the demo's own error is the one to report
+            tour.keep_log()
+        raise
+    if kept:
+        tour.keep_log()
+    return manifest
+
+
+def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
+    tour.intro(kept, f"nightly build, {FLOW}")
+    demo, config = _product(tour, root)
+    log = tour.stage_log
+    with tour.section(
+        "Nightly build: rebuild from main",
+        "What Jenkins runs every night: clone or fetch every package, resolve the ref list "
+        "(per package the first ref that exists; none is given, so main), order the "
+        "packages by their table files, compute each EUPS version, record the manifest in "
+        "the versiondb as the next build id, then build what the stack does not have yet.",
+        look=(
+            "versiondb/manifests/b1.txt (the manifest), work/manifest.txt and "
+            "work/build.properties (for Jenkins)",
+            "stack/Linux64/<package>/<version> (what was built)",
+        ),
+        commands=("dm-release rebuild",),
+    ):
+        prepared, built = rebuild(config, BuildRequest(), log)
+        graph = prepared.manifest.graph()
+        tour.say("  build order (each level sorted by name; a level needs only the ones above):")
+        for number, level in enumerate(graph.levels(), start=1):
+            tour.say(f"    level {number}: {' '.join(level)}")
+        tour.say(
+            f"  manifest {prepared.manifest.build_id} ({len(prepared.manifest.entries)} packages):"
+        )
+        text = render_manifest(prepared.manifest)
+        tour.say(*(f"    {line}".rstrip() for line in text.splitlines()))
+        _show_build(tour, f"first build {prepared.manifest.build_id}", built)
+        _nightly(tour, config, "nightly", built)
+    with tour.section(
+        f"A change in {CHANGED}, and the next nightly",
+        f"A developer pushes a commit to {CHANGED}, a package with no dependencies of its "
+        "own that afw and the product use. Its SHA changes, so does its EUPS version, and "
+        "so do the versions of everything that depends on it, directly or not: only those "
+        "are built again.",
+        look=("versiondb/manifests/b2.txt next to b1.txt (diff them)",),
+        commands=("dm-release rebuild",),
+    ):
+        sha = change_package(demo)
+        tour.say(f"  changed {CHANGED} (now {sha[:10]}); rebuilding")
+        again, rebuilt = rebuild(config, BuildRequest(), log)
+        _show_build(tour, f"second build {again.manifest.build_id}", rebuilt)
+        _nightly(tour, config, "nightly after a change", rebuilt)
+    run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES))
+    tour.summary()
+    tour.next_steps(demo.root / "dm-release.toml", kept)
     return again.manifest

@@ -1,7 +1,8 @@
 """The release part of the demo (issue 5 §6): on the demo product, after its first builds,
-weekly → rc1 → a backport in two packages → rc2 (first match: the release branch where it
-exists, rc1 elsewhere) → final → a patch release (branch, backport, rc1, final), then the
-tags of every repository and the journals.
+weekly → rc1 → its validation → a backport in two packages → rc2 (first match: the release
+branch where it exists, rc1 elsewhere) → final → a patch release (branch, backport, rc1,
+final), then the tags of every repository and the journals; each a section of the tour
+(:mod:`dmrelease.demo.tour`), each session a row of its summary table.
 
 Developer work (more commits on main, ticket branches merged with a merge commit) is done
 in the demo's developer clones with fixed dates, the way people work on GitHub.
@@ -12,29 +13,30 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
-from dmrelease.core.journal import parse_journal
+from dmrelease.core.journal import Journal, parse_journal
 from dmrelease.core.limits import decode_text
 from dmrelease.core.names import parse_tag
 from dmrelease.core.plan import Session, parse_plan
 from dmrelease.core.requests import BackportRequest, RefList, ReleaseRequest
+from dmrelease.demo.tour import Row, Tour, build_id, installed
 from dmrelease.stages.release import (
     backport,
     journal_for,
     product_of,
     saved_plan_path,
     tag_then_build,
+    validate_request,
     weekly,
 )
 
 _EPOCH = 1_752_000_000  # 2025-07-08: after the demo's creation commits
-_FLOW = (
-    "weekly w.2025.24 → rc1 → backport DM-40100 (afw, utils) → rc2 → final 29.1.0 → "
-    "patch 29.1.1 (branch log, backport DM-40200, rc1, final)"
+FLOW = (
+    "weekly w.2025.24 → rc1 → validate → backport DM-40100 (afw, utils) → rc2 → "
+    "final 29.1.0 → patch 29.1.1 (branch log, backport DM-40200, rc1, final)"
 )
 
 
@@ -82,38 +84,80 @@ class _Developer:
         self.git(package).run("push", "--quiet", "origin", "main", branch)
 
 
-def _step(title: str, out: TextIO) -> None:
-    print(f"\n== {title}", file=out)
-
-
-def _resolution(config: Config, session: Session, release: str, out: TextIO) -> None:
-    """Which ref each package was taken from (the plan that was applied)."""
+def _resolution(tour: Tour, config: Config, session: Session, release: str) -> None:
+    """Which ref each package was taken from (the plan that was applied): grouped by ref
+    in the tour, one line per package with --verbose."""
     product = product_of(config, None).name
     plan_file = saved_plan_path(journal_for(config, product, session, release))
     plan = parse_plan(decode_text(plan_file.read_bytes(), str(plan_file)), str(plan_file))
+    by_ref: dict[str, list[str]] = {}
     for package in plan.packages:
-        print(f"  {package.name:<15} {package.ref:<12} {package.sha[:10]}", file=out)
+        by_ref.setdefault(package.ref, []).append(package.name)
+        tour.detail(f"    {package.name:<15} {package.ref:<12} {package.sha[:10]}")
+    for ref, names in by_ref.items():
+        tour.words(f"from {ref}:", names)
 
 
-def _candidate(
-    config: Config, tag: str, out: TextIO, log: TextIO, refs: Sequence[str] = ()
-) -> None:
-    _step(f"release candidate {tag}" + (f" from {' '.join(refs)}" if refs else ""), out)
+def _pushed(journal: Journal | None, what: str) -> str:
+    return f"{journal.summary()['pushed']} {what}" if journal is not None else "-"
+
+
+class _Session:
+    """Runs one release session and adds its summary row: the build it made (from the
+    build.properties it wrote) and which packages it built (the stack's new versions)."""
+
+    def __init__(self, tour: Tour, config: Config) -> None:
+        self.tour = tour
+        self.config = config
+
+    def run(self, step: str, request: ReleaseRequest, builds: bool = True) -> Journal | None:
+        self.tour.tick()
+        before = installed(self.config)
+        journal = (weekly if request.session is Session.WEEKLY else tag_then_build)(
+            self.config, request, self.tour.stage_out, self.tour.stage_log
+        )
+        if not builds:
+            branched = _pushed(journal, "branched")
+            self.tour.say(f"  {request.tag}: release branch made in {', '.join(request.packages)}")
+            self.tour.row(Row(step, str(request.tag), repositories=branched))
+            return journal
+        made = installed(self.config) - before
+        build = build_id(self.config)
+        size = _manifest_size(self.config, build)
+        self.tour.say(
+            f"  {request.tag}: build {build}, {len(made)} built, {size - len(made)} reused"
+        )
+        row = Row(
+            step, str(request.tag), build, len(made), size - len(made), _pushed(journal, "tagged")
+        )
+        self.tour.row(row)
+        return journal
+
+
+def _manifest_size(config: Config, build: str) -> int:
+    """How many packages manifest ``build`` of the versiondb lists."""
+    path = config.versiondb / "manifests" / f"{build}.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in lines if line and not line.startswith(("#", "BUILD=")))
+
+
+def _candidate(session: _Session, step: str, tag: str, refs: Sequence[str] = ()) -> None:
     request = ReleaseRequest(Session.CANDIDATE, parse_tag(tag), refs=RefList(tuple(refs)))
-    tag_then_build(config, request, out, log)
-    _resolution(config, Session.CANDIDATE, tag, out)
+    session.run(step, request)
+    _resolution(session.tour, session.config, Session.CANDIDATE, tag)
 
 
-def _backport(
-    config: Config, ticket: str, packages: tuple[str, ...], out: TextIO, log: TextIO
-) -> None:
-    _step(f"backport {ticket} to v29.1.x in {', '.join(packages)}", out)
+def _backport(tour: Tour, config: Config, ticket: str, packages: tuple[str, ...]) -> None:
+    tour.tick()
     request = BackportRequest(ticket, "v29.1.x", packages, merge=True)
-    backport(config, request, out=out, log=log)
+    outcomes = backport(config, request, out=tour.stage_out, log=tour.stage_log)
+    tour.say(*(f"  {outcome}" for outcome in outcomes))
+    names = ", ".join(o.package for o in outcomes)
+    tour.row(Row(f"backport {ticket}", repositories=f"{len(outcomes)} ({names})"))
 
 
 def _same_shas(
-    remotes: Path, packages: Sequence[str], final: str, candidate: str, out: TextIO
+    tour: Tour, remotes: Path, packages: Sequence[str], final: str, candidate: str
 ) -> None:
     same = [
         n
@@ -121,27 +165,24 @@ def _same_shas(
         if Git(remotes / f"{n}.git").rev_parse(final)
         == Git(remotes / f"{n}.git").rev_parse(candidate)
     ]
-    print(
-        f"  {final} tags the commit of {candidate} in {len(same)} of {len(packages)} repositories",
-        file=out,
+    tour.say(
+        f"  {final} tags the commit of {candidate} in {len(same)} of {len(packages)} repositories"
     )
 
 
-def show_tags(remotes: Path, packages: Sequence[str], out: TextIO) -> None:
+def show_tags(tour: Tour, remotes: Path, packages: Sequence[str]) -> None:
     """Every tag and release branch of every repository, with the commit it points at."""
-    _step("tags and release branches of every repository", out)
     for name in packages:
         git = Git(remotes / f"{name}.git")
         listed = git.run(
             "for-each-ref", "--sort=creatordate", _FORMAT, "refs/tags/", "refs/heads/v*"
         )
         shown = " ".join(f"{ref}@{sha[:7]}" for ref, sha in (i.split("=") for i in listed.split()))
-        print(f"  {name:<15} {shown}", file=out)
+        tour.say(f"  {name:<15} {shown}")
 
 
-def show_journals(config: Config, out: TextIO) -> None:
-    """One line per operation, then the full journal of the last final."""
-    _step("journals", out)
+def show_journals(tour: Tour, config: Config) -> None:
+    """One line per operation, then (with --verbose) the full journal of the last final."""
     files = sorted((config.state_dir / "journal").rglob("*.json"), key=lambda f: f.stat().st_mtime)
     journals = [
         parse_journal(decode_text(f.read_bytes(), str(f)), str(f))
@@ -150,38 +191,119 @@ def show_journals(config: Config, out: TextIO) -> None:
     ]
     for journal in journals:
         counts = ", ".join(f"{n} {step}" for step, n in journal.summary().items() if n)
-        print(f"  {journal.operation:<42} {counts}; stages: {', '.join(journal.stages)}", file=out)
+        tour.say(f"  {journal.operation:<42} {counts}; stages: {', '.join(journal.stages)}")
     finals = [j for j in journals if j.operation.startswith(str(Session.FINAL))]
     if finals:
-        out.write("\n" + finals[-1].render())
+        tour.detail("", *finals[-1].render().splitlines())
 
 
 def run_release_demo(
-    config: Config, remotes: Path, clones: Path, packages: Sequence[str], out: TextIO, log: TextIO
+    tour: Tour, config: Config, remotes: Path, clones: Path, packages: Sequence[str]
 ) -> None:
     """The release flow of the demo (see the module docstring); the builds it makes write
     their manifest.txt and build.properties under ``<work_dir>/release``."""
     config = dataclasses.replace(config, output_dir=config.work_dir / "release")
-    print(f"\nrelease flow: {_FLOW}", file=out)
     developer = _Developer(clones)
-    _step("weekly w.2025.24: rebuild from main, then tag", out)
-    weekly(config, ReleaseRequest(Session.WEEKLY, parse_tag("w.2025.24")), out, log)
-    _candidate(config, "v29.1.0.rc1", out, log, refs=("w.2025.24",))
-    developer.work_on_main("afw", "Start the work for the next release")
-    for package in ("afw", "utils"):
-        developer.merge_ticket(package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n")
-    _backport(config, "DM-40100", ("afw", "utils"), out, log)
-    _candidate(config, "v29.1.0.rc2", out, log)
-    _step("final 29.1.0 (the SHAs of v29.1.0.rc2)", out)
-    tag_then_build(config, ReleaseRequest(Session.FINAL, parse_tag("29.1.0")), out, log)
-    _same_shas(remotes, packages, "29.1.0", "v29.1.0.rc2", out)
-    _step("patch 29.1.1: release branch for log from 29.1.0", out)
-    patch = ReleaseRequest(Session.PATCH, parse_tag("29.1.1"), packages=("log",))
-    tag_then_build(config, patch, out, log)
-    developer.merge_ticket("log", "DM-40200", "python/log/fix.py", "LEVEL = 'INFO'\n")
-    _backport(config, "DM-40200", ("log",), out, log)
-    _candidate(config, "v29.1.1.rc1", out, log)
-    _step("final 29.1.1", out)
-    tag_then_build(config, ReleaseRequest(Session.FINAL, parse_tag("29.1.1")), out, log)
-    show_tags(remotes, packages, out)
-    show_journals(config, out)
+    session = _Session(tour, config)
+    with tour.section(
+        "Weekly w.2025.24: rebuild from main, then tag",
+        "Once a week main is built and, when the build is green, tagged w.YYYY.WW in every "
+        "package (tags after the build). Nothing changed since the last nightly: the "
+        "manifest is the same, so is its build id, and every package is reused.",
+        look=("git -C remotes/base.git show w.2025.24 (an annotated tag at main's SHA)",),
+        commands=("dm-release release weekly w.2025.24",),
+    ):
+        session.run("weekly", ReleaseRequest(Session.WEEKLY, parse_tag("w.2025.24")))
+    with tour.section(
+        "First release candidate v29.1.0.rc1, from a good weekly",
+        "A release starts from a weekly that passed its tests: vM.n.0.rc1 is tagged at the "
+        "weekly's SHA in every package, then built from the new tag (a candidate is tagged "
+        "before its build). Same SHAs as the weekly, so the same versions: nothing to "
+        "build.",
+        look=("work/state/journal/ (what each release operation did, step by step)",),
+        commands=("dm-release release candidate v29.1.0.rc1 --refs w.2025.24",),
+    ):
+        _candidate(session, "first candidate", "v29.1.0.rc1", refs=("w.2025.24",))
+    with tour.section(
+        "Validation of v29.1.0.rc1",
+        "The candidate is now tested and characterized (DMTN-106 leaves that to the test "
+        "campaigns). dm-release's part: every release rule checked again against the "
+        "remotes as they are now (names, order, each tag present at its planned SHA), in "
+        "clones of its own; nothing is written.",
+        commands=("dm-release release validate v29.1.0.rc1 --refs w.2025.24",),
+    ):
+        request = ReleaseRequest(
+            Session.CANDIDATE, parse_tag("v29.1.0.rc1"), refs=RefList(("w.2025.24",))
+        )
+        planned, problems = validate_request(config, request, tour.stage_log)
+        tour.say(f"  {planned.plan.operation}: {len(problems)} problems")
+        tour.say(*(f"  {problem}" for problem in problems))
+        tour.row(Row("validation", "v29.1.0.rc1", repositories=f"{len(problems)} problems"))
+    with tour.section(
+        "Backport DM-40100 onto the release branch v29.1.x",
+        "Development goes on on main (afw gets work for the next release). A bug found in "
+        "the candidate is fixed on ticket branch tickets/DM-40100 in afw and utils and merged "
+        "into main. The backport makes the release branch v29.1.x from v29.1.0.rc1 in the "
+        "packages that lack it, rebases the ticket's commits onto it as "
+        "tickets/DM-40100-v29 and fast-forwards v29.1.x to it; main's other work stays out.",
+        look=("git -C remotes/afw.git log --oneline --graph main v29.1.x",),
+        commands=(
+            "dm-release release backport DM-40100 --to v29.1.x --packages afw utils --merge",
+        ),
+    ):
+        developer.work_on_main("afw", "Start the work for the next release")
+        for package in ("afw", "utils"):
+            developer.merge_ticket(
+                package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n"
+            )
+        _backport(tour, config, "DM-40100", ("afw", "utils"))
+    with tour.section(
+        "Next release candidate v29.1.0.rc2, from the release branch and rc1",
+        "Each next candidate takes, per package, the first of: the release branch where it "
+        "exists, else the previous candidate. afw and utils come from v29.1.x (with the "
+        "fix), the others keep rc1's SHA; what depends on afw or utils is built again.",
+        commands=("dm-release release candidate v29.1.0.rc2",),
+    ):
+        _candidate(session, "next candidate", "v29.1.0.rc2")
+    with tour.section(
+        "Final release 29.1.0 = the last candidate",
+        "The final tag M.n.p is put at the SHAs of the last candidate in every package, "
+        "so the versions are the same and every binary is reused.",
+        look=("versiondb/manifests/ (the final's build id is rc2's)",),
+        commands=("dm-release release final 29.1.0",),
+    ):
+        session.run("final", ReleaseRequest(Session.FINAL, parse_tag("29.1.0")))
+        _same_shas(tour, remotes, packages, "29.1.0", "v29.1.0.rc2")
+    with tour.section(
+        "Patch release 29.1.1",
+        "A fix after the final: the release branch is made from 29.1.0 where it is missing "
+        "(here log), ticket DM-40200 is backported onto it, then candidates and a final as "
+        "before, v29.1.1.rc1 taking the release branch first, then 29.1.0.",
+        look=("git -C remotes/log.git log --oneline --graph v29.1.x",),
+        commands=(
+            "dm-release release patch 29.1.1 --packages log",
+            "dm-release release backport DM-40200 --to v29.1.x --packages log --merge",
+            "dm-release release candidate v29.1.1.rc1",
+            "dm-release release final 29.1.1",
+        ),
+    ):
+        patch = ReleaseRequest(Session.PATCH, parse_tag("29.1.1"), packages=("log",))
+        session.run("patch branch", patch, builds=False)
+        developer.merge_ticket("log", "DM-40200", "python/log/fix.py", "LEVEL = 'INFO'\n")
+        _backport(tour, config, "DM-40200", ("log",))
+        _candidate(session, "patch candidate", "v29.1.1.rc1")
+        session.run("patch final", ReleaseRequest(Session.FINAL, parse_tag("29.1.1")))
+    with tour.section(
+        "Tags and release branches of every repository",
+        "Each tag with the commit it points at, oldest first: a final and its last "
+        "candidate point at the same commit.",
+    ):
+        show_tags(tour, remotes, packages)
+    with tour.section(
+        "Journals",
+        "Every release operation keeps a journal: per package how far it got (planned, "
+        "tagged, pushed) and which stages are done, so that a rerun of an interrupted "
+        "command finishes it without doing anything twice.",
+        look=("work/state/journal/<product>/",),
+    ):
+        show_journals(tour, config)

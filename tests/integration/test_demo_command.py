@@ -1,0 +1,78 @@
+"""``dm-release demo`` as a process: its temporary directory is removed at the end unless
+--keep or --dir is given, kept (and named) when the demo fails; the options it refuses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _demo(tmp: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``dm-release demo ARGS`` with its temporary files under ``tmp`` (TMPDIR)."""
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-m", "dmrelease", "demo", *args],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_without_dir_the_demo_leaves_nothing_behind(tmp_path: Path) -> None:
+    done = _demo(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == []  # its directory, the backports' and validate's
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith(f"removed the demo's directory {tmp_path.resolve()}/dm-release-demo-")
+    assert last.endswith(" (give --keep to keep it)")
+    assert "(removed at the end (give --keep to keep it))" in done.stdout.splitlines()[1]
+    assert done.stderr == ""  # the commands' own output is not shown without --verbose
+
+
+def test_keep_keeps_the_directory_and_says_where_even_when_quiet(tmp_path: Path) -> None:
+    done = _demo(tmp_path, "--keep", "--quiet")
+    assert done.returncode == 0, done.stderr
+    (root,) = tmp_path.iterdir()
+    lines = done.stdout.splitlines()
+    assert lines[0] == "== Summary"
+    assert lines[-2:] == ["", f"the demo's directory is kept: {root.resolve()}"]
+    assert len(lines) == 1 + 13 + 2  # heading, header and 12 rows, the kept line
+    names = sorted(p.name for p in root.iterdir())
+    assert names == [
+        "clones", "demo.log", "dm-release.toml", "remotes", "repos.yaml", "stack",
+        "versiondb", "work",
+    ]  # fmt: skip
+
+
+def test_a_failed_demo_keeps_its_directory_and_names_it(tmp_path: Path) -> None:
+    """Without git on PATH the first git command fails (a git error: exit 1); the
+    directory is kept for a look."""
+    done = _demo(tmp_path, path=str(tmp_path / "no-bin"))
+    assert done.returncode == 1
+    (root,) = tmp_path.iterdir()
+    assert (root / "demo.log").is_file()
+    expected = f"dm-release demo: failed; its directory is kept: {root.resolve()}; what the "
+    assert expected + f"commands printed: {root.resolve()}/demo.log" in done.stderr.splitlines()
+    assert "cannot run git" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--quiet", "--verbose"), "argument --verbose/-v: not allowed with argument --quiet/-q"),
+        (("--dir", "{full}"), "demo directory is not empty; give a new --dir"),
+    ],
+)
+def test_refused_options(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "file").write_text("x\n")
+    done = _demo(tmp_path, *(a.format(full=full) for a in args))
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]  # nothing made

@@ -1,0 +1,156 @@
+"""The demo is reproducible and prints a tour at three verbosities: two runs in two
+directories (one --quiet, one --verbose) make byte-identical versiondb manifests, the same
+commits and tags in every repository (dm-release's own tags, backports and versiondb
+records included), and print exactly what each verbosity promises."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from release_helpers import JENKINS_VARIABLES
+
+from dmrelease.adapters.git import Git, pinned
+from dmrelease.demo.rebuild import PACKAGES, run_demo
+from dmrelease.demo.tour import LOG_NAME, Verbosity
+
+
+@dataclass(frozen=True)
+class Run:
+    root: Path
+    out: str
+    log: str
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
+    """The demo run twice, --quiet in one directory, --verbose in another."""
+    done = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name in JENKINS_VARIABLES:
+            patch.delenv(name, raising=False)
+        for verbosity in (Verbosity.QUIET, Verbosity.VERBOSE):
+            root = tmp_path_factory.mktemp(verbosity.name.lower())
+            out, log = io.StringIO(), io.StringIO()
+            run_demo(root, out, log, verbosity, kept=True)
+            done.append(Run(root, out.getvalue(), log.getvalue()))
+    yield done[0], done[1]
+
+
+def _refs(repo: Path) -> str:
+    """Every ref of a repository with its object and, for a tag, the commit it tags."""
+    return Git(repo).run("for-each-ref", "--format=%(refname) %(objectname) %(*objectname)")
+
+
+def test_two_runs_make_byte_identical_manifests_and_the_same_shas(runs: tuple[Run, Run]) -> None:
+    first, second = runs
+    assert first.root != second.root
+    manifests = sorted(p.name for p in (first.root / "versiondb" / "manifests").iterdir())
+    assert manifests == ["b1.txt", "b2.txt", "b3.txt", "b4.txt", "content_sha.db.txt"]
+    assert manifests == sorted(p.name for p in (second.root / "versiondb" / "manifests").iterdir())
+    for name in manifests:
+        one = (first.root / "versiondb" / "manifests" / name).read_bytes()
+        assert one == (second.root / "versiondb" / "manifests" / name).read_bytes(), name
+    # the versiondb's commits and build tags (bNNNN) too: their dates are pinned
+    assert _refs(first.root / "versiondb") == _refs(second.root / "versiondb")
+    assert len(_refs(first.root / "versiondb").split("\n")) == 5  # main and b1..b4
+    for package in PACKAGES:  # release tags, release branches, backport branches
+        remote = f"remotes/{package}.git"
+        assert _refs(first.root / remote) == _refs(second.root / remote), package
+    afw = _refs(first.root / "remotes/afw.git")
+    assert "refs/heads/tickets/DM-40100-v29 " in afw and "refs/tags/29.1.1 " in afw
+
+
+def test_the_backport_commits_carry_the_pinned_dates(runs: tuple[Run, Run]) -> None:
+    """A rebased commit keeps its author and author date; its committer is the demo's
+    release engineer at the section's pinned date, not the time of the run."""
+    remote = Git(runs[0].root / "remotes" / "afw.git")
+    shown = remote.run("log", "-1", "--format=%an %at|%cn %ct", "tickets/DM-40100-v29")
+    # section 7 at STAGE_EPOCH + 7 hours, its second minute (the developer's fix first)
+    assert shown == "Demo Developer 1752000420|Demo Release Engineer 1752425320"
+    tag = remote.run(
+        "for-each-ref", "--format=%(taggername) %(taggerdate:unix)", "refs/tags/29.1.0"
+    )
+    assert tag == "Demo Release Engineer 1752432520"  # section 9, second minute
+
+
+QUIET = """\
+== Summary
+  step                    tag          build  built  reused  repositories
+  nightly                 -            b1     14     0       -
+  nightly after a change  -            b2     5      9       -
+  weekly                  w.2025.24    b2     0      14      14 tagged
+  first candidate         v29.1.0.rc1  b2     0      14      14 tagged
+  validation              v29.1.0.rc1  -      -      -       0 problems
+  backport DM-40100       -            -      -      -       2 (afw, utils)
+  next candidate          v29.1.0.rc2  b3     9      5       14 tagged
+  final                   29.1.0       b3     0      14      14 tagged
+  patch branch            29.1.1       -      -      -       1 branched
+  backport DM-40200       -            -      -      -       1 (log)
+  patch candidate         v29.1.1.rc1  b4     6      8       14 tagged
+  patch final             29.1.1       b4     0      14      14 tagged
+"""
+
+
+def test_quiet_prints_the_summary_table_only(runs: tuple[Run, Run]) -> None:
+    quiet = runs[0]
+    assert quiet.out == QUIET
+    assert quiet.log == ""  # the commands' own output went to demo.log
+    kept = (quiet.root / LOG_NAME).read_text()
+    assert "versiondb: manifests/content_sha.db.txt, manifests/b1.txt, commit, tag b1" in kept
+
+
+HEADINGS = [
+    "== Words used below",
+    "== 1. The product demo_distrib",
+    "== 2. Nightly build: rebuild from main",
+    "== 3. A change in afwdata, and the next nightly",
+    "== 4. Weekly w.2025.24: rebuild from main, then tag",
+    "== 5. First release candidate v29.1.0.rc1, from a good weekly",
+    "== 6. Validation of v29.1.0.rc1",
+    "== 7. Backport DM-40100 onto the release branch v29.1.x",
+    "== 8. Next release candidate v29.1.0.rc2, from the release branch and rc1",
+    "== 9. Final release 29.1.0 = the last candidate",
+    "== 10. Patch release 29.1.1",
+    "== 11. Tags and release branches of every repository",
+    "== 12. Journals",
+    "== Summary",
+    "== Next steps",
+]
+
+
+def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -> None:
+    verbose = runs[1]
+    lines = verbose.out.splitlines()
+    assert [line for line in lines if line.startswith("==")] == HEADINGS
+    assert QUIET in verbose.out  # the same table
+    # the stages' own output: their log on the log stream, their messages on out as well
+    # as the tour's line (twice), the per-package details, the last final's whole journal
+    assert (
+        "versiondb: manifests/content_sha.db.txt, manifests/b1.txt, commit, tag b1" in verbose.log
+    )
+    backported = (
+        "afw: backported onto v29.1.x as tickets/DM-40100-v29, merged into v29.1.x (1 commit)"
+    )
+    assert sum(backported in line for line in lines) == 2
+    assert "    built    afwdata         g117eb5f71f" in lines
+    assert re.search(r"afw +v29\.1\.x ", verbose.out)
+    assert re.search(r"base +v29\.1\.0\.rc1 ", verbose.out)
+    assert "journal of final_release demo_distrib 29.1.1 (plan sha256:" in verbose.out
+    assert not (verbose.root / LOG_NAME).exists()  # printed, not kept
+
+
+def test_pinned_variables_reach_git_and_are_restored(tmp_path: Path) -> None:
+    git = Git(tmp_path, env={"GIT_AUTHOR_NAME": "Own"})
+    ident = ("var", "GIT_AUTHOR_IDENT")
+    with pinned({"GIT_AUTHOR_NAME": "Pinned", "GIT_AUTHOR_DATE": "@1700000000 +0000"}):
+        with pinned({"GIT_AUTHOR_EMAIL": "inner@example.org"}):
+            assert Git(tmp_path).run(*ident) == "Pinned <inner@example.org> 1700000000 +0000"
+        assert Git(tmp_path).run(*ident).endswith(" 1700000000 +0000")
+        assert "inner@example.org" not in Git(tmp_path).run(*ident)
+        assert git.run(*ident).startswith("Own <")  # a Git's own env wins
+    assert not Git(tmp_path).run(*ident).endswith(" 1700000000 +0000")
