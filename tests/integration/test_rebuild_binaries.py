@@ -108,6 +108,15 @@ def test_a_tarball_of_the_tree_p_v_installs(
         ([*GOOD, ("p/1/lib/etc", "sym", "/etc")], "absolute"),
         ([("p/1", "sym", "..")], "outside p/1/"),
         ([("q/x.txt", "file", "x"), *GOOD, ("p/1/lib/h", "hard", "q/x.txt")], "outside p/1/"),
+        # inside by their text, but e resolves through d to p/q, in either order
+        (
+            [*GOOD, ("p/1/d", "sym", "."), ("p/1/e", "sym", "d/../q")],
+            "'p/1/e': a link to outside p/1/",
+        ),
+        (
+            [*GOOD, ("p/1/e", "sym", "d/../q"), ("p/1/d", "sym", ".")],
+            "'p/1/e': a link to outside p/1/",
+        ),
     ],
 )
 def test_a_tarball_with_paths_leaving_p_v_is_refused(

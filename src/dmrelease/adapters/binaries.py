@@ -20,6 +20,7 @@ rebuild without a binary server, the no-change rebuild above all, never loads th
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 import tarfile
@@ -192,9 +193,11 @@ class BinaryServer:
         )
 
     def _unpack(self, product: str, version: str, archive: Path, into: Path) -> Path:
+        prefix = f"{product}/{version}"
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                extract(tar, into, _inside(f"{product}/{version}", self.unpack_max_bytes))
+                extract(tar, into, _inside(prefix, self.unpack_max_bytes))
+            _links_stay_inside(into, prefix)
         except _TooLarge as exc:
             raise self.fail(
                 f"{product}: {archive.name} would unpack to more than {exc.limit} bytes "
@@ -259,8 +262,8 @@ class _TooLarge(Refused):
 
 
 class _OutsidePrefix(Refused):
-    def __init__(self, member: tarfile.TarInfo, prefix: str, what: str) -> None:
-        super().__init__(f"{member.name!r}: {what} outside {prefix}/")
+    def __init__(self, name: str, prefix: str, what: str) -> None:
+        super().__init__(f"{name!r}: {what} outside {prefix}/")
 
 
 def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], Entry]:
@@ -283,7 +286,7 @@ def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], Ent
         name = posixpath.normpath(entry.name)
         parent = member.isdir() and (name == "." or prefix.startswith(f"{name}/"))
         if not within(name) and not parent:
-            raise _OutsidePrefix(member, prefix, "a path")
+            raise _OutsidePrefix(member.name, prefix, "a path")
         if member.issym():
             target = posixpath.join(posixpath.dirname(name), member.linkname)
         elif member.islnk():
@@ -291,7 +294,22 @@ def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], Ent
         else:
             return entry
         if name == prefix or not within(posixpath.normpath(target)):
-            raise _OutsidePrefix(member, prefix, "a link to")
+            raise _OutsidePrefix(member.name, prefix, "a link to")
         return entry
 
     return check
+
+
+def _links_stay_inside(into: Path, prefix: str) -> None:
+    """Every symbolic link of the unpacked ``<p>/<v>/`` resolves inside it, now that every
+    member is on disk: each link's target is inside by its text (``_inside``), but through
+    another link it may not be (``d -> .`` and ``e -> d/../q`` give ``<p>/q``, whichever
+    comes first), and moved into the stack it would point into another package."""
+    tree = os.path.realpath(into / prefix)
+    for folder, dirs, files in os.walk(tree):
+        for name in (*dirs, *files):
+            path = os.path.join(folder, name)
+            if os.path.islink(path) and os.path.commonpath([os.path.realpath(path), tree]) != tree:
+                raise _OutsidePrefix(
+                    posixpath.join(prefix, os.path.relpath(path, tree)), prefix, "a link to"
+                )
