@@ -189,8 +189,8 @@ def _describe(job: Backport, package: str, out: TextIO) -> None:
         ["worktree", "remove", "--force", "<tmp>"],
         ["push", "--atomic", "--quiet", REMOTE, *job.push_specs],
     ]
-    for args in commands:
-        print(f"{package}: git {shlex.join(args)}", file=out)
+    # the package's commands in one write: whole lines, kept together in the output
+    out.write("".join(f"{package}: git {shlex.join(args)}\n" for args in commands))
 
 
 def _job(config: Config, product: ProductConfig, request: BackportRequest) -> Backport:

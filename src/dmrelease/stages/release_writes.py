@@ -26,16 +26,22 @@ class Writer:
 
     def __call__(self, package: str, git: Git, *args: str) -> None:
         if self.dry_run:
-            print(f"{package}: git {shlex.join(args)}", file=self.out, flush=True)
+            self._show(package, args)
         else:
             git.run(*args)
+
+    def _show(self, package: str, args: Sequence[str]) -> None:
+        """One write of the whole line: the pool's threads print at once (print's text
+        and newline were two writes, and came out spliced), adapters/output keeps it whole."""
+        self.out.write(f"{package}: git {shlex.join(args)}\n")
+        self.out.flush()
 
     def push(self, package: str, git: Git, refspecs: Sequence[str]) -> Pushed:
         """``git push --atomic`` of ``refspecs``; what the remote reported of each ref
         (nothing in a dry run). A refused push is no error here: its report says why."""
         shown = ("push", "--atomic", REMOTE, *refspecs)
         if self.dry_run:
-            print(f"{package}: git {shlex.join(shown)}", file=self.out, flush=True)
+            self._show(package, shown)
             return Pushed({}, "")
         try:
             out = git.run("push", "--porcelain", "--atomic", REMOTE, *refspecs)
