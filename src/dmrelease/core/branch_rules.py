@@ -20,6 +20,11 @@ from dmrelease.core.branches import (
 )
 from dmrelease.core.errors import Diagnostic
 
+__all__ = [
+    "branch_diagnostics",
+    "merged_branch",
+]
+
 #: the first line git writes to MERGE_MSG for a merge in progress
 _MERGED = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
 _WHERE = "<branch>"

@@ -16,6 +16,23 @@ from typing import Protocol
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.refnames import ref_name_problem
 
+__all__ = [
+    "DEFAULT_PATTERN",
+    "MAIN_BRANCH",
+    "MAIN_BRANCHES",
+    "Branch",
+    "BranchKind",
+    "HasMajorMinor",
+    "InvalidBranch",
+    "ReleaseBranchPattern",
+    "backport_branch",
+    "branch_problem",
+    "classify_branch",
+    "parse_branch",
+    "ref_problem",
+    "ticket_of",
+]
+
 MAIN_BRANCH = "main"
 #: the default branch; ``master`` is its historical name, still the default in older repos
 MAIN_BRANCHES = frozenset({MAIN_BRANCH, "master"})

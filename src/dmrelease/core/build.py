@@ -14,6 +14,14 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+__all__ = [
+    "Action",
+    "Outcome",
+    "Schedule",
+    "choose_action",
+    "count_actions",
+]
+
 
 class Action(enum.StrEnum):
     REUSED = "reused"

@@ -21,6 +21,13 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook sta
 if TYPE_CHECKING:
     import yaml
 
+__all__ = [
+    "KEYS",
+    "CondaSpec",
+    "check_conda_env",
+    "parse_spec",
+]
+
 KEYS = ("name", "channels", "dependencies", "prefix", "variables")
 _SPEC = re.compile(r"^(?:(?P<channel>[\w.\-/:]+)::)?(?P<name>[A-Za-z0-9_][\w.\-]*)(?P<rest>.*)$")
 _VERSION = r"(?:[0-9A-Za-z][0-9A-Za-z._+!]*(?:\.?\*)?|\*)"

@@ -25,6 +25,26 @@ from dmrelease.core.redact import CREDENTIAL_VARIABLES as CREDENTIAL_VARIABLES
 from dmrelease.core.redact import SECRETS as SECRETS
 from dmrelease.core.requests import BuildRequest, RefList
 
+__all__ = [
+    "CREDENTIAL_VARIABLES",
+    "FLAVORS",
+    "PRODUCT_HELP",
+    "PRODUCT_KEYS",
+    "SECRETS",
+    "SECRET_HELP",
+    "Config",
+    "K",
+    "Kind",
+    "Loaded",
+    "OptionSpec",
+    "ProductConfig",
+    "RequestOptions",
+    "Secret",
+    "options",
+    "request_options",
+    "setting_options",
+]
+
 FLAVORS = ("Linux64", "Linux", "DarwinX86", "Darwin")
 
 

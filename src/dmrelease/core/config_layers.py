@@ -40,6 +40,16 @@ from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
 from dmrelease.core.requests import bad_refs, parse_ref_list
 from dmrelease.core.toml_lines import TomlLines
 
+__all__ = [
+    "DEFAULT",
+    "MAX_JOBS",
+    "MAX_NUMBER",
+    "MAX_TIMEOUT",
+    "Layers",
+    "build_config",
+    "build_options",
+]
+
 _SECRET_WORDS = ("token", "password", "secret", "credential", "apikey", "api_key")
 _ENVIRONMENT = "<environment>"
 _COMMAND_LINE = "<command line>"

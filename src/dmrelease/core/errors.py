@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "CheckFailed",
+    "Diagnostic",
+    "DmReleaseError",
+    "ParseError",
+    "UsageError",
+    "decode_utf8",
+]
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:

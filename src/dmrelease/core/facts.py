@@ -14,6 +14,16 @@ from dmrelease.core.errors import Diagnostic
 from dmrelease.core.journal import Lock
 from dmrelease.core.names import InvalidName, parse_tag
 
+__all__ = [
+    "Ancestry",
+    "Facts",
+    "RepoFacts",
+    "all_tags",
+    "diagnostic",
+    "facts_from_remote",
+    "parse_or_none",
+]
+
 #: (ancestor SHA, descendant SHA): answered by ``git merge-base --is-ancestor``
 Ancestry = tuple[str, str]
 

@@ -13,6 +13,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from dmrelease.core.errors import DmReleaseError
 
+__all__ = [
+    "CycleError",
+    "DependencyGraph",
+    "render_cycle",
+]
+
 
 class CycleError(DmReleaseError):
     """The graph has a dependency cycle; ``cycle`` lists its members, each depending on the next.

@@ -29,6 +29,23 @@ from typing import Any
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.limits import MAX_DEPTH, check_size, load_json, too_deep
 
+__all__ = [
+    "JOURNAL_FORMAT",
+    "LINES_FORMAT",
+    "LOCK_FORMAT",
+    "Event",
+    "Journal",
+    "JournalRead",
+    "Lock",
+    "Step",
+    "change_line",
+    "journal_change",
+    "parse_journal",
+    "parse_lock",
+    "read_journal",
+    "replay",
+]
+
 JOURNAL_FORMAT = "dm-release-journal/1"
 LINES_FORMAT = "dm-release-journal/2"
 LOCK_FORMAT = "dm-release-lock/1"

@@ -26,6 +26,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = [
+    "MAX_CONDITION_DEPTH",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "bracket_depth_error",
+    "check_size",
+    "decode_text",
+    "load_json",
+    "load_toml",
+    "position",
+    "split_lines",
+    "too_deep",
+]
+
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_CONDITION_DEPTH = 32

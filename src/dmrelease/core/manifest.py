@@ -19,6 +19,25 @@ from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
 from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.limits import split_lines
 
+__all__ = [
+    "BUILD_ID_RE",
+    "HEADER",
+    "LINE_FORMAT",
+    "SHA_RE",
+    "VERSION_RE",
+    "ContentDb",
+    "Manifest",
+    "ManifestEntry",
+    "content_hash",
+    "dependency_hash",
+    "eups_version_for",
+    "expected_versions",
+    "layout_problems",
+    "make_manifest",
+    "parse_manifest",
+    "render_manifest",
+]
+
 #: line 1 of every versiondb manifest: 98 characters, trailing spaces kept (DESIGN.md §5)
 HEADER = "# product".ljust(26) + "SHA1".ljust(42) + "Version".ljust(30)
 LINE_FORMAT = "%-25s %-40s  %-40s %s"

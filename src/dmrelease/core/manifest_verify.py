@@ -37,6 +37,10 @@ from dmrelease.core.manifest import (
     expected_versions,
 )
 
+__all__ = [
+    "verify_manifest",
+]
+
 _FILE_BUILD_RE = re.compile(r"(?:^|[/\\])(b[0-9]+)\.txt$")
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import re
 
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "NAME_RE",
+    "is_package_name",
+]
+
 NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 #: a name makes file names (``<product>.json`` locks, ``<p>-<v>@<flavor>.tar.gz``, clone
 #: directories) that must stay under the 255 bytes a file name may have

@@ -33,6 +33,25 @@ from dmrelease.core.names import (
 from dmrelease.core.packages import is_package_name
 from dmrelease.core.refs import Resolution
 
+__all__ = [
+    "PLAN_FORMAT",
+    "PackagePlan",
+    "ReleasePlan",
+    "Session",
+    "candidates_of",
+    "default_candidate_refs",
+    "make_plan",
+    "parse_plan",
+    "plan_to_json",
+    "previous_of",
+    "read_tag_message",
+    "render_plan",
+    "session_making",
+    "session_of",
+    "tag_message",
+    "tags_for",
+]
+
 PLAN_FORMAT = "dm-release-plan/1"
 
 

@@ -24,6 +24,12 @@ from dataclasses import dataclass
 
 from dmrelease.core.errors import Diagnostic, ParseError, UsageError
 
+__all__ = [
+    "ProductsFile",
+    "membership_diagnostics",
+    "parse_products",
+]
+
 
 @dataclass(frozen=True)
 class ProductsFile:

@@ -17,6 +17,16 @@ from dmrelease.core.errors import Diagnostic
 from dmrelease.core.tag_kinds import InvalidName, Kind
 from dmrelease.core.tags import parse_tag
 
+__all__ = [
+    "SOURCE",
+    "TAG_PREFIX",
+    "ZERO_SHA",
+    "PushedRef",
+    "parse_pushed_refs",
+    "pushed_tag_diagnostics",
+    "tag_problem",
+]
+
 ZERO_SHA = "0" * 40
 TAG_PREFIX = "refs/tags/"
 #: the FILE of diagnostics: git's pre-push ref list, LINE its line

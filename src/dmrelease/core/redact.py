@@ -14,6 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+__all__ = [
+    "CREDENTIAL_VARIABLES",
+    "MIN_SECRET_LENGTH",
+    "MIN_TOKEN_LENGTH",
+    "REDACTED",
+    "SECRETS",
+    "redact",
+    "url_secrets",
+]
+
 REDACTED = "****"
 
 #: secrets, each from one environment variable only (DESIGN.md: never from the file); the

@@ -12,6 +12,13 @@ from __future__ import annotations
 
 import re
 
+__all__ = [
+    "MAX_REF_LENGTH",
+    "MAX_URL_LENGTH",
+    "ref_name_problem",
+    "url_problem",
+]
+
 #: bytes (UTF-8) of a ref name; file names are limited to 255 bytes, and a tag file name
 #: adds a prefix and a suffix (``final_release-<tag>.plan.json``)
 MAX_REF_LENGTH = 200

@@ -16,6 +16,18 @@ from dataclasses import dataclass, field
 
 from dmrelease.core.errors import CheckFailed, Diagnostic
 
+__all__ = [
+    "RefKind",
+    "RefSource",
+    "RepoRefs",
+    "Resolution",
+    "looks_like_sha",
+    "resolve_package",
+    "resolve_refs",
+    "unmatched_problems",
+    "unmatched_refs",
+]
+
 _SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 

@@ -20,6 +20,13 @@ from dmrelease.core.redact import redact
 from dmrelease.core.refnames import ref_name_problem, url_problem
 from dmrelease.core.yaml_nodes import compose
 
+__all__ = [
+    "FIELDS",
+    "RepoEntry",
+    "check_repos",
+    "parse_repos",
+]
+
 FIELDS = ("url", "ref", "lfs")
 _STR = "tag:yaml.org,2002:str"
 _BOOL = "tag:yaml.org,2002:bool"

@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from dmrelease.core.toml_lines import TomlLines  # for pyproject.toml only, not loaded
     # with a requirements file or a conda environment (their hooks' start-up, issue 10)
 
+__all__ = [
+    "check_pyproject",
+    "check_requirement",
+    "check_requirements_file",
+    "check_requirements_txt",
+    "is_pin",
+    "logical_lines",
+]
+
 #: pip options allowed on their own line (pip's requirements-file format)
 _OPTIONS = frozenset(
     {

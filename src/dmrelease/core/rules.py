@@ -34,8 +34,11 @@ __all__ = [
     "Facts",
     "RepoFacts",
     "ancestry_questions",
+    "check_existing_refs",
     "check_plan",
+    "check_tag_name",
     "check_tags_present",
+    "check_weekly_order",
 ]
 
 # -- what the rules ask git ---------------------------------------------------------------

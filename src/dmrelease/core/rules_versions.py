@@ -13,6 +13,14 @@ from dmrelease.core.facts import Facts, all_tags, diagnostic, parse_or_none
 from dmrelease.core.names import Candidate, Release, Weekly
 from dmrelease.core.plan import PackagePlan, ReleasePlan, Session, candidates_of
 
+__all__ = [
+    "check_branch_base",
+    "check_final",
+    "check_patch",
+    "check_rc1_source",
+    "check_rc_sequence",
+]
+
 # -- candidates ---------------------------------------------------------------------------
 
 

@@ -32,6 +32,19 @@ from dataclasses import dataclass
 from dmrelease.core.limits import MAX_CONDITION_DEPTH
 from dmrelease.core.user_regex import BadRegex, compile_user_regex
 
+__all__ = [
+    "Comparison",
+    "Condition",
+    "ConditionError",
+    "Constant",
+    "Group",
+    "Junction",
+    "Not",
+    "any_of_flavors",
+    "evaluate",
+    "parse_condition",
+]
+
 _WORD = re.compile(r"[\w.+]+")
 _COMPARISONS = ("==", "!=", "=~", "!~", "<=", ">=", "<", ">")
 _JUNCTIONS = {"||": "||", "or": "||", "&&": "&&", "and": "&&"}

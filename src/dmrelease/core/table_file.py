@@ -12,6 +12,10 @@ from pathlib import PurePosixPath
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.tables import TableFile, checked_table
 
+__all__ = [
+    "check_table_file",
+]
+
 
 def check_table_file(
     path: str, text: str, *, package: str | None = None, known: frozenset[str] | None = None

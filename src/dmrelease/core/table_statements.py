@@ -18,6 +18,20 @@ from dmrelease.core.errors import Diagnostic
 from dmrelease.core.table_conditions import Condition, Constant, evaluate
 from dmrelease.core.table_syntax import Argument, Kind, Line
 
+__all__ = [
+    "DIRECTIVES",
+    "SETUP",
+    "UNSETUP",
+    "Action",
+    "Branch",
+    "Dependency",
+    "Directive",
+    "IfBlock",
+    "Statement",
+    "build_statements",
+    "setup_product",
+]
+
 #: EUPS directive names (matched case-insensitively) → canonical spelling (``Table._read``)
 DIRECTIVES = {
     name.lower(): name

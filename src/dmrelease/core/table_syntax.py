@@ -34,6 +34,15 @@ from dmrelease.core.table_conditions import (
     parse_condition,
 )
 
+__all__ = [
+    "Argument",
+    "Kind",
+    "Line",
+    "explain_unreadable",
+    "scan",
+    "split_arguments",
+]
+
 _I = re.IGNORECASE
 _IF = re.compile(r"if\s*\((.*)\)\s*\{\s*$", _I)
 _ELSE_IF = re.compile(r"\}\s*else\s*if\s*\((.*)\)\s*\{\s*$", _I)

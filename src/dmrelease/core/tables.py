@@ -73,6 +73,7 @@ __all__ = [
     "check_exclusion_map",
     "check_self_dependency",
     "check_table",
+    "checked_table",
     "parse_table",
 ]
 

@@ -10,6 +10,13 @@ from typing import ClassVar, Literal
 
 from dmrelease.core.tag_kinds import Kind, eups_rule
 
+__all__ = [
+    "LEGACY_FORMS",
+    "Family",
+    "Legacy",
+    "legacy_form",
+]
+
 #: the historical families of tag names, see :data:`LEGACY_FORMS`
 Family = Literal["final", "rc", "weekly", "t", "monthly", "milestone", "release"]
 

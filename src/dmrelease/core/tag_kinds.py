@@ -9,6 +9,14 @@ import enum
 
 from dmrelease.core.errors import Diagnostic, ParseError
 
+__all__ = [
+    "RC_FROM_ONE",
+    "YEAR_DIGITS",
+    "InvalidName",
+    "Kind",
+    "eups_rule",
+]
+
 RC_FROM_ONE = "release candidates count from rc1"
 YEAR_DIGITS = "the year must have four digits, 1000..9999"
 

@@ -22,6 +22,19 @@ from dmrelease.core.tag_kinds import RC_FROM_ONE, YEAR_DIGITS, InvalidName, Kind
 if TYPE_CHECKING:  # semver loads with the first ordering or bump: parsing and checking a
     import semver  # name needs none (check-pushed-tags' start-up, issue 10)
 
+__all__ = [
+    "BuildId",
+    "Candidate",
+    "Daily",
+    "Release",
+    "Tag",
+    "Weekly",
+    "parse_eups_tag",
+    "parse_tag",
+    "release_key",
+    "weeks_in_year",
+]
+
 _T = TypeVar("_T")
 
 

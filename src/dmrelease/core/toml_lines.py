@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 
 from dmrelease.core.limits import split_lines
 
+__all__ = [
+    "TomlLines",
+]
+
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')
 _QUOTES = "\"'"
 _QUOTE = re.compile(r"[\"']")

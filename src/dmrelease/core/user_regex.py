@@ -10,6 +10,12 @@ from __future__ import annotations
 import re
 import warnings
 
+__all__ = [
+    "HINT",
+    "BadRegex",
+    "compile_user_regex",
+]
+
 HINT = "write a Python regular expression; escape `[`, `-`, `&`, `~`, `|` inside `[…]`"
 
 

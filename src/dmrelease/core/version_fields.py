@@ -18,6 +18,11 @@ from collections.abc import Iterator
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.limits import split_lines
 
+__all__ = [
+    "check_version_strings",
+    "version_fields",
+]
+
 # no lazy quantifier before a blank run: ``\S.*?\s*$`` tries the rest of the line once per
 # character and took seconds on a 100 KB line; these patterns are linear
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]")

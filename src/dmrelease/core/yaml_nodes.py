@@ -16,6 +16,10 @@ import yaml
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.limits import MAX_DEPTH, check_size, position, too_deep
 
+__all__ = [
+    "compose",
+]
+
 #: libyaml's parser when PyYAML was built with it (about 15 times faster on lsst's repos.yaml)
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
