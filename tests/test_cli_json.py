@@ -211,3 +211,17 @@ def test_the_document_is_one_write_through_the_redacting_stdout() -> None:
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.endswith("}\n") and done.stdout.count("\n}\n") == 1
     assert json.loads(done.stdout)["tags"] == [{"tag": "w.2025.24", "eups": "w_2025_24"}]
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """dm-release ... | head: exit 141 as for SIGPIPE, no traceback (the output here is
+    larger than a pipe's buffer, so the write meets the closed pipe)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmrelease", "tag", "classify", *["29.1.0"] * 20000],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == b"29.1.0\tfinal\n"
+    process.stdout.close()
+    assert process.wait() == cli.BROKEN_PIPE
+    assert process.stderr.read() == b""

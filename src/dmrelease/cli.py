@@ -94,10 +94,25 @@ def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     return found
 
 
+#: the exit status of a command whose reader went away (``dm-release ... | head``), as a
+#: shell reports a process killed by SIGPIPE
+BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    with redacted_output(known_secrets()) as secrets:
-        return _dispatch(build_parser(verbs_of(words)).parse_args(words), secrets)
+    try:
+        with redacted_output(known_secrets()) as secrets:
+            return _dispatch(build_parser(verbs_of(words)).parse_args(words), secrets)
+    except BrokenPipeError:  # no traceback: the reader has all it wanted
+        import contextlib
+        import os
+
+        # what is still buffered must not fail again when the interpreter flushes stdout
+        # (a stdout that is no file, a test's capture, has nothing left to fail)
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
 
 
 def _dispatch(args: argparse.Namespace, secrets: Sequence[str]) -> int:
@@ -125,6 +140,8 @@ def _dispatch(args: argparse.Namespace, secrets: Sequence[str]) -> int:
             say(traceback.format_exc().rstrip())
         say(f"dm-release: error: {exc}")
         return failed(exc, exc.exit_code)
+    except BrokenPipeError:
+        raise  # not a bug: main ends quietly
     except Exception as exc:  # a bug: its traceback, redacted (its values may hold a URL)
         say(traceback.format_exc().rstrip())
         return failed(exc, 1)
