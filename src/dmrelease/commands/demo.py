@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dmrelease.adapters.config import reads_environment
 from dmrelease.core.errors import UsageError
 
 
@@ -49,6 +50,7 @@ def register(verbs: Any) -> None:
         action="store_true",
         help="also print every command's own output (clone, resolve, build, tag, push)",
     )
+    reads_environment(parser, "git")  # its runs clone and fetch: --help lists git's
     parser.set_defaults(handler=run)
 
 

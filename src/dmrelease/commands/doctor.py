@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dmrelease.adapters.config import add_config_option
 from dmrelease.commands.machine import add_json_flag, emit, wants_json
 
 TYPE_CHECKING = False
@@ -43,9 +44,7 @@ def register(verbs: Any) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config", type=Path, help="dm-release.toml (default: found as every verb finds it)"
-    )
+    add_config_option(parser, git=False)
     parser.add_argument(
         "--timeout",
         type=_seconds,

@@ -1,0 +1,180 @@
+"""Every verb's ``--help`` lists the environment variables it reads (issue 11 item 2).
+
+Each command of the parser runs for real, in-process, on a real product (rebuild and the
+release flow on bare remotes, the demo, doctor, ...), with ``os.environ`` replaced by a
+mapping that records every variable dm-release's own code looks up (``get``, ``[]``,
+``in``; iterating to pass the environment on to a child process reads no one variable).
+Each variable a command read must be in that command's ``--help``. A new command without
+a run here fails the test too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import sys
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+
+import pytest
+from release_helpers import JENKINS_VARIABLES, make_setup, merge_ticket
+
+from dmrelease import cli
+from dmrelease.adapters.config import CONFIG_VARIABLE, git_attributes_elsewhere
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+_NOT_DM_RELEASE = (os.sep + "os.py", "_collections_abc.py")
+
+
+class RecordingEnviron(MutableMapping[str, str]):
+    """``os.environ`` that remembers which variables dm-release's code asked for."""
+
+    def __init__(self, real: MutableMapping[str, str]) -> None:
+        self.real = real
+        self.read: set[str] = set()
+
+    def _record(self, key: str) -> None:
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename.endswith(_NOT_DM_RELEASE):
+            frame = frame.f_back  # os.getenv, Mapping.get: who called them
+        if frame is not None and f"{os.sep}dmrelease{os.sep}" in frame.f_code.co_filename:
+            self.read.add(key)
+
+    def __getitem__(self, key: str) -> str:
+        self._record(key)
+        return self.real[key]
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self._record(key)
+        return self.real.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self._record(key)
+        return key in self.real
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.real[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.real[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.real)
+
+    def __len__(self) -> int:
+        return len(self.real)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self.real)
+
+
+def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
+    tuple[tuple[str, ...], argparse.ArgumentParser]
+]:  # fmt: skip
+    """(words, parser) of every command that runs: the leaves of the verb tree."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        yield words, parser
+        return
+    for name, sub in groups[0].choices.items():
+        yield from _commands(sub, (*words, name))
+
+
+def _help(words: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        cli.main([*words, "--help"])
+    return out.getvalue()
+
+
+def test_every_variable_a_verb_reads_is_in_its_help(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (*JENKINS_VARIABLES, CONFIG_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    setup = make_setup(tmp_path / "product")
+    config = str(setup.config)
+    plan = tmp_path / "plan.json"
+    runs: dict[tuple[str, ...], list[str]] = {
+        ("tag", "classify"): ["29.1.0", "w.2025.24"],
+        ("tag", "eups"): ["29.1.0"],
+        ("tag", "weekly"): [],
+        ("table", "deps"): [str(DATA / "tables" / "lsst" / "afw.table")],
+        ("manifest", "verify"): [str(DATA / "versiondb" / "manifests" / "b1.txt")],
+        ("config", "show"): ["--config", config],
+        ("config", "init"): ["--dry-run"],
+        ("config", "reference"): [],
+        ("rebuild",): ["--config", config],
+        ("release", "weekly"): ["w.2025.24", "--config", config],
+        ("release", "plan"): [
+            "v29.1.0.rc1",
+            "--refs",
+            "w.2025.24",
+            "--config",
+            config,
+            "--output",
+            str(plan),
+        ],
+        ("release", "validate"): ["v29.1.0.rc1", "--refs", "w.2025.24", "--config", config],
+        ("release", "apply"): [str(plan), "--dry-run", "--config", config],
+        ("release", "candidate"): [
+            "v29.1.0.rc1",
+            "--refs",
+            "w.2025.24",
+            "--no-build",
+            "--config",
+            config,
+        ],
+        ("release", "backport"): [
+            "DM-40100",
+            "--to",
+            "v29.1.x",
+            "--packages",
+            "afw",
+            "--dry-run",
+            "--config",
+            config,
+        ],
+        ("release", "final"): ["29.1.0", "--no-build", "--config", config],
+        ("release", "patch"): ["29.1.1", "--packages", "afw", "--dry-run", "--config", config],
+        ("doctor",): ["--config", config, "--timeout", "1"],
+        ("demo",): ["--dir", str(tmp_path / "demo"), "--quiet"],
+        ("completion",): ["bash"],
+    }
+    commands = dict(_commands(cli.build_parser()))
+    assert sorted(commands) == sorted(runs), "each command needs a run in this test"
+    environ = RecordingEnviron(os.environ)
+    monkeypatch.setattr(os, "environ", environ)
+    monkeypatch.chdir(tmp_path)
+    read: dict[tuple[str, ...], set[str]] = {}
+    codes: dict[tuple[str, ...], int] = {}
+    for words, argv in runs.items():
+        if words == ("release", "backport"):  # a ticket to backport, merged after rc1
+            with monkeypatch.context() as real:
+                real.setattr(os, "environ", environ.real)
+                merge_ticket(setup, "afw", "DM-40100", "python/afw/fix.py", "FIXED = True\n")
+        environ.read.clear()
+        git_attributes_elsewhere.cache_clear()  # read once per process: read it again
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            codes[words] = cli.main([*words, *argv])
+        read[words] = set(environ.read)
+    monkeypatch.undo()
+    missing = {
+        " ".join(words): sorted(variables - set(re.findall(r"[A-Z][A-Z0-9_]+", _help(words))))
+        for words, variables in read.items()
+    }
+    unlisted = {verb: names for verb, names in missing.items() if names}
+    assert unlisted == {}, f"read, but not in the verb's --help: {unlisted}"
+    # the runs did what they were asked (a verb that stopped early reads less)
+    succeeded = [w for w, code in codes.items() if code == 0]
+    assert sorted(set(runs) - set(succeeded)) == [], codes
+    assert {"DM_RELEASE_JOBS", "REFS", "SOURCE_GIT_REFS", "GIT_REFS"} <= read[("rebuild",)]
+    assert {"GITHUB_TOKEN", "CI_JOB_TOKEN"} <= read[("tag", "classify")]  # the redaction's
+    assert "DM_RELEASE_GIT_TIMEOUT" in read[("release", "validate")]
+    assert "DM_RELEASE_GIT_TIMEOUT" not in read[("tag", "classify")]
+    assert "GIT_DIR" in read[("demo",)]  # its fetches ask whether git reads from elsewhere
