@@ -225,3 +225,15 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     process.stdout.close()
     assert process.wait() == cli.BROKEN_PIPE
     assert process.stderr.read() == b""
+
+
+def test_without_json_the_tag_verbs_load_no_json_module() -> None:
+    """The convention costs the verbs that do not use it nothing at start-up."""
+    probe = (
+        "import sys, io, contextlib; from dmrelease import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    code = cli.main(['tag', 'eups', 'w.2025.24'])\n"
+        "print(code, out.getvalue().strip(), 'json' in sys.modules, 'pathlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout == "0 w_2025_24 False False\n"

@@ -14,7 +14,6 @@ import sys
 import traceback
 from collections.abc import Sequence
 from importlib import import_module
-from pathlib import Path
 
 from dmrelease import __version__
 from dmrelease.adapters.config import HelpParser, known_secrets
@@ -74,6 +73,8 @@ def build_parser(verbs: Sequence[str] = VERB_MODULES) -> argparse.ArgumentParser
 def _print_completion(parser: argparse.ArgumentParser, shell: str) -> int:
     """The script of ``parser``; arguments that name a file (``type=Path``) complete
     file names. shtab is imported only here: no other verb pays for it."""
+    from pathlib import Path
+
     import shtab
 
     for action in _actions(parser):

@@ -19,7 +19,6 @@ each write, and ``json.dump`` writes every token (18,000 for a 300-package rebui
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -75,6 +74,8 @@ def diagnostic_dict(diagnostic: Diagnostic) -> dict[str, Any]:
 
 
 def _write(document: Mapping[str, Any]) -> None:
+    import json  # only with --json: tag and table verbs start without it
+
     sys.stdout.write(json.dumps(document, indent=2) + "\n")  # one write (module docstring)
 
 
