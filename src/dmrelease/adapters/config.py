@@ -336,7 +336,8 @@ def environment_variables(groups: Iterable[str]) -> list[tuple[tuple[str, ...], 
         secrets = set(SECRETS.values()) if "config" in chosen else set()
         others = tuple(v for v in CREDENTIAL_VARIABLES if v not in secrets)
         found.append((others, "credentials: their values are shown as **** in all output"))
-    if "git" in chosen:
+    if "git" in chosen:  # a verb that clones or fetches: its phases show their progress
+        found.append(((PROGRESS_VARIABLE,), PROGRESS_HELP))
         text = (
             "when any is set, git may read configuration or attributes from elsewhere, so "
             "files that may have changed are compared by git rather than by content"
