@@ -187,3 +187,38 @@ def test_init_never_replaces_a_file(
     (tmp_path / "link.toml").symlink_to(tmp_path / "nowhere")
     assert main(["config", "init", "link.toml"]) == 2
     assert not (tmp_path / "nowhere").exists()
+
+
+def _help_of(*words: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([*words, "--help"])
+    assert stop.value.code == 0
+
+
+def test_each_verbs_help_ends_with_the_variables_it_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _help_of("tag", "classify")
+    tag = capsys.readouterr().out
+    assert tag.endswith(
+        "\nenvironment variables:\n"
+        "  DM_RELEASE_BINARY_TOKEN, GIT_PASSWORD, GIT_TOKEN, GITHUB_TOKEN, GH_TOKEN, "
+        "GITLAB_TOKEN,\n  CI_JOB_TOKEN\n"
+        + " " * 32
+        + "credentials: their values are shown as **** in all output\n"
+    )
+    _help_of("rebuild")
+    rebuild = capsys.readouterr().out.split("\nenvironment variables:\n")[1].splitlines()
+    assert (
+        rebuild[0]
+        == "  DM_RELEASE_CONFIG             the configuration file when --config is not given"
+    )
+    jobs, timeout = options()["jobs"].help, options()["git_timeout"].help
+    assert f"  DM_RELEASE_JOBS               build.jobs: {jobs}" in rebuild
+    assert f"  DM_RELEASE_GIT_TIMEOUT        git.timeout: {timeout}" in rebuild
+    assert any(line.startswith("  GIT_CONFIG_PARAMETERS, ") for line in rebuild)
+    _help_of("config", "show")
+    show = capsys.readouterr().out
+    assert "DM_RELEASE_GIT_TIMEOUT" in show and "GIT_CONFIG_PARAMETERS" not in show
+    _help_of("release")  # a verb group: what its commands read
+    assert "GIT_CONFIG_PARAMETERS" in capsys.readouterr().out
