@@ -1,13 +1,14 @@
 """What rebuild tells people (stderr): the ref that won per package and why, a progress
-line while building (rewritten in place on a terminal, one line per event otherwise), and
-a summary (STYLE.md habit 7). Machine output is ``--json`` on stdout, done by the command.
+line while building (adapters/progress: rewritten in place on a terminal, plain lines
+otherwise, and a line per package built, fetched or failed), and a summary (STYLE.md
+habit 7). Machine output is ``--json`` on stdout, done by the command.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TextIO
 
+from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.core.build import Action, Outcome, Schedule
 from dmrelease.stages.rebuild_outcome import Built, Prepared
 
@@ -48,32 +49,23 @@ def print_build(built: Built, log: TextIO) -> None:
 
 
 class ProgressLine:
-    """``[done/total] 3 built, 120 reused … running: afw, geom`` while the build runs."""
+    """The build phase's progress (adapters/progress): on a terminal the live line
+    ``build 3/120 packages afw; running: geom, base``; each package built, fetched or
+    failed is a line of its own (``[3/120] built afw 1.0 in 2.0s``); a final line."""
 
-    def __init__(self, log: TextIO, total: int) -> None:
-        self.log = log
-        self.total = total
-        self.done = 0
-        self.tty = log.isatty()
-        self.lock = threading.Lock()
+    def __init__(self, log: TextIO, total: int, progress: Progress | None = None) -> None:
+        self.phase = (progress_for(log) if progress is None else progress).phase("build", total)
 
     def __call__(self, outcome: Outcome, schedule: Schedule) -> None:
-        with self.lock:
-            self.done += 1
-            if self.tty:
-                running = ", ".join(sorted(schedule.running)[:4])
-                line = f"[{self.done}/{self.total}] {outcome.action} {outcome.package}"
-                line += f"; running: {running}" if running else ""
-                self.log.write(f"\r\033[K{line[:150]}")
-                self.log.flush()
-            elif outcome.action is not Action.REUSED:
-                took = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
-                self.log.write(
-                    f"[{self.done}/{self.total}] {outcome.action} {outcome.package}"
-                    f" {outcome.version}{took}\n"
-                )
+        running = ", ".join(sorted(schedule.running)[:4])
+        item = f"{outcome.package}; running: {running}" if running else outcome.package
+        note = None
+        if outcome.action is not Action.REUSED:
+            took = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
+            at = f"[{self.phase.done + 1}/{self.phase.total}]"
+            note = f"{at} {outcome.action} {outcome.package} {outcome.version}{took}"
+        failed = outcome.action is Action.FAILED
+        self.phase.advance(item, failed=failed, note=note)
 
     def close(self) -> None:
-        if self.tty:
-            self.log.write("\r\033[K")
-            self.log.flush()
+        self.phase.finish()

@@ -34,6 +34,7 @@ from typing import TextIO, TypeVar
 from dmrelease.adapters.config import auto_git_jobs
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.journal import JournalFile, now, write_atomically
+from dmrelease.adapters.progress import Phase, Progress, progress_for
 from dmrelease.core.config import Config
 from dmrelease.core.errors import CheckFailed, Diagnostic, DmReleaseError
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
@@ -239,6 +240,19 @@ class Outcome:
     conflicts: list[Diagnostic] = dataclasses.field(default_factory=list)
 
 
+def _counted(
+    phase: Phase, work: Callable[[PackagePlan], _R], failed: Callable[[_R], bool]
+) -> Callable[[PackagePlan], _R]:
+    """``work`` of one package, then one step of ``phase`` (``failed`` by its result)."""
+
+    def step(package: PackagePlan) -> _R:
+        result = work(package)
+        phase.advance(package.name, failed=failed(result))
+        return result
+
+    return step
+
+
 def _not_on_remote(package: PackagePlan, remote: RepoFacts) -> list[str]:
     """The plan's tags of ``package`` that its remote does not show at the planned commit."""
     return [t for t in package.tags if remote.tags.get(t) != package.sha]
@@ -345,12 +359,14 @@ def apply_plan(
     out: TextIO | None = None,
     log: TextIO | None = None,
     remote: Mapping[str, RepoFacts] | None = None,
+    progress: Progress | None = None,
 ) -> Journal | None:
     """Re-verify, tag, verify, push; raise CheckFailed before any write when a rule fails
     (or after the pushes, when a remote refused one because it changed since the check),
     PushFailed when some pushes failed (the others are done and journaled). ``remote``:
     what the command's workspace fetch brought of the packages it fetched (their remote's
-    tags and branches); the others' remotes are listed."""
+    tags and branches); the others' remotes are listed. ``progress``: how the tag and push
+    phases are shown (by default as ``log`` allows)."""
     out, log = streams(out, log)
     identity = tagger(config)
     gits = {
@@ -383,7 +399,7 @@ def apply_plan(
         raise CheckFailed(problems)
     if applier.journal is not None:
         _journal(applier.journal, plan, log)
-    _run_phases(applier, facts, local, log)
+    _run_phases(applier, facts, local, log, progress_for(log) if progress is None else progress)
     if applier.journal is None:
         return None
     return applier.journal.update(lambda j: j.finish_stage("pushed", now()))
@@ -394,18 +410,27 @@ def _run_phases(
     facts: Facts,
     local: Mapping[str, Mapping[str, LocalTag]],
     log: TextIO,
+    progress: Progress,
 ) -> None:
     packages = list(applier.plan.packages)
-    tagged = _pool_map(
-        applier.jobs, lambda p: applier.tag(p, facts.repo(p.name), local[p.name]), packages
-    )
+    with progress.phase("tag", len(packages), "repositories") as phase:
+        tagged = _pool_map(
+            applier.jobs,
+            _counted(phase, lambda p: applier.tag(p, facts.repo(p.name), local[p.name]), bool),
+            packages,
+        )
     failed = {p.name: why for p, why in zip(packages, tagged, strict=True) if why}
     if failed:
         raise PushFailed(failed, "tagged (so nothing was pushed)")
     if applier.journal is not None:
         applier.record(lambda j: j.finish_stage("tagged", now(), f"{len(packages)} packages"))
     print(f"{applier.plan.operation}: {len(packages)} clones ready and verified; pushing", file=log)
-    pushed = _pool_map(applier.jobs, lambda p: applier.push(p, facts.repo(p.name)), packages)
+    with progress.phase("push", len(packages), "repositories") as phase:
+        pushed = _pool_map(
+            applier.jobs,
+            _counted(phase, lambda p: applier.push(p, facts.repo(p.name)), lambda o: bool(o.why)),
+            packages,
+        )
     conflicts = [d for outcome in pushed for d in outcome.conflicts]
     failed = {
         p.name: outcome.why

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dmrelease.adapters.config import auto_git_jobs
+from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.graph import DependencyGraph
@@ -156,27 +157,35 @@ def open_workspace(
     *,
     log: TextIO = sys.stderr,
     root: Path | None = None,
+    progress: Progress | None = None,
 ) -> Workspace:
     """Clone or fetch every package of ``products`` (every configured one when empty) under
     ``<work_dir>/clones`` (or ``root``), once each, and resolve ``refs`` first-match per
     package (DESIGN.md §2). Raises CheckFailed with every problem of the packages (a ref
     that no package has is not one: see :meth:`Workspace.problems`), CycleError on a
-    dependency cycle."""
+    dependency cycle. ``progress``: how the fetch is shown (by default as ``log`` allows)."""
     root = config.work_dir / "clones" if root is None else root
     root.mkdir(parents=True, exist_ok=True)
     chosen = products_of(config, products)
     remotes = _remotes(config, chosen, root)
-    return _walk(config, chosen, refs, remotes, frozenset(), log)
+    return _walk(config, chosen, refs, remotes, frozenset(), log, progress)
 
 
 def reresolve(
-    config: Config, workspace: Workspace, refs: RefList, *, log: TextIO = sys.stderr
+    config: Config,
+    workspace: Workspace,
+    refs: RefList,
+    *,
+    log: TextIO = sys.stderr,
+    progress: Progress | None = None,
 ) -> Workspace:
     """``workspace`` resolved against ``refs`` without any fetch: each clone's refs are
     re-read (remote-tracking branches and local tags, so tags made in the clone since
     count), the tables re-read at the new commits; only packages new to the graph are
     cloned (or fetched, if a clone of an earlier command is there)."""
-    return _walk(config, workspace.products, refs, workspace.remotes, workspace.synced, log)
+    return _walk(
+        config, workspace.products, refs, workspace.remotes, workspace.synced, log, progress
+    )
 
 
 def _walk(
@@ -186,10 +195,14 @@ def _walk(
     remotes: Remotes,
     synced: frozenset[str],
     log: TextIO,
+    progress: Progress | None,
 ) -> Workspace:
     external = frozenset(e for p in products for e in p.external)
     roots = [p.name for p in products]
-    found = discover(roots, remotes, refs.refs, auto_git_jobs(config.git_jobs), external, synced)
+    jobs = auto_git_jobs(config.git_jobs)
+    shown = progress_for(log) if progress is None else progress
+    with shown.phase("resolve" if synced else "fetch", 0) as phase:
+        found = discover(roots, remotes, refs.refs, jobs, external, synced, phase)
     if found.problems:
         raise CheckFailed(sorted(found.problems, key=lambda d: (d.path, d.line)))
     _report_lfs(found, remotes, log)

@@ -32,6 +32,7 @@ from dmrelease.adapters.config import git_attributes_elsewhere
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.git_index import is_clean
 from dmrelease.adapters.git_refs import is_commit, read_head, read_refs
+from dmrelease.adapters.progress import SILENT, Phase
 from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.refs import RepoRefs, Resolution, looks_like_sha, resolve_package
@@ -52,6 +53,9 @@ _FETCH = ("fetch", "--quiet", "--prune", "--prune-tags", "--tags", "--force",
 #: LFS content comes only from ``git lfs pull``, and only for ``lfs: true`` packages
 _NO_LFS_FILTER = ("-c", "filter.lfs.smudge=", "-c", "filter.lfs.process=",
                   "-c", "filter.lfs.required=false")  # fmt: skip
+
+
+SILENT_PHASE = SILENT.phase("fetch", 0)
 
 
 class PackageProblem(DmReleaseError):
@@ -266,27 +270,29 @@ def discover(
     jobs: int,
     external: frozenset[str] = frozenset(),
     synced: frozenset[str] = frozenset(),
+    phase: Phase = SILENT_PHASE,
 ) -> Discovery:
     """Prepare ``roots`` and everything their tables reach, ``jobs`` git operations at once;
-    the packages of ``synced`` (brought up to date earlier in this command) are not fetched."""
+    the packages of ``synced`` (brought up to date earlier in this command) are not fetched.
+    ``phase`` counts each package submitted and each one done (by this thread, which
+    collects the results: the workers only run git)."""
     walk = _Walk(remotes, tuple(ref_list), synced)
     found = Discovery({}, [], [])
     seen = set(roots)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict[Future[PackageSource], str] = {}
         for name in sorted(seen):
-            _submit(pool, pending, walk, name, None, found)
+            _submit(pool, pending, walk, name, None, found, phase)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                del pending[future]
+                name = pending.pop(future)
                 source = _collect(future, found)
-                if source is None:
-                    continue
-                for dep in source.deps:
+                for dep in source.deps if source is not None else ():
                     if dep not in seen and dep not in external:
                         seen.add(dep)
-                        _submit(pool, pending, walk, dep, source, found)
+                        _submit(pool, pending, walk, dep, source, found, phase)
+                phase.advance(name, failed=source is None)  # after its deps are counted
     return found
 
 
@@ -297,9 +303,11 @@ def _submit(
     name: str,
     parent: PackageSource | None,
     found: Discovery,
+    phase: Phase,
 ) -> None:
     if name in walk.remotes.repos:
         pending[pool.submit(walk.prepare, name)] = name
+        phase.grow()
     elif parent is not None and name not in parent.required:
         found.skipped_optional.append(f"{name} (optional for {parent.name}, not in repos.yaml)")
     else:

@@ -1,0 +1,385 @@
+"""Long phases are not silent (issue 11 §5): on a terminal a live line rewritten in place
+and then a final whole line, in a pipe (a Jenkins log) plain whole lines, never a carriage
+return; every line written whole, so that the lines a pool of threads prints (a dry run's
+git commands) never come out spliced. The terminal is a real pty, the log a real pipe, the
+commands real processes; the clock of the periodic lines is injected, never waited for."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shlex
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+from rebuild_helpers import PATHS, make_product, write_config
+from release_helpers import JENKINS_VARIABLES, PACKAGES, Setup, clean_environment, ok, tags
+
+from dmrelease.adapters.output import Console, RedactingStream
+from dmrelease.adapters.progress import Progress, progress_for
+from dmrelease.demo.rebuild import BUILD_COMMAND
+from dmrelease.demo.synthetic import PackageSpec, create_product, layered_graph
+
+CLEAR = "\r\033[K"
+
+pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
+
+
+class Clock:
+    """The time a phase sees: moved by the test, never by waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _drain(fd: int) -> bytes:
+    """Everything written to the other end of ``fd`` (closed), pipe or pty master."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # a pty master reads EIO once its slave is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    return data
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[TextIO, Callable[[], str]]]:
+    """A real pipe: the stream writing it, and what was written (the stream closed)."""
+    read, write = os.pipe()
+    stream = os.fdopen(write, "w", encoding="utf-8")
+
+    def written() -> str:
+        stream.close()
+        return _drain(read).decode()
+
+    yield stream, written
+    if not stream.closed:
+        stream.close()
+        os.close(read)
+
+
+def _terminal(columns: int = 80) -> tuple[int, int]:
+    """A real pty of ``columns`` columns: master and slave fds."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return master, slave
+
+
+# the reporter, in a pipe and on a terminal
+
+
+def test_in_a_pipe_a_line_at_each_tenth_then_the_final_line(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    stream, written = pipe
+    clock = Clock()
+    progress = progress_for(stream, "plain", clock=clock)  # plain: from the phase's start
+    with progress.phase("fetch", 25) as phase:
+        for i in range(25):
+            clock.now += 0.5
+            phase.advance(f"pkg{i}", failed=i == 3)
+    assert written().split("\n") == [
+        "fetch 3/25 packages",
+        "fetch 5/25 packages (1 failed)",
+        "fetch 8/25 packages (1 failed)",
+        "fetch 10/25 packages (1 failed)",
+        "fetch 13/25 packages (1 failed)",
+        "fetch 15/25 packages (1 failed)",
+        "fetch 18/25 packages (1 failed)",
+        "fetch 20/25 packages (1 failed)",
+        "fetch 23/25 packages (1 failed)",
+        "fetch 25/25 packages (1 failed) in 12.5s",
+        "",
+    ]
+
+
+def test_auto_in_a_pipe_says_nothing_of_a_quick_phase_and_a_line_per_interval_of_a_slow_one(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    stream, written = pipe
+    clock = Clock()
+    progress = progress_for(stream, "auto", clock=clock, interval=30)  # a pipe: plain, 1 s
+    with progress.phase("tag", 300, "repositories") as short:
+        for _ in range(300):
+            short.advance()  # no time passes: under the delay, not even a final line
+    with progress.phase("push", 300, "repositories") as slow:
+        for done in range(1, 301):
+            clock.now += {36: 1.5, 40: 40, 41: 40, 50: 40}.get(done, 0 if done < 36 else 0.001)
+            slow.advance(f"pkg{done}")
+    assert written().split("\n") == [
+        "push 36/300 repositories",  # 1.5 s in: past the delay, and a tenth not yet said
+        "push 40/300 repositories",  # 40 s since the last line
+        "push 41/300 repositories",  # 40 s again
+        "push 50/300 repositories",
+        "push 60/300 repositories",
+        "push 90/300 repositories",
+        "push 120/300 repositories",
+        "push 150/300 repositories",
+        "push 180/300 repositories",
+        "push 210/300 repositories",
+        "push 240/300 repositories",
+        "push 270/300 repositories",
+        f"push 300/300 repositories in {clock.now:.1f}s",
+        "",
+    ]
+
+
+def test_a_phase_of_growing_total_counts_what_was_found(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    stream, written = pipe
+    clock = Clock()
+    with progress_for(stream, "plain", clock=clock).phase("fetch", 1) as phase:
+        phase.grow(3)  # the root's dependencies, counted before the root is done
+        for name in ("meta", "afw", "base", "utils"):
+            phase.advance(name)
+    assert written() == (
+        "fetch 1/4 packages\nfetch 2/4 packages\nfetch 3/4 packages\nfetch 4/4 packages in 0.0s\n"
+    )
+
+
+def test_off_writes_nothing(pipe: tuple[TextIO, Callable[[], str]]) -> None:
+    stream, written = pipe
+    with progress_for(stream, "off").phase("fetch", 3) as phase:
+        for note in ("a", "b", "c"):
+            phase.advance(note, note=f"note {note}")
+    assert written() == ""
+
+
+def test_on_a_terminal_one_live_line_rewritten_in_place_then_the_final_line() -> None:
+    master, slave = _terminal(columns=40)
+    stream = os.fdopen(slave, "w", encoding="utf-8")
+    clock = Clock()
+    progress = progress_for(stream, "auto", clock=clock)  # a terminal: the live line
+    with progress.phase("push", 3, "repositories") as phase:
+        phase.advance("afw")
+        phase.advance("base", failed=True)
+        clock.now = 2.0
+        phase.advance("x" * 80)  # cut to the terminal's width, less one column
+    stream.close()
+    assert _drain(master).decode() == (
+        f"{CLEAR}push 1/3 repositories afw"
+        f"{CLEAR}push 2/3 repositories (1 failed) base"
+        f"{CLEAR}push 3/3 repositories (1 failed) xxxxxx"  # 39 columns
+        f"{CLEAR}push 3/3 repositories (1 failed) in 2.0s\r\n"  # the pty's \n is \r\n
+    )
+
+
+def test_a_line_written_meanwhile_clears_the_live_line_and_it_is_drawn_again() -> None:
+    """As under the CLI: stdout and stderr wrapped by adapters/output, sharing a console,
+    both on one terminal; print's two writes (text, newline) make one whole line."""
+    master, slave = _terminal()
+    console = Console()
+    raw_out = os.fdopen(os.dup(slave), "w", encoding="utf-8")
+    raw_err = os.fdopen(slave, "w", encoding="utf-8")
+    out = RedactingStream(raw_out, ("s3cr3t-token",), console)
+    err = RedactingStream(raw_err, ("s3cr3t-token",), console)
+    progress = progress_for(err, "auto", clock=Clock())  # type: ignore[arg-type]
+    with progress.phase("fetch", 2) as phase:
+        phase.advance("afw")
+        print("afw: git push https://s3cr3t-token@host/afw", file=out)
+        phase.advance("base", note="base: a note about s3cr3t-token")
+    out.close_pending()
+    err.close_pending()
+    raw_out.close()
+    raw_err.close()
+    assert _drain(master).decode() == (
+        f"{CLEAR}fetch 1/2 packages afw"
+        f"{CLEAR}afw: git push https://****@host/afw\r\n"
+        "fetch 1/2 packages afw"
+        f"{CLEAR}base: a note about ****\r\n"
+        "fetch 1/2 packages afw"
+        f"{CLEAR}fetch 2/2 packages base"
+        f"{CLEAR}fetch 2/2 packages in 0.0s\r\n"
+    )
+
+
+def test_a_partial_line_waits_for_its_newline_per_thread(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    stream, written = pipe
+    wrapped = RedactingStream(stream, ())
+    wrapped.write("first half, ")
+    other = threading.Thread(target=lambda: wrapped.write("other thread\n"))
+    other.start()
+    other.join()
+    wrapped.write("second half\nunfinished")
+    wrapped.close_pending()
+    assert written() == "other thread\nfirst half, second half\nunfinished"
+
+
+def test_a_progress_mode_must_be_known() -> None:
+    with pytest.raises(ValueError, match="progress mode 'fancy' is not one of tty, plain, off"):
+        Progress(None, "fancy")
+
+
+# real processes: dm-release rebuild and release
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in JENKINS_VARIABLES}
+    base.pop("DM_RELEASE_PROGRESS", None)
+    return {**base, **extra}
+
+
+def _dm_release(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``dm-release ARGS`` in a pipe; progress ``plain`` (every phase, however quick)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", *args], cwd=cwd,
+        env=env or _environment(DM_RELEASE_PROGRESS="plain"),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stdout, done.stderr
+
+
+def _on_a_terminal(cwd: Path, *args: str) -> tuple[int, str]:
+    """``dm-release ARGS`` with its stderr on a real pty (stdout a pipe): exit code and
+    what the terminal received."""
+    master, slave = _terminal(columns=200)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmrelease", *args], cwd=cwd, env=_environment(),
+        stdout=subprocess.DEVNULL, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    received = _drain(master).decode()
+    return process.wait(), received
+
+
+def _phase_lines(text: str, name: str) -> list[str]:
+    """The lines of phase ``name``: ``fetch 3/6 packages``…"""
+    return re.findall(rf"^{name} \d+/\d+ .*$", text, re.MULTILINE)
+
+
+def _counts(lines: list[str]) -> list[int]:
+    return [int(re.match(r"\S+ (\d+)/", line)[1]) for line in lines]  # type: ignore[index]
+
+
+def test_a_rebuild_on_a_terminal_shows_each_phase_on_one_live_line(tmp_path: Path) -> None:
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    code, received = _on_a_terminal(tmp_path, "rebuild", "--config", str(config))
+    assert code == 0, received
+    fetch = re.search(
+        r"((?:\r\033\[Kfetch \d+/\d+ packages \w+)+)\r\033\[Kfetch 6/6 packages in \d+\.\ds\r\n",
+        received,
+    )
+    assert fetch is not None, received
+    frames = fetch[1].split(CLEAR)[1:]
+    assert _counts(frames) == [1, 2, 3, 4, 5, 6]  # one frame per package, in place
+    assert re.search(r"\r\033\[Kbuild 6/6 packages in \d+\.\ds\r\n", received)
+    built = re.findall(r"\[(\d)/6\] built (\w+) ", received)  # a line per package built
+    assert sorted(name for _, name in built) == ["afw", "base", "daf", "geom", "meta", "utils"]
+    assert [int(n) for n, _ in built] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_rebuild_in_a_pipe_writes_plain_whole_lines(tmp_path: Path) -> None:
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    code, _out, err = _dm_release(tmp_path, "rebuild", "--config", str(config))
+    assert code == 0, err
+    assert "\r" not in err and "\033" not in err
+    fetch = _phase_lines(err, "fetch")
+    assert re.fullmatch(r"fetch 6/6 packages in \d+\.\ds", fetch[-1])
+    assert all(re.fullmatch(r"fetch \d+/\d+ packages", line) for line in fetch[:-1])
+    build = _phase_lines(err, "build")
+    assert len(build) == 1 and re.fullmatch(r"build 6/6 packages in \d+\.\ds", build[0])
+    assert len(re.findall(r"^\[\d/6\] built \w+ \S+", err, re.MULTILINE)) == 6
+    # nothing changed: every package reused, no line of its own, the counts then the end
+    code, _out, err = _dm_release(tmp_path, "rebuild", "--config", str(config))
+    assert code == 0, err
+    build = _phase_lines(err, "build")
+    assert re.fullmatch(r"build 6/6 packages in \d+\.\ds", build[-1])
+    assert _counts(build) == sorted(set(_counts(build)))
+    assert "] built " not in err
+
+
+def test_a_real_push_fan_out_reports_every_repository(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DM_RELEASE_PROGRESS", "plain")
+    text = ok(weekly, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+    assert _counts(_phase_lines(text, "fetch"))[-1] == len(PACKAGES)
+    for phase in ("tag", "push"):
+        lines = _phase_lines(text, phase)
+        assert re.fullmatch(rf"{phase} 4/4 repositories in \d+\.\ds", lines[-1])
+        assert _counts(lines) == sorted(set(_counts(lines)))  # each count said once, rising
+    for name in PACKAGES:
+        assert "v29.1.0.rc1" in tags(weekly.remote(name))
+
+
+def _big_product(root: Path, count: int) -> Path:
+    graph = layered_graph(count, 4)
+    specs = {name: PackageSpec(deps=deps, history=1) for name, deps in graph.items()}
+    product = create_product(root / "upstream", specs, jobs=8)
+    config = root / "dm-release.toml"
+    config.write_text(
+        f'[products.synth_distrib]\nrepos = "{product.repos_yaml}"\n\n'
+        f"[build]\ncommand = '{BUILD_COMMAND}'\n\n[git]\njobs = 16\n\n{PATHS}"
+    )
+    return config
+
+
+#: the start of each git command a dry run prints: ``<package>: git tag`` or ``git push``
+_COMMAND = re.compile(r"^(pkg_\d\d_\d\d\d|synth_distrib): git ", re.MULTILINE)
+
+
+def test_parallel_dry_run_lines_are_never_spliced_and_every_phase_counts_every_package(
+    tmp_path: Path,
+) -> None:
+    """A weekly's dry run over 81 packages, 16 git jobs: the tag and push commands each
+    thread prints are whole (each parses back to exactly its arguments), one of each
+    per package; the fetch, tag and push phases each report 81."""
+    config = _big_product(tmp_path, 80)
+    code, out, err = _dm_release(
+        tmp_path, "release", "weekly", "w.2025.24", "--config", str(config), "--no-build",
+        "--dry-run",
+    )  # fmt: skip
+    assert code == 0, err
+    starts = [m.start() for m in _COMMAND.finditer(out)]
+    assert starts[0] == 0
+    commands: dict[str, list[list[str]]] = {}
+    for start, end in zip(starts, [*starts[1:], len(out)], strict=True):
+        package, _, command = out[start:end].partition(": git ")
+        commands.setdefault(package, []).append(shlex.split(command))
+    assert len(commands) == 81
+    for package, (tag, push) in sorted(commands.items()):
+        assert tag[:4] == ["tag", "--annotate", "-m", tag[3]] and len(tag) == 6
+        assert tag[3].startswith("synth_distrib w.2025.24\n\nversion: w.2025.24\n")
+        assert tag[4] == "w.2025.24" and re.fullmatch("[0-9a-f]{40}", tag[5]), package
+        assert push == ["push", "--atomic", "origin", "refs/tags/w.2025.24:refs/tags/w.2025.24"]
+    assert out.endswith("\n")
+    assert re.search(r"^fetch 81/81 packages in \d+\.\ds$", err, re.MULTILINE)
+    assert re.search(r"^tag 81/81 repositories in \d+\.\ds$", err, re.MULTILINE)
+    assert re.search(r"^push 81/81 repositories in \d+\.\ds$", err, re.MULTILINE)
+
+
+def test_dm_release_progress_off_silences_the_phases_and_a_bad_value_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    args = ("rebuild", "--config", str(config), "--dry-run")
+    code, _out, err = _dm_release(tmp_path, *args, env=_environment(DM_RELEASE_PROGRESS="off"))
+    assert code == 0, err
+    assert _phase_lines(err, "fetch") == []
+    assert err.startswith("prepare: 6 packages (6 cloned, 0 fetched)")
+    code, _out, err = _dm_release(tmp_path, *args, env=_environment(DM_RELEASE_PROGRESS="fancy"))
+    assert code == 2
+    assert "DM_RELEASE_PROGRESS='fancy': not one of auto, tty, plain, off" in err
+    assert "Traceback" not in err
