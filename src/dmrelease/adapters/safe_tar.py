@@ -16,9 +16,9 @@ its messages word for word) and the members are written by :func:`extract`, not 
   its owner is executable by nobody; its owner may always read and write it; directories
   get the umask's mode; ownership is never taken from the archive.
 
-:func:`extract` takes a ``check`` that sees each member as :func:`data_rules` leaves it and
-may refuse more (the binary server's ``<p>/<v>/`` prefix and size cap, adapters/binaries.py).
-Unlike tarfile, it never sets the time of a symbolic link's target.
+:func:`extract` judges each member with a ``check``: :func:`data_rules`, or a function that
+applies them and refuses more (the binary server's ``<p>/<v>/`` prefix and size cap,
+adapters/binaries.py). Unlike tarfile, it never sets the time of a symbolic link's target.
 """
 
 from __future__ import annotations
