@@ -114,6 +114,33 @@ def test_dm_release_help_stands_alone(prog: str) -> None:
     assert problems(CLI_HELP[prog]) == []
 
 
+#: a line that ends in a word cut at its hyphen: "dm-" + "release.toml" on the next line
+_CUT_AT_HYPHEN = re.compile(r"\w-$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("prog", sorted(CLI_HELP))
+def test_dm_release_help_wraps_at_spaces_only(prog: str) -> None:
+    assert _CUT_AT_HYPHEN.findall(CLI_HELP[prog]) == []
+
+
+def test_a_hyphenated_word_stays_whole_where_argparse_would_cut_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # text is filled to 78 columns
+    sub = next(
+        a for a in build_parser(["rebuild"])._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    rebuild = sub.choices["rebuild"]
+    # 73 + " dm-" fits in 78 columns, 73 + " dm-release.toml" does not: argparse's own
+    # wrapping ends the line with "dm-"
+    rebuild.description = "x" * 73 + " dm-release.toml, then --dry-run"
+    rebuild.add_argument("--probe", help="y" * 50 + " dm-release.toml")
+    text = rebuild.format_help()
+    assert "\ndm-release.toml, then --dry-run\n" in text
+    assert " dm-release.toml\n" in text
+    assert _CUT_AT_HYPHEN.findall(text) == []
+
+
 @pytest.mark.parametrize("script", HOOK_SCRIPTS)
 def test_hook_help_stands_alone(script: str) -> None:
     text = script_help(SCRIPTS[script])

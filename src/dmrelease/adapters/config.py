@@ -302,6 +302,11 @@ class HelpParser(argparse.ArgumentParser):
     def format_help(self) -> str:
         return f"{super().format_help()}\n{environment_help(self._environment_groups())}"
 
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """The verb's formatter, wrapping lines at spaces only: argparse's default also
+        breaks at hyphens, which cut ``dm-release.toml`` and ``--dry-run`` in two."""
+        return _whole_words(self.formatter_class)(prog=self.prog)
+
     def _environment_groups(self) -> set[str]:
         groups = set(self.get_default(_GROUPS_DEFAULT) or ()) | {"credentials"}
         for action in self._actions:
@@ -310,6 +315,30 @@ class HelpParser(argparse.ArgumentParser):
                     if isinstance(sub, HelpParser):
                         groups |= sub._environment_groups()
         return groups
+
+
+@functools.cache
+def _whole_words(formatter: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
+    """``formatter`` wrapping at spaces only (text a raw formatter keeps stays as it is)."""
+    import textwrap
+
+    raw = formatter._fill_text is not argparse.HelpFormatter._fill_text
+
+    class WholeWords(formatter):  # type: ignore[misc, valid-type]
+        def _split_lines(self, text: str, width: int) -> list[str]:
+            text = " ".join(text.split())
+            return textwrap.wrap(text, width, break_on_hyphens=False)
+
+        def _fill_text(self, text: str, width: int, indent: str) -> str:
+            if raw:
+                return super()._fill_text(text, width, indent)
+            text = " ".join(text.split())
+            return textwrap.fill(
+                text, width, initial_indent=indent, subsequent_indent=indent,
+                break_on_hyphens=False,
+            )  # fmt: skip
+
+    return WholeWords
 
 
 def environment_variables(groups: Iterable[str]) -> list[tuple[tuple[str, ...], str]]:
