@@ -5,7 +5,6 @@ nox sessions run dm-release from the directory nox was invoked from (issue 11 it
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,15 +76,13 @@ def test_no_file_names_every_place_looked_at_and_how_to_give_one(
 
 def _nox(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real nox on dm-release's noxfile, from ``cwd``, without a venv of its own: the
-    session's dm-release is this interpreter's (the editable install under test)."""
-    nox = shutil.which("nox")
-    if nox is None:
-        pytest.skip("nox is not installed")
+    session's dm-release is this interpreter's (the editable install under test; nox is a
+    test dependency, so this runs wherever the suite does)."""
     environ = {
         k: v for k, v in os.environ.items() if k not in (*JENKINS_VARIABLES, CONFIG_VARIABLE)
     }
     environ["PATH"] = os.pathsep.join((os.path.dirname(sys.executable), environ.get("PATH", "")))
-    command = [nox, "-f", str(NOXFILE), "--no-venv", "--no-install", *args]
+    command = [sys.executable, "-m", "nox", "-f", str(NOXFILE), "--no-venv", "--no-install", *args]
     return subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True)
 
 
