@@ -19,7 +19,7 @@ from rebuild_helpers import make_product, write_config
 from release_helpers import clean_environment
 
 from dmrelease import cli
-from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.git import Git, GitError, pinned
 from dmrelease.adapters.versiondb import CONTENT_DB, VersionDb
 from dmrelease.core.manifest import (
     Manifest,
@@ -175,6 +175,34 @@ def test_a_fresh_agent_continues_the_numbering_and_reuses_known_content(tmp_path
     assert first.claim(manifest("three"))[0].build_id == "b3"  # the first agent follows
     assert Git(tmp_path / "agent-1").lines("tag", "--list") == ["b1", "b2", "b3"]
     assert sorted(recorded(remote)) == ["b1", "b2", "b3"]
+
+
+def test_a_build_tag_on_a_remote_is_stamped_with_its_recording_commit(tmp_path: Path) -> None:
+    """The tag object of bNNNN carries the recording commit's committer and date, not the
+    clock: two agents recording the same manifest with the same pinned dates (as the demo
+    pins them) make the same tag object, so the same SHA."""
+    pins = {
+        "GIT_AUTHOR_DATE": "1700000000 +0000",
+        "GIT_COMMITTER_DATE": "1700000000 +0000",
+    }
+    made = []
+    for n in (1, 2):
+        remote = tmp_path / f"versiondb-{n}.git"
+        Git(tmp_path).run("init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+        with pinned(pins):
+            db = VersionDb.open(
+                tmp_path / f"agent-{n}", "a", "a@example.org", 60, remote=str(remote)
+            )
+            assert db.claim(manifest("one"))[0].build_id == "b1"
+        git = Git(remote)
+        tag = git.run("cat-file", "tag", "refs/tags/b1")
+        committer = git.run(
+            "log", "-1", "--date=raw", "--format=%cn <%ce> %cd", "refs/tags/b1^{commit}"
+        )
+        assert f"\ntagger {committer}\n" in tag
+        assert committer == "a <a@example.org> 1700000000 +0000"
+        made.append(git.run("rev-parse", "refs/tags/b1"))
+    assert made[0] == made[1]
 
 
 def test_a_versiondb_recorded_before_it_had_a_remote_is_published_with_its_own_tags(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -306,15 +305,20 @@ class VersionDb:
         )
         if local:
             return local
-        commit = self.git.run("rev-list", "-1", main, "--", f"manifests/{build_id}.txt")
-        env = self.git.env
-        tagger = (
-            f"{env.get('GIT_COMMITTER_NAME', 'dm-release')} <{env.get('GIT_COMMITTER_EMAIL', '')}>"
+        # the tagger and date are the recording commit's committer and date: a build's tag
+        # is made with its record, and a run with pinned dates (the demo) gets the same SHA
+        found = self.git.run(
+            "log",
+            "-1",
+            "--date=raw",
+            "--format=%H%n%cn <%ce> %cd",
+            main,
+            "--",
+            f"manifests/{build_id}.txt",
         )
-        text = (
-            f"object {commit}\ntype commit\ntag {build_id}\n"
-            f"tagger {tagger} {int(time.time())} +0000\n\nBuild {build_id}\n"
-        )
+        commit, _, tagger = found.partition("\n")
+        text = f"object {commit}\ntype commit\ntag {build_id}\ntagger {tagger}\n\n"
+        text += f"Build {build_id}\n"
         made.add(build_id)
         return self.git.run("mktag", input=text)
 
