@@ -76,3 +76,33 @@ def test_refused_options(tmp_path: Path, args: tuple[str, ...], message: str) ->
     assert done.returncode == 2
     assert message in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]  # nothing made
+
+
+def test_json_gives_the_summary_and_the_final_manifest_and_nothing_else_on_stdout(
+    tmp_path: Path,
+) -> None:
+    """--json: stdout is one document whose steps are the summary table's rows (the tour
+    goes to stderr), and whose manifest is the last build's versiondb manifest."""
+    import json
+
+    from dmrelease.core.manifest import parse_manifest
+    from dmrelease.demo.rebuild import PACKAGES
+    from dmrelease.demo.tour import Row, render_rows
+
+    done = _demo(tmp_path, "--json", "--quiet", "--keep")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    (root,) = tmp_path.iterdir()
+    assert (document["verb"], document["ok"], document["diagnostics"]) == ("demo", True, [])
+    assert document["directory"] == str(root.resolve())
+    assert len(document["steps"]) == 12
+    table = render_rows([Row(**step) for step in document["steps"]])
+    assert done.stderr.splitlines()[:14] == ["== Summary", *table]
+    manifest = document["manifest"]
+    path = root / "versiondb" / "manifests" / f"{manifest['build']}.txt"
+    recorded = parse_manifest(path.read_text())
+    assert manifest["packages"] == [
+        {"name": e.name, "sha": e.sha, "version": e.version, "dependencies": list(e.deps)}
+        for e in recorded.entries
+    ]
+    assert sorted(p["name"] for p in manifest["packages"]) == sorted(PACKAGES)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dmrelease.adapters.config import reads_environment
+from dmrelease.commands.machine import add_json_flag, emit, human, wants_json
 from dmrelease.core.errors import UsageError
 
 
@@ -50,6 +51,7 @@ def register(verbs: Any) -> None:
         action="store_true",
         help="also print every command's own output (clone, resolve, build, tag, push)",
     )
+    add_json_flag(parser, "the summary table and the final manifest")
     reads_environment(parser, "git")  # its runs clone and fetch: --help lists git's
     parser.set_defaults(handler=run)
 
@@ -70,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
         root = Path(tempfile.mkdtemp(prefix="dm-release-demo-"))
     root = root.resolve()
     kept = args.dir is not None or args.keep
+    out = human(args)  # the tour; stdout has only the document under --json
+    rows: list[Any] = []
     try:
-        run_demo(root, sys.stdout, sys.stderr, verbosity, kept=kept)  # the live streams
+        manifest = run_demo(root, out, sys.stderr, verbosity, kept=kept, rows=rows)
     except BaseException:
         log = (
             ""
@@ -81,9 +85,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"dm-release demo: failed; its directory is kept: {root}{log}", file=sys.stderr)
         raise
     if kept:
-        print(f"\nthe demo's directory is kept: {root}")
+        print(f"\nthe demo's directory is kept: {root}", file=out)
     else:
         shutil.rmtree(root)
         if verbosity is not Verbosity.QUIET:
-            print(f"\nremoved the demo's directory {root} (give --keep to keep it)")
+            print(f"\nremoved the demo's directory {root} (give --keep to keep it)", file=out)
+    if wants_json(args):
+        emit(args, _document(root if kept else None, rows, manifest))
     return 0
+
+
+def _document(root: Path | None, rows: list[Any], manifest: Any) -> dict[str, Any]:
+    """The demo's data under --json: where it is (null: removed), the summary table (null
+    for a count that does not apply), the last build's manifest."""
+    import dataclasses
+
+    return {
+        "directory": None if root is None else str(root),
+        "steps": [dataclasses.asdict(row) for row in rows],
+        "manifest": {
+            "build": manifest.build_id,
+            "packages": [
+                {"name": e.name, "sha": e.sha, "version": e.version, "dependencies": list(e.deps)}
+                for e in manifest.entries
+            ],
+        },
+    }

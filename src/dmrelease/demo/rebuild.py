@@ -234,12 +234,14 @@ def run_demo(
     verbosity: Verbosity = Verbosity.NORMAL,
     *,
     kept: bool = True,
+    rows: list[Row] | None = None,
 ) -> Manifest:
     """Create the demo product, build it, change one leaf package and rebuild, then run
     the release flow (:mod:`dmrelease.demo.release`); print the tour at ``verbosity``
     (``kept``: whether the directory stays after the run, said in the tour). The stages'
     own messages go to ``log`` with --verbose, else to demo.log in ``root``, which is
-    written when the run fails or the directory is kept."""
+    written when the run fails or the directory is kept. ``rows``: a list that gets the
+    summary table's rows (for --json)."""
     tour = Tour(root, out, log, verbosity)
     try:
         manifest = _run(tour, root, kept)
@@ -247,6 +249,9 @@ def run_demo(
         with contextlib.suppress(Exception):  # the demo's own error is the one to report
             tour.keep_log()
         raise
+    finally:
+        if rows is not None:
+            rows.extend(tour.rows)
     if kept:
         tour.keep_log()
     return manifest
