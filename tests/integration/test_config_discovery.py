@@ -112,3 +112,76 @@ def test_nox_takes_a_relative_config_from_where_it_was_invoked(tmp_path: Path) -
     assert "dm-release release validate w.2025.24 --config x.toml failed with exit code 2" in (
         absent.stderr
     )
+
+
+#: a uid that is neither root nor the test's user (tests may run as root: chown works)
+OTHER_UID = 65534
+
+
+def _refusal(file: Path, cwd: Path, reason: str) -> str:
+    return (
+        f"{file}: refused: found by searching from {cwd}, but {reason}, so someone else may "
+        f"have written it (its build.command would run); pass --config {file} to use it "
+        "anyway, or remove it"
+    )
+
+
+def test_a_searched_file_of_another_user_or_writable_by_others_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = _files(tmp_path, "top")["top"]
+    deep = tmp_path / "top" / "deep"
+    deep.mkdir()
+    monkeypatch.chdir(deep)
+    assert find_config(None, environ={}).path == file  # the user's own, 0644: trusted
+    for mode in (0o664, 0o646):
+        file.chmod(mode)
+        with pytest.raises(UsageError) as error:
+            find_config(None, environ={})
+        assert str(error.value) == _refusal(file, deep, "it is writable by group or others")
+        # named by the user: used as it is
+        assert find_config(file, environ={}).how == "--config"
+        assert find_config(None, environ={CONFIG_VARIABLE: str(file)}).path == file
+    file.chmod(0o644)
+    if os.getuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    os.chown(file, OTHER_UID, -1)
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={})
+    reason = f"it is owned by uid {OTHER_UID}, neither you nor root"
+    assert str(error.value) == _refusal(file, deep, reason)
+    assert find_config(file, environ={}).path == file
+    os.chown(file, 0, -1)  # root's: trusted, as git trusts root's repositories
+    assert find_config(None, environ={}).path == file
+    link = deep / "dm-release.toml"  # another user's link to a trusted file
+    link.symlink_to(file)
+    os.chown(link, OTHER_UID, -1, follow_symlinks=False)
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={})
+    assert str(error.value) == _refusal(link, deep, reason)
+
+
+def test_a_directory_is_not_a_configuration_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    how = (
+        "; give the configuration with --config FILE or DM_RELEASE_CONFIG=FILE, put a "
+        "dm-release.toml in this directory or a parent, or write one with "
+        "'dm-release config init'"
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as error:
+        find_config(tmp_path, environ={})
+    assert str(error.value) == f"{tmp_path}: is a directory, not a file (--config){how}"
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={CONFIG_VARIABLE: str(tmp_path)})
+    assert str(error.value) == f"{tmp_path}: is a directory, not a file (DM_RELEASE_CONFIG){how}"
+    _files(tmp_path, "top")  # a real file above the directory: the search stops at the latter
+    deep = tmp_path / "top" / "deep"
+    (deep / "dm-release.toml").mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={})
+    assert str(error.value) == (
+        f"{deep / 'dm-release.toml'}: is a directory, not a file (searched from {deep}){how}"
+    )

@@ -91,30 +91,67 @@ def find_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
     ``dm-release.toml`` in the working directory or the nearest parent that has one (up to
     the filesystem root). Relative names are relative to the working directory; a nox
     session runs dm-release from the directory nox was invoked from. UsageError naming
-    every place looked at when there is none."""
+    every place looked at when there is none, for a directory named as the file, and for
+    a file found by searching that someone else could have written (:func:`_trusted`)."""
     from pathlib import Path
 
     environ = os.environ if environ is None else environ
     if path is not None:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file (--config){_HOW_TO_GIVE}")
-        return Found(path, "--config")
+        return Found(_named(path, "--config"), "--config")
     named = environ.get(CONFIG_VARIABLE, "").strip()
     if named:
-        if not Path(named).is_file():
-            raise UsageError(f"{named}: no such file ({CONFIG_VARIABLE}){_HOW_TO_GIVE}")
-        return Found(Path(named), CONFIG_VARIABLE)
+        return Found(_named(Path(named), CONFIG_VARIABLE), CONFIG_VARIABLE)
     cwd = Path.cwd()
     looked = []
     for directory in (cwd, *cwd.parents):
         file = directory / CONFIG_NAME
+        how = f"searched from {cwd}"
+        if file.is_dir():  # stop: a file further up is not what this directory meant
+            raise UsageError(f"{file}: is a directory, not a file ({how}){_HOW_TO_GIVE}")
         if file.is_file():
-            return Found(file, f"searched from {cwd}")
+            _trusted(file, cwd)
+            return Found(file, how)
         looked.append(str(file))
     raise UsageError(
         f"no {CONFIG_NAME} found: no --config, {CONFIG_VARIABLE} not set, and none of "
         f"{', '.join(looked)}{_HOW_TO_GIVE}"
     )
+
+
+def _named(path: Path, how: str) -> Path:
+    """A file the user named (``--config``, the variable): it must be a file."""
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, not a file ({how}){_HOW_TO_GIVE}")
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file ({how}){_HOW_TO_GIVE}")
+    return path
+
+
+def _trusted(file: Path, cwd: Path) -> None:
+    """A file found by searching is used only when nobody else could have written it:
+    owned by the user or root (the link too, when it is one) and writable by neither
+    group nor others. A parent such as /tmp is anyone's, and the file's build.command
+    runs (as git's safe.directory refuses a repository of another user). A file the
+    user names is not checked: naming it is the user's consent."""
+    import stat
+
+    mine = {os.getuid(), 0} if hasattr(os, "getuid") else None
+    if mine is None:  # no owners to compare (Windows)
+        return
+    reason = None
+    for status in (file.lstat(), file.stat()):
+        if status.st_uid not in mine:
+            reason = f"it is owned by uid {status.st_uid}, neither you nor root"
+            break
+    else:
+        if file.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            reason = "it is writable by group or others"
+    if reason:
+        raise UsageError(
+            f"{file}: refused: found by searching from {cwd}, but {reason}, so someone "
+            f"else may have written it (its build.command would run); pass --config {file} "
+            "to use it anyway, or remove it"
+        )
 
 
 _HOW_TO_GIVE = (
