@@ -21,9 +21,10 @@ from dmrelease.adapters.probes import GIT_MINIMUM, judge_git_version, parse_git_
 
 SECRET = "doctor-s3cret-value-1234"
 CHECKS = [
-    "python", "git", "git-lfs", "config", "credentials",
+    "python", "git", "git-lfs", "config", "credentials", "products", "build_command",
     "binary_server", "source_server", "versiondb_remote", "work_dir",
 ]  # fmt: skip
+NEEDS_CONFIG = CHECKS[5:]
 
 
 class Answers(BaseHTTPRequestHandler):
@@ -70,10 +71,12 @@ def write_config(root: Path, binary: str, source: str, remote: str, work: str) -
     return config
 
 
-def doctor(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def doctor(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    environ.pop("DM_RELEASE_CONFIG", None)
-    environ |= {"GITHUB_TOKEN": SECRET}
+    environ = {k: v for k, v in environ.items() if not k.startswith("DM_RELEASE_")}
+    environ |= {"GITHUB_TOKEN": SECRET, **(env or {})}
     environ.pop("GIT_TOKEN", None)
     return subprocess.run(
         [sys.executable, "-m", "dmrelease", "doctor", *args],
@@ -114,6 +117,9 @@ def test_everything_reachable_and_writable_is_ok(tmp_path: Path) -> None:
     assert found["versiondb_remote"]["branches"] == 1
     assert found["work_dir"]["target"] == str(tmp_path / "work")
     assert found["work_dir"]["detail"] == "writable"
+    products = found["products"]
+    assert (products["detail"], products["products"]) == ("1: meta", ["meta"])
+    assert (found["build_command"]["detail"], found["build_command"]["target"]) == ("set", "true")
 
     assert human.returncode == 0
     lines = human.stdout.splitlines()
@@ -147,13 +153,71 @@ def test_a_closed_port_a_missing_remote_and_an_unwritable_work_dir_fail(tmp_path
 
 
 def test_no_configuration_fails_and_skips_what_needs_it(tmp_path: Path) -> None:
-    done = doctor(tmp_path, "--json", "--config", str(tmp_path / "none.toml"))
+    """None found by searching: a failed check (one given that does not exist is a usage
+    error, below)."""
+    if any((d / "dm-release.toml").exists() for d in tmp_path.parents):
+        pytest.skip("a parent of the temporary directory has a dm-release.toml")
+    done = doctor(tmp_path, "--json")
     assert done.returncode == 1
     found = checks(done)
     assert found["config"]["status"] == "fail"
-    assert found["config"]["detail"].startswith(f"{tmp_path / 'none.toml'}: no such file")
-    for name in ("binary_server", "source_server", "versiondb_remote", "work_dir"):
+    assert found["config"]["detail"].startswith(
+        f"no dm-release.toml found: no --config, DM_RELEASE_CONFIG not set, and none of "
+        f"{tmp_path / 'dm-release.toml'}, "
+    )
+    for name in NEEDS_CONFIG:
         assert (found[name]["status"], found[name]["detail"]) == ("skip", "no valid configuration")
+
+
+def test_a_configuration_given_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    """As for every verb: --config or DM_RELEASE_CONFIG naming no file exits 2."""
+    missing = tmp_path / "nope.toml"
+    done = doctor(tmp_path, "--config", str(missing))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"dm-release: error: {missing}: no such file (--config); give")
+    done = doctor(tmp_path, "--json", env={"DM_RELEASE_CONFIG": str(missing)})
+    assert done.returncode == 2
+    document = json.loads(done.stdout)
+    assert (document["ok"], document["diagnostics"]) == (False, [])
+    assert document["error"].startswith(f"{missing}: no such file (DM_RELEASE_CONFIG); give")
+    done = doctor(tmp_path, "--config", str(tmp_path))
+    assert done.returncode == 2
+    assert f"{tmp_path}: is a directory, not a file (--config)" in done.stderr
+
+
+def test_a_configuration_no_verb_can_run_is_not_all_ok(tmp_path: Path) -> None:
+    """No product, a product whose repos file is missing, no build command."""
+    (tmp_path / "work").mkdir()
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[paths]\nwork_dir = "work"\n')
+    done = doctor(tmp_path, "--json")
+    assert done.returncode == 1
+    found = checks(done)
+    statuses = {name: c["status"] for name, c in found.items()}
+    assert statuses == dict.fromkeys(CHECKS, "ok") | {"products": "fail", "build_command": "warn"}
+    assert found["products"]["detail"] == (
+        "none configured: no verb can run; add a [products.NAME] table with "
+        'repos = "<path of repos.yaml>" to the configuration file'
+    )
+    assert found["build_command"]["detail"] == (
+        "not set: rebuild can prepare and reuse binaries, but not build a package"
+    )
+    assert found["versiondb_remote"]["detail"] == (
+        "not configured: no versiondb remote, build ids are kept on this machine only"
+    )
+    config.write_text(
+        '[products.meta]\nrepos = "repos.yaml"\n\n[products.other]\nrepos = "o.yaml"\n\n'
+        '[paths]\nwork_dir = "work"\n'
+    )
+    (tmp_path / "o.yaml").write_text("base: https://example.invalid/base.git\n")
+    human = doctor(tmp_path)
+    assert human.returncode == 1
+    lines = human.stdout.splitlines()
+    assert f"fail  products: meta: {tmp_path / 'repos.yaml'}: no such file" in lines
+    assert (
+        "warn  build_command: not set: rebuild can prepare and reuse binaries, but not "
+        "build a package" in lines
+    )
 
 
 def test_an_invalid_configuration_is_reported_with_its_diagnostics(tmp_path: Path) -> None:

@@ -118,6 +118,13 @@ def find_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
     )
 
 
+def config_named(path: Path | None, *, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the user named the configuration file (``path`` from ``--config``, or
+    ``$DM_RELEASE_CONFIG``) rather than leaving it to the search."""
+    environ = os.environ if environ is None else environ
+    return path is not None or bool(environ.get(CONFIG_VARIABLE, "").strip())
+
+
 def _named(path: Path, how: str) -> Path:
     """A file the user named (``--config``, the variable): it must be a file."""
     if path.is_dir():

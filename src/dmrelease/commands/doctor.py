@@ -23,12 +23,14 @@ if TYPE_CHECKING:
 _DESCRIPTION = """\
 Check what dm-release needs: the Python and git versions (and git-lfs), the
 configuration file (where it was found, and that it is valid), which credentials are
-set (their names only, never their values), that the binary and source servers and
-the versiondb remote answer (each within --timeout seconds), and that the work
+set (their names only, never their values), that products are configured and their
+repos files exist, that a build command is set, that the binary and source servers
+and the versiondb remote answer (each within --timeout seconds), and that the work
 directory can be written. Prints one line per check: ok, warn (works, with a caveat)
 or fail. A check that needs the configuration is skipped when there is none.
 
-exit status: 0 no check failed, 1 a check failed, 2 a usage error.
+exit status: 0 no check failed, 1 a check failed, 2 a usage error (such as a
+--config FILE or DM_RELEASE_CONFIG naming no file).
 
 example:
   $ dm-release doctor
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         skipped = Probe("skip", "no valid configuration")
         checks += [(name, skipped) for name in _NEEDS_CONFIG]
     else:
+        checks += [("products", _products(config)), ("build_command", _build_command(config))]
         timeout = args.timeout
         for name, url in (("binary_server", config.binary_server),
                           ("source_server", config.source_server)):  # fmt: skip
@@ -89,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         remote = config.versiondb_remote
         checks.append((
             "versiondb_remote",
-            probes.reach_git_remote(remote, here, timeout) if remote else _unset("versiondb"),
+            probes.reach_git_remote(remote, here, timeout) if remote else _unset(
+                "no versiondb remote, build ids are kept on this machine only"
+            ),
         ))  # fmt: skip
         checks.append(("work_dir", probes.writable_dir(config.work_dir.absolute())))
         for name, probe in checks[-4:]:
@@ -109,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-_NEEDS_CONFIG = ("binary_server", "source_server", "versiondb_remote", "work_dir")
+_NEEDS_CONFIG = (
+    "products", "build_command", "binary_server", "source_server", "versiondb_remote", "work_dir"
+)  # fmt: skip
 
 
 def _target(name: str, config: Config) -> str | None:
@@ -125,7 +132,33 @@ def _target(name: str, config: Config) -> str | None:
 def _unset(what: str) -> Any:
     from dmrelease.adapters.probes import Probe
 
-    return Probe("ok", f"not configured: no {what} is used")
+    return Probe("ok", f"not configured: {what}")
+
+
+def _products(config: Config) -> Any:
+    """Every verb but doctor and config works on a product: none is a failure, and so
+    is a product whose repos.yaml is not there (its verbs would stop at once)."""
+    from dmrelease.adapters.probes import Probe
+
+    names = [product.name for product in config.products]
+    if not names:
+        return Probe("fail", "none configured: no verb can run; add a [products.NAME] table "
+                     'with repos = "<path of repos.yaml>" to the configuration file')  # fmt: skip
+    data = {"products": names}
+    missing = [p for p in config.products if not p.repos.absolute().is_file()]
+    if missing:
+        shown = "; ".join(f"{p.name}: {p.repos.absolute()}: no such file" for p in missing)
+        return Probe("fail", shown, data)
+    return Probe("ok", f"{len(names)}: {', '.join(names)}", data)
+
+
+def _build_command(config: Config) -> Any:
+    from dmrelease.adapters.probes import Probe
+
+    if not config.build_command:
+        return Probe("warn", "not set: rebuild can prepare and reuse binaries, but not build "
+                     "a package")  # fmt: skip
+    return Probe("ok", "set", {"target": config.build_command})
 
 
 def _python() -> Any:
@@ -151,13 +184,15 @@ def _python() -> Any:
 def _config(path: Path | None) -> tuple[Any, Any, list[Any]]:
     """The configuration's check, the settings (None when it cannot be used) and the
     problems of an invalid file."""
-    from dmrelease.adapters.config import find_config, load_found
+    from dmrelease.adapters.config import config_named, find_config, load_found
     from dmrelease.adapters.probes import Probe
     from dmrelease.core.errors import CheckFailed, DmReleaseError, ParseError
 
     try:
         found = find_config(path)
     except DmReleaseError as exc:
+        if config_named(path):
+            raise  # a file the user named that is not there: a usage error, as for every verb
         return Probe("fail", str(exc)), None, []
     data = {"path": str(found.path.absolute()), "found_by": found.how}
     where = f"{found.path.absolute()} ({found.how})"
