@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,19 @@ def test_every_verb_that_reports_has_json() -> None:
     }
     assert with_json >= REPORTING
     assert set(verbs) - with_json == WITHOUT_JSON
+
+
+def test_every_json_flag_is_the_conventions() -> None:
+    """Each verb takes --json from commands.machine (one help, one document writer), none
+    makes its own: its help says where the human text goes."""
+    for name, parser in leaf_verbs(cli.build_parser()).items():
+        flags = [a for a in parser._actions if "--json" in a.option_strings]
+        if not flags:
+            continue
+        assert re.fullmatch(
+            r"print .+ as one JSON document on stdout; human text goes to stderr",
+            flags[0].help or "",
+        ), name
 
 
 def test_tag_classify(capsys: pytest.CaptureFixture[str]) -> None:

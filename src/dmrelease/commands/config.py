@@ -26,6 +26,7 @@ from dmrelease.adapters.config import (
     environment_variables,
     flag_values,
 )
+from dmrelease.commands.machine import add_json_flag, emit, wants_json
 from dmrelease.core.config import (
     PRODUCT_HELP,
     SECRET_HELP,
@@ -69,9 +70,7 @@ def register(verbs: Any) -> None:
         ),
     )
     add_config_option(show, git=False)
-    show.add_argument(
-        "--json", action="store_true", help="print the values as one JSON document on stdout"
-    )
+    add_json_flag(show, "the values")
     add_option_flags(show, FLAGS)
     show.set_defaults(handler=run_show)
     init = commands.add_parser(
@@ -106,16 +105,9 @@ def run_show(args: argparse.Namespace) -> int:
     found = find_config(args.config)
     loaded = load_found(found, flag_values(args, FLAGS))
     rows = show_rows(loaded)
-    if args.json:
-        document = {
-            "verb": "config show",
-            "ok": True,
-            "diagnostics": [],
-            "file": str(found.path.absolute()),
-            "found": found.how,
-            "values": [{"name": n, "value": _plain(v), "source": w} for n, v, w in rows],
-        }
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")  # one write, redacted once
+    if wants_json(args):
+        values = [{"name": n, "value": _plain(v), "source": w} for n, v, w in rows]
+        emit(args, {"file": str(found.path.absolute()), "found": found.how, "values": values})
         return 0
     lines = [f"# {found.path.absolute()} ({_how(found.how)})"]
     shown = [(f"{name} = {toml_value(value)}", source) for name, value, source in rows]
