@@ -126,7 +126,9 @@ def test_show_json_masks_the_secret_and_gives_typed_values(
     assert values["build.jobs"] == (3, f"{file}:6")
     assert values["build.refs"] == ([], "default")
     assert values["build.no_binary_fetch"] == (False, "default")
-    assert values["products.meta.external"] == (["python"], f"{file}:2")
+    assert values["products.meta.repos"] == (str(tmp_path / "etc/repos.yaml"), f"{file}:2")
+    assert values["products.meta.external"] == (["python"], f"{file}:3")  # its own line
+    assert values["products.meta.release_branch"] == ("v{major}.{minor}.x", f"{file}:1")
     assert values["binary_token"] == ("****", "environment DM_RELEASE_BINARY_TOKEN")
     assert "zq9" not in out
 

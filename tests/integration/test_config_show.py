@@ -59,8 +59,11 @@ def test_config_show_on_the_demo_gives_each_value_its_source(
             default = "default (<work_dir>/state)"  # derived from the file's work_dir
         assert value["source"] == (f"{file}:{line}" if line else default), spec.key or name
     product = f"products.{PRODUCT}"
-    for key in PRODUCT_HELP:
-        assert shown.pop(f"{product}.{key}")["source"] == f"{file}:{lines[f'{product}.repos']}"
+    header = file.read_text().splitlines().index(f"[{product}]") + 1
+    for key in PRODUCT_HELP:  # each key its own line; one left at its default, the header's
+        line = lines.get(f"{product}.{key}", header)
+        assert shown.pop(f"{product}.{key}")["source"] == f"{file}:{line}", key
+    assert sorted(k for k in PRODUCT_HELP if f"{product}.{k}" in lines) != sorted(PRODUCT_HELP)
     assert shown.pop("binary_token") == {"name": "binary_token", "value": None,
                                          "source": "default"}  # fmt: skip
     assert shown == {}

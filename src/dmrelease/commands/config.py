@@ -136,9 +136,9 @@ def show_rows(loaded: Loaded) -> list[tuple[str, Any, str]]:
             holder = loaded.request
         rows.append((spec.key or name, getattr(holder, name), loaded.sources[name]))
     for product in loaded.config.products:
-        source = loaded.sources[f"products.{product.name}"]
         for key in PRODUCT_HELP:
-            rows.append((f"products.{product.name}.{key}", getattr(product, key), source))
+            name = f"products.{product.name}.{key}"
+            rows.append((name, getattr(product, key), loaded.sources[name]))
     for name in SECRETS:
         value = _Masked() if getattr(loaded.config, name) is not None else None
         rows.append((name, value, loaded.sources[name]))

@@ -339,6 +339,9 @@ def _product(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -
         product = ProductConfig(name, at.base / str(repos), str(branch), **lists)
         builder.products.append(product)
         builder.sources[section] = _source(at, section)
+        for key in PRODUCT_KEYS:  # each key its own line; one not given, the header's
+            line = _key_line(text, section, key) if key in table else _header_line(text, section)
+            builder.sources[f"{section}.{key}"] = _source(_Origin(at.path, line, at.base), key)
 
 
 _LISTS = ("external", "external_repos")
@@ -435,8 +438,9 @@ def build_options(
     Relative paths of the file are relative to the file's directory; those of the
     environment and flags to ``cwd``. Raises CheckFailed with every problem found.
     ``Loaded.sources`` says where each value came from (every option and secret by name,
-    each product as ``products.NAME``): ``default``, ``FILE:LINE``, ``environment VAR``,
-    ``flag --name`` or ``argument NAME``.
+    each product as ``products.NAME``, the line of its ``repos``, and each of its keys as
+    ``products.NAME.KEY``, its own line or, left at its default, the table header's):
+    ``default``, ``FILE:LINE``, ``environment VAR``, ``flag --name`` or ``argument NAME``.
     """
     builder = _Builder()
     if text is not None:
