@@ -10,6 +10,7 @@ import fcntl
 import os
 import re
 import shlex
+import signal
 import struct
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import pytest
 from rebuild_helpers import PATHS, make_product, write_config
 from release_helpers import JENKINS_VARIABLES, PACKAGES, Setup, clean_environment, ok, tags
 
-from dmrelease.adapters.output import Console, RedactingStream
+from dmrelease.adapters.output import Console, RedactingStream, redacted_output
 from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.demo.rebuild import BUILD_COMMAND
 from dmrelease.demo.synthetic import PackageSpec, create_product, layered_graph
@@ -224,6 +225,105 @@ def test_a_partial_line_waits_for_its_newline_per_thread(
     assert written() == "other thread\nfirst half, second half\nunfinished"
 
 
+def _pty_streams() -> tuple[int, TextIO, TextIO]:
+    """A real pty and two streams writing it (a command's stdout and stderr)."""
+    master, slave = _terminal()
+    out = os.fdopen(os.dup(slave), "w", encoding="utf-8")
+    return master, out, os.fdopen(slave, "w", encoding="utf-8")
+
+
+def test_a_live_line_a_failure_left_is_cleared_at_the_end_not_drawn_below_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a command that fails mid-phase: the error clears the live line and it is drawn
+    again after, but when the command's output ends it is erased, so the shell's prompt
+    starts on a clean line instead of after a stale ``fetch 1/2``."""
+    master, out, err = _pty_streams()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    with redacted_output(()):
+        phase = progress_for(sys.stderr, "auto", clock=Clock()).phase("fetch", 2)
+        phase.advance("afw")
+        print("error: afw: build failed", file=sys.stderr)
+    out.close()
+    err.close()
+    assert _drain(master).decode() == (
+        f"{CLEAR}fetch 1/2 packages afw"
+        f"{CLEAR}error: afw: build failed\r\n"
+        "fetch 1/2 packages afw"
+        f"{CLEAR}"  # erased: nothing after it
+    )
+
+
+@pytest.mark.parametrize("mode", ["tty", "plain"])
+def test_a_phase_an_exception_ends_says_it_stopped(mode: str) -> None:
+    master, slave = _terminal()
+    stream = os.fdopen(slave, "w", encoding="utf-8")
+    clock = Clock()
+    progress = progress_for(stream, mode, clock=clock)
+    with pytest.raises(KeyboardInterrupt), progress.phase("fetch", 300) as phase:
+        for name in ("afw", "base", "daf"):
+            phase.advance(name)
+        clock.now = 2.1
+        raise KeyboardInterrupt
+    stream.close()
+    final = _drain(master).decode().split(CLEAR)[-1]
+    assert final == "fetch 3/300 packages, stopped after 2.1s\r\n"
+
+
+def test_a_flush_in_the_middle_of_a_secret_does_not_let_its_halves_through(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    """``print(..., end="", flush=True)`` then the rest: the tail that may begin a secret
+    (as is or percent-encoded) waits for what follows; the rest is written at the flush."""
+    stream, written = pipe
+    wrapped = RedactingStream(stream, ("s3cr3t-token", "p@ss/word"))
+    print("token s3cr3t-", end="", file=wrapped, flush=True)
+    print("token, then p%40ss%2F", end="", file=wrapped, flush=True)
+    print("word and s3", end="", file=wrapped, flush=True)
+    print("x", file=wrapped)
+    print("last s3cr", end="", file=wrapped, flush=True)
+    wrapped.close_pending()  # the end of the output: what was held back is written
+    assert written() == "token ****, then **** and s3x\nlast s3cr"
+
+
+def test_a_flush_in_the_middle_of_a_line_does_not_draw_the_live_line_after_it() -> None:
+    """A prompt (``Proceed? ``) while a live line is shown: the live line is cleared, and
+    drawn again only once the prompted line ends, not glued after the prompt."""
+    master, out, err = _pty_streams()
+    console = Console()
+    wrapped_out, wrapped_err = RedactingStream(out, (), console), RedactingStream(err, (), console)
+    progress = progress_for(wrapped_err, "auto", clock=Clock())  # type: ignore[arg-type]
+    phase = progress.phase("push", 2, "repositories")
+    phase.advance("afw")
+    print("Proceed? ", end="", file=wrapped_out, flush=True)
+    phase.advance("base")  # counted, not drawn over the prompt
+    print("yes", file=wrapped_out)
+    phase.finish()
+    wrapped_out.close_pending()
+    wrapped_err.close_pending()
+    out.close()
+    err.close()
+    assert _drain(master).decode() == (
+        f"{CLEAR}push 1/2 repositories afw"
+        f"{CLEAR}Proceed? yes\r\n"
+        "push 2/2 repositories base"
+        f"{CLEAR}push 2/2 repositories in 0.0s\r\n"
+    )
+
+
+def test_the_live_line_is_redacted_before_it_is_cut_to_the_terminal_width() -> None:
+    """Cut first, a secret crossing the last column would leave its head on the screen."""
+    master, slave = _terminal(columns=40)
+    raw = os.fdopen(slave, "w", encoding="utf-8")
+    wrapped = RedactingStream(raw, ("s3cr3t-token-of-twenty",))
+    progress = progress_for(wrapped, "tty", clock=Clock())  # type: ignore[arg-type]
+    phase = progress.phase("push", 1, "repositories")
+    phase.advance("s3cr3t-token-of-twenty tail-text-long")  # cut first: "…s3cr3t-token-of-tw"
+    raw.close()
+    assert _drain(master).decode() == f"{CLEAR}push 1/1 repositories **** tail-text-lo"
+
+
 def test_a_progress_mode_must_be_known() -> None:
     with pytest.raises(ValueError, match="progress mode 'fancy' is not one of tty, plain, off"):
         Progress(None, "fancy")
@@ -286,6 +386,44 @@ def test_a_rebuild_on_a_terminal_shows_each_phase_on_one_live_line(tmp_path: Pat
     built = re.findall(r"\[(\d)/6\] built (\w+) ", received)  # a line per package built
     assert sorted(name for _, name in built) == ["afw", "base", "daf", "geom", "meta", "utils"]
     assert [int(n) for n, _ in built] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_rebuild_interrupted_mid_build_ends_its_live_line_with_a_stopped_line(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while the last package builds: the build phase's final line says it stopped
+    (the live line is not left to be drawn below the error), then the interrupt's message."""
+    started, release = tmp_path / "started", tmp_path / "release"
+    hold = (
+        f'[ "$PRODUCT" != meta ] || {{ touch {started}; '
+        f"while [ ! -e {release} ]; do sleep 0.05; done; }}; "
+    )
+    config = write_config(tmp_path, make_product(tmp_path), command=hold + BUILD_COMMAND)
+    master, slave = _terminal(columns=200)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config)], cwd=tmp_path,
+        env=_environment(), stdout=subprocess.DEVNULL, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(_drain(master)))
+    reader.start()
+    try:
+        while not started.exists():  # meta's build is under way (a guard, not a timing)
+            assert process.poll() is None, "dm-release ended before meta's build"
+            threading.Event().wait(0.02)
+        process.send_signal(signal.SIGINT)
+    finally:
+        release.touch()
+    code = process.wait()
+    reader.join()
+    text = received[0].decode()
+    assert code == 130, text
+    assert re.search(
+        r"\r\033\[Kbuild 5/6 packages, stopped after \d+\.\ds\r\ndm-release: interrupted\r\n$",
+        text,
+    ), text
+    assert " 6/6 " not in text.split("fetch 6/6 packages in")[-1]
 
 
 def test_a_rebuild_in_a_pipe_writes_plain_whole_lines(tmp_path: Path) -> None:

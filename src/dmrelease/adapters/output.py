@@ -24,7 +24,7 @@ from _thread import RLock, get_ident
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from dmrelease.core.redact import redact
+from dmrelease.core.redact import MIN_SECRET_LENGTH, redact
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up)
 if TYPE_CHECKING:
@@ -42,35 +42,60 @@ class Console:
         self._live = ""
         self._live_on: TextIO | None = None
         self._terminal: dict[int, bool] = {}
+        #: the live terminal's cursor is after an unfinished line (a prompt, a flush in
+        #: the middle of a line): the live line is off the screen until that line ends
+        self._mid_line = False
 
     def write(self, stream: TextIO, text: str) -> None:
         """``text`` (whole lines, or what is left at a flush) in one write; a live line on
-        the same terminal is cleared before and drawn again after."""
+        the same terminal is cleared before and drawn again after, once the text ends in a
+        newline (drawn after an unfinished line, it would be glued to it and the rest of
+        that line written over it)."""
         with self.lock:
             live_on = self._live_on
             if not self._live or live_on is None or not self._same_terminal(stream, live_on):
                 stream.write(text)
                 return
-            live_on.write(CLEAR_LINE)
-            live_on.flush()
+            if not self._mid_line:
+                live_on.write(CLEAR_LINE)
+                live_on.flush()
             stream.write(text)
             stream.flush()
-            live_on.write(self._live)
-            live_on.flush()
+            self._mid_line = not text.endswith("\n")
+            if not self._mid_line:
+                live_on.write(self._live)
+                live_on.flush()
 
     def show(self, stream: TextIO, text: str) -> None:
-        """Draw ``text`` as the live line of ``stream`` (a terminal), in place of the last."""
+        """Draw ``text`` as the live line of ``stream`` (a terminal), in place of the last
+        (after an unfinished line: once that line ends)."""
         with self.lock:
-            stream.write(CLEAR_LINE + text)
-            stream.flush()
+            if not (self._mid_line and stream is self._live_on):
+                stream.write(CLEAR_LINE + text)
+                stream.flush()
+                self._mid_line = False
             self._live, self._live_on = text, stream
 
     def end(self, stream: TextIO, text: str) -> None:
-        """Clear the live line and write ``text`` (a final whole line, or nothing) there."""
+        """Clear the live line and write ``text`` (a final whole line, or nothing) there
+        (after an unfinished line: on a line of its own)."""
         with self.lock:
-            stream.write(CLEAR_LINE + text)
+            if self._mid_line and stream is self._live_on:
+                stream.write("\n" + text if text else "")
+            else:
+                stream.write(CLEAR_LINE + text)
             stream.flush()
-            self._live, self._live_on = "", None
+            self._live, self._live_on, self._mid_line = "", None, False
+
+    def drop(self) -> None:
+        """Clear a live line still shown (a phase a failure ended without its final line),
+        so that nothing draws it again and the shell's prompt starts on a clean line."""
+        with self.lock:
+            live_on = self._live_on
+            if self._live and live_on is not None and not self._mid_line:
+                live_on.write(CLEAR_LINE)
+                live_on.flush()
+            self._live, self._live_on, self._mid_line = "", None, False
 
     def _same_terminal(self, stream: TextIO, live_on: TextIO) -> bool:
         if stream is live_on:
@@ -95,8 +120,10 @@ class Lines:
     def line(self, text: str) -> None:
         self.console.write(self.stream, redact(text + "\n", self.secrets))
 
-    def live(self, text: str) -> None:
-        self.console.show(self.stream, redact(text, self.secrets))
+    def live(self, text: str, width: int | None = None) -> None:
+        """Draw ``text`` as the live line, at most ``width`` characters once redacted (cut
+        before, a secret's head would be left for the redaction not to recognise)."""
+        self.console.show(self.stream, redact(text, self.secrets)[:width])
 
     def end(self, text: str) -> None:
         """Clear the live line; ``text`` (a whole line, or empty) takes its place."""
@@ -123,6 +150,7 @@ class RedactingStream:
         self._secrets = tuple(secrets)
         self.lines = Lines(stream, console or Console(), self._secrets)
         self._pending: dict[int, str] = {}  # thread id -> its text after its last newline
+        self._forms: tuple[str, ...] | None = None
 
     def write(self, text: str) -> int:
         thread = get_ident()
@@ -139,9 +167,17 @@ class RedactingStream:
             self.write(line)
 
     def flush(self) -> None:
-        """Write this thread's unfinished line, then flush the wrapped stream."""
+        """Write this thread's unfinished line, then flush the wrapped stream; a tail that
+        may be the head of a secret waits for what follows it (written and redacted alone,
+        the two halves of a secret would each pass)."""
+        thread = get_ident()
         with self.lines.console.lock:
-            self._write_pending(self._pending.pop(get_ident(), ""))
+            text = self._pending.pop(thread, "")
+            held = _secret_head(text, self._secret_forms())
+            if held:
+                self._pending[thread] = text[-held:]
+                text = text[:-held]
+            self._write_pending(text)
             self._stream.flush()
 
     def close_pending(self) -> None:
@@ -151,12 +187,40 @@ class RedactingStream:
                 self._write_pending(self._pending.pop(thread))
             self._stream.flush()
 
+    def _secret_forms(self) -> tuple[str, ...]:
+        """The spellings redact looks for (as is, percent-encoded), computed at the first
+        flush: a hook that never flushes mid-line loads nothing more."""
+        if self._forms is None:
+            from urllib.parse import quote
+
+            self._forms = tuple(
+                {
+                    form
+                    for secret in self._secrets
+                    if len(secret) >= MIN_SECRET_LENGTH
+                    for form in (secret, quote(secret, safe=""), quote(secret))
+                }
+            )
+        return self._forms
+
     def _write_pending(self, text: str) -> None:
         if text:
             self.lines.console.write(self._stream, redact(text, self._secrets))
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+def _secret_head(text: str, forms: Iterable[str]) -> int:
+    """The length of the longest tail of ``text`` that begins one of ``forms`` without
+    being all of it (0: none)."""
+    longest = 0
+    for form in forms:
+        for size in range(min(len(text), len(form) - 1), longest, -1):
+            if form.startswith(text[-size:]):
+                longest = size
+                break
+    return longest
 
 
 @contextmanager
@@ -171,6 +235,7 @@ def redacted_output(secrets: Iterable[str]) -> Iterator[tuple[str, ...]]:
     try:
         yield known
     finally:
+        console.drop()  # a live line left by a failure is not drawn again after the error
         for stream in wrapped:
             stream.close_pending()
         sys.stdout, sys.stderr = out, err

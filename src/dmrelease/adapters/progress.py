@@ -5,7 +5,8 @@ item of a phase as it ends; how that is shown is decided here, once, from the st
 ``DM_RELEASE_PROGRESS`` (auto, tty, plain, off; adapters/config), never by the stage:
 
 - ``tty``: a live line rewritten in place (``fetch 123/300 packages (2 failed) afw``),
-  cut to the terminal's width, replaced at the end by a final whole line;
+  redacted, then cut to the terminal's width, replaced at the end by a final whole line
+  (``..., stopped after 2.1s`` when an error or an interrupt ends the phase);
 - ``plain`` (a Jenkins log, any pipe or file): whole lines, never a carriage return: once
   the phase has run ``delay`` seconds, one each time the count passes another tenth of the
   total or ``interval`` seconds after the last; then the final line. ``auto`` in a pipe
@@ -119,7 +120,8 @@ def _width(stream: TextIO) -> int:
 
 class Phase:
     """One phase: items end one by one (:meth:`advance`, from any thread); :meth:`finish`
-    (or the end of a ``with`` block) writes the final line."""
+    (or the end of a ``with`` block, which says whether an exception stopped it) writes
+    the final line."""
 
     def __init__(self, progress: Progress, name: str, total: int, noun: str) -> None:
         self.progress = progress
@@ -142,7 +144,7 @@ class Phase:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.finish()
+        self.finish(stopped=kind is not None)
 
     def grow(self, count: int = 1) -> None:
         """``count`` more items were found (a dependency met while fetching)."""
@@ -161,12 +163,14 @@ class Phase:
                 progress.lines.line(note)
                 self._tenths, self._last = self._tenths_done(), progress.clock()
             if progress.mode == "tty":
-                progress.lines.live(self._status(item)[: progress.width - 1])
+                progress.lines.live(self._status(item), progress.width - 1)
             elif note is None and self._plain_due():
                 progress.lines.line(self._status())
 
-    def finish(self) -> None:
-        """The final whole line (once): on a terminal it replaces the live line."""
+    def finish(self, *, stopped: bool = False) -> None:
+        """The final whole line (once): on a terminal it replaces the live line. A phase
+        ``stopped`` by an error or an interrupt says so (``fetch 3/300 packages, stopped
+        after 2.1s``), not the line of a phase that ran to its end."""
         progress = self.progress
         with self._lock:
             if self._finished or progress.lines is None or not (self.total or self.done):
@@ -174,7 +178,7 @@ class Phase:
                 return
             self._finished = True
             took = progress.clock() - self._started
-            final = f"{self._status()} in {took:.1f}s"
+            final = f"{self._status()}{', stopped after' if stopped else ' in'} {took:.1f}s"
             if progress.mode == "tty":
                 progress.lines.end(final)
             elif took >= progress.delay:  # a plain phase shorter than the delay is unsaid

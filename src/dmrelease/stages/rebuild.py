@@ -156,8 +156,8 @@ def build(
     if builder.command is None and Action.BUILT in actions.values():
         raise UsageError("packages need building but build.command is not set")
     progress = ProgressLine(log, len(manifest.entries))
-    outcomes = run_build(manifest, actions, builder, jobs, progress)
-    progress.close()
+    with progress.phase:  # its final line even when the build raises (then "stopped after")
+        outcomes = run_build(manifest, actions, builder, jobs, progress)
     built = Built(manifest.build_id, tuple(outcomes), time.monotonic() - started)
     write_status(config, built)
     print_build(built, log)
