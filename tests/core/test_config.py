@@ -167,6 +167,35 @@ def test_secrets_only_from_the_environment_and_never_shown() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('binary_token = "s3cr3t"\n', "f.toml:1: config-secret: binary_token: secrets are not "
+         "read from the file (set it in the environment: DM_RELEASE_BINARY_TOKEN)"),
+        ('# x\napi_key = "s3cr3t"\n', "f.toml:2: config-secret: api_key: secrets are not read "
+         "from the file (remove it: dm-release uses no secret of this name)"),
+        ('[servers]\nbinary_token = "s3cr3t"\n', "f.toml:2: config-secret: "
+         "servers.binary_token: secrets are not read from the file (set it in the "
+         "environment: DM_RELEASE_BINARY_TOKEN)"),
+        ('[servers]\npassword = "s3cr3t"\n', "f.toml:2: config-secret: servers.password: "
+         "secrets are not read from the file (remove it: dm-release uses no secret of this "
+         "name)"),
+        ('[servers]\nsource_token = "s3cr3t"\n', "f.toml:2: config-secret: "
+         "servers.source_token: secrets are not read from the file (remove it: dm-release "
+         "uses no secret of this name)"),
+        ('[build]\ngit_token = "s3cr3t"\n', "f.toml:2: config-secret: build.git_token: "
+         "secrets are not read from the file (remove it: dm-release uses no secret of this "
+         "name)"),
+    ],
+)  # fmt: skip
+def test_a_secret_in_the_file_is_refused_at_any_level(text: str, expected: str) -> None:
+    """A top-level key too (it was config-unknown-key); the environment variable is the
+    hint only for a key that means a secret dm-release reads."""
+    with pytest.raises(CheckFailed) as failed:
+        build_config(text=text, path="f.toml")
+    assert [str(d) for d in failed.value.diagnostics] == [expected]
+
+
+@pytest.mark.parametrize(
     ("text", "environ", "flags", "expected"),
     [
         ("[build]\njbos = 2\n", {}, {}, "f.toml:2: config-unknown-key: unknown key build.jbos"),

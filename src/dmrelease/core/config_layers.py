@@ -279,7 +279,9 @@ def _file_layer(builder: _Builder, text: str, path: str, base: Path) -> None:
     by_key = _by_key()
     for section, entries in _load_toml(text, path).items():
         where = _Origin(path, _line_of(text, "", section), base)
-        if not isinstance(entries, dict):
+        if _looks_secret(section):  # a top-level key too
+            _secret_in_file(builder, section, where)
+        elif not isinstance(entries, dict):
             builder.fail(where, "config-unknown-key", f"{section!r} must be a [table]")
         elif section == "products":
             for name, table in entries.items():
@@ -293,13 +295,45 @@ def _file_layer(builder: _Builder, text: str, path: str, base: Path) -> None:
 def _file_entry(
     builder: _Builder, dotted: str, value: Any, at: _Origin, by_key: dict[str, str]
 ) -> None:
-    if any(word in dotted.lower() for word in _SECRET_WORDS):
-        hint = "set it in the environment: " + ", ".join(sorted(SECRETS.values()))
-        builder.fail(at, "config-secret", f"{dotted}: secrets are not read from the file", hint)
+    if _looks_secret(dotted):
+        _secret_in_file(builder, dotted, at)
     elif dotted not in by_key:
         builder.fail(at, "config-unknown-key", f"unknown key {dotted}", _near(dotted, by_key))
     else:
         builder.set(by_key[dotted], value, at, dotted)
+
+
+def _looks_secret(dotted: str) -> bool:
+    return any(word in dotted.lower() for word in _SECRET_WORDS)
+
+
+def _secret_in_file(builder: _Builder, dotted: str, at: _Origin) -> None:
+    variable = _secret_variable(dotted)
+    if variable:
+        hint = f"set it in the environment: {variable}"
+    else:  # naming the variable of another secret would mislead
+        hint = "remove it: dm-release uses no secret of this name"
+    builder.fail(at, "config-secret", f"{dotted}: secrets are not read from the file", hint)
+
+
+def _secret_variable(dotted: str) -> str | None:
+    """The variable of the secret ``dotted`` means, or None: a secret ``<server>_<word>``
+    (binary_token) is meant by a key whose last part is it (``binary_token``,
+    ``servers.binary_token``), or by a ``<word>`` of ``[servers]`` not named after
+    another of its keys (``servers.token``, ``servers.api_token``; not
+    ``servers.source_token``, nor ``servers.password``)."""
+    section, _, leaf = dotted.lower().rpartition(".")
+    keys = {key.partition(".")[2] for key in _by_key() if key.startswith("servers.")}
+    for name, variable in SECRETS.items():
+        server, _, word = name.rpartition("_")
+        others = keys - {server}
+        if leaf == name or (
+            section == "servers"
+            and leaf.endswith(word)
+            and not any(leaf.startswith(other) for other in others)
+        ):
+            return variable
+    return None
 
 
 def _near(dotted: str, by_key: dict[str, str]) -> str:
