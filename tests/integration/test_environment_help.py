@@ -23,6 +23,7 @@ import pytest
 from release_helpers import JENKINS_VARIABLES, make_setup, merge_ticket
 
 from dmrelease import cli
+from dmrelease.adapters.config import _GIT_ELSEWHERE as GIT_ELSEWHERE
 from dmrelease.adapters.config import CONFIG_VARIABLE, git_attributes_elsewhere
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -94,7 +95,9 @@ def _help(words: tuple[str, ...]) -> str:
 def test_every_variable_a_verb_reads_is_in_its_help(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in (*JENKINS_VARIABLES, CONFIG_VARIABLE):
+    # git's "elsewhere" variables too: the first one set ends the check that reads them,
+    # so GIT_DIR (asserted below) would go unread where e.g. GIT_CONFIG_NOSYSTEM is set
+    for name in (*JENKINS_VARIABLES, CONFIG_VARIABLE, *GIT_ELSEWHERE):
         monkeypatch.delenv(name, raising=False)
     setup = make_setup(tmp_path / "product")
     config = str(setup.config)
