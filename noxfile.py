@@ -1,4 +1,5 @@
-"""Developer and Jenkins entry points. Sessions only pass parameters on (STYLE.md habit 10)."""
+"""dm-release's sessions: the tests, the demo, and the release sessions Jenkins and the
+release engineer run. Each session installs dm-release and passes its arguments on."""
 
 from __future__ import annotations
 
@@ -118,7 +119,8 @@ def validate(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/ and print their figures: `-- [NAME...]` for some
-    (`-- baselines`: issue 10's table against lsst-build, raw git and check-yaml)."""
+    (`-- baselines`: prepare, re-run, ticket branch, no-change rebuild, release apply and a
+    hook, each against the real lsst-build, raw git or check-yaml)."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
