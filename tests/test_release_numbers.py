@@ -6,6 +6,7 @@ suggest installing it by name from one.
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 
@@ -29,8 +30,10 @@ def changelog_releases() -> list[tuple[str, str | None]]:
 def test_version_is_semantic_and_the_changelog_newest() -> None:
     assert VERSION.fullmatch(dmrelease.__version__)
     releases = changelog_releases()
-    assert releases[0] == (dmrelease.__version__, releases[0][1])
-    assert all(date for _, date in releases), "every release heading carries its date"
+    newest, _ = releases[0]
+    assert newest == dmrelease.__version__
+    for version, date in releases:  # each heading carries a real date (ISO 8601)
+        assert datetime.date.fromisoformat(date).isoformat() == date, version
 
 
 def test_changelog_lists_each_release_once_newest_first() -> None:
