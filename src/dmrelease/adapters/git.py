@@ -33,6 +33,12 @@ class GitError(DmReleaseError):
         super().__init__(f"{repo}: git {' '.join(self.args_)}: {self.stderr or 'failed'}")
 
 
+class GitMissing(GitError):
+    """git cannot be run at all: an environment error (exit 2), not a failed command."""
+
+    exit_code = 2
+
+
 #: no prompt, no pager, git's own messages in English (they are parsed and reported)
 _UNATTENDED = {
     "GIT_TERMINAL_PROMPT": "0",
@@ -98,7 +104,9 @@ class Git:
         except subprocess.TimeoutExpired as exc:
             raise GitError(self.repo, args, f"timed out after {exc.timeout:.0f}s") from None
         except FileNotFoundError as exc:
-            raise GitError(self.repo, args, f"cannot run git: {exc.strerror}") from None
+            if exc.filename == "git":  # not on PATH: the machine lacks it, a usage error
+                raise GitMissing(self.repo, args, "cannot run git: not found on PATH") from None
+            raise GitError(self.repo, args, "no such directory") from None
         if check and done.returncode != 0:
             raise GitError(self.repo, args, done.stderr, done.stdout)
         return done.stdout.rstrip("\n")

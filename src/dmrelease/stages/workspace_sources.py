@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dmrelease.adapters.config import git_attributes_elsewhere
-from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.git import Git, GitError, GitMissing
 from dmrelease.adapters.git_index import is_clean
 from dmrelease.adapters.git_refs import is_commit, read_head, read_refs
 from dmrelease.adapters.progress import SILENT, Phase
@@ -119,6 +119,8 @@ class Remotes:
             if action == "cloned":
                 shutil.move(git.repo, clone)
                 git = self._git(clone)
+        except GitMissing:
+            raise  # no package can be fetched: the environment's error, not this package's
         except GitError as exc:
             raise self._problem(name, "git", " ".join((exc.stderr or str(exc)).split())) from None
         except OSError as exc:
