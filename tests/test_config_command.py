@@ -224,3 +224,39 @@ def test_each_verbs_help_ends_with_the_variables_it_reads(
     assert "DM_RELEASE_GIT_TIMEOUT" in show and "GIT_CONFIG_PARAMETERS" not in show
     _help_of("release")  # a verb group: what its commands read
     assert "GIT_CONFIG_PARAMETERS" in capsys.readouterr().out
+
+
+def test_a_configuration_that_does_not_load_is_an_environment_error_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 (usage or environment), as the README's contract says and as a bad
+    DM_RELEASE_PROGRESS exits: the run did not start, no check of the work failed. A
+    syntax error prints its diagnostic line as it is, like every other problem."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[build]\njobs = = 2\n")
+    assert main(["config", "show", "--config", str(bad)]) == 2
+    assert capsys.readouterr().err == (f"{bad}:2:8: config-syntax: not valid TOML: Invalid value\n")
+    good = tmp_path / "good.toml"
+    good.write_text('[git]\nflavor = "x"\n')
+    assert main(["config", "show", "--config", str(good)]) == 2
+    assert capsys.readouterr().err == (
+        f"{good}:2: config-unknown-key: unknown key git.flavor (did you mean build.flavor?)\n"
+    )
+    good.write_text("[build]\njobs = 2\n")
+    monkeypatch.setenv("DM_RELEASE_JOBS", "abc")
+    assert main(["config", "show", "--config", str(good)]) == 2
+    expected = "<environment>:1: config-type: DM_RELEASE_JOBS: expected an integer, got 'abc'"
+    assert capsys.readouterr().err == expected + "\n"
+    assert main(["config", "show", "--config", str(good), "--json"]) == 2
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    assert (document["ok"], document["error"], err) == (False, None, expected + "\n")
+    assert [(d["file"], d["rule"]) for d in document["diagnostics"]] == [
+        ("<environment>", "config-type")
+    ]
+    monkeypatch.delenv("DM_RELEASE_JOBS")
+    assert main(["config", "show", "--config", str(bad), "--json"]) == 2
+    document = json.loads(capsys.readouterr().out)
+    assert [(d["line"], d["column"], d["rule"]) for d in document["diagnostics"]] == [
+        (2, 8, "config-syntax")
+    ]

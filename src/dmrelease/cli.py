@@ -2,7 +2,8 @@
 
 Each verb group lives in :mod:`dmrelease.commands` and registers its sub-commands; this
 module only builds the parser, dispatches, and maps exceptions to exit codes
-(0 ok, 1 check failed, 2 usage or environment error, 130 interrupted). Everything printed,
+(0 ok, 1 check failed, 2 usage or environment error, a configuration that does not
+load too, 130 interrupted). Everything printed,
 a traceback too, passes through the one redaction (core/redact.py): no credential of a
 URL or of the environment reaches the terminal or a Jenkins log.
 """
@@ -18,7 +19,7 @@ from importlib import import_module
 from dmrelease import __version__
 from dmrelease.adapters.config import HelpParser, known_secrets
 from dmrelease.adapters.output import redacted_output
-from dmrelease.core.errors import CheckFailed, DmReleaseError
+from dmrelease.core.errors import CheckFailed, DmReleaseError, ParseError
 from dmrelease.core.redact import redact
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
@@ -135,6 +136,9 @@ def _dispatch(args: argparse.Namespace, secrets: Sequence[str]) -> int:
     except CheckFailed as exc:
         for diagnostic in exc.diagnostics:
             say(str(diagnostic))
+        return failed(exc, exc.exit_code)
+    except ParseError as exc:  # a diagnostic line, as a check's: no "error:" before it
+        say(str(exc.diagnostic))
         return failed(exc, exc.exit_code)
     except DmReleaseError as exc:
         if args.verbose:

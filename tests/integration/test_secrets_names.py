@@ -91,7 +91,7 @@ def test_a_tag_too_long_for_a_file_name_is_refused_at_the_edge_and_holds_no_lock
     setup = make_setup(tmp_path)
     tag = "v29.1.0.rc" + "1" * 300
     code, _out, err = run(setup, "candidate", tag, "--refs", "main", "--no-build")
-    assert code == 1
+    assert code == 2  # a TAG argument that names no tag: a usage error
     assert f"config-value: TAG: {tag!r} is not a git tag name: longer than 200 bytes" in err
     assert "Traceback" not in err
     assert not setup.lock().exists()

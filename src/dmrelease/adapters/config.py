@@ -15,7 +15,7 @@ import functools
 import os
 from collections.abc import Iterable, Mapping
 
-from dmrelease.core.errors import UsageError
+from dmrelease.core.errors import CheckFailed, ParseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.redact import CREDENTIAL_VARIABLES, SECRETS
 
@@ -63,18 +63,32 @@ def load_found(
     *,
     environ: Mapping[str, str] | None = None,
 ) -> Loaded:
-    """The settings and request options of the file :func:`find_config` found."""
+    """The settings and request options of the file :func:`find_config` found;
+    :class:`ConfigInvalid` with every problem when they do not load."""
     from pathlib import Path
 
     from dmrelease.core.config_layers import build_options
 
-    return build_options(
-        text=_read(found.path),
-        path=str(found.path.absolute()),
-        environ=os.environ if environ is None else environ,
-        flags=flags,
-        cwd=Path.cwd(),
-    )
+    try:
+        return build_options(
+            text=_read(found.path),
+            path=str(found.path.absolute()),
+            environ=os.environ if environ is None else environ,
+            flags=flags,
+            cwd=Path.cwd(),
+        )
+    except CheckFailed as exc:
+        raise ConfigInvalid(exc.diagnostics) from None
+    except ParseError as exc:  # not TOML, not UTF-8
+        raise ConfigInvalid([exc.diagnostic]) from None
+
+
+class ConfigInvalid(CheckFailed):
+    """The configuration (file, environment, flags) does not load: every problem, each
+    at its place. An environment error, exit 2 like a bad ``DM_RELEASE_PROGRESS`` or a
+    missing file: no check of the work ran, so it is not the 1 of a failed check."""
+
+    exit_code = 2
 
 
 class Found:
@@ -344,7 +358,11 @@ class HelpParser(argparse.ArgumentParser):
     is printed (start-up loads nothing for it). A verb group lists what its commands read."""
 
     def format_help(self) -> str:
-        return f"{super().format_help()}\n{environment_help(self._environment_groups())}"
+        return f"{super().format_help()}\n{self.environment_section()}"
+
+    def environment_section(self) -> str:
+        """The "environment variables:" section (a hook's parser lists its own too)."""
+        return environment_help(self._environment_groups())
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         """The verb's formatter, wrapping lines at spaces only: argparse's default also
@@ -420,20 +438,25 @@ def environment_variables(groups: Iterable[str]) -> list[tuple[tuple[str, ...], 
     return found
 
 
-def environment_help(groups: Iterable[str], width: int = 100) -> str:
+def environment_help(
+    groups: Iterable[str],
+    width: int = 100,
+    extra: Iterable[tuple[tuple[str, ...], str]] = (),
+) -> str:
     """The "environment variables:" section of a verb's --help: a variable and what it
-    is on one line; a list of variables wrapped, then what they are, indented."""
+    is on one line; a list of variables wrapped, then what they are, indented. ``extra``
+    (variables, what they are) come first: those of one command only (a hook's)."""
     import textwrap
 
     column = 32
     lines = ["environment variables:"]
-    for variables, text in environment_variables(groups):
+    for variables, text in [*extra, *environment_variables(groups)]:
         if len(variables) == 1 and len(variables[0]) < column - 3:
-            wrapped = textwrap.wrap(text, width - column)
+            wrapped = textwrap.wrap(text, width - column, break_on_hyphens=False)
             lines.append(f"  {variables[0]:<{column - 3}} {wrapped[0]}")
         else:
             lines += textwrap.wrap(", ".join(variables), width, initial_indent="  ",
                                    subsequent_indent="  ", break_on_hyphens=False)  # fmt: skip
-            wrapped = ["", *textwrap.wrap(text, width - column)]
+            wrapped = ["", *textwrap.wrap(text, width - column, break_on_hyphens=False)]
         lines += [" " * column + more for more in wrapped[1:]]
     return "\n".join(lines) + "\n"
