@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from dmrelease import cli
+from dmrelease.core.errors import Diagnostic
 
 DATA = Path(__file__).parent / "data"
 GRAMMAR = DATA / "tables" / "eups-grammar" / "tablesyntax.table"
@@ -59,6 +60,27 @@ def test_every_verb_that_reports_has_json() -> None:
     }
     assert with_json >= REPORTING
     assert set(verbs) - with_json == WITHOUT_JSON
+
+
+def test_docs_json_md_lists_every_verb_that_takes_json() -> None:
+    """Its opening list (``tag classify|eups|weekly`` naming three) is exactly REPORTING,
+    its exceptions exactly WITHOUT_JSON, and each verb has a row of data."""
+    text = (Path(__file__).parents[1] / "docs" / "json.md").read_text()
+    opening = text.split("With it, the verb writes")[0]
+    listed, exceptions = opening.split("`--json`:", 1)[1].split("(", 1)
+    named = set()
+    for words in re.findall(r"`([a-z |]+)`", listed):
+        verb, _, commands = words.partition(" ")
+        named |= {f"{verb} {c}".strip() for c in commands.split("|")}
+    assert named == REPORTING
+    assert set(re.findall(r"`([a-z ]+)`", exceptions.split(")")[0])) == WITHOUT_JSON
+    rows = re.findall(r"^\| (`[^|]+(?:`, `[^|]+)*`) \|", text, flags=re.MULTILINE)
+    assert {verb for row in rows for verb in re.findall(r"`([a-z ]+)`", row)} >= REPORTING - {
+        "release weekly",
+        "release candidate",
+        "release final",
+        "release patch",
+    }
 
 
 def test_every_json_flag_is_the_conventions() -> None:
@@ -179,7 +201,7 @@ def test_an_unreadable_file_is_exit_2_with_the_error(
 
 def test_manifest_verify(capsys: pytest.CaptureFixture[str]) -> None:
     status, doc, err = document(capsys, "manifest", "verify", "--content-db", DB, *MANIFESTS)
-    assert (status, err) == (0, "")
+    assert (status, err) == (0, "verified 51 manifests, 5290 packages, 0 problems\n")
     assert doc == {
         "verb": "manifest verify",
         "ok": True,
@@ -197,7 +219,9 @@ def test_manifest_verify_problems_exit_1(
     lines = MANIFESTS[0].read_text().splitlines(keepends=True)
     bad.write_text("".join([*lines[:3], "not a manifest line\n", *lines[3:]]))
     status, doc, err = document(capsys, "manifest", "verify", MANIFESTS[1], bad)
-    assert (status, err) == (1, "")
+    assert status == 1
+    # the human report on stderr, as every verb's under --json: a line per problem, the counts
+    assert err.splitlines() == [*(str(d) for d in _diagnostics(doc)), str_counts(doc)]
     assert doc["ok"] is False
     assert (doc["manifests"], doc["problems"]) == (2, 3)
     assert [(d["file"], d["line"], d["rule"]) for d in doc["diagnostics"]] == [
@@ -206,6 +230,17 @@ def test_manifest_verify_problems_exit_1(
         (str(bad), 4, "manifest-format"),
     ]
     assert doc["diagnostics"][0]["message"] == "`a` is not a SHA-1 (40 lowercase hex digits)"
+
+
+def _diagnostics(doc: dict[str, Any]) -> list[Diagnostic]:
+    return [
+        Diagnostic(d["file"], d["line"], d["rule"], d["message"], d["column"], d["hint"])
+        for d in doc["diagnostics"]
+    ]
+
+
+def str_counts(doc: dict[str, Any]) -> str:
+    return f"verified {doc['manifests']} manifests, {doc['packages']} packages, 3 problems"
 
 
 def test_usage_errors_of_the_parser_exit_2_with_nothing_on_stdout() -> None:

@@ -94,8 +94,9 @@ def emit(
 
 
 def emit_failure(args: argparse.Namespace, error: BaseException) -> None:
-    """The document of a verb that raised: its diagnostics (a failed check) or its message
-    (any other error); ``exit_code`` is in it, as the process exits with it."""
+    """The document of a verb that raised: its diagnostics (a failed check, a parse error,
+    a configuration that does not load) or its message (any other error). The exit status
+    is not in it: the process exits with it (docs/json.md's table)."""
     diagnostics: list[Diagnostic] = []
     if isinstance(error, CheckFailed):
         diagnostics = list(error.diagnostics)

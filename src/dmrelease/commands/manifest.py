@@ -1,6 +1,7 @@
 """``dm-release manifest``: check versiondb build manifests (DESIGN.md §5).
 
-The report is the output, so problems and the summary line go to stdout, in that order.
+The report is the output, so problems and the summary line go to stdout, in that order;
+under ``--json`` they go to stderr and the document to stdout.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dmrelease.commands.machine import add_json_flag, emit, wants_json
+from dmrelease.commands.machine import add_json_flag, emit, human, wants_json
 from dmrelease.stages.verify import verify_files
 
 
@@ -53,11 +54,11 @@ def register(verbs: Any) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     report = verify_files(args.manifests, args.content_db)
+    out = human(args)  # the report, on stderr under --json as every verb's human text
+    for diagnostic in report.diagnostics:
+        print(diagnostic, file=out)
+    print(report, file=out)
     if wants_json(args):
         counts = {"manifests": report.manifests, "packages": report.packages}
         emit(args, {**counts, "problems": len(report.diagnostics)}, diagnostics=report.diagnostics)
-        return 1 if report.diagnostics else 0
-    for diagnostic in report.diagnostics:
-        print(diagnostic)
-    print(report)
     return 1 if report.diagnostics else 0
