@@ -1,9 +1,11 @@
 """``dm-release demo`` as a process: its temporary directory is removed at the end unless
---keep or --dir is given, kept (and named) when the demo fails; the options it refuses."""
+--keep or --dir is given, also when Ctrl-C interrupts it (a real SIGINT), kept (and named)
+when the demo fails; the options it refuses."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -49,16 +51,61 @@ def test_keep_keeps_the_directory_and_says_where_even_when_quiet(tmp_path: Path)
 
 
 def test_a_failed_demo_keeps_its_directory_and_names_it(tmp_path: Path) -> None:
-    """Without git on PATH the first git command fails (a git error: exit 1); the
-    directory is kept for a look."""
+    """Without git on PATH the first git command fails (an environment error: exit 2);
+    the directory is kept for a look."""
     done = _demo(tmp_path, path=str(tmp_path / "no-bin"))
-    assert done.returncode == 1
+    assert done.returncode == 2
     (root,) = tmp_path.iterdir()
     assert (root / "demo.log").is_file()
     expected = f"dm-release demo: failed; its directory is kept: {root.resolve()}; what the "
     assert expected + f"commands printed: {root.resolve()}/demo.log" in done.stderr.splitlines()
     assert "cannot run git" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _interrupt_at_the_first_section(tmp: Path, *args: str) -> tuple[int, str, str]:
+    """``dm-release demo ARGS`` sent SIGINT once its first numbered section's heading is on
+    stdout, as Ctrl-C sends it: to the whole process group, its git processes included.
+    Exit code, stdout, stderr."""
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}  # lines as printed
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmrelease", "demo", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # a group of its own, as a shell's foreground job
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # read as it comes: the signal is sent on the heading
+        seen.append(line)
+        if line.startswith("== 1. "):
+            os.killpg(process.pid, signal.SIGINT)
+            break
+    out, err = process.communicate()
+    return process.wait(), "".join(seen) + out, err
+
+
+def test_an_interrupted_demo_removes_its_temporary_directory_and_says_so(tmp_path: Path) -> None:
+    code, out, err = _interrupt_at_the_first_section(tmp_path)
+    assert code == 130, err
+    assert "\n== 1. " in out and "== Summary" not in out
+    root = out.splitlines()[1].removeprefix("  directory: ").partition(" (")[0]
+    assert root.startswith(f"{tmp_path.resolve()}/dm-release-demo-")
+    assert err.splitlines() == [
+        f"dm-release demo: interrupted; removed its directory {root} (give --keep to keep it)",
+        "dm-release: interrupted",
+    ]
+    assert list(tmp_path.iterdir()) == []  # its directory, the backports' and validate's
+
+
+def test_an_interrupted_demo_keeps_a_directory_it_was_told_to_keep(tmp_path: Path) -> None:
+    code, _out, err = _interrupt_at_the_first_section(tmp_path, "--keep")
+    assert code == 130, err
+    (root,) = tmp_path.iterdir()
+    assert err.splitlines() == [
+        f"dm-release demo: interrupted; its directory is kept: {root.resolve()}",
+        "dm-release: interrupted",
+    ]
+    assert (root / "demo.log").is_file()  # what the commands printed till then, for a look
 
 
 @pytest.mark.parametrize(

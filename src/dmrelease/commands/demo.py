@@ -28,8 +28,9 @@ def register(verbs: Any) -> None:
             "your own product close the tour. Reproducible: every commit and tag (those "
             "dm-release makes too) has a fixed date and author, so the SHAs, versions and "
             "manifests are the same on every run. The temporary directory is removed at "
-            "the end unless --keep or --dir is given; when the demo fails it is kept, "
-            "with the commands' output in demo.log, and its place is printed."
+            "the end (also when interrupted) unless --keep or --dir is given; when the "
+            "demo fails it is kept, with the commands' output in demo.log, and its place "
+            "is printed."
         ),
     )
     parser.add_argument(
@@ -76,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     rows: list[Any] = []
     try:
         manifest = run_demo(root, out, sys.stderr, verbosity, kept=kept, rows=rows)
+    except KeyboardInterrupt:  # Ctrl-C: not a failure to look into; cli.main exits 130
+        print(f"dm-release demo: interrupted; {_interrupted(root, kept)}", file=sys.stderr)
+        raise
     except BaseException:
         log = (
             ""
@@ -93,6 +97,17 @@ def run(args: argparse.Namespace) -> int:
     if wants_json(args):
         emit(args, _document(root if kept else None, rows, manifest))
     return 0
+
+
+def _interrupted(root: Path, kept: bool) -> str:
+    """Remove an interrupted demo's temporary directory (one given by --dir, or with
+    --keep, stays); what became of it."""
+    if kept:
+        return f"its directory is kept: {root}"
+    shutil.rmtree(root, ignore_errors=True)
+    if root.exists():
+        return f"could not remove all of its directory {root}"
+    return f"removed its directory {root} (give --keep to keep it)"
 
 
 def _document(root: Path | None, rows: list[Any], manifest: Any) -> dict[str, Any]:
