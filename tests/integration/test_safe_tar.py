@@ -212,3 +212,121 @@ def test_the_rules_are_tarfiles_data_filter(
     theirs = _outcome(tarfile.data_filter, member, destination)
     assert ours[:3] == theirs[:3]
     assert theirs[3:] in ((), (None, None, None, None))
+
+
+def long_path_attack(destination: str, base: str, outside: str) -> list[Spec]:
+    """CVE-2025-4517: members under ``base`` that ``os.path.realpath`` (not strict) judges
+    inside ``destination`` but the kernel follows out of it. Sixteen directories nested, each
+    with a one-letter link to it, sized so that ``a/b/…/p`` expands to about PATH_MAX: the
+    lstat of ``a/b/…/p/lll…`` then fails (ENAMETOOLONG) and realpath takes that link for a
+    directory; ``e`` goes through it and up 17 levels, ``base`` by its text, ``/`` for the
+    kernel; the last member is ``outside``'s ``pwned`` through ``e``."""
+    steps = "abcdefghijklmnop"
+    start = len(f"{destination}/{base}/")
+    component = "d" * ((os.pathconf("/", "PC_PATH_MAX") - start) // (len(steps) + 1))
+    specs: list[Spec] = []
+    path = base
+    for step in steps:
+        specs += [
+            (f"{path}/{component}/", DIR, 0o755, ""),
+            (f"{path}/{step}", SYM, 0o777, component),
+        ]
+        path = f"{path}/{component}"
+    far = "/".join([*steps, "l" * 254])
+    specs.append((f"{base}/{far}", SYM, 0o777, "/".join([".."] * len(steps))))
+    specs.append((f"{base}/e", SYM, 0o777, far + "/.." * (len(steps) + 1)))
+    specs.append((f"{base}/e{outside}/pwned", FILE, 0o644, ""))
+    return specs
+
+
+def _stamped(path: Path) -> Path:
+    path.mkdir(parents=True)
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    return path
+
+
+def test_a_path_past_path_max_through_links_is_refused_and_nothing_is_written_outside(
+    tmp_path: Path,
+) -> None:
+    # realpath's long-path bypass (CVE-2025-4517) on 3.11.2 and 3.11.7 alike: no member is
+    # written through a symbolic link, so the first one below p/1/a is refused
+    outside = _stamped(tmp_path / "outside")
+    (tmp_path / "into").mkdir()
+    specs = long_path_attack(os.path.realpath(tmp_path / "into"), "p/1", str(outside.resolve()))
+    far = specs[-3][0]
+    assert _refused(tmp_path, specs) == (
+        f"{far!r} would be extracted through the symbolic link 'p/1/a'"
+    )
+    assert list(outside.iterdir()) == [] and outside.stat().st_mtime == 1_600_000_000
+    assert not (tmp_path / "into" / "p" / "1" / "e").exists()
+
+
+def test_a_member_through_a_link_unpacked_before_it_is_refused(tmp_path: Path) -> None:
+    # inside either way, but never written through a link: a tree's tarball has no member
+    # below one of its own links
+    specs: list[Spec] = [("real/", DIR, 0o755, ""), ("l", SYM, 0o777, "real")]
+    assert _refused(tmp_path, [*specs, ("l/x", FILE, 0o644, "")]) == (
+        "'l/x' would be extracted through the symbolic link 'l'"
+    )
+    assert _refused(tmp_path, [*specs, ("l/", DIR, 0o755, "")]) == (
+        "'l' would be extracted through the symbolic link 'l'"
+    )
+    assert _refused(tmp_path, [*specs, ("x", FILE, 0o644, ""), ("h", HARD, 0o644, "l/../x")]) == (
+        "'h' is a hard link through the symbolic link 'l'"
+    )
+    assert list((tmp_path / "into" / "real").iterdir()) == []
+
+
+def test_a_file_replaces_a_link_in_its_place_instead_of_writing_through_it(
+    tmp_path: Path,
+) -> None:
+    into = _unpack(tmp_path, [("f", SYM, 0o777, "g"), ("f", FILE, 0o644, "")])
+    assert sorted(p.name for p in into.iterdir()) == ["f"]
+    assert not (into / "f").is_symlink() and (into / "f").read_text() == "f\n"
+
+
+def test_a_link_through_a_link_is_judged_by_its_text_too(tmp_path: Path) -> None:
+    # realpath says t is into/ (s/.. is sub/), its text says into/..: refused
+    specs: list[Spec] = [("sub/deep/", DIR, 0o755, ""), ("s", SYM, 0o777, "sub/deep")]
+    assert _refused(tmp_path, [*specs, ("t", SYM, 0o777, "s/../..")]) == (
+        f"'t' would link to {os.path.realpath(tmp_path)!r}, which is outside the destination"
+    )
+
+
+@pytest.mark.parametrize("below", [True, False])
+def test_a_link_re_pointed_by_a_later_member_is_refused_and_nothing_outside_changes(
+    tmp_path: Path, below: bool
+) -> None:
+    # e -> d/../x is into/x while d -> y; once d -> ., e is <tmp_path>/x
+    outside = _stamped(tmp_path / "x" / "sub")
+    specs: list[Spec] = [
+        ("x/", DIR, 0o755, ""),
+        ("y/", DIR, 0o755, ""),
+        ("d", SYM, 0o777, "y"),
+        ("e", SYM, 0o777, "d/../x"),
+        *([("e/sub/", DIR, 0o755, "")] if below else []),
+        ("d", SYM, 0o777, "."),
+    ]
+    out = str(outside.parent.resolve())
+    message = (
+        "'e/sub' would be extracted through the symbolic link 'e'"
+        if below
+        else f"'e' would link to {out!r}, which is outside the destination"
+    )
+    assert _refused(tmp_path, specs) == message
+    assert list(outside.iterdir()) == [] and outside.stat().st_mtime == 1_600_000_000
+    assert not (tmp_path / "into" / "x" / "sub").exists()
+
+
+def test_a_link_that_does_not_resolve_is_refused_and_a_dangling_one_unpacks(
+    tmp_path: Path,
+) -> None:
+    # resolved strictly: a loop (or a name too long for lstat) is not taken for a directory
+    assert _refused(tmp_path, [("a", SYM, 0o777, "b"), ("b", SYM, 0o777, "a")]) == (
+        "'a' is a link that does not resolve: Too many levels of symbolic links"
+    )
+    specs: list[Spec] = [("lib/", DIR, 0o755, ""), ("lib/so", SYM, 0o777, "../build/lib.so.1")]
+    (tmp_path / "dangling").mkdir()
+    into = _unpack(tmp_path / "dangling", specs)
+    assert os.readlink(into / "lib" / "so") == "../build/lib.so.1"
+    assert not (into / "lib" / "so").exists()
