@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import tarfile
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from http_helpers import serving
 from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prepare, write_config
+from test_safe_tar import long_path_attack
 
 from dmrelease.adapters.binaries import BinaryServer, BinaryServerError, http_session
 from dmrelease.adapters.stack import Stack
@@ -130,6 +132,29 @@ def test_a_tarball_with_paths_leaving_p_v_is_refused(
     assert not stack.is_installed("p", "1") and not stack.install_dir("p", "1").exists()
     assert sorted(p.name for p in (tmp_path / "stack").iterdir()) == []  # no leftovers
     assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_a_tarball_escaping_through_a_path_past_path_max_writes_nothing_outside(
+    tmp_path: Path, server: tuple[str, Path]
+) -> None:
+    # CVE-2025-4517 (os.path.realpath's long-path bypass), sized for the unpacking folder
+    # <stack>/.p-XXXXXXXX/tree (tempfile.mkdtemp's names are 8 characters)
+    url, root = server
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.utime(outside, (1_600_000_000, 1_600_000_000))
+    into = f"{os.path.realpath(tmp_path)}/stack/.p-{'x' * 8}/tree"
+    specs = long_path_attack(into, "p/1", str(outside.resolve()))
+    kinds = {tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "sym", tarfile.REGTYPE: "file"}
+    _tarball(root / "p-1@Linux64.tar.gz", [(n, kinds[k], link) for n, k, _, link in specs])
+    with pytest.raises(BinaryServerError) as refused:
+        _install(url, "p", tmp_path)
+    assert str(refused.value) == (
+        f"p: bad tarball p-1@Linux64.tar.gz: {specs[-3][0]!r} would be extracted through "
+        "the symbolic link 'p/1/a'"
+    )
+    assert list(outside.iterdir()) == [] and outside.stat().st_mtime == 1_600_000_000
+    assert list((tmp_path / "stack").iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from dmrelease.adapters.safe_tar import Entry, Refused, data_rules, extract
+from dmrelease.adapters.safe_tar import Entry, Refused, data_rules, extract, links
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.config import Secret
 from dmrelease.core.errors import DmReleaseError
@@ -304,12 +304,10 @@ def _links_stay_inside(into: Path, prefix: str) -> None:
     """Every symbolic link of the unpacked ``<p>/<v>/`` resolves inside it, now that every
     member is on disk: each link's target is inside by its text (``_inside``), but through
     another link it may not be (``d -> .`` and ``e -> d/../q`` give ``<p>/q``, whichever
-    comes first), and moved into the stack it would point into another package."""
+    comes first), and moved into the stack it would point into another package. Resolved
+    strictly (safe_tar.links: a name too long for lstat is refused, not taken for a
+    directory as os.path.realpath does, CVE-2025-4517)."""
     tree = os.path.realpath(into / prefix)
-    for folder, dirs, files in os.walk(tree):
-        for name in (*dirs, *files):
-            path = os.path.join(folder, name)
-            if os.path.islink(path) and os.path.commonpath([os.path.realpath(path), tree]) != tree:
-                raise _OutsidePrefix(
-                    posixpath.join(prefix, os.path.relpath(path, tree)), prefix, "a link to"
-                )
+    for name, resolved in links(tree):
+        if os.path.commonpath([resolved, tree]) != tree:
+            raise _OutsidePrefix(posixpath.join(prefix, name), prefix, "a link to")
