@@ -3,6 +3,8 @@ completions as the shell asks when TAB is pressed."""
 
 from __future__ import annotations
 
+import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -69,12 +71,71 @@ def test_bash_completes_file_names_where_a_file_is_asked(bash_script: Path, tmp_
     ]
 
 
-@pytest.mark.parametrize(("shell", "first"), [("zsh", "#compdef dm-release"), ("tcsh", "#")])
-def test_zsh_and_tcsh_scripts_name_every_verb(shell: str, first: str) -> None:
-    text = script(shell)
-    assert text.startswith(first)
-    for verb in (*cli.VERB_MODULES, "completion"):
-        assert verb in text
+def commands_of(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-commands of ``parser`` by name (none for a verb that is a command)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def leaves(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], argparse.ArgumentParser]:
+    """Every command of the command line by its words: ("rebuild",), ("release", "plan")."""
+    found: dict[tuple[str, ...], argparse.ArgumentParser] = {}
+    for name, sub in commands_of(parser).items():
+        found |= leaves(sub, (*words, name)) if commands_of(sub) else {(*words, name): sub}
+    return found
+
+
+PARSER = cli.build_parser()
+VERBS = commands_of(PARSER)
+GROUPS = {name: sorted(commands_of(sub)) for name, sub in VERBS.items() if commands_of(sub)}
+LEAVES = leaves(PARSER)
+
+
+def test_bash_completes_every_verb_and_every_group_s_commands(bash_script: Path) -> None:
+    assert complete(bash_script, "dm-release ") == sorted(VERBS)
+    assert sorted(GROUPS) == ["config", "manifest", "release", "table", "tag"]
+    for group, commands in GROUPS.items():
+        assert complete(bash_script, f"dm-release {group} ") == commands, group
+
+
+@pytest.mark.parametrize("words", sorted(LEAVES), ids=" ".join)
+def test_bash_completes_each_command_s_options_and_choices(
+    bash_script: Path, words: tuple[str, ...]
+) -> None:
+    parser = LEAVES[words]
+    longs = sorted(o for a in parser._actions for o in a.option_strings if o.startswith("--"))
+    assert complete(bash_script, f"dm-release {' '.join(words)} --") == longs
+    for action in parser._actions:
+        if action.choices and action.option_strings:
+            line = f"dm-release {' '.join(words)} {action.option_strings[-1]} "
+            assert complete(bash_script, line) == sorted(action.choices), line
+
+
+def test_zsh_script_lists_every_verb_and_every_group_s_commands() -> None:
+    text = script("zsh")
+    assert text.startswith("#compdef dm-release\n")
+
+    def listed(function: str) -> list[str]:
+        body = text.split(f"\n{function}() {{\n  local _commands=(\n", 1)[1].split("\n  )", 1)[0]
+        return sorted(line.strip().split(":", 1)[0] for line in body.splitlines())
+
+    assert listed("_shtab_dm_release_commands") == sorted(VERBS)
+    for group, commands in GROUPS.items():
+        assert listed(f"_shtab_dm_release_{group}_commands") == commands, group
+
+
+def test_tcsh_script_completes_every_verb_and_every_group_s_commands() -> None:
+    text = script("tcsh")
+    assert "\ncomplete dm-release \\\n" in text
+    rules = re.findall(r"'([pn])/([^/]+)/\(([^)]*)\)/'", text)
+    assert sorted(rules[[r[:2] for r in rules].index(("p", "1"))][2].split()) == sorted(VERBS)
+    for group, commands in GROUPS.items():
+        words = [r[2] for r in rules if r[:2] == ("n", group)]
+        assert [sorted(w.split()) for w in words] == [commands], group
 
 
 def test_completion_needs_the_shell(capsys: pytest.CaptureFixture[str]) -> None:

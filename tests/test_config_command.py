@@ -169,10 +169,17 @@ def test_init_writes_a_commented_file_that_loads_as_the_defaults(
     same = [name for name in ("jobs", "git_timeout", "flavor", "work_dir", "state_dir", "stack")]
     assert [getattr(loaded.config, n) for n in same] == [getattr(defaults.config, n) for n in same]
     assert [p.name for p in loaded.config.products] == ["my_product"]
-    for spec in options().values():  # each key with its help and what overrides it
+    # each key after its whole help (wrapped in comment lines), then what overrides it
+    comments = " ".join(line[2:].strip() for line in text.splitlines() if line.startswith("# "))
+    for spec in options().values():
         if spec.key:
-            assert spec.help.split()[0] in text
-            assert all(f"${variable}" in text for variable in spec.env)
+            given = [*(f"${v}" for v in spec.env), *([spec.flag] if spec.flag else [])]
+            overridden = f" overridden by {', '.join(given)}" if given else ""
+            pattern = (
+                re.escape(spec.help) + r"(?: \(unset by default\))?"
+                + re.escape(f"{overridden} {spec.key.partition('.')[2]} = ")
+            )  # fmt: skip
+            assert re.search(pattern, comments), spec.key
 
 
 def test_init_never_replaces_a_file(
