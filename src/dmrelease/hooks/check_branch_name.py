@@ -12,7 +12,6 @@ The rule is :func:`dmrelease.core.branch_rules.branch_diagnostics`; git is asked
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,15 @@ from pathlib import Path
 from dmrelease.core.branch_rules import branch_diagnostics, merged_branch
 from dmrelease.core.branches import BranchKind, InvalidBranch, ReleaseBranchPattern, parse_branch
 from dmrelease.core.user_regex import BadRegex, compile_user_regex
-from dmrelease.hooks._common import git_dir_is_plain, run_check
+from dmrelease.hooks._common import GIT_ELSEWHERE_HELP, HookParser, git_dir_is_plain, run_check
+
+#: what this hook reads from the environment besides the credentials (its --help lists it)
+ENVIRONMENT = (
+    (("GITHEAD_<sha>",), "the branch being merged, named by git at pre-merge-commit"),
+    (("PRE_COMMIT_REMOTE_BRANCH",), "the pushed branch, named by pre-commit at pre-push: the "
+     "branch checked then (a pushed tag is not checked here)"),
+    GIT_ELSEWHERE_HELP,
+)  # fmt: skip
 
 
 def _git(*args: str) -> str | None:
@@ -39,7 +46,7 @@ def _current_merge() -> str | None:
     ``MERGE_HEAD`` yet); a commit concluding a conflicted merge has ``MERGE_HEAD`` and
     ``MERGE_MSG`` (``Merge branch 'x' into y``).
     """
-    heads = [value for key, value in os.environ.items() if key.startswith("GITHEAD_")]
+    heads = [os.environ[key] for key in os.environ if key.startswith("GITHEAD_")]
     if heads:
         return heads[0]
     paths = _git("rev-parse", "--git-path", "MERGE_HEAD", "--git-path", "MERGE_MSG")
@@ -54,8 +61,9 @@ def _current_merge() -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-branch-name",
+        variables=ENVIRONMENT,
         description="Check the branch name against DM conventions: main (or master), "
         "tickets/DM-<n>, backports tickets/DM-<n>-v<major>, u/<user>/<topic>, release branches "
         "of --release-branch-pattern, or a name matching --allow. A commit on a release branch "

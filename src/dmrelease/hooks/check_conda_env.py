@@ -5,16 +5,15 @@ The rules are :mod:`dmrelease.core.conda_env`; this hook reads the files and rep
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from functools import partial
 
 from dmrelease.core.conda_env import check_conda_env
-from dmrelease.hooks._common import run_checks
+from dmrelease.hooks._common import HookParser, run_checks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-conda-env",
         description="Check conda environment YAML files: structure and package specs.",
     )

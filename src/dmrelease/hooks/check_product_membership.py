@@ -18,12 +18,11 @@ membership is what the metapackage tables name directly. The rules are
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.products import membership_diagnostics, parse_products
-from dmrelease.hooks._common import read_text, run_check
+from dmrelease.hooks._common import HookParser, read_text, run_check
 
 
 def _check(products_path: str, repos_path: str | None) -> list[Diagnostic]:
@@ -47,7 +46,7 @@ def _read_or_error(path: str) -> str | UsageError:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-product-membership",
         description="Check that no git package belongs to two products (DMTN-106 A.2.1): "
         "no package may be listed by two of the metapackage tables that --products names, and "

@@ -16,16 +16,22 @@ why the guard exists (pre-commit-hooks/README.md). The rule is
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 
 from dmrelease.core.pushed_tags import PushedRef, parse_pushed_refs, pushed_tag_diagnostics
 from dmrelease.core.user_regex import BadRegex, compile_user_regex
-from dmrelease.hooks._common import run_check
+from dmrelease.hooks._common import HookParser, run_check
 
 PUSHED_REFS_VARIABLE = "DM_RELEASE_PUSHED_REFS"
+#: what this hook reads from the environment besides the credentials (its --help lists it)
+ENVIRONMENT = (
+    ((PUSHED_REFS_VARIABLE,), "git's pre-push lines when stdin has none: set by the "
+     "dm-release-pre-push guard"),
+    (("PRE_COMMIT_REMOTE_BRANCH",), "else the one pushed ref, named by pre-commit at pre-push"),
+    (("PRE_COMMIT_LOCAL_BRANCH",), "the local ref pushed to it (default: the same name)"),
+)  # fmt: skip
 
 
 def _pushed_refs() -> list[PushedRef]:
@@ -45,8 +51,9 @@ def _pushed_refs() -> list[PushedRef]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-pushed-tags",
+        variables=ENVIRONMENT,
         description="Check that every pushed tag is a canonical DM release name: a final "
         "M.n.p (29.1.0), a release candidate vM.n.p.rcN (v29.1.0.rc1) or a weekly w.YYYY.WW "
         "(w.2025.24), with no zero padding. Reads git's pre-push lines from stdin, else from "

@@ -8,11 +8,10 @@ would silently keep the last). ``--sorted`` also demands keys in name order. The
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from dmrelease.core.errors import Diagnostic
-from dmrelease.hooks._common import run_checks
+from dmrelease.hooks._common import HookParser, run_checks
 
 
 def check_repos_yaml(path: str, text: str, *, sorted_keys: bool = False) -> list[Diagnostic]:
@@ -23,7 +22,7 @@ def check_repos_yaml(path: str, text: str, *, sorted_keys: bool = False) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-repos-yaml",
         description="Check repos.yaml files (the lsst/repos schema): product names, each value "
         "a git URL or a mapping with url and at least one of ref and lfs: true, no unknown "

@@ -5,16 +5,15 @@ The rules are :mod:`dmrelease.core.requirements`; this hook reads the files and 
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from functools import partial
 
 from dmrelease.core.requirements import check_requirements_file
-from dmrelease.hooks._common import run_checks
+from dmrelease.hooks._common import HookParser, run_checks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-requirements",
         description="Check that Python requirement files parse (PEP 508, packaging).",
     )

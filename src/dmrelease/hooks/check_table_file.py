@@ -10,7 +10,6 @@ check aside). The rule is :mod:`dmrelease.core.table_file`.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Sequence
@@ -18,7 +17,13 @@ from pathlib import Path
 
 from dmrelease.core.errors import Diagnostic, ParseError
 from dmrelease.core.table_file import check_table_file
-from dmrelease.hooks._common import git_dir_is_plain, read_text, run_check
+from dmrelease.hooks._common import (
+    GIT_ELSEWHERE_HELP,
+    HookParser,
+    git_dir_is_plain,
+    read_text,
+    run_check,
+)
 
 _REPO_NAME = re.compile(r"([^/:]+?)(?:\.git)?/*$")
 
@@ -57,8 +62,10 @@ def known_packages(path: str) -> frozenset[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="check-table-file", description="Check EUPS table files (ups/<package>.table)."
+    parser = HookParser(
+        prog="check-table-file",
+        description="Check EUPS table files (ups/<package>.table).",
+        variables=[GIT_ELSEWHERE_HELP],  # reading the origin remote's URL
     )
     parser.add_argument("filenames", nargs="*", help="table files")
     parser.add_argument("--package", help="the package name (default: the repository's name)")

@@ -6,15 +6,14 @@ The rule (PEP 440 normalized for Python metadata, a DM release ``M.n.p`` elsewhe
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from dmrelease.core.version_fields import check_version_strings
-from dmrelease.hooks._common import run_checks
+from dmrelease.hooks._common import HookParser, run_checks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = HookParser(
         prog="check-version-strings",
         description="Check version fields: PEP 440 normalized for Python metadata, "
         "canonical M.n.p elsewhere.",
