@@ -258,3 +258,13 @@ def test_the_git_version_is_judged_against_the_minimum(text: str, status: str, d
     assert (probe.status, probe.detail) == (status, detail)
     assert GIT_MINIMUM == (2, 29)
     assert parse_git_version("git version 2.39.5\n") == (2, 39, 5)
+
+
+def test_without_git_on_path_the_git_check_says_so_once(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    done = doctor(tmp_path, "--json", env={"PATH": str(tmp_path / "bin")})
+    found = checks(done)
+    assert (found["git"]["status"], found["git"]["detail"]) == (
+        "fail",
+        "cannot run git: not found on PATH",
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.git import Git, GitError, GitMissing
 
 __all__ = [
     "GIT_MINIMUM",
@@ -59,6 +59,8 @@ def parse_git_version(text: str) -> tuple[int, ...] | None:
 def git_version(cwd: Path) -> Probe:
     try:
         text = Git(cwd, timeout=10).run("--version")
+    except GitMissing as exc:  # its message says it already: "cannot run git: ..."
+        return Probe(FAIL, exc.stderr)
     except GitError as exc:
         return Probe(FAIL, f"cannot run git: {exc.stderr}")
     return judge_git_version(text)
