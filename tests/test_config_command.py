@@ -205,8 +205,9 @@ def _help_of(*words: str) -> None:
 
 
 def test_each_verbs_help_ends_with_the_variables_it_reads(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "102")  # filled to 100 columns, as argparse fills
     _help_of("tag", "classify")
     tag = capsys.readouterr().out
     assert tag.endswith(
@@ -267,3 +268,21 @@ def test_a_configuration_that_does_not_load_is_an_environment_error_exit_2(
     assert [(d["line"], d["column"], d["rule"]) for d in document["diagnostics"]] == [
         (2, 8, "config-syntax")
     ]
+
+
+@pytest.mark.parametrize("columns", [60, 80, 160])
+def test_the_environment_section_is_filled_to_the_width_argparse_uses(
+    columns: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal's width less 2 ($COLUMNS here), for the options and the variables
+    alike: the section was filled to 100 columns whatever the terminal's width."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    _help_of("rebuild")
+    variables = capsys.readouterr().out.split("\nenvironment variables:\n")[1]
+    width = max(len(line) for line in variables.splitlines())
+    assert width <= columns - 2
+    assert width > columns - 2 - 12  # filled: a wrapped line leaves less than a word
+    assert _CUT_AT_HYPHEN.findall(variables) == []
+
+
+_CUT_AT_HYPHEN = re.compile(r"\w-$", re.MULTILINE)

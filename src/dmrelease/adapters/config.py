@@ -362,7 +362,8 @@ class HelpParser(argparse.ArgumentParser):
 
     def environment_section(self) -> str:
         """The "environment variables:" section (a hook's parser lists its own too)."""
-        return environment_help(self._environment_groups())
+        width = self._get_formatter()._width  # argparse's own: the terminal's less 2
+        return environment_help(self._environment_groups(), width)
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         """The verb's formatter, wrapping lines at spaces only: argparse's default also
@@ -440,23 +441,29 @@ def environment_variables(groups: Iterable[str]) -> list[tuple[tuple[str, ...], 
 
 def environment_help(
     groups: Iterable[str],
-    width: int = 100,
+    width: int | None = None,
     extra: Iterable[tuple[tuple[str, ...], str]] = (),
 ) -> str:
     """The "environment variables:" section of a verb's --help: a variable and what it
     is on one line; a list of variables wrapped, then what they are, indented. ``extra``
-    (variables, what they are) come first: those of one command only (a hook's)."""
+    (variables, what they are) come first: those of one command only (a hook's). Filled
+    to ``width`` columns, by default argparse's (the terminal's width less 2), so that it
+    lines up with the options above it."""
+    import shutil
     import textwrap
 
+    if width is None:
+        width = shutil.get_terminal_size().columns - 2
     column = 32
+    room = max(width - column, 20)  # a narrow terminal: lines overflow rather than vanish
     lines = ["environment variables:"]
     for variables, text in [*extra, *environment_variables(groups)]:
         if len(variables) == 1 and len(variables[0]) < column - 3:
-            wrapped = textwrap.wrap(text, width - column, break_on_hyphens=False)
+            wrapped = textwrap.wrap(text, room, break_on_hyphens=False)
             lines.append(f"  {variables[0]:<{column - 3}} {wrapped[0]}")
         else:
-            lines += textwrap.wrap(", ".join(variables), width, initial_indent="  ",
+            lines += textwrap.wrap(", ".join(variables), max(width, column), initial_indent="  ",
                                    subsequent_indent="  ", break_on_hyphens=False)  # fmt: skip
-            wrapped = ["", *textwrap.wrap(text, width - column, break_on_hyphens=False)]
+            wrapped = ["", *textwrap.wrap(text, room, break_on_hyphens=False)]
         lines += [" " * column + more for more in wrapped[1:]]
     return "\n".join(lines) + "\n"
