@@ -2,8 +2,9 @@
 
 Users have the installed command, its ``--help`` and the README, not the project's design
 notes: a help text that sends them to "DESIGN.md §3", "STYLE.md" or an issue number, or that
-shows reStructuredText markup (double backticks, ``:class:`` roles, a ``::`` literal block),
-does not stand alone. The help of every verb and sub-verb of ``dm-release`` (the whole
+shows reStructuredText or Markdown markup (double backticks, ``:class:`` roles, a ``::``
+literal block, a `code` span: argparse prints the backquotes as they are), does not stand
+alone. The help of every verb and sub-verb of ``dm-release`` (the whole
 argparse tree of :func:`dmrelease.cli.build_parser`) and of every other console script of
 pyproject's ``[project.scripts]`` (the hooks, the pre-push guard) is rendered and read.
 """
@@ -34,6 +35,7 @@ FORBIDDEN = (
     ("cites a section sign", re.compile(r"§")),
     ("cites a tracker issue", re.compile(r"\bissues? #?\d+", re.IGNORECASE)),
     ("shows RST double backticks", re.compile(r"``")),
+    ("shows Markdown backticks", re.compile(r"(?<!`)`[^`]+`(?!`)")),
     ("shows an RST role", re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj|ref|doc):")),
     ("shows an RST literal-block marker", re.compile(r"\w::(?:\s|$)")),
 )
@@ -148,6 +150,13 @@ def test_hook_help_stands_alone(script: str) -> None:
     assert problems(text) == []
 
 
+@pytest.mark.parametrize("script", HOOK_SCRIPTS)
+def test_hook_help_wraps_at_spaces_only(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the verbs' (check-pushed-tags names the dm-release-pre-push guard in its help)."""
+    monkeypatch.setenv("COLUMNS", "60")
+    assert _CUT_AT_HYPHEN.findall(script_help(SCRIPTS[script])) == []
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -156,7 +165,10 @@ def test_hook_help_stands_alone(script: str) -> None:
         ("read at the edge (STYLE.md habit 13)", ["cites the style guide"] * 2),
         ("moved (issue 9 §5)", ["cites a section sign", "cites a tracker issue"]),
         ("the ``weekly`` session", ["shows RST double backticks"] * 2),
-        ("see :func:`dmrelease.core.x`", ["shows an RST role"]),
+        ("see :func:`dmrelease.core.x`", ["shows an RST role", "shows Markdown backticks"]),
+        ("demand one `==` pin per requirement", ["shows Markdown backticks"]),
+        ("EUPS flavor for `if (flavor == …)` (default: Linux64)", ["shows Markdown backticks"]),
+        ("versions (`pkg=1.2=build`, `pkg==1.2`)", ["shows Markdown backticks"] * 2),
         ("lists the products::\n\n    products:", ["shows an RST literal-block marker"]),
     ],
 )
@@ -168,8 +180,9 @@ def test_the_finder_names_each_problem(text: str, expected: list[str]) -> None:
     "text",
     [
         "Check release tag names: finals M.n.p, candidates vM.n.p.rcN (DMTN-106).",
-        "demand one `==` pin per requirement",
-        "EUPS flavor for `if (flavor == …)` (default: Linux64)",
+        "demand that each requirement pins one version with ==",
+        "the EUPS flavor that conditions such as if (flavor == Linux64) test",
+        "the products file's repos; don't, can't: apostrophes are not backticks",
         "an issue with the remote: retry",
         "ticket branches tickets/DM-12345",
         "time 12:30: done",

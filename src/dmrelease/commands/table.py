@@ -53,16 +53,21 @@ def register(verbs: Any) -> None:
     )
     deps.add_argument("file", metavar="FILE", type=Path, help="the table file")
     deps.add_argument(
-        "--flavor", default="Linux64", help="EUPS flavor for `if (flavor == …)` (default: Linux64)"
+        "--flavor",
+        default="Linux64",
+        help="the EUPS flavor that conditions such as if (flavor == Linux64) test "
+        "(default: %(default)s)",
     )
     deps.add_argument(
-        "--build-type", metavar="TYPE", help="EUPS build type for `if (type == …)`, e.g. build"
+        "--build-type",
+        metavar="TYPE",
+        help="the EUPS build type that conditions such as if (type == build) test",
     )
     deps.add_argument(
         "--exclusion-map",
         metavar="FILE",
         type=Path,
-        help="lsst-build exclusion map (`<dependency regex> <product regex>` lines): "
+        help="an lsst-build exclusion map, lines of a dependency regex and a product regex: "
         "optional dependencies it matches are left out",
     )
     deps.add_argument(

@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pinned",
         action="store_true",
-        help="demand exact versions (`pkg=1.2=build`, `pkg==1.2`), as a release needs",
+        help="demand exact versions, as a release needs: pkg=1.2=build or pkg==1.2",
     )
     args = parser.parse_args(argv)
     return run_checks(parser.prog, args.filenames, partial(check_conda_env, pinned=args.pinned))

@@ -53,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "every package they list must be in repos.yaml.",
     )
     parser.add_argument("--products", required=True, help="YAML/TOML: product -> table file")
-    parser.add_argument("--repos", help="repos.yaml (default: the products file's `repos`)")
+    parser.add_argument(
+        "--repos", help="repos.yaml (default: the one the products file names under repos)"
+    )
     parser.add_argument("filenames", nargs="*", help="ignored (pre-commit's changed files)")
     args = parser.parse_args(argv)
     return run_check(parser.prog, lambda: _check(args.products, args.repos))

@@ -18,7 +18,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Check that Python requirement files parse (PEP 508, packaging).",
     )
     parser.add_argument("filenames", nargs="*", help="requirements*.txt or pyproject.toml files")
-    parser.add_argument("--pinned", action="store_true", help="demand one `==` pin per requirement")
+    parser.add_argument(
+        "--pinned",
+        action="store_true",
+        help="demand that each requirement pins one version with ==",
+    )
     args = parser.parse_args(argv)
     check = partial(check_requirements_file, pinned=args.pinned)
     return run_checks(parser.prog, args.filenames, check)
