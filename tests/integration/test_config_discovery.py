@@ -4,7 +4,9 @@ nox sessions run dm-release from the directory nox was invoked from (issue 11 it
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import subprocess
 import sys
 from pathlib import Path
@@ -134,17 +136,30 @@ def test_a_searched_file_of_another_user_or_writable_by_others_is_refused(
     deep.mkdir()
     monkeypatch.chdir(deep)
     assert find_config(None, environ={}).path == file  # the user's own, 0644: trusted
-    for mode in (0o664, 0o646):
-        file.chmod(mode)
-        with pytest.raises(UsageError) as error:
-            find_config(None, environ={})
-        assert str(error.value) == _refusal(file, deep, "it is writable by group or others")
-        # named by the user: used as it is
-        assert find_config(file, environ={}).how == "--config"
-        assert find_config(None, environ={CONFIG_VARIABLE: str(file)}).path == file
-    file.chmod(0o644)
+    file.chmod(0o646)
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={})
+    assert str(error.value) == _refusal(file, deep, "it is writable by group or others")
+    # named by the user: used as it is
+    assert find_config(file, environ={}).how == "--config"
+    assert find_config(None, environ={CONFIG_VARIABLE: str(file)}).path == file
     if os.getuid() != 0:
         pytest.skip("changing a file's owner needs root")
+    file.chmod(0o664)
+    os.chown(file, -1, OTHER_UID)  # a group others are in: refused
+    with pytest.raises(UsageError) as error:
+        find_config(None, environ={})
+    assert str(error.value) == _refusal(file, deep, "it is writable by group or others")
+    assert find_config(file, environ={}).path == file
+    # the user's private group (named after the user, no other member), as umask 002 makes
+    # files under Debian's user private groups: no one else can write it, trusted
+    os.chown(file, -1, os.getgid())
+    group = grp.getgrgid(os.getgid())
+    if group.gr_name == pwd.getpwuid(os.getuid()).pw_name and not set(group.gr_mem) - {
+        group.gr_name
+    }:
+        assert find_config(None, environ={}).path == file
+    file.chmod(0o644)
     os.chown(file, OTHER_UID, -1)
     with pytest.raises(UsageError) as error:
         find_config(None, environ={})

@@ -139,6 +139,20 @@ def config_named(path: Path | None, *, environ: Mapping[str, str] | None = None)
     return path is not None or bool(environ.get(CONFIG_VARIABLE, "").strip())
 
 
+def _private_group(gid: int) -> bool:
+    """Whether ``gid`` is the user's private group: named after the user, no other
+    member (Debian gives each user one and a umask of 002, so the files a user writes
+    are group-writable, yet no one else can write them)."""
+    import grp
+    import pwd
+
+    try:
+        group, user = grp.getgrgid(gid), pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return False
+    return gid == os.getgid() and group.gr_name == user and set(group.gr_mem) <= {user}
+
+
 def _named(path: Path, how: str) -> Path:
     """A file the user named (``--config``, the variable): it must be a file."""
     if path.is_dir():
@@ -151,9 +165,10 @@ def _named(path: Path, how: str) -> Path:
 def _trusted(file: Path, cwd: Path) -> None:
     """A file found by searching is used only when nobody else could have written it:
     owned by the user or root (the link too, when it is one) and writable by neither
-    group nor others. A parent such as /tmp is anyone's, and the file's build.command
-    runs (as git's safe.directory refuses a repository of another user). A file the
-    user names is not checked: naming it is the user's consent."""
+    group (unless it is the user's private group) nor others. A parent such as /tmp is
+    anyone's, and the file's build.command runs (as git's safe.directory refuses a
+    repository of another user). A file the user names is not checked: naming it is the
+    user's consent."""
     import stat
 
     mine = {os.getuid(), 0} if hasattr(os, "getuid") else None
@@ -165,7 +180,9 @@ def _trusted(file: Path, cwd: Path) -> None:
             reason = f"it is owned by uid {status.st_uid}, neither you nor root"
             break
     else:
-        if file.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        status = file.stat()
+        group = status.st_mode & stat.S_IWGRP and not _private_group(status.st_gid)
+        if group or status.st_mode & stat.S_IWOTH:
             reason = "it is writable by group or others"
     if reason:
         raise UsageError(

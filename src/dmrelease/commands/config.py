@@ -282,7 +282,8 @@ def reference_text() -> str:
         "way. When there is no file, the error names every place looked at.",
         "",
         "A file found by searching (3.) is refused when another user than you or root "
-        "owns it, or when group or others may write it: anyone can put a "
+        "owns it, or when group (other than your private group) or others may write "
+        "it: anyone can put a "
         "`dm-release.toml` in a shared parent such as `/tmp`, and its `build.command` "
         "would run. Name it with `--config FILE` to use it anyway. A directory named "
         "`dm-release.toml` stops the search with an error.",
