@@ -34,10 +34,12 @@ from dmrelease.stages.release_session import (
 from dmrelease.stages.release_state import journal_for, release_lock, resume
 from dmrelease.stages.release_validate import validate, validate_request
 from dmrelease.stages.release_weekly import weekly
+from dmrelease.stages.release_writes import WouldRun
 
 __all__ = [
     "Outcome",
     "Planned",
+    "WouldRun",
     "apply_file",
     "backport",
     "branch_session",

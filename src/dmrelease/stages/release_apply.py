@@ -46,7 +46,7 @@ from dmrelease.core.redact import redact
 from dmrelease.core.refnames import ref_name_problem
 from dmrelease.core.rules import check_existing_refs, check_plan
 from dmrelease.stages.release_plan import gather_facts
-from dmrelease.stages.release_writes import REMOTE, LocalTag, Writer, read_tags
+from dmrelease.stages.release_writes import REMOTE, LocalTag, WouldRun, Writer, read_tags
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -360,13 +360,15 @@ def apply_plan(
     log: TextIO | None = None,
     remote: Mapping[str, RepoFacts] | None = None,
     progress: Progress | None = None,
+    would: WouldRun | None = None,
 ) -> Journal | None:
     """Re-verify, tag, verify, push; raise CheckFailed before any write when a rule fails
     (or after the pushes, when a remote refused one because it changed since the check),
     PushFailed when some pushes failed (the others are done and journaled). ``remote``:
     what the command's workspace fetch brought of the packages it fetched (their remote's
     tags and branches); the others' remotes are listed. ``progress``: how the tag and push
-    phases are shown (by default as ``log`` allows)."""
+    phases are shown (by default as ``log`` allows). ``would``: where a dry run keeps the
+    commands it prints."""
     out, log = streams(out, log)
     identity = tagger(config)
     gits = {
@@ -376,7 +378,7 @@ def apply_plan(
     applier = Applier(
         plan,
         gits,
-        Writer(dry_run, out),
+        Writer(dry_run, out, would),
         None if dry_run else journal,
         jobs or auto_git_jobs(config.git_jobs),
         f"{config.user_name} <{config.user_email}>",

@@ -11,7 +11,6 @@ branch to the backport (what merging its pull request does), in the same atomic 
 
 from __future__ import annotations
 
-import shlex
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from dmrelease.stages.release_apply import REMOTE, streams, tagger
 from dmrelease.stages.release_plan import product_of
 from dmrelease.stages.release_session import branch_session
 from dmrelease.stages.release_state import journal_for
+from dmrelease.stages.release_writes import WouldRun, show
 from dmrelease.stages.workspace import load_repos
 
 
@@ -180,7 +180,7 @@ def missing_tickets(
     ]
 
 
-def _describe(job: Backport, package: str, out: TextIO) -> None:
+def _describe(job: Backport, package: str, out: TextIO, would: WouldRun | None) -> None:
     """The dry run: every git command the backport of ``package`` would run."""
     commands = [
         ["worktree", "add", "--quiet", "--detach", "<tmp>", f"{REMOTE}/{job.ticket_branch}"],
@@ -189,8 +189,7 @@ def _describe(job: Backport, package: str, out: TextIO) -> None:
         ["worktree", "remove", "--force", "<tmp>"],
         ["push", "--atomic", "--quiet", REMOTE, *job.push_specs],
     ]
-    # the package's commands in one write: whole lines, kept together in the output
-    out.write("".join(f"{package}: git {shlex.join(args)}\n" for args in commands))
+    show(out, package, commands, would)  # in one write: kept together in the output
 
 
 def _job(config: Config, product: ProductConfig, request: BackportRequest) -> Backport:
@@ -213,9 +212,11 @@ def backport(
     *,
     out: TextIO | None = None,
     log: TextIO | None = None,
+    would: WouldRun | None = None,
 ) -> list[Outcome]:
     """Create missing release branches, then backport the ticket in every named package;
-    raise CheckFailed naming each package that could not be backported."""
+    raise CheckFailed naming each package that could not be backported. ``would``: where a
+    dry run keeps the git commands it prints."""
     out, log = streams(out, log)
     product = product_of(config, request.product)
     job = _job(config, product, request)
@@ -229,12 +230,12 @@ def backport(
         raise CheckFailed(problems)
     branch_session(
         config, product, request.release_branch, request.packages,
-        dry_run=request.dry_run, break_lock=request.break_lock, out=out, log=log,
+        dry_run=request.dry_run, break_lock=request.break_lock, out=out, log=log, would=would,
     )  # fmt: skip
     clones = config.work_dir / "clones"
     if request.dry_run:
         for package in request.packages:
-            _describe(job, package, out)
+            _describe(job, package, out, would)
         return []
     release = job.branch.removeprefix("tickets/")
     file = journal_for(config, product.name, Session.BACKPORT, release)

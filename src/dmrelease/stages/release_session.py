@@ -56,6 +56,7 @@ from dmrelease.stages.release_state import (
     resume,
 )
 from dmrelease.stages.release_steps import SessionRun, SessionStep, Stop, run_steps
+from dmrelease.stages.release_writes import WouldRun
 from dmrelease.stages.workspace import (
     Workspace,
     open_workspace,
@@ -266,6 +267,7 @@ def apply_step(run: SessionRun) -> None:
     run.result = apply_plan(
         run.config, run.made().plan, run.made().clones, journal=run.journal, lock=run.lock,
         dry_run=run.dry_run, out=run.out, log=run.log, remote=fetched_remotes(run.workspace),
+        would=run.would,
     )  # fmt: skip
 
 
@@ -290,13 +292,17 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
 
 
 def session_run(
-    config: Config, request: ReleaseRequest, out: TextIO | None, log: TextIO | None
+    config: Config,
+    request: ReleaseRequest,
+    out: TextIO | None,
+    log: TextIO | None,
+    would: WouldRun | None = None,
 ) -> SessionRun:
     out, log = streams(out, log)
     product = product_of(config, request.product)
     release = str(request.tag)
     run = SessionRun(config, product, request.session, release, request.dry_run, out, log)
-    run.tag = request.tag
+    run.tag, run.would = request.tag, would
     return run
 
 
@@ -305,8 +311,10 @@ def tag_then_build(
     request: ReleaseRequest,
     out: TextIO | None = None,
     log: TextIO | None = None,
+    would: WouldRun | None = None,
 ) -> Journal | None:
-    """release_candidate, final_release, patch_release: plan, tag, then rebuild from the tag."""
+    """release_candidate, final_release, patch_release: plan, tag, then rebuild from the tag
+    (``would``: where a dry run keeps the git commands it prints)."""
     session = request.session
     builds = request.build and session.tags
     steps = [
@@ -316,7 +324,7 @@ def tag_then_build(
     ]
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
-    return run_steps(steps, session_run(config, request, out, log)).result
+    return run_steps(steps, session_run(config, request, out, log, would)).result
 
 
 def branch_session(
@@ -329,13 +337,14 @@ def branch_session(
     break_lock: bool,
     out: TextIO | None = None,
     log: TextIO | None = None,
+    would: WouldRun | None = None,
 ) -> Journal | None:
     """The branch part of a backport: ``release_branch`` (``vM.n.x``) made from
     ``vM.n.0.rc1``'s SHA in the named ``packages`` that lack it, as a plan applied like any
     release plan (DESIGN.md §1)."""
     out, log = streams(out, log)
     session = Session.BACKPORT
-    run = SessionRun(config, product, session, release_branch, dry_run, out, log)
+    run = SessionRun(config, product, session, release_branch, dry_run, out, log, would=would)
 
     def make(run: SessionRun) -> tuple[Planned, Workspace]:
         check_early(config, product, session, release_branch)
@@ -360,13 +369,14 @@ def apply_file(
     break_lock: bool,
     out: TextIO | None = None,
     log: TextIO | None = None,
+    would: WouldRun | None = None,
 ) -> Journal | None:
     """Apply the reviewed plan in ``path`` (checksum verified) in the work clones, fetched
     once by this command (its own workspace)."""
     out, log = streams(out, log)
     plan = _read_plan(config, path)
     product = product_of(config, plan.product)
-    run = SessionRun(config, product, plan.session, plan.release, dry_run, out, log)
+    run = SessionRun(config, product, plan.session, plan.release, dry_run, out, log, would=would)
 
     def reopen(run: SessionRun) -> None:
         _reopen(run, Planned(plan, {}), str(path))

@@ -32,6 +32,7 @@ from dmrelease.core.manifest import Manifest
 from dmrelease.core.plan import Session
 from dmrelease.core.tags import Tag
 from dmrelease.stages.release_plan import Planned
+from dmrelease.stages.release_writes import WouldRun
 from dmrelease.stages.workspace import Workspace
 
 __all__ = ["SessionRun", "SessionStep", "Stop", "run_steps"]
@@ -66,6 +67,7 @@ class SessionRun:
     planned: Planned | None = None
     manifest: Manifest | None = None  # a weekly's, built before it is tagged
     result: Journal | None = None
+    would: WouldRun | None = None  # where a dry run keeps the commands it prints
 
     def made(self) -> Planned:
         """The plan a step made before (a bug in the step order if none)."""

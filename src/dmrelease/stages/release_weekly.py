@@ -26,6 +26,7 @@ from dmrelease.stages.release_session import (
     session_run,
 )
 from dmrelease.stages.release_steps import SessionRun, SessionStep, Stop, run_steps
+from dmrelease.stages.release_writes import WouldRun
 from dmrelease.stages.workspace import Workspace, open_workspace
 
 __all__ = ["weekly"]
@@ -77,10 +78,15 @@ def _weekly_build(request: ReleaseRequest) -> Callable[[SessionRun], Stop | None
 
 
 def weekly(
-    config: Config, request: ReleaseRequest, out: TextIO | None = None, log: TextIO | None = None
+    config: Config,
+    request: ReleaseRequest,
+    out: TextIO | None = None,
+    log: TextIO | None = None,
+    would: WouldRun | None = None,
 ) -> Journal | None:
-    """The weekly: a green build from main, then ``w.YYYY.WW`` at its SHAs (tags after)."""
-    run = session_run(config, request, out, log)
+    """The weekly: a green build from main, then ``w.YYYY.WW`` at its SHAs (tags after);
+    ``would``: where a dry run keeps the git commands it prints."""
+    run = session_run(config, request, out, log, would)
 
     def check(run: SessionRun) -> None:
         check_early(run.config, run.product, Session.WEEKLY, run.release)

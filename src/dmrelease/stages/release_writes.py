@@ -2,19 +2,61 @@
 commands that write or, in a dry run, prints them (``git push --atomic`` is run with
 ``--porcelain``, whose per-ref report verifies the push), and the reader of the clone's
 tags, from its files (adapters/git_refs) or else one ``for-each-ref``.
+
+A dry run's commands are also kept, when the caller hands the stage a :class:`WouldRun`:
+the same commands as the printed lines, in their order, as data (``--json`` puts them in
+its document; the stage knows nothing of that).
 """
 
 from __future__ import annotations
 
 import shlex
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.git_refs import read_tag
+from dmrelease.core.redact import redact
 
 REMOTE = "origin"
+
+
+class WouldRun:
+    """The git commands a dry run shows, kept in the order they are printed: one
+    ``(package, ("git", *args))`` a command, each argument redacted (core/redact: a URL's
+    credentials never reach the list, as the printed line's never reach the screen)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.commands: list[tuple[str, tuple[str, ...]]] = []
+
+    def show(self, out: TextIO, package: str, commands: Sequence[Sequence[str]]) -> None:
+        """Print ``commands`` and keep them under one lock: the pool's threads show at
+        once, and the list is in the order of the lines."""
+        with self._lock:
+            _write(out, package, commands)
+            self.commands += [(package, ("git", *map(redact, args))) for args in commands]
+
+
+def show(
+    out: TextIO, package: str, commands: Sequence[Sequence[str]], would: WouldRun | None = None
+) -> None:
+    """Print each of ``commands`` (git's arguments) as ``<package>: git <args>``; kept in
+    ``would`` too when there is one."""
+    if would is None:
+        _write(out, package, commands)
+    else:
+        would.show(out, package, commands)
+
+
+def _write(out: TextIO, package: str, commands: Sequence[Sequence[str]]) -> None:
+    """The lines of ``commands`` in one write: the pool's threads print at once (print's
+    text and newline were two writes, and came out spliced), adapters/output keeps a write
+    whole."""
+    out.write("".join(f"{package}: git {shlex.join(args)}\n" for args in commands))
+    out.flush()
 
 
 @dataclass(frozen=True)
@@ -23,6 +65,7 @@ class Writer:
 
     dry_run: bool
     out: TextIO
+    would: WouldRun | None = None  # where a dry run's commands are kept too
 
     def __call__(self, package: str, git: Git, *args: str) -> None:
         if self.dry_run:
@@ -31,10 +74,7 @@ class Writer:
             git.run(*args)
 
     def _show(self, package: str, args: Sequence[str]) -> None:
-        """One write of the whole line: the pool's threads print at once (print's text
-        and newline were two writes, and came out spliced), adapters/output keeps it whole."""
-        self.out.write(f"{package}: git {shlex.join(args)}\n")
-        self.out.flush()
+        show(self.out, package, [args], self.would)
 
     def push(self, package: str, git: Git, refspecs: Sequence[str]) -> Pushed:
         """``git push --atomic`` of ``refspecs``; what the remote reported of each ref
