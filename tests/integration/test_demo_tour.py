@@ -5,6 +5,7 @@ records included), and print exactly what each verbosity promises."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 from collections.abc import Iterator
@@ -15,8 +16,9 @@ import pytest
 from release_helpers import JENKINS_VARIABLES
 
 from dmrelease.adapters.git import Git, pinned
+from dmrelease.adapters.stack import CHAIN_DATE
 from dmrelease.demo.rebuild import PACKAGES, run_demo
-from dmrelease.demo.tour import LOG_NAME, Verbosity
+from dmrelease.demo.tour import LOG_NAME, STAGE_EPOCH, Verbosity
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,30 @@ def test_two_runs_make_byte_identical_manifests_and_the_same_shas(runs: tuple[Ru
         assert _refs(first.root / remote) == _refs(second.root / remote), package
     afw = _refs(first.root / "remotes/afw.git")
     assert "refs/heads/tickets/DM-40100-v29 " in afw and "refs/tags/29.1.1 " in afw
+
+
+def test_the_eups_tags_the_runs_declare_are_the_same_and_dated_as_their_section(
+    runs: tuple[Run, Run],
+) -> None:
+    """The chain files (an EUPS tag per weekly and release) are byte-identical in the two
+    runs: their DECLARED is the section's pinned date, not the time of the run."""
+    first, second = runs
+    chains = sorted(p.relative_to(first.root) for p in first.root.glob("stack/ups_db/*/*.chain"))
+    assert chains == sorted(
+        p.relative_to(second.root) for p in second.root.glob("stack/ups_db/*/*.chain")
+    )
+    # the weekly; 29.1.0's two candidates and final; 29.1.1's candidate and final
+    assert len(chains) == 6 * len(PACKAGES)
+    declared = set()
+    for chain in chains:
+        text = (first.root / chain).read_text()
+        assert text == (second.root / chain).read_text(), chain
+        declared.add(re.search(r"^   DECLARED = (.+)$", text, re.MULTILINE)[1])  # type: ignore[index]
+    moments = sorted(
+        datetime.datetime.strptime(d, CHAIN_DATE).replace(tzinfo=datetime.UTC) for d in declared
+    )
+    assert len(moments) == 6  # one moment per build that declares a tag
+    assert STAGE_EPOCH < moments[0].timestamp() < moments[-1].timestamp() < STAGE_EPOCH + 86400
 
 
 def test_the_backport_commits_carry_the_pinned_dates(runs: tuple[Run, Run]) -> None:

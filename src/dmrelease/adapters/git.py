@@ -70,6 +70,11 @@ def pinned(variables: Mapping[str, str]) -> Iterator[None]:
         _PINNED.update(saved)
 
 
+def pinned_variable(name: str) -> str | None:
+    """The value :func:`pinned` gives git processes for ``name`` now (None: not pinned)."""
+    return _PINNED.get(name)
+
+
 def _environment(extra: Mapping[str, str]) -> dict[str, str]:
     """The process environment (through the config adapter), unattended, plus what is
     :func:`pinned`, plus ``extra``."""

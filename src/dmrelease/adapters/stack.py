@@ -25,9 +25,13 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dmrelease.adapters.files import write_atomically
 from dmrelease.core.limits import split_lines
+
+if TYPE_CHECKING:
+    import datetime
 
 _RULE = "#" + "*" * 39
 
@@ -58,6 +62,24 @@ Group:
    DECLARED = {declared}
 End:
 """
+
+#: how a chain file's ``DECLARED`` writes its time (UTC)
+CHAIN_DATE = "%a %b %d %H:%M:%S %Y"
+
+
+def _pinned_time() -> datetime.datetime | None:
+    """The committer date pinned for git processes (adapters/git ``pinned``: the demo's
+    fixed dates, ``@SECONDS +ZONE``), so that the EUPS tags a pinned run declares are the
+    same on every run as its commits and tags are; None when none is pinned."""
+    import datetime as dt
+
+    from dmrelease.adapters.git import pinned_variable
+
+    stamp = pinned_variable("GIT_COMMITTER_DATE") or ""
+    seconds = stamp.removeprefix("@").partition(" ")[0]
+    if not stamp.startswith("@") or not seconds.isdigit():
+        return None
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC)
 
 
 def _is(kind: Callable[[int], bool], path: str) -> bool:
@@ -131,7 +153,7 @@ class Stack:
         """Point EUPS tag ``tag`` at each (product, version); returns how many were written."""
         import datetime as dt  # here, not with the module: a build without --eups-tag needs none
 
-        when = declared or dt.datetime.now(dt.UTC).strftime("%a %b %d %H:%M:%S %Y")
+        when = declared or (_pinned_time() or dt.datetime.now(dt.UTC)).strftime(CHAIN_DATE)
         count = 0
         for product, version in versions:
             text = CHAIN_FILE.format(
