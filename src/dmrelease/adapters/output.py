@@ -10,9 +10,12 @@ Both wrappers share one :class:`Console`. A wrapper keeps what each thread wrote
 last newline and hands the console only whole lines, written under the console's lock:
 ``print`` writes its text and its ``"\\n"`` apart, so lines printed by a pool of threads
 (``--dry-run``'s git commands) came out spliced (``…originpex_exceptions: git…``); and a
-secret split across two writes is redacted once whole. The console also knows the live
+secret split across two writes is redacted once whole (a flush in the middle of a line
+writes what it has but the tail that may begin a secret). The console also knows the live
 line a terminal shows (adapters/progress): a line written to the same terminal meanwhile
-clears it first and draws it again after, so neither is cut into the other.
+clears it first and draws it again after, so neither is cut into the other (after an
+unfinished line, only once that line ends); when the block ends, a live line still shown
+(a phase a failure cut short) is erased.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ class RedactingStream:
         thread = get_ident()
         with self.lines.console.lock:
             text = self._pending.pop(thread, "")
-            held = _secret_head(text, self._secret_forms())
+            held = _secret_head(text, self._secret_forms()) if text and self._secrets else 0
             if held:
                 self._pending[thread] = text[-held:]
                 text = text[:-held]
