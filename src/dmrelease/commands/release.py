@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
 from dmrelease.commands.machine import add_json_flag, emit, human, wants_json
@@ -26,6 +26,9 @@ from dmrelease.core.journal import Journal
 from dmrelease.core.names import InvalidName, Tag, parse_tag
 from dmrelease.core.plan import Session, session_making
 from dmrelease.core.requests import BackportRequest, ReleaseRequest
+
+if TYPE_CHECKING:
+    from dmrelease.stages.release import WouldRun
 
 FLAGS = ("refs",)
 _TAG_VARIABLES = " or ".join(options()["release_tag"].env)
@@ -62,7 +65,10 @@ def _writer(parser: argparse.ArgumentParser) -> None:
         help="replace the release lock whatever it holds (another session's, empty, corrupt):"
         " only when no other session is running",
     )
-    add_json_flag(parser, "what was done (the journal's counts and steps)")
+    add_json_flag(
+        parser, "what was done (the journal's counts and steps; with --dry-run, the git "
+        "commands it would run)",
+    )  # fmt: skip
 
 
 def register(verbs: Any) -> None:
@@ -173,14 +179,31 @@ def _tag(options: RequestOptions, session: Session | None, where: str) -> Tag:
         raise CheckFailed([problem]) from None
 
 
-def _report(args: argparse.Namespace, journal: Journal | None) -> None:
+def _would(args: argparse.Namespace) -> WouldRun | None:
+    """Where a dry run under ``--json`` keeps the git commands it prints (they go into
+    the document as ``would``); None otherwise: the stage only prints them."""
+    from dmrelease.stages.release import WouldRun
+
+    return WouldRun() if args.dry_run and wants_json(args) else None
+
+
+def _would_list(would: WouldRun | None) -> list[dict[str, Any]] | None:
+    """``would``: the dry run's commands in the order of its lines; null for a real run."""
+    if would is None:
+        return None
+    return [{"package": package, "command": list(command)} for package, command in would.commands]
+
+
+def _report(args: argparse.Namespace, journal: Journal | None, would: WouldRun | None) -> None:
     """The journal's counts on stderr; with ``--json`` its document on stdout (a dry run
-    or a session with nothing to do keeps no journal: ``"journal": null``)."""
+    or a session with nothing to do keeps no journal: ``"journal": null``; a dry run's
+    commands are ``would``)."""
     if journal is not None:
         counts = ", ".join(f"{n} {step}" for step, n in journal.summary().items() if n)
         print(f"{journal.operation}: {counts}", file=sys.stderr)
     if wants_json(args):
-        emit(args, {"dry_run": args.dry_run, "journal": _journal_dict(journal)})
+        data = {"dry_run": args.dry_run, "journal": _journal_dict(journal)}
+        emit(args, {**data, "would": _would_list(would)})
 
 
 def _journal_dict(journal: Journal | None) -> dict[str, Any] | None:
@@ -207,7 +230,8 @@ def run_session(args: argparse.Namespace) -> int:
         tuple(args.packages), args.dry_run, args.break_lock, build=not args.no_build,
     )  # fmt: skip
     run = weekly if args.session is Session.WEEKLY else tag_then_build
-    _report(args, run(loaded.config, request, out=human(args)))
+    would = _would(args)
+    _report(args, run(loaded.config, request, out=human(args), would=would), would)
     return 0
 
 
@@ -251,10 +275,12 @@ def run_apply(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import apply_file
 
     config = _loaded(args).config
+    would = _would(args)
     journal = apply_file(
-        config, args.plan, dry_run=args.dry_run, break_lock=args.break_lock, out=human(args)
-    )
-    _report(args, journal)
+        config, args.plan, dry_run=args.dry_run, break_lock=args.break_lock, out=human(args),
+        would=would,
+    )  # fmt: skip
+    _report(args, journal, would)
     return 0
 
 
@@ -266,9 +292,10 @@ def run_backport(args: argparse.Namespace) -> int:
         args.ticket, args.to, tuple(args.packages), _product(args, loaded), args.merge,
         args.dry_run, args.break_lock,
     )  # fmt: skip
-    outcomes = backport(loaded.config, request, out=human(args))
+    would = _would(args)
+    outcomes = backport(loaded.config, request, out=human(args), would=would)
     if wants_json(args):
         done = [{"package": o.package, "status": o.status, "commits": o.commits} for o in outcomes]
         data = {"dry_run": args.dry_run, "ticket": args.ticket, "to": args.to}
-        emit(args, {**data, "packages": done})
+        emit(args, {**data, "packages": done, "would": _would_list(would)})
     return 0
