@@ -82,7 +82,15 @@ def test_every_release_verb_reports_in_json(tmp_path: Path) -> None:
     assert (dry["dry_run"], dry["journal"]) == (True, None)
     assert "git" in err  # the commands it would run: on stderr, and in the document
     assert shown(err) == as_text(dry["would"])
-    assert "v29.1.0.rc1" not in tags(setup.remote("afw"))
+    text = message(planned["plan"], written.checksum, "v29.1.0.rc1", "v29_1_0_rc1")
+    assert by_package(dry["would"]) == {
+        name: [
+            ["git", "tag", "--annotate", "-m", text, "v29.1.0.rc1", weekly_tags[name]],
+            ["git", "push", "--atomic", "origin", "refs/tags/v29.1.0.rc1:refs/tags/v29.1.0.rc1"],
+        ]
+        for name in PACKAGES
+    }
+    assert all("v29.1.0.rc1" not in tags(setup.remote(name)) for name in PACKAGES)
 
     applied, _ = doc(setup, "apply", str(plan_file))
     assert head(applied) == ("release apply", True, [])
