@@ -205,3 +205,24 @@ def test_a_variable_family_is_listed_by_its_prefix() -> None:
     assert _unlisted({f"GITHEAD_{SHA}", "GIT_DIR"}, "  GITHEAD_<sha>  GIT_DIR, HOME") == []
     assert _unlisted({f"GITHEAD_{SHA}", "GIT_DIR"}, "  GIT_DIR") == [f"GITHEAD_{SHA}"]
     assert _unlisted({"GIT_DIR"}, "nothing here") == ["GIT_DIR"]
+
+
+LAZY_PROBE = """
+import sys
+from dmrelease.hooks._common import HookParser
+from dmrelease.hooks.check_pushed_tags import ENVIRONMENT
+parser = HookParser(prog="probe", variables=ENVIRONMENT)
+parser.add_argument("--flag", action="store_true")
+parser.parse_args(["--flag"])
+before = "dmrelease.adapters.config" in sys.modules
+text = parser.format_help()
+print(before, "dmrelease.adapters.config" in sys.modules, "DM_RELEASE_PUSHED_REFS" in text)
+"""
+
+
+def test_the_section_loads_the_config_adapter_only_when_help_is_printed() -> None:
+    """A hook's start-up (issue 10) pays nothing for its --help's section."""
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_PROBE], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "True"], done.stderr

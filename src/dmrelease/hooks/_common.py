@@ -38,8 +38,8 @@ class HookParser(argparse.ArgumentParser):
     as a verb's does (adapters/config's ``environment_help``, wrapped at spaces only like
     its ``HelpParser``): ``variables`` (the hook's own, declared next to it) then, with
     ``redacts`` (every hook that reports through :func:`run_check`), the credentials whose
-    values it redacts. The config adapter is loaded only when help or a usage error is
-    printed: a hook's start-up stays as it was (issue 10)."""
+    values it redacts. The config adapter is loaded only when help is printed: a hook's
+    start-up stays as it was (issue 10)."""
 
     def __init__(
         self,
@@ -55,7 +55,16 @@ class HookParser(argparse.ArgumentParser):
         self.none_read = none_read  # said after "none" when the hook reads no variable
 
     def format_help(self) -> str:
-        return f"{super().format_help()}\n{self.environment_section()}"
+        # the verbs' wrapping, at spaces only: set here, not in _get_formatter, which
+        # add_argument calls too (every hook would load the config adapter at start-up)
+        from dmrelease.adapters.config import _whole_words
+
+        formatter_class = self.formatter_class
+        self.formatter_class = _whole_words(formatter_class)
+        try:
+            return f"{super().format_help()}\n{self.environment_section()}"
+        finally:
+            self.formatter_class = formatter_class
 
     def environment_section(self) -> str:
         """The "environment variables:" section of the hook's --help."""
@@ -65,11 +74,6 @@ class HookParser(argparse.ArgumentParser):
         if not groups and not self.variables:
             return f"environment variables:\n  none{self.none_read}\n"
         return environment_help(groups, extra=self.variables)
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        from dmrelease.adapters.config import _whole_words  # the verbs' wrapping
-
-        return _whole_words(self.formatter_class)(prog=self.prog)
 
 
 def report(diagnostics: Iterable[Diagnostic], secrets: Sequence[str] = ()) -> int:
