@@ -196,6 +196,18 @@ def test_init_never_replaces_a_file(
     (tmp_path / "link.toml").symlink_to(tmp_path / "nowhere")
     assert main(["config", "init", "link.toml"]) == 2
     assert not (tmp_path / "nowhere").exists()
+    capsys.readouterr()
+    # a dry run says what the run would do: refuse, exit 2, print no file
+    assert main(["config", "init", "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err.startswith("dm-release: error: dm-release.toml: already exists;")) == (
+        "",
+        True,
+    )
+    assert main(["config", "init", "link.toml", "--dry-run"]) == 2
+    assert main(["config", "init", "new.toml", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("# dm-release.toml: the configuration of dm-release")
+    assert not (tmp_path / "new.toml").exists()
 
 
 def _help_of(*words: str) -> None:

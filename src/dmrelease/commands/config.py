@@ -173,15 +173,18 @@ def toml_value(value: Any) -> str:
 
 def run_init(args: argparse.Namespace) -> int:
     text = init_text()
-    if args.dry_run:
+    path: Path = args.path
+    refused = UsageError(f"{path}: already exists; dm-release config init never replaces a "
+                         "file: move it away, or edit it")  # fmt: skip
+    if args.dry_run:  # says what the real run would do: refuse an existing file too
+        if path.is_symlink() or path.exists():
+            raise refused
         sys.stdout.write(text)
         return 0
     from dmrelease.adapters.files import create_exclusively
 
-    path: Path = args.path
     if path.is_symlink() or not create_exclusively(path, text, what="configuration"):
-        raise UsageError(f"{path}: already exists; dm-release config init never replaces a "
-                         "file: move it away, or edit it")  # fmt: skip
+        raise refused
     print(f"wrote {path}: every key is commented out at its default; edit it, then run "
           "'dm-release config show' to check what dm-release reads", file=sys.stderr)  # fmt: skip
     return 0
