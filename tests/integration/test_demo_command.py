@@ -63,6 +63,12 @@ def test_a_failed_demo_keeps_its_directory_and_names_it(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def _default_sigint() -> None:
+    """Ctrl-C interrupts the child even where the tests run with SIGINT ignored (a
+    background job of a non-interactive shell), which Python would otherwise keep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_at_the_first_section(tmp: Path, *args: str) -> tuple[int, str, str]:
     """``dm-release demo ARGS`` sent SIGINT once its first numbered section's heading is on
     stdout, as Ctrl-C sends it: to the whole process group, its git processes included.
@@ -72,6 +78,7 @@ def _interrupt_at_the_first_section(tmp: Path, *args: str) -> tuple[int, str, st
         [sys.executable, "-m", "dmrelease", "demo", *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # a group of its own, as a shell's foreground job
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     assert process.stdout is not None
     seen = []

@@ -403,6 +403,7 @@ def test_a_rebuild_interrupted_mid_build_ends_its_live_line_with_a_stopped_line(
     process = subprocess.Popen(
         [sys.executable, "-m", "dmrelease", "rebuild", "--config", str(config)], cwd=tmp_path,
         env=_environment(), stdout=subprocess.DEVNULL, stderr=slave,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if ignored here
     )  # fmt: skip
     os.close(slave)
     received: list[bytes] = []
