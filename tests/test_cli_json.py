@@ -103,6 +103,7 @@ def test_tag_classify(capsys: pytest.CaptureFixture[str]) -> None:
         "verb": "tag classify",
         "ok": True,
         "diagnostics": [],
+        "error": None,
         "tags": [
             {"tag": "29.1.0", "kind": "final"},
             {"tag": "v29.1.0.rc2", "kind": "rc"},
@@ -148,6 +149,7 @@ def test_tag_weekly(capsys: pytest.CaptureFixture[str]) -> None:
         "verb": "tag weekly",
         "ok": True,
         "diagnostics": [],
+        "error": None,
         "date": "2020-12-31",
         "weekly": "w.2021.01",
         "eups": "w_2021_01",
@@ -206,6 +208,7 @@ def test_manifest_verify(capsys: pytest.CaptureFixture[str]) -> None:
         "verb": "manifest verify",
         "ok": True,
         "diagnostics": [],
+        "error": None,
         "manifests": 51,
         "packages": 5290,
         "problems": 0,
@@ -287,3 +290,11 @@ def test_without_json_the_tag_verbs_load_no_json_module() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout == "0 w_2025_24 False False\n"
+
+
+def test_every_document_has_the_four_keys_of_the_head(capsys: pytest.CaptureFixture[str]) -> None:
+    """verb, ok, diagnostics and error, whether the verb passed, found a problem or failed."""
+    for argv in (("tag", "classify", "29.1.0"), ("tag", "classify", "016.0.0"),
+                 ("table", "deps", "/nonexistent.table")):  # fmt: skip
+        _, doc, _ = document(capsys, *argv)
+        assert list(doc)[:4] == ["verb", "ok", "diagnostics", "error"], argv

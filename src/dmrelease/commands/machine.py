@@ -89,7 +89,12 @@ def emit(
     """Write the verb's document: the head, then ``data``; ``ok`` is "no diagnostic"
     unless given."""
     found = [diagnostic_dict(d) for d in diagnostics]
-    head = {"verb": verb_name(args), "ok": not found if ok is None else ok, "diagnostics": found}
+    head = {
+        "verb": verb_name(args),
+        "ok": not found if ok is None else ok,
+        "diagnostics": found,
+        "error": None,  # the message of a usage or environment error (emit_failure)
+    }
     _write({**head, **data})
 
 
