@@ -150,7 +150,12 @@ def test_json_gives_the_summary_and_the_final_manifest_and_nothing_else_on_stdou
     assert (document["verb"], document["ok"], document["diagnostics"]) == ("demo", True, [])
     assert document["directory"] == str(root.resolve())
     assert len(document["steps"]) == 12
-    table = render_rows([Row(**step) for step in document["steps"]])
+    steps = document["steps"]
+    assert None in [s["tag"] for s in steps] and None in [s["build"] for s in steps]
+    assert "-" not in [v for s in steps for v in s.values()]
+    text = ("tag", "build", "repositories")  # "-" in the table, null in the document
+    rows = [Row(**{k: "-" if k in text and v is None else v for k, v in s.items()}) for s in steps]
+    table = render_rows(rows)
     assert done.stderr.splitlines()[:14] == ["== Summary", *table]
     manifest = document["manifest"]
     path = root / "versiondb" / "manifests" / f"{manifest['build']}.txt"

@@ -117,7 +117,9 @@ def _document(root: Path | None, rows: list[Any], manifest: Any) -> dict[str, An
 
     return {
         "directory": None if root is None else str(root),
-        "steps": [dataclasses.asdict(row) for row in rows],
+        "steps": [  # "-" in the table: null, as for a count that does not apply
+            {k: None if v == "-" else v for k, v in dataclasses.asdict(row).items()} for row in rows
+        ],
         "manifest": {
             "build": manifest.build_id,
             "packages": [
