@@ -25,7 +25,8 @@ from rebuild_helpers import PATHS, make_product, write_config
 from release_helpers import JENKINS_VARIABLES, PACKAGES, Setup, clean_environment, ok, tags
 
 from dmrelease.adapters.output import Console, RedactingStream, redacted_output
-from dmrelease.adapters.progress import Progress, progress_for
+from dmrelease.adapters.progress import Progress, Ticker, progress_for
+from dmrelease.core.build import Action, Outcome, Schedule
 from dmrelease.demo.rebuild import BUILD_COMMAND
 from dmrelease.demo.synthetic import PackageSpec, create_product, layered_graph
 
@@ -42,6 +43,46 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+#: how long a handshake with the heartbeat thread may take before the test fails (a guard
+#: against a hang, not a timing: nothing is asserted about how long it took)
+GUARD = 30.0
+
+
+class Beats(Ticker):
+    """The heartbeat's sleep, driven by the test: :meth:`beat` moves the clock, lets the
+    thread wake once and returns when it sleeps again (its line written), so that what
+    the test does next comes after that line. ``asked``: the seconds each sleep was for."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.asked: list[float] = []
+        self._go = threading.Semaphore(0)
+        self._asleep = threading.Semaphore(0)
+        self._stop = False
+
+    def wait(self, seconds: float) -> bool:
+        self.asked.append(seconds)
+        self._asleep.release()
+        assert self._go.acquire(timeout=GUARD)
+        return self._stop
+
+    def stop(self) -> None:
+        self._stop = True
+        self._go.release()
+
+    def beat(self, seconds: float) -> None:
+        assert self._asleep.acquire(timeout=GUARD)  # the thread sleeps
+        self.clock.now += seconds
+        self._go.release()
+        assert self._asleep.acquire(timeout=GUARD)  # it woke, did its work, sleeps again
+        self._asleep.release()
+
+
+def _heartbeats() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("dm-release progress")]
 
 
 def _drain(fd: int) -> bytes:
@@ -322,6 +363,138 @@ def test_the_live_line_is_redacted_before_it_is_cut_to_the_terminal_width() -> N
     phase.advance("s3cr3t-token-of-twenty tail-text-long")  # cut first: "…s3cr3t-token-of-tw"
     raw.close()
     assert _drain(master).decode() == f"{CLEAR}push 1/1 repositories **** tail-text-lo"
+
+
+# the heartbeat of a plain phase: a line per interval while nothing else is said
+
+
+def test_a_plain_phase_with_one_long_item_writes_a_heartbeat_line_per_interval(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    stream, written = pipe
+    clock = Clock()
+    beats: list[Beats] = []
+
+    def ticker() -> Beats:
+        beats.append(Beats(clock))
+        return beats[-1]
+
+    progress = progress_for(stream, "plain", clock=clock, ticker=ticker)  # interval 30 s
+    assert _heartbeats() == []
+    with progress.phase("fetch", 300) as phase:
+        (beat,) = beats
+        assert [t.name for t in _heartbeats()] == ["dm-release progress fetch"]
+        beat.beat(30)  # 30 s of silence: a line
+        for name in ("afw", "base"):
+            phase.advance(name)  # 2/300: no tenth passed, the last line 0 s ago
+        beat.beat(12)  # 42 s: 12 s since the last line, nothing
+        clock.now += 6
+        phase.advance("daf", note="daf: a note")  # 48 s: a line (the note)
+        beat.beat(12)  # 60 s: 12 s since the note, nothing yet
+        beat.beat(18)  # 78 s: 30 s since the note
+        beat.beat(30)  # 108 s
+        beat.beat(200)  # 308 s: one line, however long the sleep overran
+        clock.now += 4
+    assert _heartbeats() == []
+    assert written().split("\n") == [
+        "fetch 0/300 packages, 30s",
+        "daf: a note",
+        "fetch 3/300 packages, 1m 18s",
+        "fetch 3/300 packages, 1m 48s",
+        "fetch 3/300 packages, 5m 08s",
+        "fetch 3/300 packages in 312.0s",
+        "",
+    ]
+    # each sleep lasts until 30 s after the last line: 18 after a beat 12 s after one
+    assert beat.asked == [30, 30, 18, 18, 30, 30, 30]
+
+
+def test_the_heartbeat_names_the_running_packages_and_is_redacted(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    """As the build: the heartbeat reads the schedule's running packages, through the
+    same redacting stream as every other line."""
+    from dmrelease.stages.rebuild_progress import ProgressLine
+
+    stream, written = pipe
+    wrapped = RedactingStream(stream, ("s3cr3t-token",))
+    clock = Clock()
+    beats: list[Beats] = []
+
+    def ticker() -> Beats:
+        beats.append(Beats(clock))
+        return beats[-1]
+
+    progress = progress_for(wrapped, "plain", clock=clock, ticker=ticker)  # type: ignore[arg-type]
+    line = ProgressLine(wrapped, 14, progress)  # type: ignore[arg-type]
+    with line.phase:
+        (beat,) = beats
+        beat.beat(30)  # before any package ended: the count and the time
+        names = ["afw", "base-s3cr3t-token", "daf", "geom", "meta", "utils", "xrootd"]
+        schedule = Schedule(names, {})
+        schedule.take_ready()
+        schedule.finish("utils", True)
+        clock.now += 2
+        line(Outcome("utils", "1.0", Action.REUSED), schedule)
+        beat.beat(28)  # 30 s since the last line
+        beat.beat(282)  # 5m 40s
+    wrapped.close_pending()
+    assert written().split("\n") == [
+        "build 0/14 packages, 30s",
+        "build 1/14 packages, 1m 00s, running: afw, base-****, daf, geom and 2 more",
+        "build 1/14 packages, 5m 42s, running: afw, base-****, daf, geom and 2 more",
+        "build 1/14 packages in 342.0s",
+        "",
+    ]
+
+
+def test_the_heartbeat_ends_with_a_phase_an_exception_stops(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    stream, written = pipe
+    clock = Clock()
+    beats: list[Beats] = []
+
+    def ticker() -> Beats:
+        beats.append(Beats(clock))
+        return beats[-1]
+
+    progress = progress_for(stream, "plain", clock=clock, ticker=ticker)
+    with pytest.raises(KeyboardInterrupt), progress.phase("push", 4, "repositories"):
+        beats[0].beat(65)
+        raise KeyboardInterrupt
+    assert _heartbeats() == []
+    assert (
+        written() == "push 0/4 repositories, 1m 05s\npush 0/4 repositories, stopped after 65.0s\n"
+    )
+
+
+def test_the_real_ticker_stops_at_once_and_its_thread_is_joined(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    """The default sleep (a threading.Event): a phase of an hour's interval ends at once,
+    its thread gone, nothing written but the lines of the items' ends."""
+    stream, written = pipe
+    progress = progress_for(stream, "plain", clock=Clock(), interval=3600)
+    with progress.phase("tag", 2, "repositories") as phase:
+        assert len(_heartbeats()) == 1
+        phase.advance("afw")
+        phase.advance("base")
+    assert _heartbeats() == []
+    assert written() == "tag 1/2 repositories\ntag 2/2 repositories in 0.0s\n"
+
+
+@pytest.mark.parametrize("mode", ["tty", "off"])
+def test_a_terminal_or_off_starts_no_heartbeat(mode: str) -> None:
+    master, slave = _terminal()
+    stream = os.fdopen(slave, "w", encoding="utf-8")
+    before = threading.active_count()
+    progress = progress_for(stream, mode, clock=Clock())
+    with progress.phase("fetch", 2) as phase:
+        assert threading.active_count() == before and _heartbeats() == []
+        phase.advance("afw")
+    stream.close()
+    _drain(master)
 
 
 def test_a_progress_mode_must_be_known() -> None:

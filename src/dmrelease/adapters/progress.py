@@ -18,8 +18,16 @@ item of a phase as it ends; how that is shown is decided here, once, from the st
 adapters/output (redacted, written whole under the lock the other output shares; a line
 printed meanwhile on the same terminal clears the live line and draws it again). A note
 (``advance(note=...)``: a package built, a push refused) is a whole line of its own in
-either mode. Cost per item: a lock, a few integers, and on a terminal one write; no
-thread, no timer: a phase reports only when an item ends.
+either mode. Cost per item: a lock, a few integers, and on a terminal one write.
+
+A plain phase also has a heartbeat: one daemon thread (started with the phase, only in
+``plain`` mode, stopped and joined by :meth:`Phase.finish`, which the end of a ``with``
+block calls, exception or not) sleeps until ``interval`` seconds after the last line and,
+if no line was written meanwhile, writes one (``build 3/14 packages, 5m 12s, running:
+afw``), so that one long item (a 20-minute build, a slow clone) is not silent in a log. It
+wakes once per interval at most, starts no process, and writes through the same lock and
+redaction as the other lines. Its wait is a :class:`Ticker` (``threading.Event``), which
+a test replaces to drive it step by step; the clock is injected as well.
 """
 
 from __future__ import annotations
@@ -27,13 +35,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TextIO
 
 from dmrelease.adapters.output import Lines, lines_to
 
-#: seconds of silence after which a plain line is written at the next item's end
+#: seconds of silence after which a plain line is written (by the heartbeat, or at the
+#: next item's end if it comes first)
 PLAIN_INTERVAL = 30.0
 #: seconds a phase runs before its first plain line in ``auto`` mode; a phase that ends
 #: sooner writes no line at all (a log is not filled with phases that take no time; an
@@ -42,6 +51,20 @@ PLAIN_DELAY = 1.0
 #: the width of a live line when the terminal does not say
 DEFAULT_WIDTH = 80
 MODES = ("tty", "plain", "off")
+
+
+class Ticker:
+    """The heartbeat's sleep: :meth:`wait` returns True once :meth:`stop` was called
+    (at once if it was called before), False when ``seconds`` passed."""
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+
+    def wait(self, seconds: float) -> bool:
+        return self._stopped.wait(seconds)
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 class Progress:
@@ -56,6 +79,7 @@ class Progress:
         interval: float = PLAIN_INTERVAL,
         delay: float = PLAIN_DELAY,
         width: int = DEFAULT_WIDTH,
+        ticker: Callable[[], Ticker] = Ticker,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"progress mode {mode!r} is not one of {', '.join(MODES)}")
@@ -65,6 +89,7 @@ class Progress:
         self.interval = interval
         self.delay = delay
         self.width = width
+        self.ticker = ticker
 
     def phase(self, name: str, total: int, noun: str = "packages") -> Phase:
         """A phase of ``total`` items (``grow`` when more are found on the way)."""
@@ -82,6 +107,7 @@ def progress_for(
     clock: Callable[[], float] = time.monotonic,
     interval: float = PLAIN_INTERVAL,
     delay: float | None = None,
+    ticker: Callable[[], Ticker] = Ticker,
 ) -> Progress:
     """Progress shown on ``stream``: ``mode`` (auto, tty, plain, off), else the one of
     ``DM_RELEASE_PROGRESS`` (auto when unset). ``delay``: seconds before a phase's first
@@ -99,8 +125,9 @@ def progress_for(
         return SILENT
     width = _width(stream) if terminal else DEFAULT_WIDTH
     return Progress(
-        lines_to(stream), mode, clock=clock, interval=interval, delay=delay, width=width
-    )
+        lines_to(stream), mode, clock=clock, interval=interval, delay=delay, width=width,
+        ticker=ticker,
+    )  # fmt: skip
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -121,7 +148,8 @@ def _width(stream: TextIO) -> int:
 class Phase:
     """One phase: items end one by one (:meth:`advance`, from any thread); :meth:`finish`
     (or the end of a ``with`` block, which says whether an exception stopped it) writes
-    the final line."""
+    the final line and ends the heartbeat of a plain phase. ``running``: what the
+    heartbeat says is under way (the build's running packages), read under the lock."""
 
     def __init__(self, progress: Progress, name: str, total: int, noun: str) -> None:
         self.progress = progress
@@ -134,6 +162,15 @@ class Phase:
         self._started = self._last = progress.clock()
         self._tenths = 0  # tenths of the total already reported by a plain line
         self._finished = False
+        self.running: Callable[[], Iterable[str]] | None = None
+        self._ticker: Ticker | None = None
+        self._beats: threading.Thread | None = None
+        if progress.mode == "plain" and progress.lines is not None and progress.interval > 0:
+            self._ticker = progress.ticker()
+            self._beats = threading.Thread(
+                target=self._beat, name=f"dm-release progress {name}", daemon=True
+            )
+            self._beats.start()
 
     def __enter__(self) -> Phase:
         return self
@@ -171,6 +208,12 @@ class Phase:
         """The final whole line (once): on a terminal it replaces the live line. A phase
         ``stopped`` by an error or an interrupt says so (``fetch 3/300 packages, stopped
         after 2.1s``), not the line of a phase that ran to its end."""
+        try:
+            self._final(stopped)
+        finally:
+            self._stop_beats()
+
+    def _final(self, stopped: bool) -> None:
         progress = self.progress
         with self._lock:
             if self._finished or progress.lines is None or not (self.total or self.done):
@@ -184,10 +227,48 @@ class Phase:
             elif took >= progress.delay:  # a plain phase shorter than the delay is unsaid
                 progress.lines.line(final)
 
+    def _stop_beats(self) -> None:
+        """End the heartbeat and wait for its thread (outside the lock it takes)."""
+        beats, ticker = self._beats, self._ticker
+        if beats is None or ticker is None:
+            return
+        with self._lock:
+            self._finished = True  # a beat waking now writes nothing
+        ticker.stop()
+        if beats is not threading.current_thread():
+            beats.join()
+        self._beats = None
+
+    def _beat(self) -> None:
+        """The heartbeat: sleep until ``interval`` seconds after the last line; if none
+        was written meanwhile (and the phase is past its delay), write one."""
+        progress = self.progress
+        ticker, interval = self._ticker, progress.interval
+        assert ticker is not None and progress.lines is not None
+        wait = interval
+        while not ticker.wait(wait):
+            with self._lock:
+                if self._finished:
+                    return
+                now = progress.clock()
+                since = now - self._last
+                due = since >= interval and now - self._started >= progress.delay
+                if due and (self.total or self.done):  # not "0/0" before anything is known
+                    progress.lines.line(self._heartbeat(now))
+                    self._last, since = now, 0.0
+                wait = interval - since if since < interval else interval
+
     def _status(self, item: str = "") -> str:
         failed = f" ({self.failed} failed)" if self.failed else ""
         shown = f" {item}" if item else ""
         return f"{self.name} {self.done}/{self.total} {self.noun}{failed}{shown}"
+
+    def _heartbeat(self, now: float) -> str:
+        running = sorted(self.running()) if self.running is not None else []
+        shown = ", ".join(running[:4]) + (f" and {len(running) - 4} more" if running[4:] else "")
+        return f"{self._status()}, {_elapsed(now - self._started)}" + (
+            f", running: {shown}" if shown else ""
+        )
 
     def _tenths_done(self) -> int:
         return self.done * 10 // self.total if self.total else 0
@@ -207,3 +288,13 @@ class Phase:
             self._last = now
             return True
         return False
+
+
+def _elapsed(seconds: float) -> str:
+    """``42s``, ``5m 12s``, ``1h 03m``: how long a phase has run, for a heartbeat."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"

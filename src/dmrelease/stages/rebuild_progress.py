@@ -51,12 +51,22 @@ def print_build(built: Built, log: TextIO) -> None:
 class ProgressLine:
     """The build phase's progress (adapters/progress): on a terminal the live line
     ``build 3/120 packages afw; running: geom, base``; each package built, fetched or
-    failed is a line of its own (``[3/120] built afw 1.0 in 2.0s``); a final line."""
+    failed is a line of its own (``[3/120] built afw 1.0 in 2.0s``); a final line. In a
+    log the heartbeat names the packages running (``build 3/120 packages, 5m 12s,
+    running: geom``), read from the schedule the first package's end handed over (before
+    it, the heartbeat has the count and the time only)."""
 
     def __init__(self, log: TextIO, total: int, progress: Progress | None = None) -> None:
         self.phase = (progress_for(log) if progress is None else progress).phase("build", total)
+        self._schedule: Schedule | None = None
+        self.phase.running = self._running
+
+    def _running(self) -> frozenset[str]:
+        schedule = self._schedule
+        return frozenset(schedule.running) if schedule is not None else frozenset()
 
     def __call__(self, outcome: Outcome, schedule: Schedule) -> None:
+        self._schedule = schedule
         running = ", ".join(sorted(schedule.running)[:4])
         item = f"{outcome.package}; running: {running}" if running else outcome.package
         note = None
