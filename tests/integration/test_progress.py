@@ -469,6 +469,25 @@ def test_the_heartbeat_ends_with_a_phase_an_exception_stops(
     )
 
 
+def test_the_heartbeat_says_nothing_before_anything_is_counted(
+    pipe: tuple[TextIO, Callable[[], str]],
+) -> None:
+    """A fetch starts at 0/0 and grows as packages are found: no ``fetch 0/0`` line."""
+    stream, written = pipe
+    clock = Clock()
+    beats: list[Beats] = []
+
+    def ticker() -> Beats:
+        beats.append(Beats(clock))
+        return beats[-1]
+
+    with progress_for(stream, "plain", clock=clock, ticker=ticker).phase("fetch", 0) as phase:
+        beats[0].beat(30)
+        phase.grow()
+        beats[0].beat(30)
+    assert written() == "fetch 0/1 packages, 1m 00s\nfetch 0/1 packages in 60.0s\n"
+
+
 def test_the_real_ticker_stops_at_once_and_its_thread_is_joined(
     pipe: tuple[TextIO, Callable[[], str]],
 ) -> None:
