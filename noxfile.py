@@ -25,7 +25,7 @@ def tests(session: nox.Session) -> None:
 def tests_floor(session: nox.Session) -> None:
     """The test suite on /usr/bin/python3 (Debian 12: 3.11.2, the oldest Python supported).
 
-    CI runs it besides `tests` when /usr/bin/python3 is not the interpreter nox runs on."""
+    CI runs it besides tests when /usr/bin/python3 is not the interpreter nox runs on."""
     tests(session)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def fuzz(session: nox.Session) -> None:
-    """The fuzz suite's long run: `-- [N]` examples per target (default 3000), random seed.
+    """The fuzz suite's long run: -- [N] examples per target (default 3000), random seed.
 
     CI runs the same suite derandomized with a few dozen examples per target (tests/fuzz)."""
     session.install("-e", ".[test]")
@@ -59,12 +59,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def rebuild(session: nox.Session) -> None:
-    """Prepare and build the products: `nox -s rebuild -- [dm-release rebuild args]`."""
+    """Prepare and build the products: nox -s rebuild -- [dm-release rebuild args]."""
     _dm_release(session, "rebuild", *session.posargs)
 
 
 def _release(session: nox.Session, command: str) -> None:
-    """Run `dm-release release COMMAND`; the Jenkins parameters (RELEASE_GIT_TAG,
+    """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs
     on the command line (a TAG given there wins over RELEASE_GIT_TAG)."""
     _dm_release(session, "release", command, *session.posargs)
@@ -72,8 +72,8 @@ def _release(session: nox.Session, command: str) -> None:
 
 def _dm_release(session: nox.Session, *args: str) -> None:
     """Install dm-release from this checkout, then run it in the directory nox was invoked
-    from, not the noxfile's (where nox runs sessions): `nox -f <dm-release>/noxfile.py -s
-    validate -- TAG` in a product's directory finds its dm-release.toml there or in a parent,
+    from, not the noxfile's (where nox runs sessions): nox -f <dm-release>/noxfile.py -s
+    validate -- TAG in a product's directory finds its dm-release.toml there or in a parent,
     and a relative --config, --dir or work_dir means what it means where the user stands."""
     session.install("-e", ".")
     session.chdir(session.invoked_from)
@@ -82,44 +82,44 @@ def _dm_release(session: nox.Session, *args: str) -> None:
 
 @nox.session(default=False)
 def weekly(session: nox.Session) -> None:
-    """Rebuild from main, then tag w.YYYY.WW on every package: `-- [TAG]`."""
+    """Rebuild from main, then tag w.YYYY.WW on every package: -- [TAG]."""
     _release(session, "weekly")
 
 
 @nox.session(default=False)
 def release_candidate(session: nox.Session) -> None:
-    """Plan, tag vM.n.p.rcN, rebuild from it: `-- [TAG] [--refs w.YYYY.WW]`."""
+    """Plan, tag vM.n.p.rcN, rebuild from it: -- [TAG] [--refs w.YYYY.WW]."""
     _release(session, "candidate")
 
 
 @nox.session(default=False)
 def final_release(session: nox.Session) -> None:
-    """Tag the last candidate's SHAs M.n.p, rebuild (binaries reused): `-- [TAG]`."""
+    """Tag the last candidate's SHAs M.n.p, rebuild (binaries reused): -- [TAG]."""
     _release(session, "final")
 
 
 @nox.session(default=False)
 def patch_release(session: nox.Session) -> None:
-    """Release branches for M.n.p+1 from M.n.p: `-- TAG --packages a b`."""
+    """Release branches for M.n.p+1 from M.n.p: -- TAG --packages a b."""
     _release(session, "patch")
 
 
 @nox.session(default=False)
 def backport(session: nox.Session) -> None:
-    """Backport a merged ticket: `-- DM-N --to vM.n.x --packages a b [--merge]`."""
+    """Backport a merged ticket: -- DM-N --to vM.n.x --packages a b [--merge]."""
     _release(session, "backport")
 
 
 @nox.session(default=False)
 def validate(session: nox.Session) -> None:
-    """Every release rule for a tag against the remotes; writes nothing: `-- [TAG]`."""
+    """Every release rule for a tag against the remotes; writes nothing: -- [TAG]."""
     _release(session, "validate")
 
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks in benchmarks/ and print their figures: `-- [NAME...]` for some
-    (`-- baselines`: prepare, re-run, ticket branch, no-change rebuild, release apply and a
+    """Run the benchmarks in benchmarks/ and print their figures: -- [NAME...] for some
+    (-- baselines: prepare, re-run, ticket branch, no-change rebuild, release apply and a
     hook, each against the real lsst-build, raw git or check-yaml)."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
@@ -128,8 +128,8 @@ def bench(session: nox.Session) -> None:
 @nox.session(default=False)
 def mutate(session: nox.Session) -> None:
     """Mutation testing of core/ (mutmut 3, config in pyproject [tool.mutmut]), then the score
-    per module: `-- [--max-children N] ["dmrelease.core.graph*" ...]`. Survivors:
-    `mutmut results`, `mutmut show NAME` in the session's venv."""
+    per module: -- [--max-children N] ["dmrelease.core.graph*" ...]. Survivors:
+    mutmut results, mutmut show NAME in the session's venv."""
     session.install("-e", ".[mutate]")
     session.run("mutmut", "run", *session.posargs)
     session.run("python", "-m", "benchmarks.mutation_score", *session.posargs)

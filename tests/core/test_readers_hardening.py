@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dmrelease.adapters.config import load_config
+from dmrelease.adapters.config import ConfigInvalid, load_config
 from dmrelease.core.config_layers import MAX_JOBS, MAX_TIMEOUT, build_config
 from dmrelease.core.errors import CheckFailed, ParseError
 from dmrelease.core.limits import MAX_CONDITION_DEPTH, MAX_DEPTH
@@ -116,10 +116,11 @@ def test_the_environment_is_range_checked_too() -> None:
 def test_a_config_file_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:
     path = tmp_path / "dm-release.toml"
     path.write_bytes(b'[build]\njobs = 2\ncommand = "caf\xe9"\n')
-    with pytest.raises(ParseError) as exc:
+    with pytest.raises(ConfigInvalid) as exc:  # a configuration that does not load: exit 2
         load_config(path, environ={})
-    d = exc.value.diagnostic
+    (d,) = exc.value.diagnostics
     assert (d.path, d.line, d.rule) == (str(path), 3, "file-encoding")
+    assert exc.value.exit_code == 2
 
 
 def test_a_config_nested_too_deep_is_a_diagnostic() -> None:
