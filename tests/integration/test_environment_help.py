@@ -15,8 +15,7 @@ import contextlib
 import io
 import os
 import re
-import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,52 +24,9 @@ from release_helpers import JENKINS_VARIABLES, make_setup, merge_ticket
 from dmrelease import cli
 from dmrelease.adapters.config import _GIT_ELSEWHERE as GIT_ELSEWHERE
 from dmrelease.adapters.config import CONFIG_VARIABLE, git_attributes_elsewhere
+from environ_recording import RecordingEnviron
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-_NOT_DM_RELEASE = (os.sep + "os.py", "_collections_abc.py")
-
-
-class RecordingEnviron(MutableMapping[str, str]):
-    """``os.environ`` that remembers which variables dm-release's code asked for."""
-
-    def __init__(self, real: MutableMapping[str, str]) -> None:
-        self.real = real
-        self.read: set[str] = set()
-
-    def _record(self, key: str) -> None:
-        frame = sys._getframe(2)
-        while frame is not None and frame.f_code.co_filename.endswith(_NOT_DM_RELEASE):
-            frame = frame.f_back  # os.getenv, Mapping.get: who called them
-        if frame is not None and f"{os.sep}dmrelease{os.sep}" in frame.f_code.co_filename:
-            self.read.add(key)
-
-    def __getitem__(self, key: str) -> str:
-        self._record(key)
-        return self.real[key]
-
-    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        self._record(key)
-        return self.real.get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        if isinstance(key, str):
-            self._record(key)
-        return key in self.real
-
-    def __setitem__(self, key: str, value: str) -> None:
-        self.real[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.real[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.real)
-
-    def __len__(self) -> int:
-        return len(self.real)
-
-    def copy(self) -> dict[str, str]:
-        return dict(self.real)
 
 
 def _commands(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[
