@@ -107,17 +107,13 @@ def emit_failure(args: argparse.Namespace, error: BaseException) -> None:
         diagnostics = list(error.diagnostics)
     elif isinstance(error, ParseError):
         diagnostics = [error.diagnostic]
-    document: dict[str, Any] = {
-        "verb": verb_name(args),
-        "ok": False,
-        "diagnostics": [diagnostic_dict(d) for d in diagnostics],
-    }
+    message: str | None
     if isinstance(error, KeyboardInterrupt):
-        document["error"] = "interrupted"
+        message = "interrupted"
     elif diagnostics:
-        document["error"] = None
+        message = None
     elif isinstance(error, DmReleaseError):
-        document["error"] = str(error)
+        message = str(error)
     else:  # a bug: its traceback is on stderr
-        document["error"] = f"internal error: {type(error).__name__}"
-    _write(document)
+        message = f"internal error: {type(error).__name__}"
+    emit(args, {"error": message}, diagnostics=diagnostics, ok=False)  # the one head
