@@ -27,7 +27,7 @@ from _thread import RLock, get_ident
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from dmrelease.core.redact import MIN_SECRET_LENGTH, redact
+from dmrelease.core.redact import redact, secret_forms
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook start-up)
 if TYPE_CHECKING:
@@ -194,16 +194,7 @@ class RedactingStream:
         """The spellings redact looks for (as is, percent-encoded), computed at the first
         flush: a hook that never flushes mid-line loads nothing more."""
         if self._forms is None:
-            from urllib.parse import quote
-
-            self._forms = tuple(
-                {
-                    form
-                    for secret in self._secrets
-                    if len(secret) >= MIN_SECRET_LENGTH
-                    for form in (secret, quote(secret, safe=""), quote(secret))
-                }
-            )
+            self._forms = tuple(secret_forms(self._secrets))
         return self._forms
 
     def _write_pending(self, text: str) -> None:

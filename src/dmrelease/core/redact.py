@@ -21,6 +21,7 @@ __all__ = [
     "REDACTED",
     "SECRETS",
     "redact",
+    "secret_forms",
     "url_secrets",
 ]
 
@@ -73,14 +74,19 @@ def _forms(secret: str) -> set[str]:
     return {secret, quote(secret, safe=""), quote(secret)}
 
 
+def secret_forms(secrets: Iterable[str]) -> set[str]:
+    """Every spelling :func:`redact` replaces of ``secrets``: each one long enough to be
+    told from ordinary text (:data:`MIN_SECRET_LENGTH`), as is and percent-encoded."""
+    return {
+        form for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for form in _forms(secret)
+    }
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every credential replaced by ``****``: URL userinfo, credential query
     values, Authorization headers, and each of ``secrets`` (known values, e.g. from the
     environment) wherever it appears, longest first."""
-    forms = {
-        form for secret in secrets if len(secret) >= MIN_SECRET_LENGTH for form in _forms(secret)
-    }
-    for form in sorted(forms, key=lambda s: (-len(s), s)):
+    for form in sorted(secret_forms(secrets), key=lambda s: (-len(s), s)):
         text = text.replace(form, REDACTED)
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
     text = _QUERY.sub(lambda m: f"{m['name']}{REDACTED}", text)
