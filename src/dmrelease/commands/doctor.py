@@ -86,19 +86,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         checks += [("products", _products(config)), ("build_command", _build_command(config))]
         timeout = args.timeout
-        for name, url in (("binary_server", config.binary_server),
-                          ("source_server", config.source_server)):  # fmt: skip
-            checks.append((name, probes.reach_server(url, timeout) if url else _unset(name)))
-        remote = config.versiondb_remote
-        checks.append((
-            "versiondb_remote",
-            probes.reach_git_remote(remote, here, timeout) if remote else _unset(
-                "no versiondb remote, build ids are kept on this machine only"
-            ),
-        ))  # fmt: skip
-        checks.append(("work_dir", probes.writable_dir(config.work_dir.absolute())))
-        for name, probe in checks[-4:]:
-            probe.data.setdefault("target", _target(name, config))
+        binary, source, remote = config.binary_server, config.source_server, config.versiondb_remote
+        work = config.work_dir.absolute()
+        for name, target, probe in (
+            ("binary_server", binary,
+             probes.reach_server(binary, timeout) if binary else _unset("binary_server")),
+            ("source_server", source,
+             probes.reach_server(source, timeout) if source else _unset("source_server")),
+            ("versiondb_remote", remote,
+             probes.reach_git_remote(remote, here, timeout) if remote
+             else _unset("no versiondb remote, build ids are kept on this machine only")),
+            ("work_dir", str(work), probes.writable_dir(work)),
+        ):  # fmt: skip
+            probe.data.setdefault("target", target)
+            checks.append((name, probe))
     failed = any(probe.status == "fail" for _name, probe in checks)
     if wants_json(args):
         found = [{"name": n, "status": p.status, "detail": p.detail, **p.data} for n, p in checks]
@@ -117,16 +118,6 @@ def run(args: argparse.Namespace) -> int:
 _NEEDS_CONFIG = (
     "products", "build_command", "binary_server", "source_server", "versiondb_remote", "work_dir"
 )  # fmt: skip
-
-
-def _target(name: str, config: Config) -> str | None:
-    targets: dict[str, str | None] = {
-        "binary_server": config.binary_server,
-        "source_server": config.source_server,
-        "versiondb_remote": config.versiondb_remote,
-        "work_dir": str(config.work_dir.absolute()),
-    }
-    return targets[name]
 
 
 def _unset(what: str) -> Any:
@@ -186,7 +177,7 @@ def _config(path: Path | None) -> tuple[Any, Any, list[Any]]:
     problems of an invalid file."""
     from dmrelease.adapters.config import config_named, find_config, load_found
     from dmrelease.adapters.probes import Probe
-    from dmrelease.core.errors import CheckFailed, DmReleaseError, ParseError
+    from dmrelease.core.errors import CheckFailed, DmReleaseError
 
     try:
         found = find_config(path)
@@ -198,10 +189,8 @@ def _config(path: Path | None) -> tuple[Any, Any, list[Any]]:
     where = f"{found.path.absolute()} ({found.how})"
     try:
         loaded = load_found(found)
-    except CheckFailed as exc:
+    except CheckFailed as exc:  # ConfigInvalid: a parse error of the file too
         return Probe("fail", f"{where}: invalid", data), None, list(exc.diagnostics)
-    except ParseError as exc:
-        return Probe("fail", f"{where}: invalid", data), None, [exc.diagnostic]
     except DmReleaseError as exc:
         return Probe("fail", f"{where}: {exc}", data), None, []
     return Probe("ok", where, data), loaded.config, []
