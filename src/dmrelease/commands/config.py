@@ -130,11 +130,13 @@ def show_rows(loaded: Loaded) -> list[tuple[str, Any, str]]:
     an option by its key (its field name when it has none), a product's keys as
     ``products.NAME.KEY``, a secret by its field name (its value never: ``****``)."""
     rows = []
-    for name, spec in options().items():
-        holder: Config | RequestOptions = loaded.config
-        if name in request_options():
-            holder = loaded.request
-        rows.append((spec.key or name, getattr(holder, name), loaded.sources[name]))
+    holders: tuple[tuple[Config | RequestOptions, dict[str, OptionSpec]], ...] = (
+        (loaded.config, setting_options()),
+        (loaded.request, request_options()),
+    )
+    for holder, declared in holders:
+        for name, spec in declared.items():
+            rows.append((spec.key or name, getattr(holder, name), loaded.sources[name]))
     for product in loaded.config.products:
         for key in PRODUCT_HELP:
             name = f"products.{product.name}.{key}"
@@ -193,12 +195,17 @@ def run_init(args: argparse.Namespace) -> int:
 _UNSET = {"TEXT": '"<text>"', "PATH": '"<path>"'}
 
 
+def _defaults() -> dict[str, Any]:
+    """Every option's default by field name: the settings', then the request options'."""
+    fields = (*dataclasses.fields(Config), *dataclasses.fields(RequestOptions))
+    return {f.name: f.default for f in fields}
+
+
 def init_text() -> str:
     """The commented dm-release.toml of ``config init``: every key of the file with its
     help, variables and default, commented out (uncommented, each is its default; one
     without a default shows a placeholder), and an example product table."""
-    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-    defaults |= {f.name: f.default for f in dataclasses.fields(RequestOptions)}
+    defaults = _defaults()
     out = [
         f"# {CONFIG_NAME}: the configuration of dm-release (written by dm-release config init).",
         "# Every key is shown at its default, commented out: uncomment a line to change it.",
@@ -259,8 +266,7 @@ def _code(text: str) -> str:
 
 def reference_text() -> str:
     """docs/configuration.md: the file's discovery and precedence, then every key."""
-    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
-    defaults |= {f.name: f.default for f in dataclasses.fields(RequestOptions)}
+    defaults = _defaults()
     out = [
         "# Configuration reference",
         "",
