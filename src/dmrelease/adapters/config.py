@@ -179,8 +179,7 @@ def _trusted(file: Path, cwd: Path) -> None:
         if status.st_uid not in mine:
             reason = f"it is owned by uid {status.st_uid}, neither you nor root"
             break
-    else:
-        status = file.stat()
+    else:  # status is the file's own (stat, the last of the two)
         group = status.st_mode & stat.S_IWGRP and not _private_group(status.st_gid)
         if group or status.st_mode & stat.S_IWOTH:
             reason = "it is writable by group or others"
