@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from dmrelease.adapters.safe_tar import Entry, Refused, data_rules, extract, links
+from dmrelease.adapters.safe_tar import Entry, Refused, data_rules, extract
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.config import Secret
 from dmrelease.core.errors import DmReleaseError
@@ -196,8 +196,8 @@ class BinaryServer:
         prefix = f"{product}/{version}"
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                extract(tar, into, _inside(prefix, self.unpack_max_bytes))
-            _links_stay_inside(into, prefix)
+                found = extract(tar, into, _inside(prefix, self.unpack_max_bytes))
+            _links_stay_inside(found, into, prefix)
         except _TooLarge as exc:
             raise self.fail(
                 f"{product}: {archive.name} would unpack to more than {exc.limit} bytes "
@@ -300,14 +300,15 @@ def _inside(prefix: str, max_bytes: int) -> Callable[[tarfile.TarInfo, str], Ent
     return check
 
 
-def _links_stay_inside(into: Path, prefix: str) -> None:
+def _links_stay_inside(found: list[tuple[str, str]], into: Path, prefix: str) -> None:
     """Every symbolic link of the unpacked ``<p>/<v>/`` resolves inside it, now that every
     member is on disk: each link's target is inside by its text (``_inside``), but through
     another link it may not be (``d -> .`` and ``e -> d/../q`` give ``<p>/q``, whichever
-    comes first), and moved into the stack it would point into another package. Resolved
-    strictly (safe_tar.links: a name too long for lstat is refused, not taken for a
-    directory as os.path.realpath does, CVE-2025-4517)."""
-    tree = os.path.realpath(into / prefix)
-    for name, resolved in links(tree):
+    comes first), and moved into the stack it would point into another package. ``found``:
+    the links safe_tar.extract left (their names from ``into``, where they resolve), resolved
+    strictly (a name too long for lstat is refused, not taken for a directory as
+    os.path.realpath does, CVE-2025-4517); ``_inside`` let no link outside ``<p>/<v>/``."""
+    tree = os.path.join(os.path.realpath(into), prefix)
+    for name, resolved in found:
         if os.path.commonpath([resolved, tree]) != tree:
-            raise _OutsidePrefix(posixpath.join(prefix, name), prefix, "a link to")
+            raise _OutsidePrefix(name, prefix, "a link to")

@@ -99,13 +99,15 @@ def data_rules(member: tarfile.TarInfo, destination: str) -> Entry:
 
 def extract(
     tar: tarfile.TarFile, into: Path, check: Callable[[tarfile.TarInfo, str], Entry] = data_rules
-) -> None:
+) -> list[tuple[str, str]]:
     """Unpack every member of ``tar`` into ``into`` in the archive's order, each as
     ``check`` returns it (it raises to refuse one): a member is judged against what the
     members before it left on disk, as tarfile's filters are. Then, whatever ``check`` says,
     nothing is written through a symbolic link, a link's target stays inside by its text,
     and once every member is on disk every link resolves inside (:func:`links`). A refusal
-    stops the unpacking where it is; the caller removes what was written."""
+    stops the unpacking where it is; the caller removes what was written. Returns every
+    link it left, as :func:`links` gives them (for a caller with rules of its own on where
+    they may lead, without walking the tree again)."""
     into.mkdir(parents=True, exist_ok=True)
     destination = os.path.realpath(into)
     directories: list[tuple[str, float]] = []
@@ -142,11 +144,13 @@ def extract(
                 out.flush()
         os.chmod(target, entry.mode)  # a file this call made: no link
         os.utime(target, (member.mtime, member.mtime), follow_symlinks=False)
-    for name, resolved in links(destination):
+    found = list(links(destination))
+    for name, resolved in found:
         if _outside(resolved, destination):
             raise Refused(f"{name!r} would link to {resolved!r}, {OUTSIDE}")
     for path, mtime in sorted(directories, reverse=True):  # the deepest first
         os.utime(path, (mtime, mtime), follow_symlinks=False)
+    return found
 
 
 def _link_on_the_way(destination: str, name: str, last: bool) -> str | None:
