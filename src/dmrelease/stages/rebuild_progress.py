@@ -76,6 +76,3 @@ class ProgressLine:
             note = f"{at} {outcome.action} {outcome.package} {outcome.version}{took}"
         failed = outcome.action is Action.FAILED
         self.phase.advance(item, failed=failed, note=note)
-
-    def close(self) -> None:
-        self.phase.finish()
