@@ -25,7 +25,7 @@ from dmrelease.core.config import Config
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.core.requests import BuildRequest
 from dmrelease.demo.release import FLOW, run_release_demo
-from dmrelease.demo.tour import Row, Tour, Verbosity, build_id
+from dmrelease.demo.tour import Row, Tour, Verbosity, build_id, developer_env
 from dmrelease.stages.rebuild import Built, rebuild
 
 PRODUCT = "demo_distrib"
@@ -118,18 +118,7 @@ class _Committer:
 
     def git(self, repo: Path) -> Git:
         self.clock += 3600
-        stamp = f"@{self.clock} +0000"
-        return Git(
-            repo,
-            env={
-                "GIT_AUTHOR_NAME": "Demo Developer",
-                "GIT_AUTHOR_EMAIL": "demo@example.org",
-                "GIT_COMMITTER_NAME": "Demo Developer",
-                "GIT_COMMITTER_EMAIL": "demo@example.org",
-                "GIT_AUTHOR_DATE": stamp,
-                "GIT_COMMITTER_DATE": stamp,
-            },
-        )
+        return Git(repo, env=developer_env(self.clock))
 
 
 def _write(path: Path, text: str) -> None:

@@ -22,7 +22,7 @@ from dmrelease.core.limits import decode_text
 from dmrelease.core.names import parse_tag
 from dmrelease.core.plan import Session, parse_plan
 from dmrelease.core.requests import BackportRequest, RefList, ReleaseRequest
-from dmrelease.demo.tour import Row, Tour, build_id, installed
+from dmrelease.demo.tour import Row, Tour, build_id, developer_env, installed
 from dmrelease.stages.release import (
     backport,
     journal_for,
@@ -53,14 +53,7 @@ class _Developer:
 
     def git(self, package: str) -> Git:
         self.clock += 60
-        stamp = f"@{self.clock} +0000"
-        who = {"NAME": "Demo Developer", "EMAIL": "demo@example.org", "DATE": stamp}
-        env = {
-            f"GIT_{role}_{key}": value
-            for role in ("AUTHOR", "COMMITTER")
-            for key, value in who.items()
-        }
-        return Git(self.clones / package, env=env)
+        return Git(self.clones / package, env=developer_env(self.clock))
 
     def commit(self, package: str, path: str, text: str, message: str) -> None:
         write_atomically(self.clones / package / path, text)

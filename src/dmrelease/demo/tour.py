@@ -28,11 +28,25 @@ from dmrelease.core.config import Config
 #: demo's own commits (developer clones), one hour more at each section
 STAGE_EPOCH = 1_752_400_000
 
+#: the demo's developer: author (and committer) of the commits made in its packages
+DEVELOPER_NAME, DEVELOPER_EMAIL = "Demo Developer", "demo@example.org"
+
+
+def developer_env(seconds: int) -> dict[str, str]:
+    """The environment of a git that commits as the demo's developer at ``seconds`` (author
+    and committer alike), so that the commit's SHA is the same on every run."""
+    stamp = f"@{seconds} +0000"
+    who = {"NAME": DEVELOPER_NAME, "EMAIL": DEVELOPER_EMAIL, "DATE": stamp}
+    return {
+        f"GIT_{role}_{key}": value for role in ("AUTHOR", "COMMITTER") for key, value in who.items()
+    }
+
+
 #: who makes a commit or tag when nothing else says (dm-release sets its own identity for
 #: its tags and versiondb commits; rebased commits keep their author)
 IDENTITY = {
-    "GIT_AUTHOR_NAME": "Demo Developer",
-    "GIT_AUTHOR_EMAIL": "demo@example.org",
+    "GIT_AUTHOR_NAME": DEVELOPER_NAME,
+    "GIT_AUTHOR_EMAIL": DEVELOPER_EMAIL,
     "GIT_COMMITTER_NAME": "Demo Release Engineer",
     "GIT_COMMITTER_EMAIL": "release@example.org",
     # no user or system git configuration (commit.gpgSign, tag.gpgSign, hooks paths…)
