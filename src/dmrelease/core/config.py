@@ -209,6 +209,22 @@ class Config:
         None, K.TEXT, "URL or directory of the source (eupspkg) server",
         key="servers.source", env=("DM_RELEASE_SOURCE_SERVER",),
     )  # fmt: skip
+    source_server_dir: str | None = _option(
+        None, K.TEXT, "where publish writes the source (eupspkg) server tree: a directory, "
+        "or gs://BUCKET/PATH or s3://BUCKET/PATH; {env} in it is the environment's name",
+        key="paths.source_server", env=("DM_RELEASE_SOURCE_SERVER_DIR",),
+    )  # fmt: skip
+    binary_server_dir: str | None = _option(
+        None, K.TEXT, "where tarball writes the binary (tarball) server tree: a directory, "
+        "or gs://BUCKET/PATH or s3://BUCKET/PATH; {env} in it is the environment's name",
+        key="paths.binary_server", env=("DM_RELEASE_BINARY_SERVER_DIR",),
+    )  # fmt: skip
+    env_name: str | None = _option(
+        None, K.TEXT, "name or version of the build environment (the conda environment): "
+        "selects the stack and the servers ({env} in their paths) and is recorded in the "
+        "published tag lists",
+        key="build.env", env=("RUBINENV_VER", "SPLENV_REF", "DM_RELEASE_ENV"),
+    )  # fmt: skip
     download_max_bytes: int = _option(
         4 << 30, K.INT, "bytes one binary download may have; a larger one is stopped",
         key="servers.download_max_bytes", env=("DM_RELEASE_DOWNLOAD_MAX_BYTES",),
@@ -262,6 +278,16 @@ class RequestOptions:
     eups_tag: str | None = _option(
         None, K.TEXT, "EUPS tag to declare over the built versions after a successful build",
         env=("EUPS_TAG",), flag="--tag", metavar="TAG",
+    )  # fmt: skip
+
+    build_id: str | None = _option(
+        None, K.TEXT, "the build (bNNNN in versiondb) to publish or pack (default: the last)",
+        env=("MANIFEST_ID",), flag="--build", metavar="bNNNN",
+    )  # fmt: skip
+    eupspkg_source: str | None = _option(
+        None, K.TEXT, "how a published source package gets its source: git (cloned at "
+        "install) or package (embedded; the default for a final release)",
+        env=("EUPSPKG_SOURCE",), flag="--source", metavar="git|package",
     )  # fmt: skip
 
     def build_request(self, *, dry_run: bool = False) -> BuildRequest:

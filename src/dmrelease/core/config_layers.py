@@ -67,6 +67,7 @@ def _tag_problem(tag: str) -> str | None:
 #: EUPS tag names: the git form with '.' and '-' made '_' (DESIGN.md §3); each names a file
 #: ``ups_db/<product>/<tag>.chain``, so no path separator and no '.' may reach it
 _EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
+_BUILD_ID_RE = re.compile(r"^b[0-9]{1,9}$")
 
 
 def _eups_tag_problem(tag: str) -> str | None:
@@ -75,6 +76,14 @@ def _eups_tag_problem(tag: str) -> str | None:
     if _EUPS_TAG_RE.match(tag):
         return None
     return "not an EUPS tag name: letters, digits and '_' only (w_2025_24, v29_1_0_rc1)"
+
+
+def _build_id_problem(build_id: str) -> str | None:
+    return None if _BUILD_ID_RE.match(build_id) else "not a build id: b and digits (b8466)"
+
+
+def _eupspkg_source_problem(source: str) -> str | None:
+    return None if source in ("git", "package") else "not git or package"
 
 
 def _jobs_problem(jobs: int) -> str | None:
@@ -150,6 +159,8 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "flavor": _flavor_problem,
     "binary_server": _url_problem,
     "source_server": _url_problem,
+    "build_id": _build_id_problem,
+    "eupspkg_source": _eupspkg_source_problem,
 }
 
 #: options whose rejected value is not repeated in the message: it may hold a credential

@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # annotations only: every command loads the settings, which i
 __all__ = [
     "BackportRequest",
     "BuildRequest",
+    "PublishRequest",
     "RefList",
     "ReleaseRequest",
+    "TarballRequest",
     "bad_refs",
     "parse_ref_list",
     "ref_list_problems",
@@ -143,3 +145,33 @@ class BackportRequest:
     merge: bool = False
     dry_run: bool = False
     break_lock: bool = False
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """One publish of build ``build_id`` (None: the last in versiondb) to the source server
+    under EUPS tag ``eups_tag`` (and the ``floating`` tags, e.g. ``w_latest``), its packages'
+    sources by ``source`` (``git``: cloned at install; ``package``: embedded). ``server_dir``
+    overrides the configured destination."""
+
+    eups_tag: str
+    build_id: str | None = None
+    products: tuple[str, ...] = ()
+    source: str = "git"
+    floating: tuple[str, ...] = ()
+    server_dir: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class TarballRequest:
+    """One pack of build ``build_id`` (None: the last) from the stack onto the binary server
+    for ``flavor`` (None: the configured one) under ``eups_tag`` and the ``floating`` tags."""
+
+    eups_tag: str
+    build_id: str | None = None
+    products: tuple[str, ...] = ()
+    flavor: str | None = None
+    floating: tuple[str, ...] = ()
+    server_dir: str | None = None
+    dry_run: bool = False
