@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from eups_client import Served, serve_directory
 from release_helpers import Setup, make_setup, ok
+from vendor import Vendor, require_vendor
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +26,16 @@ def weekly(tmp_path: Path) -> Setup:
     setup = make_setup(tmp_path)
     ok(setup, "weekly", "w.2025.24")
     return setup
+
+
+@pytest.fixture(scope="session")
+def eups_vendor() -> Vendor:
+    """The real EUPS client, built once per run (skipped without ../shared, failed in CI)."""
+    return require_vendor()
+
+
+@pytest.fixture
+def serve_tree() -> Iterator[Callable[..., Served]]:
+    """serve_tree(root, listings=False) -> Served: root over HTTP on 127.0.0.1 for the test."""
+    with ExitStack() as stack:
+        yield lambda root, **kwargs: stack.enter_context(serve_directory(root, **kwargs))
