@@ -67,20 +67,32 @@ def load_found(
     :class:`ConfigInvalid` with every problem when they do not load."""
     from pathlib import Path
 
+    from dmrelease.core.config_env import with_environment
     from dmrelease.core.config_layers import build_options
 
     try:
-        return build_options(
+        loaded = build_options(
             text=_read(found.path),
             path=str(found.path.absolute()),
             environ=os.environ if environ is None else environ,
             flags=flags,
             cwd=Path.cwd(),
         )
+        return with_environment(loaded, flavor=machine_flavor())
     except CheckFailed as exc:
         raise ConfigInvalid(exc.diagnostics) from None
     except ParseError as exc:  # not TOML, not UTF-8
         raise ConfigInvalid([exc.diagnostic]) from None
+
+
+def machine_flavor() -> str | None:
+    """The EUPS flavor of this machine (core/config_env's mapping of the platform), the
+    default of ``build.flavor``; None on a platform EUPS has no flavor for."""
+    import platform
+
+    from dmrelease.core.config_env import flavor_of
+
+    return flavor_of(platform.system(), platform.machine())
 
 
 class ConfigInvalid(CheckFailed):
