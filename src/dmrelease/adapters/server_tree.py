@@ -1,0 +1,382 @@
+"""Writing a distribution server tree without ever changing a published file (DESIGN.md §6).
+
+:func:`publish_tree` plans first: it lists each directory the wanted files go to once,
+digests the files of the same name that are there, and compares (core/distrib.py
+:func:`~dmrelease.core.distrib.plan_files`). A file there with other bytes that may not be
+replaced stops everything before the first write (:class:`ServerConflict`, exit 1, naming
+every such file). Then it writes in :func:`~dmrelease.core.distrib.write_order`: packages,
+manifests and tables, the ``index.json`` of every directory it touched (merged with the
+names already there), tag lists last, so that a client never reads a tag naming files that
+are not there yet. A rerun after a kill skips what was written and writes the rest.
+
+A :class:`Destination` is where the tree goes. :class:`LocalDestination` (a directory)
+creates each file as a temporary file in the same directory, made durable, then hard-linked
+to its name, which fails when the name exists: a concurrent writer's file is never
+overwritten, and a reader sees a whole file or none. Replacements (tag lists, indexes) are
+an atomic rename. Object storage (``s3://``, ``gs://``) is adapters/object_store.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import importlib
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol, TextIO
+
+from dmrelease.adapters.files import WriteFailed, fsync_directory
+from dmrelease.core.distrib import (
+    INDEX_NAME,
+    FileAction,
+    FilePlan,
+    PlannedFile,
+    ServerConflict,
+    index_json,
+    plan_files,
+    write_order,
+)
+from dmrelease.core.errors import UsageError
+
+__all__ = [
+    "Destination",
+    "DestinationError",
+    "LocalDestination",
+    "ServerConflict",
+    "Source",
+    "TreeOutcome",
+    "digest_source",
+    "open_destination",
+    "publish_tree",
+]
+
+#: what a file is made from: its bytes, or a file staged on disk (a large tarball)
+Source = bytes | Path
+CHUNK = 1 << 20
+#: the digest :meth:`LocalDestination.digest` gives a directory: never a file's, so refused
+DIRECTORY = "directory"
+
+
+class DestinationError(UsageError):
+    """A destination that cannot be read or written (exit 2)."""
+
+
+class Destination(Protocol):
+    """Where a server tree goes; paths are relative, ``/``-joined, ``""`` is the root."""
+
+    @property
+    def where(self) -> str:
+        """The destination for messages (credentials redacted)."""
+        ...
+
+    def digest(self, path: str) -> str | None:
+        """SHA-256 (hex) of the file at ``path``, None when absent."""
+        ...
+
+    def names(self, directory: str) -> list[str]:
+        """The names in ``directory`` (files and subdirectories), [] when absent."""
+        ...
+
+    def create(self, path: str, source: Source) -> None:
+        """Create ``path`` atomically; FileExistsError (nothing changed) when it exists."""
+        ...
+
+    def replace(self, path: str, source: Source) -> None:
+        """Replace (or create) ``path`` atomically."""
+        ...
+
+    def check_writable(self) -> None:
+        """DestinationError (exit 2) when nothing can be written there."""
+        ...
+
+
+def digest_source(source: Source) -> str:
+    """SHA-256 of bytes, or of a file read in chunks (a tarball is never read whole)."""
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    with source.open("rb") as handle:
+        return _digest_stream(handle)
+
+
+def _digest_stream(handle: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := handle.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_path(path: str) -> None:
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"{path!r}: not a relative server path")
+
+
+class LocalDestination:
+    """A server tree in a local directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"LocalDestination({str(self.root)!r})"
+
+    @property
+    def where(self) -> str:
+        return str(self.root)
+
+    def _full(self, path: str) -> Path:
+        _check_path(path)
+        return self.root / path
+
+    def digest(self, path: str) -> str | None:
+        try:
+            with self._full(path).open("rb") as handle:
+                return _digest_stream(handle)
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            return DIRECTORY
+        except OSError as exc:
+            raise DestinationError(f"{self.root / path}: cannot read: {exc.strerror}") from None
+
+    def names(self, directory: str) -> list[str]:
+        folder = self._full(directory) if directory else self.root
+        try:
+            with os.scandir(folder) as entries:
+                return sorted(e.name for e in entries if not e.name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise DestinationError(f"{folder}: cannot list: {exc.strerror}") from None
+
+    def create(self, path: str, source: Source) -> None:
+        target = self._full(path)
+        temporary = self._temporary(target, source)
+        try:
+            _link(temporary, target)
+            fsync_directory(target.parent)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise WriteFailed(target, exc) from None
+        finally:
+            _remove(temporary)
+
+    def replace(self, path: str, source: Source) -> None:
+        target = self._full(path)
+        temporary: Path | None = self._temporary(target, source)
+        try:
+            os.replace(temporary, target)  # type: ignore[arg-type]
+            temporary = None
+            fsync_directory(target.parent)
+        except OSError as exc:
+            raise WriteFailed(target, exc) from None
+        finally:
+            if temporary is not None:
+                _remove(temporary)
+
+    def check_writable(self) -> None:
+        folder = self.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise DestinationError(f"{self.root}: {folder} is not a directory")
+        probe = folder / f".dm-release-probe.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise DestinationError(
+                f"{self.root}: cannot write there ({folder}: {exc.strerror}); "
+                "check the permissions or give another server directory"
+            ) from None
+        _remove(probe)
+
+    def _temporary(self, target: Path, source: Source) -> Path:
+        """A hidden file next to ``target`` holding ``source``, flushed to disk."""
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            name = target.parent / f".{target.name[:64]}.{secrets.token_hex(4)}.tmp"
+            with open(name, "xb") as out:
+                try:
+                    if isinstance(source, bytes):
+                        out.write(source)
+                    else:
+                        with source.open("rb") as handle:
+                            shutil.copyfileobj(handle, out, CHUNK)
+                    out.flush()
+                    os.fsync(out.fileno())
+                except BaseException:
+                    _remove(name)
+                    raise
+        except OSError as exc:
+            raise WriteFailed(target, exc) from None
+        return name
+
+
+def _link(temporary: Path, target: Path) -> None:
+    """Hard-link ``temporary`` as ``target`` (fails when it exists); where the file system
+    has no hard links, an exclusive create and copy."""
+    try:
+        os.link(temporary, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        with open(target, "xb") as out, temporary.open("rb") as handle:
+            shutil.copyfileobj(handle, out, CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def open_destination(where: str, environ: Mapping[str, str]) -> Destination:
+    """The destination named by ``where``: a directory (or ``file://`` URL), or object
+    storage (``s3://``, ``gs://``, credentials from ``environ``)."""
+    if where.startswith(("s3://", "gs://")):
+        store = importlib.import_module("dmrelease.adapters.object_store")
+        opened: Destination = store.open_destination(where, environ)
+        return opened
+    if where.startswith("file://"):
+        where = where[len("file://") :]
+    if "://" in where:
+        scheme = where.split("://", 1)[0]
+        raise DestinationError(
+            f"{scheme}:// destinations cannot be written: give a directory, s3:// or gs://"
+        )
+    if not where:
+        raise DestinationError("no server destination given")
+    return LocalDestination(Path(where))
+
+
+@dataclass(frozen=True)
+class TreeOutcome:
+    """What :func:`publish_tree` planned and wrote (``written`` in write order)."""
+
+    where: str
+    plan: FilePlan
+    written: tuple[str, ...]
+    dry_run: bool
+
+    def count(self, action: FileAction) -> int:
+        return self.plan.counts[action]
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _join(directory: str, name: str) -> str:
+    return f"{directory}/{name}" if directory else name
+
+
+def _directories(paths: Iterable[str]) -> set[str]:
+    """Every directory holding one of ``paths``, and their parents, the root ``""`` too."""
+    found = {""}
+    for path in paths:
+        folder = _parent(path)
+        while folder not in found:
+            found.add(folder)
+            folder = _parent(folder)
+    return found
+
+
+def _indexes(
+    listings: Mapping[str, list[str]], wanted: Iterable[str], directories: Iterable[str]
+) -> dict[str, bytes]:
+    """``index.json`` of each directory: the names there merged with those being added."""
+    names = {folder: set(listing) for folder, listing in listings.items()}
+    for path in [*wanted, *(d for d in directories if d)]:
+        folder, _, name = path.rpartition("/")
+        names[folder].add(name)
+    return {_join(folder, INDEX_NAME): index_json(found) for folder, found in names.items()}
+
+
+def _existing(
+    dest: Destination, paths: Iterable[str], listings: Mapping[str, list[str]]
+) -> dict[str, str | None]:
+    """Digest of each path that its directory's listing names (the others are absent)."""
+    present = {folder: set(listing) for folder, listing in listings.items()}
+    found: dict[str, str | None] = {}
+    for path in paths:
+        folder, _, name = path.rpartition("/")
+        found[path] = dest.digest(path) if name in present[folder] else None
+    return found
+
+
+def publish_tree(
+    dest: Destination,
+    wanted: Mapping[str, Source],
+    *,
+    replaceable: Callable[[str], bool],
+    dry_run: bool = False,
+    log: TextIO = sys.stderr,
+) -> TreeOutcome:
+    """Write ``wanted`` (server path → bytes or staged file) to ``dest``: plan, refuse any
+    conflict before writing (:class:`ServerConflict`), then write in write order with the
+    ``index.json`` of every directory involved, tag lists last. ``replaceable(path)``: may
+    a file with other bytes be replaced (tag lists); ``index.json`` always may."""
+    for path in wanted:
+        _check_path(path)
+        if path.rpartition("/")[2] == INDEX_NAME:
+            raise ValueError(f"{path}: index.json files are made by publish_tree")
+    directories = _directories(wanted)
+    listings = {folder: dest.names(folder) for folder in sorted(directories)}
+    sources: dict[str, Source] = dict(wanted)
+    sources.update(_indexes(listings, wanted, directories))
+    digests = {path: digest_source(source) for path, source in sources.items()}
+    existing = _existing(dest, sorted(sources), listings)
+
+    def may_replace(path: str) -> bool:
+        return path.rpartition("/")[2] == INDEX_NAME or replaceable(path)
+
+    plan = plan_files(digests, existing, may_replace)
+    _print_plan(dest.where, plan, dry_run, log)
+    if plan.conflicts:
+        raise ServerConflict(dest.where, [f.path for f in plan.conflicts])
+    if dry_run:
+        return TreeOutcome(dest.where, plan, (), dry_run=True)
+    order = write_order(plan)
+    if order:
+        dest.check_writable()
+    written = _write(dest, order, sources)
+    print(f"{dest.where}: wrote {len(written)} file{'s' if len(written) != 1 else ''}", file=log)
+    return TreeOutcome(dest.where, plan, tuple(written), dry_run=False)
+
+
+def _write(dest: Destination, order: list[PlannedFile], sources: Mapping[str, Source]) -> list[str]:
+    written: list[str] = []
+    for planned in order:
+        source = sources[planned.path]
+        if planned.action is FileAction.REPLACE:
+            dest.replace(planned.path, source)
+        else:
+            try:
+                dest.create(planned.path, source)
+            except FileExistsError:  # another writer was quicker: fine if it wrote the same
+                if dest.digest(planned.path) != planned.digest:
+                    raise ServerConflict(dest.where, [planned.path], written=len(written)) from None
+                continue
+        written.append(planned.path)
+    return written
+
+
+def _print_plan(where: str, plan: FilePlan, dry_run: bool, log: TextIO) -> None:
+    counts = plan.counts
+    print(
+        f"{where}: {counts[FileAction.ADD]} to add, {counts[FileAction.SKIP]} to skip, "
+        f"{counts[FileAction.REPLACE]} to replace, {counts[FileAction.REFUSE]} refused"
+        + (" (dry run: nothing written)" if dry_run else ""),
+        file=log,
+    )
+    if dry_run:
+        for planned in plan.files:
+            print(f"  {planned.action.value:<8} {planned.path}", file=log)

@@ -1,0 +1,321 @@
+"""The files of the EUPS distribution servers and the plan that writes them (DESIGN.md §6).
+
+Texts are those EUPS 2.2.15 writes (eups/distrib/server.py ``TaggedProductList.write`` and
+``Manifest.write``, eupspkg.py and tarball.py ``initServerTree``, lib/eupspkg.sh
+``append_pkginfo``), with two documented differences: a tag list may carry ``#BUILD=`` and
+``#CONDA_ENV=`` comment lines, and a manifest's comment block names no creator, time or
+EUPS version, so that a file made again from the same build has the same bytes. EUPS's
+readers skip comment lines, so they read both.
+
+A server file is written once: :func:`plan_files` compares what is wanted with what is
+there and refuses any file whose bytes differ, except those that may be replaced (tag lists
+and ``index.json``); :func:`write_order` orders the writes so that a client never sees a
+file naming another that is not there yet: packages, then manifests, tables and the rest,
+then the indexes, tag lists last.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.manifest import Manifest
+
+__all__ = [
+    "BINARY_CONFIG",
+    "FLOATING",
+    "INDEX_NAME",
+    "MANIFEST_LINE_FORMAT",
+    "SOURCE_CONFIG",
+    "TAG_LINE_FORMAT",
+    "FileAction",
+    "FilePlan",
+    "PlannedFile",
+    "ServerConflict",
+    "ServerRow",
+    "closure_rows",
+    "eups_tag_problem",
+    "floating_tags",
+    "index_json",
+    "plan_files",
+    "render_env_file",
+    "render_pkginfo",
+    "render_server_manifest",
+    "render_tag_list",
+    "write_order",
+]
+
+#: the floating tag each kind of release moves (finals only: never a candidate's)
+FLOATING = {"weekly": "w_latest", "daily": "d_latest", "final": "o_latest"}
+#: a tag list's row and a server manifest's row, as EUPS writes them
+TAG_LINE_FORMAT = "%-20s %-10s %s"
+MANIFEST_LINE_FORMAT = "%-15s %-12s %-10s %-25s %-30s %s"
+#: the name of the per-directory listing for servers without directory listings
+INDEX_NAME = "index.json"
+
+_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
+_KINDS = (
+    (re.compile(r"^w_[0-9]{4}_[0-9]{2}$"), "weekly"),
+    (re.compile(r"^d_[0-9]{4}_[0-9]{2}_[0-9]{2}$"), "daily"),
+    (re.compile(r"^v[0-9]+_[0-9]+_[0-9]+$"), "final"),
+)
+
+#: config.txt of a source (eupspkg) server: eupspkg.py initServerTree
+SOURCE_CONFIG = """\
+# Configuration for a EupsPkg-based server
+DISTRIB_CLASS = eups.distrib.eupspkg.Distrib
+EUPSPKG_URL = %(base)s/products/%(path)s
+LIST_URL = %(base)s/tags/%(tag)s.list
+TAGLIST_DIR = tags
+"""
+
+#: config.txt of a binary (tarball) server: tarball.py initServerTree
+BINARY_CONFIG = """\
+# Configuration for a tarball-based server
+MANIFEST_FILE_RE = ^(?P<product>[^-]+)-(?P<version>[^@]+)@(?P<flavor>.*)\\.manifest$
+MANIFEST_URL = %(base)s/manifests/%(product)s-%(version)s@%(flavor)s.manifest
+TARBALL_URL = %(base)s/%(path)s
+DIST_URL = %(base)s/%(path)s
+"""
+
+_MANIFEST_COLUMNS = (
+    "# pkg           flavor       version    tablefile                 "
+    "installation_directory         installID\n"
+    "#" + "-" * 105 + "\n"
+)
+
+
+class ServerConflict(DmReleaseError):
+    """Server files that are there with other bytes and may not be replaced (exit 1)."""
+
+    exit_code = 1
+
+    def __init__(self, where: str, paths: Iterable[str], *, written: int = 0) -> None:
+        self.where = where
+        self.paths = tuple(sorted(paths))
+        self.written = written
+        lines = [f"{where}/{path}: already there with other bytes" for path in self.paths]
+        count = len(self.paths)
+        done = (
+            "nothing was written" if written == 0
+            else f"stopped after writing {written} new file{'s' if written != 1 else ''}"
+        )  # fmt: skip
+        lines.append(
+            f"{count} server file{'s' if count != 1 else ''} would be rewritten; a published "
+            f"file is never changed: {done}"
+        )
+        super().__init__("\n".join(lines))
+
+
+def eups_tag_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an EUPS tag on a server, or None: letters, digits and ``_``
+    only (EUPS ignores a tag list whose name has a ``.``)."""
+    if not name:
+        return "an EUPS tag cannot be empty"
+    if "." in name:
+        return f"{name!r}: an EUPS tag cannot contain '.' (EUPS ignores such a tag on servers)"
+    if not _TAG_RE.match(name):
+        return f"{name!r}: an EUPS tag has letters, digits and '_' only"
+    return None
+
+
+def floating_tags(eups_tag: str) -> tuple[str, ...]:
+    """The floating tags that follow ``eups_tag``: ``w_latest`` for a weekly, ``d_latest``
+    for a daily, ``o_latest`` for a final; none for a candidate or any other tag."""
+    for pattern, kind in _KINDS:
+        if pattern.match(eups_tag):
+            return (FLOATING[kind],)
+    return ()
+
+
+def render_tag_list(
+    tag: str,
+    rows: Iterable[tuple[str, str, str]],
+    *,
+    build_id: str | None = None,
+    conda_env: str | None = None,
+) -> str:
+    """A tag list ``<tag>.list``: EUPS's header, the optional ``#BUILD=`` and
+    ``#CONDA_ENV=`` lines, then ``"%-20s %-10s %s"`` (product, flavor, version) rows sorted
+    by product name."""
+    lines = [f"EUPS distribution {tag} version list. Version 1.0\n"]
+    if build_id is not None:
+        lines.append(f"#BUILD={build_id}\n")
+    if conda_env is not None:
+        lines.append(f"#CONDA_ENV={conda_env}\n")
+    lines.append("#product             flavor     version\n")
+    lines.append("#" + "-" * 38 + "\n")
+    for product, flavor, version in sorted(rows):
+        lines.append(TAG_LINE_FORMAT % (product, flavor, version) + "\n")
+    return "".join(lines)
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    """One line of a server manifest (EUPS's ``Dependency``)."""
+
+    product: str
+    flavor: str
+    version: str
+    table_file: str
+    install_dir: str
+    dist_id: str
+
+    def __str__(self) -> str:
+        return MANIFEST_LINE_FORMAT % (
+            self.product, self.flavor, self.version, self.table_file, self.install_dir,
+            self.dist_id,
+        )  # fmt: skip
+
+
+def closure_rows(manifest: Manifest, product: str, *, flavor: str | None) -> list[ServerRow]:
+    """The server manifest rows of ``product``: its whole dependency closure in the build
+    manifest's order (deepest first), ``product`` last. ``flavor`` None: a source server row
+    (``generic``, ``eupspkg:<p>-<v>.eupspkg``); else a binary one (``<p>-<v>@<flavor>.tar.gz``)."""
+    entries = manifest.packages
+    if product not in entries:
+        raise KeyError(product)
+    closure = manifest.graph().closure(product) - {product}
+    names = [name for name in entries if name in closure] + [product]
+    rows = []
+    for name in names:
+        version = entries[name].version
+        if flavor is None:
+            row_flavor, dist_id = "generic", f"eupspkg:{name}-{version}.eupspkg"
+        else:
+            row_flavor, dist_id = flavor, f"{name}-{version}@{flavor}.tar.gz"
+        rows.append(
+            ServerRow(name, row_flavor, version, f"{name}-{version}.table",
+                      f"{name}/{version}", dist_id)
+        )  # fmt: skip
+    return rows
+
+
+def render_server_manifest(product: str, version: str, rows: Iterable[ServerRow]) -> str:
+    """A server manifest: EUPS's first line and column header, without its creator, time
+    and EUPS version lines (they would make each rewrite differ), then one line per row."""
+    head = f"EUPS distribution manifest for {product} ({version}). Version 1.0\n#\n"
+    return head + _MANIFEST_COLUMNS + "".join(f"{row}\n" for row in rows)
+
+
+def _shell_value(value: str) -> str:
+    """``value`` single-quoted as eupspkg.sh writes it (a ``'`` closed, escaped, reopened)."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def render_pkginfo(
+    product: str, version: str, *, source: str, sha1: str, repository: str, repoversion: str
+) -> str:
+    """``ups/pkginfo`` of a source package, as ``eupspkg create`` writes it: one
+    ``NAME='value'`` line each for PRODUCT, VERSION, FLAVOR (generic), SOURCE, SHA1,
+    REPOSITORY and REPOVERSION."""
+    fields = (
+        ("PRODUCT", product), ("VERSION", version), ("FLAVOR", "generic"), ("SOURCE", source),
+        ("SHA1", sha1), ("REPOSITORY", repository), ("REPOVERSION", repoversion),
+    )  # fmt: skip
+    return "".join(f"{name}={_shell_value(value)}\n" for name, value in fields)
+
+
+def render_env_file(tag: str, conda_env: str | None) -> str:
+    """``env/<tag>.env``: the environment the tagged build was made in, as shell lines."""
+    lines = [f"EUPS_TAG={_shell_value(tag)}\n"]
+    if conda_env is not None:
+        lines.append(f"CONDA_ENV={_shell_value(conda_env)}\n")
+    return "".join(lines)
+
+
+def index_json(names: Iterable[str]) -> bytes:
+    """A directory's ``index.json``: the sorted JSON array of its other names (files and
+    subdirectories), never ``index.json`` itself."""
+    listed = sorted({name for name in names if name != INDEX_NAME})
+    return (json.dumps(listed) + "\n").encode("utf-8")
+
+
+class FileAction(enum.Enum):
+    ADD = "add"
+    SKIP = "skip"
+    REPLACE = "replace"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """What happens to one server file (``path`` relative to the server root, ``/``-joined);
+    ``digest`` is the SHA-256 of the wanted bytes."""
+
+    path: str
+    action: FileAction
+    digest: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    files: tuple[PlannedFile, ...]
+
+    @cached_property
+    def conflicts(self) -> tuple[PlannedFile, ...]:
+        return tuple(f for f in self.files if f.action is FileAction.REFUSE)
+
+    @cached_property
+    def counts(self) -> dict[FileAction, int]:
+        found = dict.fromkeys(FileAction, 0)
+        for planned in self.files:
+            found[planned.action] += 1
+        return found
+
+    @property
+    def writes(self) -> tuple[PlannedFile, ...]:
+        """The files to add or replace, in :func:`write_order`."""
+        return tuple(write_order(self))
+
+
+def plan_files(
+    wanted: Mapping[str, str],
+    existing: Mapping[str, str | None],
+    replaceable: Callable[[str], bool],
+) -> FilePlan:
+    """Each wanted file (path → digest) against what is there (path → digest, None or
+    missing when absent): ADD when absent, SKIP when the same, REPLACE when other bytes and
+    ``replaceable(path)``, else REFUSE. Sorted by path."""
+    files = []
+    for path in sorted(wanted):
+        digest = wanted[path]
+        there = existing.get(path)
+        if there is None:
+            files.append(PlannedFile(path, FileAction.ADD, digest, "new"))
+        elif there == digest:
+            files.append(PlannedFile(path, FileAction.SKIP, digest, "same bytes"))
+        elif replaceable(path):
+            files.append(PlannedFile(path, FileAction.REPLACE, digest, "other bytes, replaceable"))
+        else:
+            files.append(PlannedFile(path, FileAction.REFUSE, digest, "other bytes"))
+    return FilePlan(tuple(files))
+
+
+def _is_tag_list(path: str) -> bool:
+    return path.endswith(".list")
+
+
+def _rank(path: str) -> int:
+    name = path.rsplit("/", 1)[-1]
+    if _is_tag_list(path):
+        return 3
+    if name == INDEX_NAME:
+        return 2
+    if name.endswith((".eupspkg", ".tar.gz")):
+        return 0
+    return 1
+
+
+def write_order(plan: FilePlan) -> list[PlannedFile]:
+    """The files to write (ADD, REPLACE) in the order that keeps a server consistent at
+    every moment: packages and tarballs, then manifests, tables, env files and config.txt,
+    then index.json files (deepest directory first), tag lists last."""
+    writes = [f for f in plan.files if f.action in (FileAction.ADD, FileAction.REPLACE)]
+    return sorted(writes, key=lambda f: (_rank(f.path), -f.path.count("/"), f.path))

@@ -1,0 +1,333 @@
+"""Writing a server tree into real directories: add, skip, replace, refuse, resume (issue 12)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dmrelease.adapters.files import WriteFailed
+from dmrelease.adapters.server_tree import (
+    DestinationError,
+    LocalDestination,
+    ServerConflict,
+    Source,
+    TreeOutcome,
+    digest_source,
+    open_destination,
+    publish_tree,
+)
+from dmrelease.core.distrib import FileAction
+
+
+def is_tag_list(path: str) -> bool:
+    return path.endswith(".list")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (hidden ones too) → bytes."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }  # fmt: skip
+
+
+WANTED: dict[str, Source] = {
+    "config.txt": b"# config\n",
+    "products/a-1.eupspkg": b"A" * 1000,
+    "products/b-2.eupspkg": b"B" * 10,
+    "manifests/a-1.manifest": b"manifest a\n",
+    "tables/a-1.table": b"table a\n",
+    "tags/w_2025_24.list": b"tag list 1\n",
+    "env/w_2025_24.env": b"EUPS_TAG='w_2025_24'\n",
+}
+
+
+def publish(
+    root: Path, wanted: dict[str, Source], *, dry_run: bool = False
+) -> tuple[TreeOutcome, str]:
+    log = io.StringIO()
+    outcome = publish_tree(
+        LocalDestination(root), wanted, replaceable=is_tag_list, dry_run=dry_run, log=log
+    )
+    return outcome, log.getvalue()
+
+
+def test_a_first_publish_writes_every_file_and_an_index_per_directory(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    outcome, log = publish(root, WANTED)
+    files = tree(root)
+    assert {k: v for k, v in files.items() if not k.endswith("index.json")} == WANTED
+    assert json.loads(files["index.json"]) == ["config.txt", "env", "manifests", "products",
+                                              "tables", "tags"]  # fmt: skip
+    assert files["products/index.json"] == b'["a-1.eupspkg", "b-2.eupspkg"]\n'
+    assert files["tags/index.json"] == b'["w_2025_24.list"]\n'
+    assert files["env/index.json"] == b'["w_2025_24.env"]\n'
+    assert len(files) == 7 + 6
+    assert outcome.written[-1] == "tags/w_2025_24.list"
+    assert outcome.written[:2] == ("products/a-1.eupspkg", "products/b-2.eupspkg")
+    assert log == f"{root}: 13 to add, 0 to skip, 0 to replace, 0 refused\n{root}: wrote 13 files\n"
+
+
+def test_a_rerun_skips_everything_and_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    publish(root, WANTED)
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    outcome, log = publish(root, WANTED)
+    assert outcome.written == ()
+    assert log == f"{root}: 0 to add, 13 to skip, 0 to replace, 0 refused\n{root}: wrote 0 files\n"
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+
+
+def test_a_new_version_adds_files_merges_indexes_and_replaces_the_tag_list(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    publish(root, WANTED)
+    (root / "products" / "by-hand.eupspkg").write_bytes(b"someone else's")
+    second = {
+        "config.txt": b"# config\n",
+        "products/c-3.eupspkg": b"C",
+        "tags/w_2025_24.list": b"tag list 2\n",
+        "tags/w_latest.list": b"latest\n",
+    }
+    outcome, _ = publish(root, second)
+    files = tree(root)
+    assert files["tags/w_2025_24.list"] == b"tag list 2\n"
+    assert files["products/index.json"] == (
+        b'["a-1.eupspkg", "b-2.eupspkg", "by-hand.eupspkg", "c-3.eupspkg"]\n'
+    )
+    assert files["tags/index.json"] == b'["w_2025_24.list", "w_latest.list"]\n'
+    assert files["products/a-1.eupspkg"] == b"A" * 1000  # untouched
+    counts = outcome.plan.counts
+    # added: c-3, w_latest; replaced: the tag list, products/ and tags/ indexes; skipped:
+    # config.txt and the root index (its names did not change)
+    assert (counts[FileAction.ADD], counts[FileAction.SKIP], counts[FileAction.REPLACE]) == (
+        2,
+        2,
+        3,
+    )
+    assert outcome.written == (
+        "products/c-3.eupspkg", "products/index.json", "tags/index.json", "tags/w_2025_24.list",
+        "tags/w_latest.list",
+    )  # fmt: skip
+
+
+def test_a_conflict_anywhere_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    publish(root, WANTED)
+    before = tree(root)
+    changed = dict(WANTED)
+    changed["products/a-1.eupspkg"] = b"other bytes"
+    changed["manifests/a-1.manifest"] = b"other manifest\n"
+    changed["products/new-1.eupspkg"] = b"new"
+    changed["tags/w_2025_24.list"] = b"tag list 2\n"
+    with pytest.raises(ServerConflict) as caught:
+        publish(root, changed)
+    assert caught.value.exit_code == 1
+    assert str(caught.value) == (
+        f"{root}/manifests/a-1.manifest: already there with other bytes\n"
+        f"{root}/products/a-1.eupspkg: already there with other bytes\n"
+        "2 server files would be rewritten; a published file is never changed: "
+        "nothing was written"
+    )
+    assert tree(root) == before
+
+
+def test_a_dry_run_lists_each_file_and_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    publish(root, {"config.txt": b"# config\n", "tags/t.list": b"1\n"})
+    before = tree(root)
+    wanted: dict[str, Source] = {"config.txt": b"# config\n", "tags/t.list": b"2\n",
+                                 "tables/x.table": b"x\n"}  # fmt: skip
+    outcome, log = publish(root, wanted, dry_run=True)
+    assert tree(root) == before
+    assert outcome.written == ()
+    assert log == (
+        f"{root}: 2 to add, 2 to skip, 2 to replace, 0 refused (dry run: nothing written)\n"
+        "  skip     config.txt\n"
+        "  replace  index.json\n"
+        "  add      tables/index.json\n"
+        "  add      tables/x.table\n"
+        "  skip     tags/index.json\n"
+        "  replace  tags/t.list\n"
+    )
+
+
+def test_a_dry_run_of_a_conflict_lists_the_refusal_and_fails(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    publish(root, {"config.txt": b"1\n"})
+    log = io.StringIO()
+    with pytest.raises(ServerConflict):
+        publish_tree(LocalDestination(root), {"config.txt": b"2\n"}, replaceable=is_tag_list,
+                     dry_run=True, log=log)  # fmt: skip
+    assert "  refuse   config.txt\n" in log.getvalue()
+
+
+class FailingAfter(LocalDestination):
+    """A destination killed after ``count`` files (creates and replaces)."""
+
+    def __init__(self, root: Path, count: int) -> None:
+        super().__init__(root)
+        self.left = count
+
+    def _tick(self) -> None:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+
+    def create(self, path: str, source: Source) -> None:
+        self._tick()
+        super().create(path, source)
+
+    def replace(self, path: str, source: Source) -> None:
+        self._tick()
+        super().replace(path, source)
+
+
+@pytest.mark.parametrize("killed_after", [0, 1, 3, 7, 12])
+def test_a_publish_killed_midway_finishes_on_rerun_writing_no_file_twice(
+    tmp_path: Path, killed_after: int
+) -> None:
+    root = tmp_path / "srv"
+    with pytest.raises(KeyboardInterrupt):
+        publish_tree(FailingAfter(root, killed_after), WANTED, replaceable=is_tag_list,
+                     log=io.StringIO())  # fmt: skip
+    first = tree(root)
+    assert not any(Path(p).name.startswith(".") for p in first)  # no temporary left
+    assert "tags/w_2025_24.list" not in first  # the tag list comes last
+    assert len(first) == killed_after
+    outcome, _ = publish(root, WANTED)
+    again = set(outcome.written)
+    assert not again & set(first)
+    assert len(first) + len(again) == 13
+    reference = tmp_path / "ref"
+    publish(reference, WANTED)
+    assert tree(root) == tree(reference)
+
+
+def test_a_file_created_meanwhile_with_the_same_bytes_is_fine_with_other_bytes_refused(
+    tmp_path: Path,
+) -> None:
+    class Racing(LocalDestination):
+        def __init__(self, root: Path, bytes_: bytes) -> None:
+            super().__init__(root)
+            self.bytes_ = bytes_
+
+        def create(self, path: str, source: Source) -> None:
+            if path == "tables/a.table":
+                (self.root / "tables").mkdir(parents=True, exist_ok=True)
+                (self.root / path).write_bytes(self.bytes_)
+            super().create(path, source)
+
+    same = tmp_path / "same"
+    outcome = publish_tree(Racing(same, b"t\n"), {"tables/a.table": b"t\n"},
+                           replaceable=is_tag_list, log=io.StringIO())  # fmt: skip
+    assert "tables/a.table" not in outcome.written
+    assert tree(same)["tables/a.table"] == b"t\n"
+    other = tmp_path / "other"
+    with pytest.raises(ServerConflict) as caught:
+        publish_tree(Racing(other, b"theirs\n"), {"tables/a.table": b"t\n"},
+                     replaceable=is_tag_list, log=io.StringIO())  # fmt: skip
+    assert tree(other)["tables/a.table"] == b"theirs\n"
+    assert str(caught.value) == (
+        f"{other}/tables/a.table: already there with other bytes\n"
+        "1 server file would be rewritten; a published file is never changed: nothing was written"
+    )
+
+
+def test_create_never_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
+    dest = LocalDestination(tmp_path)
+    dest.create("a/b.txt", b"one")
+    with pytest.raises(FileExistsError):
+        dest.create("a/b.txt", b"two")
+    assert tree(tmp_path) == {"a/b.txt": b"one"}
+    dest.replace("a/b.txt", b"two")
+    assert tree(tmp_path) == {"a/b.txt": b"two"}
+    assert dest.digest("a/b.txt") == digest_source(b"two")
+    assert dest.digest("a/none") is None
+    assert dest.digest("a") == "directory"
+    assert dest.names("a") == ["b.txt"]
+    assert dest.names("missing") == []
+
+
+def test_a_staged_file_is_streamed(tmp_path: Path) -> None:
+    staged = tmp_path / "big.tar.gz"
+    with staged.open("wb") as out:
+        for i in range(40):
+            out.write(bytes([i]) * (1 << 20))
+    root = tmp_path / "srv"
+    outcome, _ = publish(root, {"p-1@Linux64.tar.gz": staged})
+    assert (root / "p-1@Linux64.tar.gz").read_bytes() == staged.read_bytes()
+    assert outcome.plan.files[1].digest == digest_source(staged.read_bytes())
+    outcome, _ = publish(root, {"p-1@Linux64.tar.gz": staged})
+    assert outcome.written == ()
+
+
+def test_a_directory_where_a_file_goes_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "srv" / "config.txt").mkdir(parents=True)
+    with pytest.raises(ServerConflict, match=r"config\.txt: already there with other bytes"):
+        publish(tmp_path / "srv", {"config.txt": b"x"})
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A directory nothing can be written to: a read-only tmpfs as root, else mode 0555."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                              capture_output=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip("mounting a read-only file system failed (needs root and mount)")
+        try:
+            yield folder
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+
+
+def test_an_unwritable_destination_is_an_environment_error_naming_it(read_only: Path) -> None:
+    with pytest.raises(DestinationError) as caught:
+        publish(read_only / "srv", WANTED)
+    assert caught.value.exit_code == 2
+    message = str(caught.value)
+    assert message.startswith(f"{read_only / 'srv'}: cannot write there ({read_only}: ")
+    assert message.endswith("check the permissions or give another server directory")
+    assert list(read_only.iterdir()) == []
+    _, log = publish(read_only / "srv", WANTED, dry_run=True)  # a dry run needs no write access
+    assert log.startswith(f"{read_only / 'srv'}: 13 to add, 0 to skip")
+
+
+def test_a_write_failing_inside_the_tree_names_the_file(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    (root / "products").mkdir(parents=True)
+    (root / "products" / "index.json").mkdir()  # the index cannot be replaced
+    with pytest.raises(WriteFailed) as caught:
+        publish(root, {"products/a.eupspkg": b"a"})
+    assert caught.value.exit_code == 2
+    assert str(caught.value).startswith(f"{root}/products/index.json: cannot write: ")
+
+
+def test_open_destination(tmp_path: Path) -> None:
+    assert isinstance(open_destination(str(tmp_path), {}), LocalDestination)
+    local = open_destination(f"file://{tmp_path}", {})
+    assert local.where == str(tmp_path)
+    with pytest.raises(DestinationError, match=r"^https:// destinations cannot be written: "):
+        open_destination("https://example.org/x", {})
+    with pytest.raises(DestinationError, match="no server destination given"):
+        open_destination("", {})
+
+
+def test_paths_must_be_relative(tmp_path: Path) -> None:
+    for bad in ("/etc/passwd", "../x", "a//b", "a/./b", "index.json", "tags/index.json"):
+        with pytest.raises(ValueError):
+            publish(tmp_path, {bad: b"x"})
