@@ -41,7 +41,7 @@ def test_show_prints_the_environment_s_paths_and_their_sources(
     monkeypatch.setenv("SPLENV_REF", "9.0.0")
     values = _values(capsys, file)
     assert values["paths.stack"] == (str(tmp_path / "stacks/9.0.0"), f"{file}:2")
-    assert values["paths.source_server"] == ("srv/9.0.0/eupspkg", f"{file}:3")
+    assert values["paths.source_server"] == (str(tmp_path / "srv/9.0.0/eupspkg"), f"{file}:3")
     assert values["build.env"] == ("9.0.0", "environment SPLENV_REF")
     machine = flavor_of(platform.system(), platform.machine()) or "Linux64"
     assert values["build.flavor"] == (machine, "default")

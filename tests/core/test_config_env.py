@@ -130,3 +130,14 @@ def test_the_machine_flavor_is_the_default_only() -> None:
     environ = {"DM_RELEASE_FLAVOR": "DarwinX86"}
     from_env = build_options(text="", path="f.toml", environ=environ)
     assert with_environment(from_env, flavor="Darwin").config.flavor == "DarwinX86"
+
+
+def test_a_relative_destination_of_the_file_is_relative_to_the_file_s_directory() -> None:
+    text = '[paths]\nsource_server = "srv/{env}/src"\nbinary_server = "gs://b/{env}"\n'
+    environ = {"DM_RELEASE_ENV": "9.0.0"}
+    config = with_environment(build_options(text=text, path="/etc/dm/f.toml", environ=environ))
+    assert config.config.source_server_dir == "/etc/dm/srv/9.0.0/src"
+    assert config.config.binary_server_dir == "gs://b/9.0.0"
+    given = {"DM_RELEASE_SOURCE_SERVER_DIR": "here/src"}  # the environment's: as given
+    from_env = with_environment(build_options(text="", path="/etc/dm/f.toml", environ=given))
+    assert from_env.config.source_server_dir == "here/src"

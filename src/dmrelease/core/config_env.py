@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+from pathlib import PurePath
 
 from dmrelease.core.config import Loaded, options
 from dmrelease.core.errors import CheckFailed, Diagnostic
@@ -61,7 +62,9 @@ def env_name_problem(name: str) -> str | None:
 
 def with_environment(loaded: Loaded, *, flavor: str | None = None) -> Loaded:
     """``loaded`` with ``{env}`` replaced by ``build.env`` in :data:`ENV_SETTINGS`, and
-    ``flavor`` (this machine's) as the flavor when none was given. CheckFailed naming each
+    ``flavor`` (this machine's) as the flavor when none was given; a relative
+    ``paths.source_server`` or ``paths.binary_server`` of the file is made relative to the
+    file's directory, like the file's other paths. CheckFailed naming each
     setting and where it was given when ``{env}`` is used and ``build.env`` is unset, and
     when ``build.env`` is not an environment name (``config-env``)."""
     config, sources = loaded.config, loaded.sources
@@ -87,11 +90,31 @@ def with_environment(loaded: Loaded, *, flavor: str | None = None) -> Loaded:
             changed[setting] = type(value)(text)
     if problems:
         raise CheckFailed(problems)
+    for setting in _DESTINATIONS:
+        value = changed.get(setting, getattr(config, setting))
+        anchored = _anchored(value, sources.get(setting, "default"))
+        if anchored != value:
+            changed[setting] = anchored
     if flavor is not None and sources.get("flavor", "default") == "default":
         changed["flavor"] = flavor
     if not changed:
         return loaded
     return dataclasses.replace(loaded, config=dataclasses.replace(config, **changed))  # type: ignore[arg-type]
+
+
+#: the write destinations: a directory or an object store URL (text, not paths)
+_DESTINATIONS = ("source_server_dir", "binary_server_dir")
+
+
+def _anchored(value: object, source: str) -> object:
+    """A relative directory given in the file, relative to the file's directory like the
+    file's other paths (a URL, an absolute path, or one from the environment as given)."""
+    if not isinstance(value, str) or "://" in value or PurePath(value).is_absolute():
+        return value
+    path, _, line = source.rpartition(":")
+    if not path or not line.isdigit():
+        return value
+    return str(PurePath(path).parent / value)
 
 
 def _at(
