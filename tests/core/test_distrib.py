@@ -148,6 +148,8 @@ def test_a_server_manifest_has_eups_s_header_and_columns() -> None:
     assert render_server_manifest("base", V["base"], rows) == (
         "EUPS distribution manifest for base (g1111111111+663e2227e0). Version 1.0\n"
         "#\n"
+        "# Creator:      dm-release\n"
+        "#\n"
         "# pkg           flavor       version    tablefile                 "
         "installation_directory         installID\n"
         "#---------------------------------------------------------------------------------"

@@ -6,7 +6,7 @@ import io
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,7 @@ WANTED: dict[str, Source] = {
 
 
 def publish(
-    root: Path, wanted: dict[str, Source], *, dry_run: bool = False
+    root: Path, wanted: Mapping[str, Source], *, dry_run: bool = False
 ) -> tuple[TreeOutcome, str]:
     log = io.StringIO()
     outcome = publish_tree(

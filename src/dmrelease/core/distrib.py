@@ -83,6 +83,9 @@ TARBALL_URL = %(base)s/%(path)s
 DIST_URL = %(base)s/%(path)s
 """
 
+#: EUPS writes who, when and with which EUPS version; a server file made again from the
+#: same build must have the same bytes, so the creator is dm-release and the rest is left out
+_MANIFEST_CREATOR = "#\n# Creator:      dm-release\n#\n"
 _MANIFEST_COLUMNS = (
     "# pkg           flavor       version    tablefile                 "
     "installation_directory         installID\n"
@@ -197,10 +200,11 @@ def closure_rows(manifest: Manifest, product: str, *, flavor: str | None) -> lis
 
 
 def render_server_manifest(product: str, version: str, rows: Iterable[ServerRow]) -> str:
-    """A server manifest: EUPS's first line and column header, without its creator, time
-    and EUPS version lines (they would make each rewrite differ), then one line per row."""
-    head = f"EUPS distribution manifest for {product} ({version}). Version 1.0\n#\n"
-    return head + _MANIFEST_COLUMNS + "".join(f"{row}\n" for row in rows)
+    """A server manifest: EUPS's first line, comment block and column header (creator
+    dm-release; no time or EUPS version lines, which would make each rewrite differ), then
+    one line per row."""
+    head = f"EUPS distribution manifest for {product} ({version}). Version 1.0\n"
+    return head + _MANIFEST_CREATOR + _MANIFEST_COLUMNS + "".join(f"{row}\n" for row in rows)
 
 
 def _shell_value(value: str) -> str:
