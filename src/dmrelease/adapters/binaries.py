@@ -131,11 +131,16 @@ class BinaryServer:
             shutil.rmtree(work, ignore_errors=True)
 
     def _download(self, product: str, version: str, target: Path) -> None:
+        self.download(self.tarball(product, version), target, what=product)
+
+    def download(self, name: str, target: Path, *, what: str) -> None:
+        """GET the server's file ``name`` into ``target`` within the limits (a tarball, or
+        a tag list); ``what`` begins each message (the product)."""
         import requests
         import urllib3
 
-        url = self.url(product, version)
-        name = self.tarball(product, version)
+        product = what
+        url = f"{self.base_url.rstrip('/')}/{name}"
         ends = time.monotonic() + self.deadline
         try:
             # the headers too: a server may trickle them, each read within the timeout

@@ -127,6 +127,17 @@ class VersionDb:
             address = remote_address(remote)
         return cls(path, Git(path, env=identity, timeout=timeout), address)
 
+    def build_manifest(self, build_id: str) -> str | None:
+        """The text of ``manifests/<build_id>.txt`` as recorded (another product's build:
+        a library's), None when versiondb has no such build; with a remote, what the remote
+        holds (the clone is brought up to date first, as :meth:`survey` does)."""
+        if self.remote is not None:
+            remote, main = self._fetch()
+            self._follow(remote, main)
+        file = self.path / "manifests" / f"{build_id}.txt"
+        data = _read(file)
+        return None if data is None else decode_text(data, str(file))
+
     def content_db(self) -> ContentDb:
         return _parse_content(self._content_text()[1], str(self.path / CONTENT_DB))
 

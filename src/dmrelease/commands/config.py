@@ -28,6 +28,7 @@ from dmrelease.adapters.config import (
 )
 from dmrelease.commands.machine import add_json_flag, emit, wants_json
 from dmrelease.core.config import (
+    LIBRARY_HELP,
     PRODUCT_HELP,
     SECRET_HELP,
     SECRETS,
@@ -141,6 +142,10 @@ def show_rows(loaded: Loaded) -> list[tuple[str, Any, str]]:
         for key in PRODUCT_HELP:
             name = f"products.{product.name}.{key}"
             rows.append((name, getattr(product, key), loaded.sources[name]))
+    for library in loaded.config.libraries:
+        for key in LIBRARY_HELP:
+            name = f"libraries.{library.name}.{key}"
+            rows.append((name, getattr(library, key), loaded.sources[f"libraries.{library.name}"]))
     for name in SECRETS:
         value = _Masked() if getattr(loaded.config, name) is not None else None
         rows.append((name, value, loaded.sources[name]))
@@ -355,6 +360,23 @@ def reference_text() -> str:
         default = "required" if key == "repos" else _code(_product_default(key))
         cells = [_code(key), kinds.get(key, "list"), default, _prose(text)]
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    out += [
+        "",
+        "## Libraries: `[libraries.NAME]`",
+        "",
+        "One table per library product, named after its metapackage: released on its own, "
+        "used by the products that list it in `libraries`. The tag list `<tag>.list` on the "
+        "binary server names the library's build (`#BUILD=bNNNN`) in the shared versiondb; "
+        "its manifest gives each library package's SHA-1, version and dependencies. A "
+        "product's rebuild installs those packages from the binary server (never clones or "
+        "builds them), records them in its manifest, and its release sessions tag only its "
+        "own packages. A package of a library must not be in the product's repos.yaml. "
+        "Its keys:",
+        "",
+    ]
+    for key, text in LIBRARY_HELP.items():
+        default = "required" if key == "tag" else "default `servers.binary`"
+        out.append(f"- `{key}` (text, {default}): {_prose(text)}")
     out += [
         "",
         "## Secrets",

@@ -28,6 +28,8 @@ from dmrelease.core.requests import BuildRequest, RefList
 __all__ = [
     "CREDENTIAL_VARIABLES",
     "FLAVORS",
+    "LIBRARY_HELP",
+    "LIBRARY_KEYS",
     "PRODUCT_HELP",
     "PRODUCT_KEYS",
     "SECRETS",
@@ -35,6 +37,7 @@ __all__ = [
     "Config",
     "K",
     "Kind",
+    "LibraryConfig",
     "Loaded",
     "OptionSpec",
     "ProductConfig",
@@ -103,6 +106,8 @@ class ProductConfig:
     ``external``: ``--external`` dependencies, not packages of the product (never fetched
     nor built). ``external_repos``: packages of the product whose repositories are external
     forks, so that a final also tags them ``vM.n.p`` (DESIGN.md §3). A name is in one at most.
+    ``libraries``: the ``[libraries.<name>]`` this product depends on: their packages come
+    from the library's release on the binary server, never cloned nor built here.
     """
 
     name: str
@@ -110,6 +115,18 @@ class ProductConfig:
     release_branch: str = "v{major}.{minor}.x"
     external: tuple[str, ...] = ()
     external_repos: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """One ``[libraries.<metapackage>]`` table: a library product released on its own
+    (DMTN-106 §2.1), used by products at its EUPS ``tag`` from the binary ``server``
+    (None: ``servers.binary``)."""
+
+    name: str
+    tag: str
+    server: str | None = None
 
 
 #: the keys of a ``[products.<metapackage>]`` table and their help (the reference and
@@ -119,8 +136,16 @@ PRODUCT_HELP = {
     "release_branch": "name of a release's branches, made of {major} and {minor}",
     "external": "dependencies that are not packages of the product: never fetched nor built",
     "external_repos": "packages of the product on external forks: a final also tags them vM.n.p",
+    "libraries": "library products ([libraries.NAME]) whose packages this product uses: "
+    "installed from their release on the binary server, never cloned nor built",
 }
 PRODUCT_KEYS = set(PRODUCT_HELP)
+#: the keys of a ``[libraries.<metapackage>]`` table and their help; ``tag`` is required
+LIBRARY_HELP = {
+    "tag": "the EUPS tag the library is released at (its tag list on the binary server)",
+    "server": "URL of the binary server holding that release",
+}
+LIBRARY_KEYS = set(LIBRARY_HELP)
 #: what each secret is (the reference and --help print it)
 SECRET_HELP = {"binary_token": "the token sent to the binary server (servers.binary)"}
 K = Kind
@@ -132,6 +157,7 @@ class Config:
     up, never what one run is asked (that is :class:`RequestOptions`, made into a request)."""
 
     products: tuple[ProductConfig, ...] = ()
+    libraries: tuple[LibraryConfig, ...] = ()
     no_binary_fetch: bool = _option(
         False, K.BOOL, "never install binaries from the binary server; build instead",
         key="build.no_binary_fetch", env=("NO_BINARY_FETCH",), flag="--no-binary-fetch",

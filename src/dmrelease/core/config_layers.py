@@ -3,10 +3,10 @@
 Precedence is default < file < environment < flag (STYLE.md habit 11); among an option's
 environment variables the first one set wins. Every problem is collected with the file,
 line and rule (``config-syntax``, ``config-unknown-key``, ``config-type``,
-``config-secret``, ``config-product``, ``config-value``). Every integer is range-checked
-(``config-value``): timeouts at most :data:`MAX_TIMEOUT` seconds, job counts at most
-:data:`MAX_JOBS`, any other number at most :data:`MAX_NUMBER`. Pure: the adapter reads the file
-and hands in the process environment.
+``config-secret``, ``config-product``, ``config-library``, ``config-value``). Every integer
+is range-checked (``config-value``): timeouts at most :data:`MAX_TIMEOUT` seconds, job
+counts at most :data:`MAX_JOBS`, any other number at most :data:`MAX_NUMBER`. Pure: the
+adapter reads the file and hands in the process environment.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from typing import Any, TypedDict, Unpack
 
 from dmrelease.core.config import (
     FLAVORS,
+    LIBRARY_KEYS,
     PRODUCT_KEYS,
     SECRETS,
     Config,
     Kind,
+    LibraryConfig,
     Loaded,
     ProductConfig,
     RequestOptions,
@@ -247,6 +249,7 @@ class _Builder:
         self.sources: dict[str, str] = {}
         self.problems: list[Diagnostic] = []
         self.products: list[ProductConfig] = []
+        self.libraries: list[LibraryConfig] = []
 
     def set(self, name: str, value: Any, origin: _Origin, label: str) -> None:
         try:
@@ -297,10 +300,32 @@ def _file_layer(builder: _Builder, text: str, path: str, base: Path) -> None:
         elif section == "products":
             for name, table in entries.items():
                 _product(builder, name, table, _Origin(path, where.line, base), text)
+        elif section == "libraries":
+            for name, table in entries.items():
+                _library(builder, name, table, _Origin(path, where.line, base), text)
         else:
             for key, value in entries.items():
                 at = _Origin(path, _line_of(text, section, key), base)
                 _file_entry(builder, f"{section}.{key}", value, at, by_key)
+    _check_libraries(builder, text, path, base)
+
+
+def _check_libraries(builder: _Builder, text: str, path: str, base: Path) -> None:
+    """Each library a product names is configured, and is not a product too."""
+    libraries = {library.name for library in builder.libraries}
+    products = {product.name for product in builder.products}
+    for product in builder.products:
+        at = _Origin(path, _key_line(text, f"products.{product.name}", "libraries"), base)
+        for name in product.libraries:
+            if name not in libraries:
+                builder.fail(
+                    at, "config-library", f"products.{product.name}: library {name!r} is not "
+                    "configured", f"add [libraries.{name}] with its tag to dm-release.toml",
+                )  # fmt: skip
+    for name in sorted(libraries & products):
+        at = _Origin(path, _header_line(text, f"libraries.{name}"), base)
+        builder.fail(at, "config-library", f"{name} is both a product and a library",
+                     "a product is built here or used as a library: keep one table")  # fmt: skip
 
 
 def _file_entry(
@@ -389,7 +414,31 @@ def _product(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -
             builder.sources[f"{section}.{key}"] = _source(_Origin(at.path, line, at.base), key)
 
 
-_LISTS = ("external", "external_repos")
+def _library(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -> None:
+    """``[libraries.NAME]``: ``tag`` (an EUPS tag name), optional ``server`` (a URL)."""
+    section = f"libraries.{name}"
+    at = _Origin(at.path, _key_line(text, section, "tag"), at.base)
+    if not is_package_name(name) or not isinstance(table, dict):
+        builder.fail(at, "config-library", f"{section}: a table named like a product")
+        return
+    before = len(builder.problems)
+    unknown = sorted(set(table) - LIBRARY_KEYS)
+    if unknown:
+        builder.fail(at, "config-unknown-key", f"{section}: unknown key {unknown[0]}")
+    tag, server = table.get("tag"), table.get("server")
+    problem = _eups_tag_problem(tag) if isinstance(tag, str) else "missing"
+    if problem:
+        builder.fail(at, "config-library", f"{section}: tag = <EUPS tag>: {problem}",
+                     "the EUPS tag the library is released at, e.g. v1_2_0")  # fmt: skip
+    if server is not None and not (isinstance(server, str) and server.strip()):
+        where = _Origin(at.path, _key_line(text, section, "server"), at.base)
+        builder.fail(where, "config-library", f"{section}: server = <binary server URL>")
+    if len(builder.problems) == before:
+        builder.libraries.append(LibraryConfig(name, str(tag), server))
+        builder.sources[section] = _source(at, section)
+
+
+_LISTS = ("external", "external_repos", "libraries")
 _NAME_HINT = "a package name is letters, digits and '_', as the keys of repos.yaml"
 _LISTS_HINT = (
     "external: dependencies that are not packages of the product (not built); "
@@ -501,6 +550,7 @@ def build_options(
     settings = {n: v for n, v in builder.values.items() if n in setting_options()}
     config = Config(
         products=tuple(builder.products),
+        libraries=tuple(builder.libraries),
         config_path=path if text is not None else None,
         binary_token=_secret(environ or {}, "binary_token"),
         **settings,
@@ -512,7 +562,9 @@ def build_options(
         if getattr(config, name) is not None:
             builder.sources[name] = f"environment {variable}"
     sources = {name: builder.sources.get(name, DEFAULT) for name in (*options(), *SECRETS)}
-    products = {k: v for k, v in builder.sources.items() if k.startswith("products.")}
+    products = {
+        k: v for k, v in builder.sources.items() if k.startswith(("products.", "libraries."))
+    }
     return Loaded(config, request, {**sources, **products})
 
 

@@ -17,8 +17,9 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dmrelease.adapters.buildcmd import BuildCommand
 from dmrelease.adapters.config import auto_jobs
@@ -28,6 +29,7 @@ from dmrelease.adapters.versiondb import VersionDb
 from dmrelease.core.build import Action, Outcome
 from dmrelease.core.config import Config
 from dmrelease.core.errors import DmReleaseError, UsageError
+from dmrelease.core.libraries import Library, library_packages
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.core.requests import BuildRequest
 from dmrelease.stages.rebuild_build import Builder, run_build
@@ -38,6 +40,9 @@ from dmrelease.stages.workspace import (
     open_workspace,
     work_dir_lock,
 )
+
+if TYPE_CHECKING:
+    from dmrelease.adapters.binaries import BinaryServer
 
 __all__ = [
     "BuildFailed",
@@ -90,7 +95,10 @@ def prepare(
     build_id, reused = (preview.build_id, preview.reused) if preview else ("b?", False)
     manifest = dataclasses.replace(manifest, build_id=build_id)
     notes = workspace.notes
-    plan = Prepared(manifest, reused, workspace.sources, (), notes, time.monotonic() - started)
+    libraries = {n: lib.shown for n, lib in workspace.library_packages().items()}
+    plan = Prepared(
+        manifest, reused, workspace.sources, (), notes, time.monotonic() - started, libraries
+    )
     print_prepare(plan, log, dry_run=dry_run)
     if dry_run or versiondb is None:
         return plan
@@ -115,7 +123,11 @@ def write_outputs(config: Config, manifest: Manifest) -> list[Path]:
     return [manifest_file, properties]
 
 
-def builder_for(config: Config, clones: Path | None = None) -> Builder:
+def builder_for(
+    config: Config, clones: Path | None = None, libraries: Mapping[str, Library] | None = None
+) -> Builder:
+    """The builder of ``config``; ``libraries``: the manifest's library packages (name →
+    library), installed from their library's binary server."""
     server = None
     if config.binary_server and not config.no_binary_fetch:
         # the binary server's code (tarfile, tempfile…) loads only when there is a server
@@ -131,7 +143,23 @@ def builder_for(config: Config, clones: Path | None = None) -> Builder:
     return Builder(
         Stack(config.stack, config.flavor), clones or config.work_dir / "clones",
         config.work_dir / "logs", command, server, config.build_docs, float(config.git_timeout),
+        _library_servers(config, libraries or {}),
     )  # fmt: skip
+
+
+def _library_servers(
+    config: Config, libraries: Mapping[str, Library]
+) -> dict[str, tuple[str, BinaryServer]]:
+    if not libraries:
+        return {}
+    from dmrelease.adapters.library_server import library_server
+
+    configured = {library.name: library for library in config.libraries}
+    servers = {
+        name: library_server(config, configured[name])
+        for name in sorted({lib.name for lib in libraries.values()})
+    }
+    return {n: (lib.shown, servers[lib.name]) for n, lib in libraries.items()}
 
 
 def build(
@@ -145,7 +173,8 @@ def build(
     from the clones of ``workspace`` (the work clones when None); BuildFailed after
     status.json."""
     started = time.monotonic()
-    builder = builder_for(config, workspace.root if workspace else None)
+    libraries = workspace.library_packages() if workspace else _libraries_of(config, manifest)
+    builder = builder_for(config, workspace.root if workspace else None, libraries)
     jobs = auto_jobs(config.jobs)
     actions = builder.plan(manifest, jobs)
     if request.dry_run:
@@ -168,6 +197,17 @@ def build(
         count = builder.stack.declare_tag(request.eups_tag, pairs)
         print(f"EUPS tag {request.eups_tag} declared on {count} packages", file=log)
     return built
+
+
+def _libraries_of(config: Config, manifest: Manifest) -> dict[str, Library]:
+    """Without a workspace, the manifest's library packages from the libraries' releases
+    (a library package is never built, whoever calls)."""
+    names = [name for product in config.products for name in product.libraries]
+    if not names:
+        return {}
+    from dmrelease.adapters.library_server import resolve_libraries
+
+    return library_packages(manifest, resolve_libraries(config, names))
 
 
 def write_status(config: Config, built: Built) -> Path:

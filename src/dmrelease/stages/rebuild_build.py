@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +21,18 @@ from dmrelease.adapters.files import WriteFailed
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.build import Action, Outcome, Schedule, choose_action
+from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.manifest import Manifest, ManifestEntry
 
 if TYPE_CHECKING:  # loaded with the first server (stages.rebuild.builder_for): tarfile…
     from dmrelease.adapters.binaries import BinaryServer
 
 Progress = Callable[[Outcome, Schedule], None]
+
+
+class LibraryNotOnServer(DmReleaseError):
+    """Library packages to install are not on their library's binary server: they are
+    never built here, so nothing is built."""
 
 
 @dataclass(frozen=True)
@@ -40,31 +46,64 @@ class Builder:
     server: BinaryServer | None
     build_docs: bool = False
     git_timeout: float = 600.0
+    #: the library packages of the manifest: name → (its library, for messages; the
+    #: binary server of its release): installed from there, never built
+    libraries: Mapping[str, tuple[str, BinaryServer]] = field(default_factory=dict)
+
+    def _server_of(self, name: str) -> BinaryServer | None:
+        return self.libraries[name][1] if name in self.libraries else self.server
 
     def plan(self, manifest: Manifest, jobs: int) -> dict[str, Action]:
-        """Reused / fetched / built per package; HEAD requests run ``jobs`` at a time."""
+        """Reused / fetched / built per package; HEAD requests run ``jobs`` at a time. A
+        library package is reused or fetched from its library's server: LibraryNotOnServer
+        when it is on neither (before anything is built)."""
         installed = {e.name: self.stack.is_installed(e.name, e.version) for e in manifest.entries}
-        missing = [e for e in manifest.entries if not installed[e.name]]
+        missing = [
+            e for e in manifest.entries
+            if not installed[e.name] and self._server_of(e.name) is not None
+        ]  # fmt: skip
         on_server: dict[str, bool] = {}
-        if self.server is not None and missing:
-            server = self.server
+        if missing:
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-                answers = pool.map(lambda e: server.has(e.name, e.version), missing)
+                answers = pool.map(lambda e: self._has(e), missing)
                 on_server = {e.name: found for e, found in zip(missing, answers, strict=True)}
+        absent = [e for e in missing if e.name in self.libraries and not on_server[e.name]]
+        if absent:
+            lines = [
+                f"{e.name} {e.version} of {self.libraries[e.name][0]}: no "
+                f"{self.libraries[e.name][1].url(e.name, e.version)}"
+                for e in absent
+            ]
+            raise LibraryNotOnServer(
+                f"{len(absent)} library package(s) not on their library's binary server:\n  "
+                + "\n  ".join(lines)
+                + "\na library's packages are installed from its release, never built here: "
+                "publish its binaries (dm-release tarball) or check its tag and server"
+            )  # fmt: skip
         return {
             e.name: choose_action(
                 installed=installed[e.name],
                 on_server=on_server.get(e.name, False),
-                fetch_binaries=self.server is not None,
+                fetch_binaries=self._server_of(e.name) is not None,
             )
             for e in manifest.entries
         }
+
+    def _has(self, entry: ManifestEntry) -> bool:
+        server = self._server_of(entry.name)
+        assert server is not None
+        return server.has(entry.name, entry.version)
 
     def run(self, entry: ManifestEntry, action: Action, deps: Mapping[str, str]) -> Outcome:
         """Fetch or build one package (``deps``: dependency → version, transitive); never
         raises for the package's own failure."""
         started = time.monotonic()
         fetch_failed = None
+        if entry.name in self.libraries:  # installed from the library's release or failed
+            fetch_failed = self._fetch(entry, library=True)
+            done = Action.FAILED if fetch_failed else action
+            message = f"library package not installed: {fetch_failed}" if fetch_failed else ""
+            return Outcome(entry.name, entry.version, done, time.monotonic() - started, message)
         try:
             if action is Action.FETCHED:
                 fetch_failed = self._fetch(entry)
@@ -79,15 +118,19 @@ class Builder:
             message = "; ".join(filter(None, [message, f"binary fetch failed: {fetch_failed}"]))
         return Outcome(entry.name, entry.version, done, time.monotonic() - started, message or "")
 
-    def _fetch(self, entry: ManifestEntry) -> str | None:
-        """None when installed from the server; otherwise why not (then it is built)."""
-        assert self.server is not None
+    def _fetch(self, entry: ManifestEntry, *, library: bool = False) -> str | None:
+        """None when installed from the server; otherwise why not (then it is built, unless
+        it is a ``library`` package)."""
+        server = self._server_of(entry.name)
+        assert server is not None
         from dmrelease.adapters.binaries import BinaryServerError  # loaded with the server
 
+        # a library package is never built: any failure to install it is its outcome
+        errors: tuple[type[Exception], ...] = (BinaryServerError, OSError)[: 2 if library else 1]
         try:
-            self.server.install(entry.name, entry.version, self.stack)
-        except BinaryServerError as exc:
-            if self.command is None:
+            server.install(entry.name, entry.version, self.stack)
+        except errors as exc:
+            if self.command is None and not library:
                 raise OSError(str(exc)) from None
             return str(exc)
         return None

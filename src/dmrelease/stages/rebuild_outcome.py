@@ -5,7 +5,7 @@ was chosen, and one outcome per package built, reused or fetched."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dmrelease.core.build import Outcome, count_actions
 from dmrelease.core.manifest import Manifest
@@ -22,6 +22,8 @@ class Prepared:
     versiondb_steps: tuple[str, ...]
     notes: tuple[str, ...]
     seconds: float
+    #: the manifest's packages taken from a library: name → "library NAME TAG (build bN)"
+    libraries: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         versions = {e.name: e.version for e in self.manifest.entries}

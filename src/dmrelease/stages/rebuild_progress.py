@@ -23,8 +23,12 @@ def print_prepare(prepared: Prepared, log: TextIO, *, dry_run: bool = False) -> 
         f"prepare: {len(sources)} packages ({counts})"
         f" in {prepared.seconds:.1f}s{' [dry run]' if dry_run else ''}"
     ]
-    width = max((len(name) for name in sources), default=0)
-    for name in (e.name for e in prepared.manifest.entries):
+    width = max((len(name) for name in [*sources, *prepared.libraries]), default=0)
+    for entry in prepared.manifest.entries:
+        name = entry.name
+        if name in prepared.libraries:  # never cloned: its commit is the library's
+            lines.append(f"  {name:<{width}}  {prepared.libraries[name]} {entry.sha[:10]}")
+            continue
         res = sources[name].resolution
         lines.append(f"  {name:<{width}}  {res.ref} ({res.kind}) {res.sha[:10]}: {res.reason}")
     lines += [f"  skipped {note}" for note in prepared.notes]

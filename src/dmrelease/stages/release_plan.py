@@ -96,14 +96,16 @@ def tag_plan(
     manifest: Manifest,
 ) -> ReleasePlan:
     """The plan of a tagging session: every package of ``manifest`` in its order, with the
-    build id, the manifest and its content hash the tags will carry (DMTN-106 §2.3)."""
+    build id, the manifest and its content hash the tags will carry (DMTN-106 §2.3); a
+    library's packages (in the manifest, not among the product's ``resolutions``) are
+    the library's to tag, not this product's."""
     return make_plan(
         product.name,
         session,
         release,
         refs,
         resolutions,
-        order=[e.name for e in manifest.entries],
+        order=[e.name for e in manifest.entries if e.name in resolutions],
         external=product.external_repos,
         branch_pattern=product.release_branch,
         build_id=manifest.build_id or "",

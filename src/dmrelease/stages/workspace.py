@@ -27,6 +27,13 @@ from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.graph import DependencyGraph
+from dmrelease.core.libraries import (
+    Library,
+    library_packages,
+    overlap_problems,
+    version_problems,
+    with_libraries,
+)
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, make_manifest
 from dmrelease.core.redact import redact
@@ -63,7 +70,9 @@ class Workspace:
 
     ``remotes``: where each package comes from (repos.yaml, the exclusion map), read once
     per command; ``synced``: the packages cloned or fetched by this command so far (a
-    re-resolution reads and fetches none of them again).
+    re-resolution reads and fetches none of them again). ``libraries``: the library
+    products of the products, at their tags; the library packages the products depend on
+    are in the graph and the manifest, not in ``sources`` (never cloned nor built).
     """
 
     remotes: Remotes
@@ -75,10 +84,15 @@ class Workspace:
     unmatched: tuple[str, ...]
     notes: tuple[str, ...]
     synced: frozenset[str] = frozenset()
+    libraries: tuple[Library, ...] = ()
 
     @property
     def root(self) -> Path:
         return self.remotes.root
+
+    def library_packages(self) -> dict[str, Library]:
+        """The manifest's packages that come from a library: name → the library."""
+        return library_packages(self.manifest, self.libraries)
 
     def resolutions(self) -> dict[str, Resolution]:
         return {name: source.resolution for name, source in self.sources.items()}
@@ -168,7 +182,33 @@ def open_workspace(
     root.mkdir(parents=True, exist_ok=True)
     chosen = products_of(config, products)
     remotes = _remotes(config, chosen, root)
-    return _walk(config, chosen, refs, remotes, frozenset(), log, progress)
+    libraries = _libraries(config, chosen, remotes, log)
+    return _walk(config, chosen, refs, remotes, frozenset(), log, progress, libraries)
+
+
+def _libraries(
+    config: Config, products: Sequence[ProductConfig], remotes: Remotes, log: TextIO
+) -> tuple[Library, ...]:
+    """The libraries of ``products`` at their tags (read from the binary server and
+    versiondb), refused when one of their packages is in a product's repos.yaml too."""
+    names = [name for product in products for name in product.libraries]
+    if not names:
+        return ()
+    from dmrelease.adapters.library_server import resolve_libraries  # requests, with a library
+
+    libraries = resolve_libraries(config, names)
+    problems = []
+    for product in products:
+        used = [lib for lib in libraries if lib.name in product.libraries]
+        mine = [n for n, where in remotes.repos_path.items() if where == str(product.repos)]
+        repos = {n: remotes.repos[n].line for n in mine}
+        problems += overlap_problems(product.name, used, repos, str(product.repos))
+    if problems:
+        raise CheckFailed(problems)
+    for library in libraries:
+        print(f"library {library.name} {library.tag}: build {library.build_id}, "
+              f"{len(library.entries)} packages ({library.where})", file=log)  # fmt: skip
+    return libraries
 
 
 def reresolve(
@@ -184,8 +224,9 @@ def reresolve(
     count), the tables re-read at the new commits; only packages new to the graph are
     cloned (or fetched, if a clone of an earlier command is there)."""
     return _walk(
-        config, workspace.products, refs, workspace.remotes, workspace.synced, log, progress
-    )
+        config, workspace.products, refs, workspace.remotes, workspace.synced, log, progress,
+        workspace.libraries,
+    )  # fmt: skip
 
 
 def _walk(
@@ -196,8 +237,10 @@ def _walk(
     synced: frozenset[str],
     log: TextIO,
     progress: Progress | None,
+    libraries: tuple[Library, ...] = (),
 ) -> Workspace:
     external = frozenset(e for p in products for e in p.external)
+    external |= {name for library in libraries for name in library.packages}
     roots = [p.name for p in products]
     jobs = auto_git_jobs(config.git_jobs)
     shown = progress_for(log) if progress is None else progress
@@ -206,14 +249,19 @@ def _walk(
     if found.problems:
         raise CheckFailed(sorted(found.problems, key=lambda d: (d.path, d.line)))
     _report_lfs(found, remotes, log)
-    graph = DependencyGraph({name: s.deps for name, s in sorted(found.sources.items())})
+    deps = {name: s.deps for name, s in sorted(found.sources.items())}
     shas = {name: s.resolution.sha for name, s in found.sources.items()}
+    deps, shas = with_libraries(deps, shas, libraries)  # what the products use of them
+    graph = DependencyGraph(dict(sorted(deps.items())))
     manifest = make_manifest(PLACEHOLDER_BUILD, graph, shas)
+    problems = version_problems(manifest, libraries)
+    if problems:
+        raise CheckFailed(problems)
     unmatched = tuple(unmatched_refs(refs.refs, {n: s.refs for n, s in found.sources.items()}))
     fetched = frozenset(n for n, s in found.sources.items() if s.action != "local")
     return Workspace(
         remotes, products, refs, dict(found.sources), graph, manifest, unmatched,
-        tuple(found.skipped_optional), synced | fetched,
+        tuple(found.skipped_optional), synced | fetched, libraries,
     )  # fmt: skip
 
 
