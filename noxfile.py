@@ -63,6 +63,12 @@ def rebuild(session: nox.Session) -> None:
     _dm_release(session, "rebuild", *session.posargs)
 
 
+@nox.session(default=False)
+def publish(session: nox.Session) -> None:
+    """Write a build to the source server: nox -s publish -- --tag TAG [publish args]."""
+    _dm_release(session, "publish", *session.posargs)
+
+
 def _release(session: nox.Session, command: str) -> None:
     """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs

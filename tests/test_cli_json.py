@@ -27,6 +27,7 @@ DB = DATA / "versiondb" / "content_sha.db.txt"
 #: the verbs that report: each has --json
 REPORTING = {
     "tag classify", "tag eups", "tag weekly", "table deps", "manifest verify", "rebuild",
+    "publish",
     "release plan", "release validate", "release apply", "release weekly",
     "release candidate", "release final", "release patch", "release backport", "doctor",
     "demo", "config show",
@@ -298,3 +299,21 @@ def test_every_document_has_the_four_keys_of_the_head(capsys: pytest.CaptureFixt
                  ("table", "deps", "/nonexistent.table")):  # fmt: skip
         _, doc, _ = document(capsys, *argv)
         assert list(doc)[:4] == ["verb", "ok", "diagnostics", "error"], argv
+
+
+def test_publish_without_a_build_is_exit_2_with_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Checked before any fetch: versiondb holds no build yet (real runs are in
+    tests/integration/test_publish.py)."""
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n')
+    server = tmp_path / "server"
+    status, doc, err = document(
+        capsys, "publish", "--config", config, "--tag", "w_2025_24", "--server-dir", server
+    )
+    message = f"{tmp_path / 'versiondb'}: versiondb has no build yet; run dm-release rebuild first"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "publish", "ok": False, "diagnostics": [], "error": message}
+    assert not server.exists()

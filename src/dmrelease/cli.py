@@ -23,7 +23,9 @@ from dmrelease.core.errors import CheckFailed, DmReleaseError, ParseError
 from dmrelease.core.redact import redact
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
-VERB_MODULES = ("tag", "table", "manifest", "demo", "rebuild", "release", "doctor", "config")
+VERB_MODULES = (
+    "tag", "table", "manifest", "demo", "rebuild", "publish", "release", "doctor", "config",
+)  # fmt: skip
 
 #: the shells ``dm-release completion`` writes a script for (shtab's static scripts)
 SHELLS = ("bash", "zsh", "tcsh")

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -173,11 +174,13 @@ class FailingAfter(LocalDestination):
     def __init__(self, root: Path, count: int) -> None:
         super().__init__(root)
         self.left = count
+        self.lock = threading.Lock()
 
     def _tick(self) -> None:
-        if self.left == 0:
-            raise KeyboardInterrupt
-        self.left -= 1
+        with self.lock:
+            if self.left == 0:
+                raise KeyboardInterrupt
+            self.left -= 1
 
     def create(self, path: str, source: Source) -> None:
         self._tick()
@@ -223,19 +226,23 @@ def test_a_file_created_meanwhile_with_the_same_bytes_is_fine_with_other_bytes_r
                 (self.root / path).write_bytes(self.bytes_)
             super().create(path, source)
 
+    wanted: dict[str, Source] = {"tables/a.table": b"t\n", "tables/b.table": b"b\n",
+                                 "tags/t.list": b"1\n"}  # fmt: skip
     same = tmp_path / "same"
-    outcome = publish_tree(Racing(same, b"t\n"), {"tables/a.table": b"t\n"},
-                           replaceable=is_tag_list, log=io.StringIO())  # fmt: skip
-    assert "tables/a.table" not in outcome.written
+    outcome = publish_tree(Racing(same, b"t\n"), wanted, replaceable=is_tag_list,
+                           log=io.StringIO())  # fmt: skip
+    assert outcome.written == ("tables/b.table", "tables/index.json", "tags/index.json",
+                               "index.json", "tags/t.list")  # fmt: skip
     assert tree(same)["tables/a.table"] == b"t\n"
     other = tmp_path / "other"
     with pytest.raises(ServerConflict) as caught:
-        publish_tree(Racing(other, b"theirs\n"), {"tables/a.table": b"t\n"},
-                     replaceable=is_tag_list, log=io.StringIO())  # fmt: skip
-    assert tree(other)["tables/a.table"] == b"theirs\n"
+        publish_tree(Racing(other, b"theirs\n"), wanted, replaceable=is_tag_list,
+                     log=io.StringIO())  # fmt: skip
+    assert tree(other) == {"tables/a.table": b"theirs\n", "tables/b.table": b"b\n"}
     assert str(caught.value) == (
         f"{other}/tables/a.table: already there with other bytes\n"
-        "1 server file would be rewritten; a published file is never changed: nothing was written"
+        "1 server file would be rewritten; a published file is never changed: "
+        "stopped after writing 1 new file"
     )
 
 
@@ -331,3 +338,59 @@ def test_paths_must_be_relative(tmp_path: Path) -> None:
     for bad in ("/etc/passwd", "../x", "a//b", "a/./b", "index.json", "tags/index.json"):
         with pytest.raises(ValueError):
             publish(tmp_path, {bad: b"x"})
+
+
+class Counting(LocalDestination):
+    """Records what the plan asks of the destination."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.listed: list[str] = []
+        self.digested: list[str] = []
+
+    def names(self, directory: str) -> list[str]:
+        self.listed.append(directory)
+        return super().names(directory)
+
+    def digest(self, path: str) -> str | None:
+        self.digested.append(path)
+        return super().digest(path)
+
+
+def test_the_plan_lists_each_directory_once_and_reads_only_files_that_are_there(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "srv"
+    wanted: dict[str, Source] = {f"products/p{i:03d}-1.eupspkg": b"%d" % i for i in range(300)}
+    wanted.update({f"tables/p{i:03d}-1.table": b"t" for i in range(300)})
+    first = Counting(root)
+    publish_tree(first, wanted, replaceable=is_tag_list, log=io.StringIO())
+    assert first.listed == ["", "products", "tables"]
+    assert first.digested == []  # nothing was there: no file read, no stat per file
+    wanted["products/p300-1.eupspkg"] = b"new"
+    again = Counting(root)
+    outcome = publish_tree(again, wanted, replaceable=is_tag_list, log=io.StringIO())
+    assert again.listed == ["", "products", "tables"]
+    assert len(again.digested) == 600 + 3  # the files there and the three indexes
+    assert outcome.written == ("products/p300-1.eupspkg", "products/index.json")
+
+
+def test_hidden_files_such_as_a_killed_writer_s_temporaries_are_not_indexed(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "srv"
+    (root / "tags").mkdir(parents=True)
+    (root / "tags" / ".w_1.list.0a1b2c3d.tmp").write_bytes(b"half")
+    (root / "tags" / "index.json").write_bytes(b'["gone.list"]\n')  # stale: rewritten
+    outcome, _ = publish(root, {"tags/w_1.list": b"1\n"})
+    assert (root / "tags" / "index.json").read_bytes() == b'["w_1.list"]\n'
+    assert (root / "index.json").read_bytes() == b'["tags"]\n'
+    assert outcome.written == ("tags/index.json", "index.json", "tags/w_1.list")
+
+
+def test_a_destination_that_is_a_file_is_an_environment_error(tmp_path: Path) -> None:
+    (tmp_path / "srv").write_bytes(b"not a directory")
+    with pytest.raises(DestinationError) as caught:
+        publish(tmp_path / "srv", {"config.txt": b"x"})
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == f"{tmp_path / 'srv'}: not a directory; give a server directory"

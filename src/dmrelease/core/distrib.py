@@ -48,6 +48,7 @@ __all__ = [
     "render_server_manifest",
     "render_tag_list",
     "write_order",
+    "write_phase",
 ]
 
 #: the floating tag each kind of release moves (finals only: never a candidate's)
@@ -306,7 +307,10 @@ def _is_tag_list(path: str) -> bool:
     return path.endswith(".list")
 
 
-def _rank(path: str) -> int:
+def write_phase(path: str) -> int:
+    """Which group of :func:`write_order` a server file belongs to: 0 packages and
+    tarballs, 1 manifests, tables, env files and config.txt, 2 index.json, 3 tag lists.
+    The files of one group may be written in any order (or at once)."""
     name = path.rsplit("/", 1)[-1]
     if _is_tag_list(path):
         return 3
@@ -322,4 +326,4 @@ def write_order(plan: FilePlan) -> list[PlannedFile]:
     every moment: packages and tarballs, then manifests, tables, env files and config.txt,
     then index.json files (deepest directory first), tag lists last."""
     writes = [f for f in plan.files if f.action in (FileAction.ADD, FileAction.REPLACE)]
-    return sorted(writes, key=lambda f: (_rank(f.path), -f.path.count("/"), f.path))
+    return sorted(writes, key=lambda f: (write_phase(f.path), -f.path.count("/"), f.path))

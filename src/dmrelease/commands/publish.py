@@ -1,0 +1,85 @@
+"""``dm-release publish``: a build onto the source (eupspkg) server under an EUPS tag."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
+from dmrelease.commands.machine import add_json_flag, emit
+
+#: the options of dmrelease.core.config that publish takes as flags (--tag is its own)
+FLAGS = ("build_id", "eupspkg_source", "selected")
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "publish",
+        help="write a build's source packages, manifests and tag lists to the source server",
+        description=(
+            "Write the source (eupspkg) server tree of a build recorded in versiondb: a "
+            "products/<p>-<v>.eupspkg package per package (its ups/pkginfo and ups/eupspkg "
+            "files; with --source package its whole source at the build's commit), "
+            "manifests/, tables/, tags/<TAG>.list with the build id and the environment, "
+            "env/<TAG>.env, config.txt and an index.json in every directory. The server is "
+            "planned first: a file there with other bytes is refused before anything is "
+            "written (exit 1); files there with the same bytes are skipped, so a publish "
+            "stopped half-way finishes when run again. Only tag lists (and the floating "
+            "tags' env files) are ever replaced, last. Options come from dm-release.toml < "
+            "environment (Jenkins parameters) < flags."
+        ),
+    )
+    add_config_option(parser)
+    add_json_flag(parser, "the build, the tags and every server file by what was done to it")
+    parser.add_argument(
+        "--tag", dest="eups_tag", metavar="TAG",
+        help="the EUPS tag to publish the build under (required): w_2025_24, d_2025_06_11, "
+        "v29_1_0_rc1, v29_1_0; letters, digits and _ only [env EUPS_TAG]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--also-tag", nargs="*", metavar="TAG",
+        help="floating tags to publish too, replacing their tag lists (default: w_latest "
+        "for a weekly, d_latest for a daily, o_latest for a final, none otherwise; the "
+        "flag alone: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--server-dir", metavar="DIR",
+        help="where the source server tree goes: a directory, s3://BUCKET/PATH or "
+        "gs://BUCKET/PATH (default: paths.source_server)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="make the packages and print the plan (each file to add, skip, replace or "
+        "refuse); write nothing",
+    )  # fmt: skip
+    add_option_flags(parser, FLAGS)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dmrelease.adapters.config import load_options
+    from dmrelease.core.distrib import floating_tags
+    from dmrelease.core.errors import UsageError
+    from dmrelease.core.requests import PublishRequest, RefList
+    from dmrelease.stages.publish import check_request, default_source, publish
+    from dmrelease.stages.workspace import open_workspace, work_dir_lock
+
+    loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
+    asked = loaded.request
+    if not asked.eups_tag:
+        raise UsageError("publish needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
+    tag = asked.eups_tag
+    floating = floating_tags(tag) if args.also_tag is None else tuple(args.also_tag)
+    request = PublishRequest(
+        tag, asked.build_id, asked.selected, asked.eupspkg_source or default_source(tag),
+        floating, args.server_dir, args.dry_run,
+    )  # fmt: skip
+    config = loaded.config
+    check_request(config, request)  # bad input stops before any fetch
+    with work_dir_lock(config):  # the clones: the build's commits are in them once fetched
+        workspace = open_workspace(config, request.products, RefList(), log=sys.stderr)
+        published = publish(config, request, workspace, log=sys.stderr)
+    if args.json:
+        emit(args, published.as_dict())
+    return 0

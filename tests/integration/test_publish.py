@@ -1,0 +1,274 @@
+"""dm-release publish: a real rebuild's build b1 onto a source (eupspkg) server tree, judged
+by the bytes written and by what the server tree refuses; the real EUPS client's installs
+are in test_publish_eups.py."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from publish_helpers import (
+    PACKAGES,
+    TABLELESS,
+    Built,
+    CountingDestination,
+    built_product,
+    dm_release,
+    publish_json,
+    tree,
+)
+
+from dmrelease.adapters.config import load_options
+from dmrelease.adapters.files import WriteFailed
+from dmrelease.core.requests import PublishRequest, RefList
+from dmrelease.stages.publish import publish
+from dmrelease.stages.workspace import open_workspace, work_dir_lock
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Built:
+    return built_product(tmp_path, extra='env = "rubin-env-9.0.0"\n')
+
+
+def _server_files(built: Built, tags: tuple[str, ...]) -> list[str]:
+    stems = [f"{n}-{built.versions[n]}" for n in PACKAGES]
+    files = ["config.txt", "index.json"]
+    files += [f"env/{t}.env" for t in tags] + ["env/index.json"]
+    files += [f"manifests/{s}.manifest" for s in stems] + ["manifests/index.json"]
+    files += [f"products/{s}.eupspkg" for s in stems] + ["products/index.json"]
+    files += [f"tables/{s}.table" for s in stems]
+    files += ["tables/index.json"]
+    files += [f"tags/{t}.list" for t in tags] + ["tags/index.json"]
+    return sorted(files)
+
+
+def _members(package: Path) -> dict[str, tuple[int, int, int, str, str, bytes]]:
+    with tarfile.open(package) as archive:
+        found = {}
+        for info in archive.getmembers():
+            handle = archive.extractfile(info) if info.isfile() else None
+            data = handle.read() if handle else b""
+            found[info.name] = (info.mode, info.uid, info.gid, info.uname, info.gname, data)
+        return found
+
+
+def test_publish_writes_the_whole_source_tree(built: Built) -> None:
+    document = publish_json(built, "--tag", "w_2025_24", "--server-dir", str(built.server))
+    wanted = _server_files(built, ("w_2025_24", "w_latest"))
+    assert sorted(tree(built.server)) == wanted
+    assert document["verb"] == "publish" and document["ok"] is True
+    assert document["build_id"] == "b1" and document["destination"] == str(built.server)
+    assert document["tag"] == "w_2025_24" and document["tags"] == ["w_2025_24", "w_latest"]
+    assert document["source"] == "git" and document["dry_run"] is False
+    assert document["counts"] == {
+        "packages": 6, "added": len(wanted), "skipped": 0, "replaced": 0, "written": len(wanted),
+    }  # fmt: skip
+    assert sorted(document["files"]["added"]) == wanted
+    assert document["files"]["written"][-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
+    assert document["packages"] == [
+        {"name": n, "version": built.versions[n]}
+        for n in ("base", "daf", "utils", "geom", "afw", "meta")
+    ]
+    v = built.versions
+    tag_list = (built.server / "tags/w_2025_24.list").read_text()
+    assert tag_list == (
+        "EUPS distribution w_2025_24 version list. Version 1.0\n#BUILD=b1\n"
+        "#CONDA_ENV=rubin-env-9.0.0\n#product             flavor     version\n"
+        + "#" + "-" * 38 + "\n"
+        + "".join(f"{n:<20} {'generic':<10} {v[n]}\n" for n in PACKAGES)
+    )  # fmt: skip
+    latest = (built.server / "tags/w_latest.list").read_text()
+    assert latest == tag_list.replace("w_2025_24", "w_latest")
+    assert (built.server / "env/w_2025_24.env").read_text() == (
+        "EUPS_TAG='w_2025_24'\nCONDA_ENV='rubin-env-9.0.0'\n"
+    )
+    manifest = (built.server / f"manifests/afw-{v['afw']}.manifest").read_text()
+    rows = [line.split() for line in manifest.splitlines() if not line.startswith(("#", "EUPS"))]
+    assert rows == [
+        [n, "generic", v[n], f"{n}-{v[n]}.table", f"{n}/{v[n]}", f"eupspkg:{n}-{v[n]}.eupspkg"]
+        for n in ("base", "utils", "geom", "afw")
+    ]
+    table = (built.server / f"tables/afw-{v['afw']}.table").read_text()
+    assert table == (
+        "# table of afw\nsetupRequired(geom)\nsetupRequired(utils)\n"
+        "envPrepend(PYTHONPATH, ${PRODUCT_DIR}/python)\n"
+    )
+    index = json.loads((built.server / "products/index.json").read_text())
+    assert index == sorted(f"{n}-{v[n]}.eupspkg" for n in PACKAGES)
+    assert json.loads((built.server / "index.json").read_text()) == [
+        "config.txt", "env", "manifests", "products", "tables", "tags",
+    ]  # fmt: skip
+
+
+def test_a_git_package_holds_pkginfo_only_deterministically(built: Built) -> None:
+    publish_json(built, "--tag", "w_2025_24", "--server-dir", str(built.server))
+    v, sha = built.versions["afw"], built.shas["afw"]
+    package = built.server / f"products/afw-{v}.eupspkg"
+    data = package.read_bytes()
+    assert data[4:8] == b"\0\0\0\0" and data[3] & 0x08 == 0  # gzip: mtime 0, no file name
+    pkginfo = (
+        f"PRODUCT='afw'\nVERSION='{v}'\nFLAVOR='generic'\nSOURCE='git'\nSHA1='{sha}'\n"
+        f"REPOSITORY='{built.product.url('afw')}'\nREPOVERSION='{sha}'\n"
+    ).encode()
+    assert _members(package) == {
+        f"afw-{v}": (0o755, 0, 0, "", "", b""),
+        f"afw-{v}/ups": (0o755, 0, 0, "", "", b""),
+        f"afw-{v}/ups/pkginfo": (0o644, 0, 0, "", "", pkginfo),
+    }
+    with tarfile.open(package) as archive:
+        assert [m.name for m in archive.getmembers()] == sorted(_members(package))
+        assert {m.mtime for m in archive.getmembers()} == {1_750_000_060 + 120}  # the commit's
+
+
+def test_a_package_source_embeds_the_tree_at_the_commit(built: Built) -> None:
+    document = publish_json(
+        built, "--tag", "v1_0_0", "--server-dir", str(built.server)
+    )  # a final: SOURCE=package by default, and o_latest
+    assert document["source"] == "package" and document["tags"] == ["v1_0_0", "o_latest"]
+    v = built.versions["geom"]
+    members = _members(built.server / f"products/geom-{v}.eupspkg")
+    assert sorted(members) == [
+        f"geom-{v}", f"geom-{v}/README.md", f"geom-{v}/ups", f"geom-{v}/ups/geom.table",
+        f"geom-{v}/ups/pkginfo",
+    ]  # fmt: skip
+    assert members[f"geom-{v}/README.md"][5] == b"# geom\n\nrevision 3\n"
+    assert b"SOURCE='package'\n" in members[f"geom-{v}/ups/pkginfo"][5]
+
+
+def test_a_rerun_writes_nothing_and_a_new_tag_only_its_own_files(built: Built) -> None:
+    server = str(built.server)
+    publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
+    first = tree(built.server)
+    again = publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
+    assert again["counts"] == {
+        "packages": 6, "added": 0, "skipped": len(first), "replaced": 0, "written": 0,
+    }  # fmt: skip
+    assert tree(built.server) == first
+    other = publish_json(built, "--tag", "w_2025_25", "--server-dir", server)
+    assert sorted(other["files"]["added"]) == ["env/w_2025_25.env", "tags/w_2025_25.list"]
+    assert other["files"]["replaced"] == ["env/index.json", "tags/index.json"]
+    # w_latest of the same build is skipped, like every package file
+    assert other["counts"] == {
+        "packages": 6, "added": 2, "skipped": len(first) - 4, "replaced": 2, "written": 4,
+    }  # fmt: skip
+
+
+def test_a_publish_stopped_midway_finishes_on_rerun_writing_no_file_twice(
+    built: Built,
+) -> None:
+    loaded = load_options(built.config, {})
+    config = loaded.config
+    request = PublishRequest("w_2025_24", floating=("w_latest",), server_dir=str(built.server))
+    with work_dir_lock(config):
+        workspace = open_workspace(config, (), RefList(), log=io.StringIO())
+        dying = CountingDestination(built.server, fail_after=9)
+        with pytest.raises(WriteFailed, match="No space left on device"):
+            publish(config, request, workspace, io.StringIO(), destination=dying)
+        assert len(dying.writes) == 9 and len(tree(built.server)) == 9
+        assert all(p.endswith(".eupspkg") for p in dying.writes[:6])  # packages first
+        assert not any(p.startswith("tags/") for p in dying.writes)  # tag lists last
+        rerun = CountingDestination(built.server)
+        published = publish(config, request, workspace, io.StringIO(), destination=rerun)
+    wanted = _server_files(built, ("w_2025_24", "w_latest"))
+    assert sorted(tree(built.server)) == wanted
+    assert set(dying.writes).isdisjoint(rerun.writes)
+    assert sorted(dying.writes + rerun.writes) == wanted
+    assert (len(published.added), len(published.skipped)) == (len(wanted) - 9, 9)
+    assert published.written == tuple(rerun.writes)
+    assert rerun.writes[-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
+
+
+def test_a_conflicting_package_is_refused_before_anything_is_written(built: Built) -> None:
+    v = built.versions["geom"]
+    planted = built.server / "products" / f"geom-{v}.eupspkg"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"another tool's package\n")
+    before = tree(built.server)
+    code, _, err = dm_release(
+        "publish", "--config", str(built.config), "--tag", "w_2025_24",
+        "--server-dir", str(built.server),
+    )  # fmt: skip
+    assert code == 1, err
+    assert f"{built.server}/products/geom-{v}.eupspkg: already there with other bytes" in err
+    assert "1 server file would be rewritten; a published file is never changed" in err
+    assert tree(built.server) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--tag", "w.2025.24"), "--tag: 'w.2025.24' is not an EUPS tag name: letters, digits"),
+        (("--tag", "w_2025_24", "--build", "b7"), "build b7 is not in versiondb"),
+        (("--tag", "w_2025_24", "--build", "7"), "--build: '7' is not a build id: b and digits"),
+        (("--tag", "w_2025_24", "--source", "svn"), "--source: 'svn' is not git or package"),
+        ((), "publish needs an EUPS tag: give --tag TAG"),
+        (("--tag", "w_2025_24", "--also-tag", "latest-w"), "'latest-w': an EUPS tag has"),
+    ],
+)
+def test_bad_input_is_a_clear_usage_error_and_writes_nothing(
+    built: Built, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = dm_release(
+        "publish", "--config", str(built.config), "--server-dir", str(built.server), *args
+    )
+    assert code == 2, err
+    assert message in err
+    assert out == "" and not built.server.exists()
+
+
+def test_no_server_dir_is_a_usage_error(built: Built) -> None:
+    code, _, err = dm_release("publish", "--config", str(built.config), "--tag", "w_2025_24")
+    assert code == 2
+    assert "no source server to publish to: give --server-dir, or set paths.source_server" in err
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(built: Built) -> None:
+    code, _, err = dm_release(
+        "publish", "--config", str(built.config), "--tag", "w_2025_24", "--also-tag",
+        "--server-dir", str(built.server), "--dry-run",
+    )  # fmt: skip
+    assert code == 0, err
+    assert not built.server.exists()
+    wanted = _server_files(built, ("w_2025_24",))
+    lines = err.splitlines()
+    assert (
+        f"{built.server}: {len(wanted)} to add, 0 to skip, 0 to replace, 0 refused (dry "
+        "run: nothing written)" in lines
+    )
+    assert [line.split()[1] for line in lines if line.startswith("  add ")] == wanted
+
+
+def test_packages_are_the_same_bytes_from_another_work_dir(built: Built, tmp_path: Path) -> None:
+    publish_json(built, "--tag", "w_2025_24", "--server-dir", str(built.server))
+    text = built.config.read_text().replace('work_dir = "work"', 'work_dir = "work2"')
+    other = built.config.with_name("other.toml")
+    other.write_text(text)
+    second = tmp_path / "second"
+    code, _, err = dm_release(
+        "publish", "--config", str(other), "--tag", "w_2025_24", "--server-dir", str(second)
+    )
+    assert code == 0, err
+    assert tree(second) == tree(built.server)  # fresh clones, same bytes everywhere
+    package = next((second / "products").glob("afw-*.eupspkg")).read_bytes()
+    assert gzip.decompress(package)[:4] != b""
+
+
+def test_a_package_without_a_table_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    built = built_product(tmp_path, overrides=TABLELESS)
+    code, _, err = dm_release(
+        "publish", "--config", str(built.config), "--tag", "w_2025_24",
+        "--server-dir", str(built.server),
+    )  # fmt: skip
+    assert code == 1, err
+    assert err.splitlines()[-2:] == [
+        f"dm-release: error: notes: no ups/notes.table at {built.shas['notes']}",
+        "EUPS cannot install a source package without its table file (its build runs "
+        "setup -r . in the package): nothing was written",
+    ]
+    assert not built.server.exists()
