@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dmrelease.core.distrib import (
     BINARY_CONFIG,
@@ -24,6 +26,7 @@ from dmrelease.core.distrib import (
     render_server_manifest,
     render_tag_list,
     write_order,
+    write_phase,
 )
 from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.manifest import make_manifest
@@ -260,3 +263,41 @@ def test_a_conflict_names_every_file() -> None:
         "1 server file would be rewritten; a published file is never changed: "
         "stopped after writing 3 new files"
     )
+
+
+_PATHS = st.sampled_from([
+    "config.txt", "index.json", "products/a-1.eupspkg", "products/index.json", "a-1@Linux.tar.gz",
+    "manifests/a-1.manifest", "tables/a-1.table", "env/t.env", "tags/t.list", "t.list",
+])  # fmt: skip
+_DIGESTS = st.sampled_from(["d1", "d2"])
+
+
+@given(
+    st.dictionaries(_PATHS, _DIGESTS),
+    st.dictionaries(_PATHS, st.one_of(st.none(), _DIGESTS)),
+)
+def test_the_plan_never_rewrites_other_bytes_and_orders_tag_lists_last(
+    wanted: dict[str, str], existing: dict[str, str | None]
+) -> None:
+    def replaceable(path: str) -> bool:
+        return path.endswith(".list")
+
+    plan = plan_files(wanted, existing, replaceable)
+    assert sorted(f.path for f in plan.files) == sorted(wanted)
+    for planned in plan.files:
+        there = existing.get(planned.path)
+        expected = (
+            FileAction.ADD if there is None
+            else FileAction.SKIP if there == planned.digest
+            else FileAction.REPLACE if replaceable(planned.path)
+            else FileAction.REFUSE
+        )  # fmt: skip
+        assert planned.action is expected
+    order = write_order(plan)
+    assert sorted(f.path for f in order) == sorted(
+        f.path for f in plan.files if f.action in (FileAction.ADD, FileAction.REPLACE)
+    )
+    phases = [write_phase(f.path) for f in order]
+    assert phases == sorted(phases)
+    assert all(write_phase(f.path) == 3 for f in order if f.path.endswith(".list"))
+    assert sum(plan.counts.values()) == len(wanted)
