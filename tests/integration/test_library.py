@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from eups_client import Served
-from rebuild_helpers import BUILD, config_for, run_build, run_prepare
+from rebuild_helpers import config_for, run_build, run_prepare
 from release_helpers import clean_environment, tags
 
 from dmrelease import cli
@@ -29,6 +30,7 @@ from dmrelease.adapters.git import Git
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.distrib import render_tag_list
 from dmrelease.core.manifest import LINE_FORMAT, Manifest, eups_version_for, parse_manifest
+from dmrelease.demo.rebuild import BUILD_COMMAND as BUILD
 from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 from dmrelease.stages.rebuild import rebuild
 
@@ -114,7 +116,7 @@ class World:
 
     @property
     def flavor(self) -> str:
-        return config_for(self.config).flavor
+        return config_for(self.config).config.flavor
 
 
 @pytest.fixture
@@ -126,9 +128,9 @@ def world(tmp_path: Path, released: Released, serve_tree: Callable[..., Served])
     yield World(tmp_path, released, served, config)
 
 
-def dm_release(*args: str) -> tuple[int, str]:
+def dm_release(*args: str, out: io.StringIO | None = None) -> tuple[int, str]:
     err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out or io.StringIO()), contextlib.redirect_stderr(err):
         code = cli.main(list(args))
     return code, err.getvalue()
 
@@ -226,3 +228,25 @@ def test_release_sessions_tag_only_the_products_own_repositories(world: World) -
     status = (world.root / "app-work" / "status.json").read_text()
     assert status.count('"action": "fetched"') == 2
     assert status.count('"action": "built"') + status.count('"action": "reused"') == 3
+
+
+def test_rebuild_json_lists_the_library_packages_with_their_release(world: World) -> None:
+    out = io.StringIO()
+    code, err = dm_release("rebuild", "--json", "--config", str(world.config), out=out)
+    assert code == 0, err
+    document = json.loads(out.getvalue())
+    packages = {p["package"]: p for p in document["prepare"]["packages"]}
+    assert sorted(packages) == ["afw", "app", "base", "geom", "utils"]
+    utils = world.released.manifest.packages["utils"]
+    assert packages["utils"] == {
+        "package": "utils", "ref": TAG, "kind": "library", "sha": utils.sha,
+        "source": "library", "reason": f"library shared ({TAG}, build b1)",
+        "version": utils.version, "clone": "library",
+    }  # fmt: skip
+    assert {n: p["clone"] for n, p in packages.items()} == {
+        "afw": "cloned", "app": "cloned", "base": "library", "geom": "cloned", "utils": "library",
+    }  # fmt: skip
+    actions = {n: p["action"] for n, p in document["build"]["packages"].items()}
+    assert actions == {
+        "base": "fetched", "utils": "fetched", "geom": "built", "afw": "built", "app": "built",
+    }  # fmt: skip

@@ -137,3 +137,17 @@ def test_the_library_cannot_also_be_a_configured_product(world: World) -> None:
         f"{world.config}:1: config-library: shared is both a product and "
         "a library (a product is built here or used as a library: keep one table)\n"
     ))  # fmt: skip
+
+
+def test_a_credential_in_the_library_server_url_is_never_printed(world: World) -> None:
+    secret = "s3cr3t-library-passw0rd"
+    url = world.served.url.replace("http://", f"http://ci:{secret}@")
+    product_config(world.root, world.released.product, url, tag="v9_9_9")
+    code, err = _rebuild(world)
+    shown = world.served.url.replace("http://", "http://****@")
+    assert (code, err) == (1, (
+        f"dm-release: error: library shared: GET {shown}/v9_9_9.list: HTTP 404\n"
+        "  the tag list of v9_9_9 on the binary server names the library's build: is shared "
+        "released at v9_9_9 there?\n"
+    ))  # fmt: skip
+    assert secret not in err

@@ -95,7 +95,7 @@ def prepare(
     build_id, reused = (preview.build_id, preview.reused) if preview else ("b?", False)
     manifest = dataclasses.replace(manifest, build_id=build_id)
     notes = workspace.notes
-    libraries = {n: lib.shown for n, lib in workspace.library_packages().items()}
+    libraries = workspace.library_packages()
     plan = Prepared(
         manifest, reused, workspace.sources, (), notes, time.monotonic() - started, libraries
     )

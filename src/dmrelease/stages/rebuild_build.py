@@ -102,8 +102,8 @@ class Builder:
         if entry.name in self.libraries:  # installed from the library's release or failed
             fetch_failed = self._fetch(entry, library=True)
             done = Action.FAILED if fetch_failed else action
-            message = f"library package not installed: {fetch_failed}" if fetch_failed else ""
-            return Outcome(entry.name, entry.version, done, time.monotonic() - started, message)
+            why = f"library package not installed: {fetch_failed}" if fetch_failed else ""
+            return Outcome(entry.name, entry.version, done, time.monotonic() - started, why)
         try:
             if action is Action.FETCHED:
                 fetch_failed = self._fetch(entry)

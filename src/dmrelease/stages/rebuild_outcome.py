@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dmrelease.core.build import Outcome, count_actions
+from dmrelease.core.libraries import Library
 from dmrelease.core.manifest import Manifest
 from dmrelease.stages.workspace import PackageSource
 
@@ -22,18 +23,26 @@ class Prepared:
     versiondb_steps: tuple[str, ...]
     notes: tuple[str, ...]
     seconds: float
-    #: the manifest's packages taken from a library: name → "library NAME TAG (build bN)"
-    libraries: Mapping[str, str] = field(default_factory=dict)
+    #: the manifest's packages taken from a library (never cloned): name → its library
+    libraries: Mapping[str, Library] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         versions = {e.name: e.version for e in self.manifest.entries}
+        packages = {
+            n: {**s.resolution.as_dict(), "version": versions[n], "clone": s.action}
+            for n, s in self.sources.items()
+        }
+        for name, library in self.libraries.items():  # its release's commit and version
+            entry = library.packages[name]
+            packages[name] = {
+                "package": name, "ref": library.tag, "kind": "library", "sha": entry.sha,
+                "source": "library", "reason": library.shown, "version": entry.version,
+                "clone": "library",
+            }  # fmt: skip
         return {
             "build_id": self.manifest.build_id,
             "build_id_reused": self.build_id_reused,
-            "packages": [
-                {**s.resolution.as_dict(), "version": versions[n], "clone": s.action}
-                for n, s in sorted(self.sources.items())
-            ],
+            "packages": [packages[n] for n in sorted(packages)],
             "versiondb": list(self.versiondb_steps),
             "notes": list(self.notes),
             "seconds": round(self.seconds, 3),

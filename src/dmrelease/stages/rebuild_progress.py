@@ -27,7 +27,7 @@ def print_prepare(prepared: Prepared, log: TextIO, *, dry_run: bool = False) -> 
     for entry in prepared.manifest.entries:
         name = entry.name
         if name in prepared.libraries:  # never cloned: its commit is the library's
-            lines.append(f"  {name:<{width}}  {prepared.libraries[name]} {entry.sha[:10]}")
+            lines.append(f"  {name:<{width}}  {prepared.libraries[name].shown} {entry.sha[:10]}")
             continue
         res = sources[name].resolution
         lines.append(f"  {name:<{width}}  {res.ref} ({res.kind}) {res.sha[:10]}: {res.reason}")
