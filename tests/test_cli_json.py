@@ -27,7 +27,7 @@ DB = DATA / "versiondb" / "content_sha.db.txt"
 #: the verbs that report: each has --json
 REPORTING = {
     "tag classify", "tag eups", "tag weekly", "table deps", "manifest verify", "rebuild",
-    "publish",
+    "publish", "tarball",
     "release plan", "release validate", "release apply", "release weekly",
     "release candidate", "release final", "release patch", "release backport", "doctor",
     "demo", "config show",
@@ -316,4 +316,23 @@ def test_publish_without_a_build_is_exit_2_with_the_error(
     message = f"{tmp_path / 'versiondb'}: versiondb has no build yet; run dm-release rebuild first"
     assert (status, err) == (2, f"dm-release: error: {message}\n")
     assert doc == {"verb": "publish", "ok": False, "diagnostics": [], "error": message}
+    assert not server.exists()
+
+
+def test_tarball_without_a_build_is_exit_2_with_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Checked before any fetch: versiondb holds no build yet (a real run is in
+    tests/integration/test_tarball.py)."""
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n')
+    server = tmp_path / "server"
+    status, doc, err = document(
+        capsys, "tarball", "--config", config, "--tag", "w_2025_24", "--server-dir", server
+    )
+    folder = tmp_path / "versiondb" / "manifests"
+    message = f"{folder}: no build recorded yet: run dm-release rebuild first"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "tarball", "ok": False, "diagnostics": [], "error": message}
     assert not server.exists()

@@ -68,8 +68,22 @@ def test_every_variable_a_verb_reads_is_in_its_help(
         ("config", "init"): ["--dry-run"],
         ("config", "reference"): [],
         ("rebuild",): ["--config", config],
-        ("publish",): ["--tag", "w_2025_24", "--server-dir", str(tmp_path / "source"),
-                       "--config", config],  # fmt: skip
+        ("publish",): [
+            "--tag",
+            "w_2025_24",
+            "--server-dir",
+            str(tmp_path / "source"),
+            "--config",
+            config,
+        ],
+        ("tarball",): [
+            "--tag",
+            "w_2025_24",
+            "--server-dir",
+            str(tmp_path / "binary"),
+            "--config",
+            config,
+        ],
         ("release", "weekly"): ["w.2025.24", "--config", config],
         ("release", "plan"): [
             "v29.1.0.rc1",

@@ -1,0 +1,93 @@
+"""``dm-release tarball``: a build's installed packages onto the binary (tarball) server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
+from dmrelease.commands.machine import add_json_flag, emit
+from dmrelease.core.config import FLAVORS
+
+#: the options of dmrelease.core.config that tarball takes as flags (--tag is its own)
+FLAGS = ("build_id", "selected")
+
+
+def register(verbs: Any) -> None:
+    parser = verbs.add_parser(
+        "tarball",
+        help="pack a build's installed packages onto the binary server of one flavor",
+        description=(
+            "Write the binary (tarball) server tree of a build recorded in versiondb, from "
+            "the stack the build installed: a <p>-<v>@<flavor>.tar.gz per package (the "
+            "<p>/<v>/ tree with its .pwd, as eups distrib install unpacks it into "
+            "<stack>/<flavor>/) with its SHA-256 beside it in <p>-<v>@<flavor>.tar.gz.sha256, "
+            "manifests/<p>-<v>@<flavor>.manifest, tables/, <TAG>.list at the root with the "
+            "build id and the environment, env/<TAG>.env, config.txt and an index.json in "
+            "every directory. Every package of the build must be installed. A version the "
+            "server already has is not packed again. The server is planned first: a file "
+            "there with other bytes is refused before anything is written (exit 1); files "
+            "there with the same bytes are skipped, so a run stopped half-way finishes when "
+            "run again. Only tag lists are ever replaced, last. Options come from "
+            "dm-release.toml < environment (Jenkins parameters) < flags."
+        ),
+    )
+    add_config_option(parser)
+    add_json_flag(parser, "the build, the tarballs packed and every server file's fate")
+    parser.add_argument(
+        "--tag", dest="eups_tag", metavar="TAG",
+        help="the EUPS tag to publish the build under (required): w_2025_24, d_2025_06_11, "
+        "v29_1_0_rc1, v29_1_0; letters, digits and _ only [env EUPS_TAG]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--also-tag", nargs="*", metavar="TAG",
+        help="floating tags to write too, replacing their tag lists (default: w_latest "
+        "for a weekly, d_latest for a daily, o_latest for a final, none otherwise; the "
+        "flag alone: none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--flavor", choices=FLAVORS,
+        help="the EUPS flavor of the stack and of the tarballs (default: build.flavor, "
+        "this machine's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--server-dir", metavar="DIR",
+        help="where the binary server tree goes: a directory, s3://BUCKET/PATH or "
+        "gs://BUCKET/PATH (default: paths.binary_server)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="pack into the work dir and print the plan (each file to add, skip, replace "
+        "or refuse); write nothing to the server",
+    )  # fmt: skip
+    add_option_flags(parser, FLAGS)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dmrelease.adapters.config import load_options
+    from dmrelease.core.distrib import floating_tags
+    from dmrelease.core.errors import UsageError
+    from dmrelease.core.requests import RefList, TarballRequest
+    from dmrelease.stages.tarball import check_request, tarball
+    from dmrelease.stages.workspace import open_workspace, work_dir_lock
+
+    loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
+    asked = loaded.request
+    if not asked.eups_tag:
+        raise UsageError("tarball needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
+    tag = asked.eups_tag
+    floating = floating_tags(tag) if args.also_tag is None else tuple(args.also_tag)
+    request = TarballRequest(
+        tag, asked.build_id, asked.selected, args.flavor, floating, args.server_dir,
+        args.dry_run,
+    )  # fmt: skip
+    config = loaded.config
+    check_request(config, request)  # bad input stops before any fetch
+    with work_dir_lock(config):
+        workspace = open_workspace(config, request.products, RefList(), log=sys.stderr)
+        packed = tarball(config, request, workspace, log=sys.stderr)
+    if args.json:
+        emit(args, packed.as_dict())
+    return 0
