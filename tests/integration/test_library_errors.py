@@ -7,6 +7,7 @@ as users run it, on real remotes and a real server on 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import test_library
 from test_library import TAG, World, dm_release, product_config
@@ -151,3 +152,15 @@ def test_a_credential_in_the_library_server_url_is_never_printed(world: World) -
         "released at v9_9_9 there?\n"
     ))  # fmt: skip
     assert secret not in err
+
+
+def test_a_dry_run_without_the_shared_versiondb_creates_none(world: World) -> None:
+    shutil.rmtree(world.root / "versiondb")
+    code, err = dm_release("rebuild", "--dry-run", "--config", str(world.config))
+    assert (code, err) == (1, (
+        f"dm-release: error: library shared: {world.served.url}/{TAG}.list names build b1, "
+        f"which versiondb {world.root / 'versiondb'} does not hold (manifests/b1.txt): the "
+        "library and its products share one versiondb (paths.versiondb, "
+        "paths.versiondb_remote)\n"
+    ))  # fmt: skip
+    assert not (world.root / "versiondb").exists()

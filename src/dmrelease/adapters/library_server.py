@@ -97,22 +97,28 @@ def resolve_libraries(config: Config, names: Iterable[str]) -> tuple[Library, ..
     wanted = [by_name[name] for name in dict.fromkeys(names)]
     if not wanted:
         return ()
-    versiondb = VersionDb.of(config)
+    # without a remote, a versiondb that is not there holds no build: none is created
+    local = config.versiondb_remote is None and not (config.versiondb / ".git").is_dir()
+    versiondb = None if local else VersionDb.of(config)
     found: list[Library] = []
     problems: list[Diagnostic] = []
     for library in wanted:
         text, where = _tag_list_text(library_server(config, library), library)
         tag_list = parse_tag_list(text, library.tag, where)
         build = tag_list.build_id
-        manifest_text = versiondb.build_manifest(build) if build else ""
-        if manifest_text is None:
-            raise LibraryUnavailable(
-                f"library {library.name}: {where} names build {build}, which versiondb "
-                f"{config.versiondb} does not hold (manifests/{build}.txt): the library "
-                "and its products share one versiondb (paths.versiondb, paths.versiondb_remote)"
-            )
-        path = str(config.versiondb / "manifests" / f"{build}.txt")
-        manifest = parse_manifest(manifest_text, path) if manifest_text else Manifest(None, ())
+        if build is None:
+            manifest = Manifest(None, ())  # resolve_library says why it cannot be used
+        else:
+            recorded = versiondb.build_manifest(build) if versiondb else None
+            if recorded is None:
+                raise LibraryUnavailable(
+                    f"library {library.name}: {where} names build {build}, which versiondb "
+                    f"{config.versiondb} does not hold (manifests/{build}.txt): the library "
+                    "and its products share one versiondb (paths.versiondb, "
+                    "paths.versiondb_remote)"
+                )
+            path = str(config.versiondb / "manifests" / f"{build}.txt")
+            manifest = parse_manifest(recorded, path)
         try:
             found.append(resolve_library(library.name, tag_list, manifest, where))
         except CheckFailed as exc:
