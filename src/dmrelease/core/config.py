@@ -171,7 +171,9 @@ class Config:
         key="build.jobs", env=("DM_RELEASE_JOBS",), flag="--jobs",
     )  # fmt: skip
     flavor: str = _option(
-        "Linux64", K.TEXT, "EUPS flavor of the stack and of binaries",
+        "Linux64", K.TEXT, "EUPS flavor of the stack and of binaries (default: this machine's: "
+        "Linux64 on x86_64 Linux, Linux on aarch64 Linux, DarwinX86 on x86_64 macOS, Darwin on "
+        "arm64 macOS)",
         key="build.flavor", env=("DM_RELEASE_FLAVOR",),
     )  # fmt: skip
     build_command: str | None = _option(
@@ -224,15 +226,17 @@ class Config:
         key="paths.versiondb_remote", env=("DM_RELEASE_VERSIONDB_REMOTE",),
     )  # fmt: skip
     stack: Path = _option(  # noqa: RUF009
-        Path("stack"), K.PATH, "EUPS stack: <stack>/<flavor>/<product>/<version>/",
+        Path("stack"), K.PATH, "EUPS stack: <stack>/<flavor>/<product>/<version>/; {env} in it "
+        "is the environment's name",
         key="paths.stack", env=("DM_RELEASE_STACK",),
     )  # fmt: skip
     binary_server: str | None = _option(
-        None, K.TEXT, "URL of the binary (tarball) server",
+        None, K.TEXT, "URL of the binary (tarball) server; {env} in it is the environment's name",
         key="servers.binary", env=("DM_RELEASE_BINARY_SERVER",),
     )  # fmt: skip
     source_server: str | None = _option(
-        None, K.TEXT, "URL or directory of the source (eupspkg) server",
+        None, K.TEXT, "URL or directory of the source (eupspkg) server; {env} in it is the "
+        "environment's name",
         key="servers.source", env=("DM_RELEASE_SOURCE_SERVER",),
     )  # fmt: skip
     source_server_dir: str | None = _option(
