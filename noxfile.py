@@ -69,6 +69,12 @@ def publish(session: nox.Session) -> None:
     _dm_release(session, "publish", *session.posargs)
 
 
+@nox.session(default=False)
+def tarball(session: nox.Session) -> None:
+    """Pack a build onto the binary server: nox -s tarball -- --tag TAG [tarball args]."""
+    _dm_release(session, "tarball", *session.posargs)
+
+
 def _release(session: nox.Session, command: str) -> None:
     """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs
