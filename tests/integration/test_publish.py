@@ -65,8 +65,10 @@ def test_publish_writes_the_whole_source_tree(built: Built) -> None:
     assert document["tag"] == "w_2025_24" and document["tags"] == ["w_2025_24", "w_latest"]
     assert document["source"] == "git" and document["dry_run"] is False
     assert document["counts"] == {
-        "packages": 6, "added": len(wanted), "skipped": 0, "replaced": 0, "written": len(wanted),
+        "packages": 6, "on_server": 0, "added": len(wanted), "skipped": 0, "replaced": 0,
+        "written": len(wanted),
     }  # fmt: skip
+    assert document["on_server"] == []
     assert sorted(document["files"]["added"]) == wanted
     assert document["files"]["written"][-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
     assert document["packages"] == [
@@ -145,15 +147,19 @@ def test_a_rerun_writes_nothing_and_a_new_tag_only_its_own_files(built: Built) -
     first = tree(built.server)
     again = publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
     assert again["counts"] == {
-        "packages": 6, "added": 0, "skipped": len(first), "replaced": 0, "written": 0,
+        "packages": 6, "on_server": 6, "added": 0, "skipped": len(first) - 6, "replaced": 0,
+        "written": 0,
     }  # fmt: skip
+    stems = [f"{n}-{built.versions[n]}" for n in ("base", "daf", "utils", "geom", "afw", "meta")]
+    assert again["on_server"] == [f"products/{s}.eupspkg" for s in stems]  # not made again
     assert tree(built.server) == first
     other = publish_json(built, "--tag", "w_2025_25", "--server-dir", server)
     assert sorted(other["files"]["added"]) == ["env/w_2025_25.env", "tags/w_2025_25.list"]
     assert other["files"]["replaced"] == ["env/index.json", "tags/index.json"]
     # w_latest of the same build is skipped, like every package file
     assert other["counts"] == {
-        "packages": 6, "added": 2, "skipped": len(first) - 4, "replaced": 2, "written": 4,
+        "packages": 6, "on_server": 6, "added": 2, "skipped": len(first) - 10, "replaced": 2,
+        "written": 4,
     }  # fmt: skip
 
 
@@ -177,25 +183,41 @@ def test_a_publish_stopped_midway_finishes_on_rerun_writing_no_file_twice(
     assert sorted(tree(built.server)) == wanted
     assert set(dying.writes).isdisjoint(rerun.writes)
     assert sorted(dying.writes + rerun.writes) == wanted
-    assert (len(published.added), len(published.skipped)) == (len(wanted) - 9, 9)
+    made = {p for p in dying.writes if p.startswith("products/")}
+    assert set(published.on_server) == made and len(made) == 6  # not made again
+    assert (len(published.added), len(published.skipped)) == (len(wanted) - 9, 3)
     assert published.written == tuple(rerun.writes)
     assert rerun.writes[-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
 
 
-def test_a_conflicting_package_is_refused_before_anything_is_written(built: Built) -> None:
+def test_a_conflicting_file_is_refused_before_anything_is_written(built: Built) -> None:
     v = built.versions["geom"]
-    planted = built.server / "products" / f"geom-{v}.eupspkg"
+    planted = built.server / "tables" / f"geom-{v}.table"
     planted.parent.mkdir(parents=True)
-    planted.write_bytes(b"another tool's package\n")
+    planted.write_bytes(b"setupRequired(somethingElse)\n")
     before = tree(built.server)
     code, _, err = dm_release(
         "publish", "--config", str(built.config), "--tag", "w_2025_24",
         "--server-dir", str(built.server),
     )  # fmt: skip
     assert code == 1, err
-    assert f"{built.server}/products/geom-{v}.eupspkg: already there with other bytes" in err
-    assert "1 server file would be rewritten; a published file is never changed" in err
+    assert err.splitlines()[-2:] == [
+        f"dm-release: error: {built.server}/tables/geom-{v}.table: already there with other bytes",
+        "1 server file would be rewritten; a published file is never changed: nothing was written",
+    ]
     assert tree(built.server) == before
+
+
+def test_a_package_already_on_the_server_is_kept_as_published(built: Built) -> None:
+    v = built.versions["geom"]
+    planted = built.server / "products" / f"geom-{v}.eupspkg"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"published before by another run\n")  # e.g. a candidate's
+    document = publish_json(built, "--tag", "w_2025_24", "--server-dir", str(built.server))
+    assert document["on_server"] == [f"products/geom-{v}.eupspkg"]
+    assert f"products/geom-{v}.eupspkg" not in document["files"]["added"]
+    assert planted.read_bytes() == b"published before by another run\n"
+    assert f"tables/geom-{v}.table" in document["files"]["added"]  # read from the clone
 
 
 @pytest.mark.parametrize(

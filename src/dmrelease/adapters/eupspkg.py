@@ -29,7 +29,7 @@ from dmrelease.adapters.config import child_environment
 from dmrelease.core.distrib import render_pkginfo
 from dmrelease.core.errors import DmReleaseError
 
-__all__ = ["SOURCES", "PackageFailed", "SourcePackage", "make_package"]
+__all__ = ["SOURCES", "PackageFailed", "SourcePackage", "make_package", "table_at"]
 
 #: how a package gets its source: cloned at install, or embedded in the package
 SOURCES = ("git", "package")
@@ -47,12 +47,13 @@ class PackageFailed(DmReleaseError):
 
 @dataclass(frozen=True)
 class SourcePackage:
-    """One package made: its name, version, commit, bytes and table file text."""
+    """One package: its name, version, commit, bytes (None: not made, the server has it)
+    and table file text (None: it has none)."""
 
     name: str
     version: str
     sha: str
-    data: bytes
+    data: bytes | None
     table: bytes | None
 
 
@@ -143,6 +144,15 @@ def _pack(top: str, members: list[_Member], mtime: int) -> bytes:
                        compresslevel=_COMPRESS_LEVEL) as gz:  # fmt: skip
         gz.write(raw.getvalue())
     return packed.getvalue()
+
+
+def table_at(clone: Path, name: str, sha: str, *, timeout: float = 600.0) -> bytes | None:
+    """``ups/<name>.table`` at commit ``sha`` of ``clone`` (None when it has none)."""
+    path = f"ups/{name}.table"
+    listing = _git(clone, "ls-tree", "-z", "--full-tree", sha, "--", path, timeout=timeout)
+    if not listing:
+        return None
+    return _git(clone, "cat-file", "blob", f"{sha}:{path}", timeout=timeout)
 
 
 def make_package(

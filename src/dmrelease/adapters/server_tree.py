@@ -327,16 +327,19 @@ def publish_tree(
     replaceable: Callable[[str], bool],
     dry_run: bool = False,
     log: TextIO = sys.stderr,
+    indexed: Iterable[str] = (),
 ) -> TreeOutcome:
     """Write ``wanted`` (server path → bytes or staged file) to ``dest``: plan, refuse any
     conflict before writing (:class:`ServerConflict`), then write in write order with the
     ``index.json`` of every directory involved, tag lists last. ``replaceable(path)``: may
-    a file with other bytes be replaced (tag lists); ``index.json`` always may."""
+    a file with other bytes be replaced (tag lists); ``index.json`` always may.
+    ``indexed``: directories whose index.json is made even when no wanted file is in
+    them (their files were all there: a rerun after a kill that wrote them)."""
     for path in wanted:
         _check_path(path)
         if path.rpartition("/")[2] == INDEX_NAME:
             raise ValueError(f"{path}: index.json files are made by publish_tree")
-    directories = _directories(wanted)
+    directories = _directories([*wanted, *(_join(d, INDEX_NAME) for d in indexed)])
     listings = {folder: dest.names(folder) for folder in sorted(directories)}
     sources: dict[str, Source] = dict(wanted)
     sources.update(_indexes(listings, wanted, directories))

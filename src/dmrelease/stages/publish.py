@@ -11,7 +11,9 @@ and hands them to the server tree, which plans first (a file there with other by
 refused before anything is written, exit 1), then writes only what is missing, tag lists
 last. Every file is made with the same bytes from the same build, so a rerun after a kill
 skips what the first run wrote and writes the rest. Packages are made in parallel (git
-archive, ``git.jobs``).
+archive, ``git.jobs``), except those the server already has: a version is published once,
+in the form it was first published in (a final whose versions a candidate published with
+SOURCE=git keeps those packages; only its new versions embed their source).
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dmrelease.adapters.config import auto_git_jobs, child_environment
-from dmrelease.adapters.eupspkg import SOURCES, PackageFailed, SourcePackage, make_package
+from dmrelease.adapters.eupspkg import (
+    SOURCES,
+    PackageFailed,
+    SourcePackage,
+    make_package,
+    table_at,
+)
 from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.adapters.server_tree import Destination, open_destination, publish_tree
 from dmrelease.core.config import Config
@@ -69,7 +77,8 @@ def default_source(eups_tag: str) -> str:
 class Published:
     """What a publish did (or, with ``dry_run``, would do): the build, the tag and the
     floating tags (``tags``: all of them), the destination (redacted), and the server files
-    by what happened to them (``written``: in write order, empty for a dry run)."""
+    by what happened to them (``written``: in write order, empty for a dry run);
+    ``on_server``: the packages the server already had, not made nor written again."""
 
     build_id: str
     eups_tag: str
@@ -77,6 +86,7 @@ class Published:
     source: str
     destination: str
     packages: tuple[tuple[str, str], ...]
+    on_server: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     replaced: tuple[str, ...] = ()
@@ -99,8 +109,13 @@ class Published:
             "destination": self.destination,
             "dry_run": self.dry_run,
             "packages": [{"name": n, "version": v} for n, v in self.packages],
+            "on_server": list(self.on_server),
             "files": files,
-            "counts": {"packages": len(self.packages), **{k: len(v) for k, v in files.items()}},
+            "counts": {
+                "packages": len(self.packages),
+                "on_server": len(self.on_server),
+                **{k: len(v) for k, v in files.items()},
+            },
         }
 
 
@@ -189,7 +204,8 @@ def source_tree_files(
     files: dict[str, bytes] = {"config.txt": SOURCE_CONFIG.encode()}
     for package in packages:
         stem = f"{package.name}-{package.version}"
-        files[f"products/{stem}.eupspkg"] = package.data
+        if package.data is not None:  # None: on the server already, kept as it is
+            files[f"products/{stem}.eupspkg"] = package.data
         if package.table is not None:
             files[f"tables/{stem}.table"] = package.table
         rows = closure_rows(manifest, package.name, flavor=None)
@@ -222,8 +238,11 @@ def _make_all(
     workspace: Workspace,
     manifest: Manifest,
     names: Sequence[str],
+    on_server: frozenset[str],
     progress: Progress,
 ) -> list[SourcePackage]:
+    """The packages ``names``, made from their clones; those ``on_server`` are not made
+    again (only their table file is read)."""
     clones = workspace.clones()
     absent = [n for n in names if n not in clones]
     if absent:
@@ -237,6 +256,10 @@ def _make_all(
 
     def make(name: str) -> SourcePackage:
         entry = entries[name]
+        if name in on_server:
+            table = table_at(clones[name], name, entry.sha, timeout=timeout)
+            phase.advance(name)
+            return SourcePackage(name, entry.version, entry.sha, None, table)
         made = make_package(
             clones[name], name, entry.version, entry.sha, source=request.source,
             repository=repositories[name], timeout=timeout,
@@ -247,6 +270,10 @@ def _make_all(
     jobs = auto_git_jobs(config.git_jobs)
     with progress.phase("publish", len(names)) as phase, ThreadPoolExecutor(jobs) as pool:
         return list(pool.map(make, names))
+
+
+def _package_name(name: str, version: str) -> str:
+    return f"{name}-{version}.eupspkg"
 
 
 def publish(
@@ -269,13 +296,18 @@ def publish(
     tags = tuple(dict.fromkeys((request.eups_tag, *request.floating)))
     if destination is None:
         destination = open_destination(where, child_environment({}) if environ is None else environ)
+    there = set(destination.names("products"))
+    entries = manifest.packages
+    on_server = frozenset(n for n in names if _package_name(n, entries[n].version) in there)
     print(
         f"publish {build_id} as {', '.join(tags)} to {destination.where}: {len(names)} "
-        f"packages, SOURCE={request.source}" + (" (dry run)" if request.dry_run else ""),
+        f"packages, SOURCE={request.source}, {len(on_server)} already on the server (kept "
+        f"as published), {len(names) - len(on_server)} to make"
+        + (" (dry run)" if request.dry_run else ""),
         file=log,
-    )
+    )  # fmt: skip
     shown = progress_for(log) if progress is None else progress
-    packages = _make_all(config, request, workspace, manifest, names, shown)
+    packages = _make_all(config, request, workspace, manifest, names, on_server, shown)
     tableless = [f"{p.name}: no ups/{p.name}.table at {p.sha}" for p in packages if p.table is None]
     if tableless:
         raise PackageFailed(
@@ -285,12 +317,14 @@ def publish(
     files = source_tree_files(manifest, packages, tags, config.env_name)
     outcome = publish_tree(
         destination, files, replaceable=replaceable_for(request.floating),
-        dry_run=request.dry_run, log=log,
+        dry_run=request.dry_run, log=log, indexed=("products",),
     )  # fmt: skip
     by_action = {a: tuple(f.path for f in outcome.plan.files if f.action is a) for a in FileAction}
     return Published(
         build_id, request.eups_tag, tags, request.source, destination.where,
-        tuple((p.name, p.version) for p in packages), by_action[FileAction.ADD],
+        tuple((p.name, p.version) for p in packages),
+        tuple(f"products/{_package_name(p.name, p.version)}" for p in packages if p.data is None),
+        by_action[FileAction.ADD],
         by_action[FileAction.SKIP], by_action[FileAction.REPLACE], outcome.written,
         request.dry_run, time.monotonic() - started,
     )  # fmt: skip
