@@ -1,7 +1,8 @@
 """Library products on real bare remotes and a real binary server on 127.0.0.1.
 
 The library ``shared`` (``shared`` → ``utils`` → ``base``) is built and released on its own:
-its binaries and its tag list ``v1_2_0.list`` (``#BUILD=b1``) served over HTTP. The product
+its binaries and its tag list ``v1_2_0.list`` (``#BUILD=b1``), written by the tarball stage,
+served over HTTP. The product
 ``app`` (``app`` → ``afw`` → ``geom`` → ``base``; ``afw`` → ``utils``) lists it in
 ``libraries``: rebuilt in a fresh stack it installs ``base`` and ``utils`` from the library's
 release (never cloned nor built), its manifest records them with the library's SHAs, and its
@@ -25,14 +26,14 @@ from rebuild_helpers import config_for, run_build, run_prepare
 from release_helpers import clean_environment, tags
 
 from dmrelease import cli
-from dmrelease.adapters.binary_pack import pack
 from dmrelease.adapters.git import Git
 from dmrelease.adapters.stack import Stack
-from dmrelease.core.distrib import render_tag_list
 from dmrelease.core.manifest import LINE_FORMAT, Manifest, eups_version_for, parse_manifest
+from dmrelease.core.requests import TarballRequest
 from dmrelease.demo.rebuild import BUILD_COMMAND as BUILD
 from dmrelease.demo.synthetic import PackageSpec, SyntheticProduct, create_product
 from dmrelease.stages.rebuild import rebuild
+from dmrelease.stages.tarball import tarball
 
 __all__ = ["clean_environment"]  # the fixture, for pytest
 
@@ -64,17 +65,6 @@ def product_config(
     return path
 
 
-def publish_binaries(stack: Stack, manifest: Manifest, tree: Path, tag: str) -> list[str]:
-    """The binary server tree of a built library: each package's tarball, then the tag
-    list naming the build (what ``dm-release tarball`` writes of them); the names written."""
-    tree.mkdir(parents=True, exist_ok=True)
-    names = [pack(stack, e.name, e.version, tree).name for e in manifest.entries]
-    rows = [(e.name, stack.flavor, e.version) for e in manifest.entries]
-    text = render_tag_list(tag, rows, build_id=manifest.build_id)
-    (tree / f"{tag}.list").write_text(text)
-    return [*names, f"{tag}.list"]
-
-
 @dataclass(frozen=True)
 class Released:
     """The library built and released (versiondb b1, its binaries in ``tree``), and the
@@ -93,8 +83,9 @@ def release_library(root: Path) -> Released:
     setup = config_for(library_config(root, library))
     prepared, _ = run_prepare(setup)
     run_build(setup, prepared)
-    tree = root / "binaries"
-    publish_binaries(Stack(setup.stack, setup.flavor), prepared.manifest, tree, TAG)
+    tree = root / "binaries"  # the library's release: dm-release tarball --tag v1_2_0
+    packed = tarball(setup.config, TarballRequest(TAG, server_dir=str(tree)), None, io.StringIO())
+    assert len(packed.packed) == len(LIBRARY)
     specs = {name: PackageSpec(deps=deps, history=2) for name, deps in PRODUCT.items()}
     product = create_product(root / "app-upstream", specs)
     return Released(root, library, product, prepared.manifest, tree)
