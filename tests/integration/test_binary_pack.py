@@ -19,6 +19,7 @@ from http_helpers import serving
 from dmrelease.adapters.binaries import BinaryServer, http_session
 from dmrelease.adapters.binary_pack import (
     MTIME,
+    PackFailed,
     PackRefused,
     checksum_name,
     checksum_text,
@@ -182,3 +183,18 @@ def test_the_archive_is_a_plain_gzip_stream(tmp_path: Path) -> None:
     with gzip.open(packed.path) as stream:
         tar_bytes = stream.read()
     assert len(tar_bytes) % 10240 == 0  # whole tar records, as tar writes them
+
+
+def test_a_staging_directory_that_cannot_be_written_is_an_environment_error(
+    tmp_path: Path,
+) -> None:
+    stack = Stack(tmp_path / "stack", "Linux64")
+    _tree(stack)
+    staging = tmp_path / "staging"
+    staging.write_text("a file where the staging directory goes\n")
+    with pytest.raises(PackFailed) as failed:
+        pack(stack, "afw", "g1234567890", staging)
+    assert failed.value.exit_code == 2
+    assert str(failed.value) == (
+        f"afw g1234567890: cannot pack afw-g1234567890@Linux64.tar.gz: {staging}: File exists"
+    )

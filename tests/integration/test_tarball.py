@@ -359,3 +359,24 @@ def test_a_package_named_packs_its_closure_only(tmp_path: Path) -> None:
     assert sorted(os.listdir(server / "tables")) == sorted(
         ["index.json", *(f"{n}-{versions[n]}.table" for n in ("base", "utils", "geom"))]
     )
+
+
+def test_a_run_killed_after_the_tarballs_is_finished_by_a_rerun_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    """The tarballs are written first: a kill then leaves them alone on the server. The
+    rerun packs none of them again, writes their checksums from the server's bytes and the
+    rest, and the tree is the one an uninterrupted run writes."""
+    config, versions = built_product(tmp_path)
+    whole = tmp_path / "whole"
+    assert tarball(config, whole)[0] == 0
+    server = tmp_path / "server"
+    server.mkdir()
+    tarballs = sorted(f"{n}-{v}@Linux64.tar.gz" for n, v in versions.items())
+    for name in tarballs:
+        (server / name).write_bytes((whole / name).read_bytes())
+    code, doc, err = tarball(config, server)
+    assert code == 0, err
+    assert doc["packed"] == [] and sorted(doc["on_server"]) == tarballs
+    assert doc["counts"]["written"] == 26  # 32 less the 6 tarballs
+    assert snapshot(server) == snapshot(whole)

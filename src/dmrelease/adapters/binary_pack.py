@@ -24,6 +24,7 @@ through other links), a device, FIFO or socket.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -37,11 +38,12 @@ from typing import BinaryIO
 
 from dmrelease.adapters.safe_tar import resolve
 from dmrelease.adapters.stack import Stack
-from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.errors import DmReleaseError, UsageError
 
 __all__ = [
     "MTIME",
     "Member",
+    "PackFailed",
     "PackRefused",
     "PackedTarball",
     "checksum_name",
@@ -62,6 +64,10 @@ PWD = ".pwd"
 
 class PackRefused(DmReleaseError):
     """A package's tree holds what a binary tarball may not (exit 1): nothing was written."""
+
+
+class PackFailed(UsageError):
+    """A file of the tree could not be read, or the staging file written (exit 2)."""
 
 
 def tarball_name(product: str, version: str, flavor: str) -> str:
@@ -196,21 +202,36 @@ def pack(stack: Stack, product: str, version: str, staging: Path) -> PackedTarba
     """Pack ``<p>/<v>`` of ``stack`` into ``staging/<p>-<v>@<flavor>.tar.gz`` (written as
     a ``.part`` file, renamed when whole). PackRefused before anything is written when the
     tree holds a member the binary fetch would refuse."""
-    members = members_of(stack, product, version)
+    try:
+        members = members_of(stack, product, version)
+    except OSError as exc:  # a directory that cannot be listed, a link that cannot be read
+        raise PackFailed(
+            f"{product} {version}: cannot read {exc.filename}: {exc.strerror}"
+        ) from None
     name = tarball_name(product, version, stack.flavor)
-    staging.mkdir(parents=True, exist_ok=True)
     target = staging / name
     part = staging / f".{name}.part"
     try:
+        staging.mkdir(parents=True, exist_ok=True)
         with part.open("wb") as raw:
             hashing = _Hashing(raw)
             _write(members, hashing)
         os.replace(part, target)
+    except OSError as exc:  # a file that cannot be read, a full disk
+        _remove(part)
+        raise PackFailed(
+            f"{product} {version}: cannot pack {name}: {exc.filename or part}: {exc.strerror}"
+        ) from None
     except BaseException:
-        part.unlink(missing_ok=True)
+        _remove(part)
         raise
     digest = hashing.digest.hexdigest()
     return PackedTarball(product, version, name, target, digest, hashing.size, len(members))
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _write(members: list[Member], out: _Hashing) -> None:
