@@ -380,3 +380,20 @@ def test_a_run_killed_after_the_tarballs_is_finished_by_a_rerun_byte_for_byte(
     assert doc["packed"] == [] and sorted(doc["on_server"]) == tarballs
     assert doc["counts"]["written"] == 26  # 32 less the 6 tarballs
     assert snapshot(server) == snapshot(whole)
+
+
+def test_a_link_escaping_a_package_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    config, versions = built_product(tmp_path)
+    afw = tmp_path / "stack" / "Linux64" / "afw" / versions["afw"]
+    (afw / "lib" / "base").symlink_to(f"../../../base/{versions['base']}")
+    server = tmp_path / "server"
+    code, doc, err = tarball(config, server)
+    assert code == 1
+    assert doc["error"] == (
+        f"afw {versions['afw']}: {afw} cannot be packed:\n"
+        f"  'afw/{versions['afw']}/lib/base' is a link to 'base/{versions['base']}', "
+        f"outside afw/{versions['afw']}/"
+    )
+    assert err.endswith(f"dm-release: error: {doc['error']}\n")
+    assert not server.exists()
+    assert not (tmp_path / "work" / "tarball-staging" / "Linux64").exists()
