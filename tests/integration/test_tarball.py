@@ -397,3 +397,30 @@ def test_a_link_escaping_a_package_is_refused_and_nothing_is_written(tmp_path: P
     assert err.endswith(f"dm-release: error: {doc['error']}\n")
     assert not server.exists()
     assert not (tmp_path / "work" / "tarball-staging" / "Linux64").exists()
+
+
+def test_another_flavor_packs_that_flavor_s_tree_of_the_stack(tmp_path: Path) -> None:
+    """--flavor picks the stack's <flavor>/ tree and names the tarballs after it: a stack
+    built for Linux64 has none of its packages for Linux."""
+    config, versions = built_product(tmp_path)
+    server = tmp_path / "server"
+    code, doc, _ = tarball(config, server, "--flavor", "Linux")
+    assert code == 1
+    shown = ", ".join(f"{n} {versions[n]}" for n in ["base", "daf", "utils", "geom", "afw", "meta"])
+    assert doc["error"] == (
+        f"6 package(s) of b1 not installed in {tmp_path / 'stack'} (Linux): {shown}; "
+        "run dm-release rebuild first"
+    )
+    linux = tmp_path / "stack" / "Linux"
+    for name, version in versions.items():
+        (linux / name).mkdir(parents=True)
+        (tmp_path / "stack" / "Linux64" / name / version).rename(linux / name / version)
+    code, doc, err = tarball(config, server, "--flavor", "Linux")
+    assert code == 0, err
+    assert sorted(p["tarball"] for p in doc["packed"]) == sorted(
+        f"{n}-{v}@Linux.tar.gz" for n, v in versions.items()
+    )
+    assert (server / "manifests" / f"meta-{versions['meta']}@Linux.manifest").is_file()
+    assert (server / f"{TAG}.list").read_text().splitlines()[5] == (
+        f"{'afw':<20} {'Linux':<10} {versions['afw']}"
+    )
