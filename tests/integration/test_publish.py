@@ -146,8 +146,10 @@ def test_a_rerun_writes_nothing_and_a_new_tag_only_its_own_files(built: Built) -
     publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
     first = tree(built.server)
     again = publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
+    kept = [p for p in first if p.endswith((".eupspkg", ".table"))]  # not even read again
+    assert again["files"]["skipped"] == sorted(set(first) - set(kept))
     assert again["counts"] == {
-        "packages": 6, "on_server": 6, "added": 0, "skipped": len(first) - 6, "replaced": 0,
+        "packages": 6, "on_server": 6, "added": 0, "skipped": len(first) - 12, "replaced": 0,
         "written": 0,
     }  # fmt: skip
     stems = [f"{n}-{built.versions[n]}" for n in ("base", "daf", "utils", "geom", "afw", "meta")]
@@ -158,7 +160,7 @@ def test_a_rerun_writes_nothing_and_a_new_tag_only_its_own_files(built: Built) -
     assert other["files"]["replaced"] == ["env/index.json", "tags/index.json"]
     # w_latest of the same build is skipped, like every package file
     assert other["counts"] == {
-        "packages": 6, "on_server": 6, "added": 2, "skipped": len(first) - 10, "replaced": 2,
+        "packages": 6, "on_server": 6, "added": 2, "skipped": len(first) - 16, "replaced": 2,
         "written": 4,
     }  # fmt: skip
 
@@ -185,7 +187,8 @@ def test_a_publish_stopped_midway_finishes_on_rerun_writing_no_file_twice(
     assert sorted(dying.writes + rerun.writes) == wanted
     made = {p for p in dying.writes if p.startswith("products/")}
     assert set(published.on_server) == made and len(made) == 6  # not made again
-    assert (len(published.added), len(published.skipped)) == (len(wanted) - 9, 3)
+    assert len(published.added) == len(wanted) - 9
+    assert set(published.skipped) <= set(dying.writes)  # the 3 others, but a table kept
     assert published.written == tuple(rerun.writes)
     assert rerun.writes[-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
 
@@ -294,3 +297,29 @@ def test_a_package_without_a_table_is_refused_before_anything_is_written(
         "setup -r . in the package): nothing was written",
     ]
     assert not built.server.exists()
+
+
+def test_a_final_of_a_candidates_versions_keeps_the_candidates_packages(built: Built) -> None:
+    server = str(built.server)
+    candidate = publish_json(built, "--tag", "v1_0_0_rc1", "--server-dir", server)
+    assert (candidate["source"], candidate["tags"]) == ("git", ["v1_0_0_rc1"])  # no floating
+    packages = tree(built.server / "products")
+    final = publish_json(built, "--tag", "v1_0_0", "--server-dir", server)
+    assert (final["source"], final["tags"]) == ("package", ["v1_0_0", "o_latest"])
+    assert len(final["on_server"]) == 6  # the candidate's SOURCE=git packages, kept
+    assert sorted(final["files"]["added"]) == [
+        "env/o_latest.env", "env/v1_0_0.env", "tags/o_latest.list", "tags/v1_0_0.list",
+    ]  # fmt: skip
+    assert sorted(final["files"]["replaced"]) == ["env/index.json", "tags/index.json"]
+    assert tree(built.server / "products") == packages
+
+
+def test_a_package_whose_table_is_missing_gets_it_from_the_clone(built: Built) -> None:
+    server = str(built.server)
+    publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
+    first = tree(built.server)
+    table = built.server / "tables" / f"afw-{built.versions['afw']}.table"
+    table.unlink()  # as a kill between the package and its table leaves it
+    again = publish_json(built, "--tag", "w_2025_24", "--server-dir", server)
+    assert again["files"]["added"] == [f"tables/afw-{built.versions['afw']}.table"]
+    assert tree(built.server) == first

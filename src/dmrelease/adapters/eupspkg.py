@@ -148,11 +148,13 @@ def _pack(top: str, members: list[_Member], mtime: int) -> bytes:
 
 def table_at(clone: Path, name: str, sha: str, *, timeout: float = 600.0) -> bytes | None:
     """``ups/<name>.table`` at commit ``sha`` of ``clone`` (None when it has none)."""
-    path = f"ups/{name}.table"
-    listing = _git(clone, "ls-tree", "-z", "--full-tree", sha, "--", path, timeout=timeout)
-    if not listing:
+    try:
+        return _git(clone, "cat-file", "blob", f"{sha}:ups/{name}.table", timeout=timeout)
+    except PackageFailed:  # no such file, or no such commit: which one
+        listing = _git(clone, "ls-tree", "-z", "--full-tree", sha, "--", "ups", timeout=timeout)
+        if listing and f"\tups/{name}.table\0".encode() in listing:
+            raise
         return None
-    return _git(clone, "cat-file", "blob", f"{sha}:{path}", timeout=timeout)
 
 
 def make_package(

@@ -239,10 +239,11 @@ def _make_all(
     manifest: Manifest,
     names: Sequence[str],
     on_server: frozenset[str],
+    tables_kept: frozenset[str],
     progress: Progress,
 ) -> list[SourcePackage]:
     """The packages ``names``, made from their clones; those ``on_server`` are not made
-    again (only their table file is read)."""
+    again (only their table file is read, unless it is there too: ``tables_kept``)."""
     clones = workspace.clones()
     absent = [n for n in names if n not in clones]
     if absent:
@@ -257,7 +258,9 @@ def _make_all(
     def make(name: str) -> SourcePackage:
         entry = entries[name]
         if name in on_server:
-            table = table_at(clones[name], name, entry.sha, timeout=timeout)
+            table = None
+            if name not in tables_kept:  # a kill between the package and its table
+                table = table_at(clones[name], name, entry.sha, timeout=timeout)
             phase.advance(name)
             return SourcePackage(name, entry.version, entry.sha, None, table)
         made = make_package(
@@ -299,6 +302,8 @@ def publish(
     there = set(destination.names("products"))
     entries = manifest.packages
     on_server = frozenset(n for n in names if _package_name(n, entries[n].version) in there)
+    tables = set(destination.names("tables"))
+    kept = frozenset(n for n in on_server if f"{n}-{entries[n].version}.table" in tables)
     print(
         f"publish {build_id} as {', '.join(tags)} to {destination.where}: {len(names)} "
         f"packages, SOURCE={request.source}, {len(on_server)} already on the server (kept "
@@ -307,8 +312,12 @@ def publish(
         file=log,
     )  # fmt: skip
     shown = progress_for(log) if progress is None else progress
-    packages = _make_all(config, request, workspace, manifest, names, on_server, shown)
-    tableless = [f"{p.name}: no ups/{p.name}.table at {p.sha}" for p in packages if p.table is None]
+    packages = _make_all(config, request, workspace, manifest, names, on_server, kept, shown)
+    tableless = [
+        f"{p.name}: no ups/{p.name}.table at {p.sha}"
+        for p in packages
+        if p.table is None and p.name not in kept
+    ]
     if tableless:
         raise PackageFailed(
             "\n".join(tableless) + "\nEUPS cannot install a source package without its table "
@@ -317,7 +326,7 @@ def publish(
     files = source_tree_files(manifest, packages, tags, config.env_name)
     outcome = publish_tree(
         destination, files, replaceable=replaceable_for(request.floating),
-        dry_run=request.dry_run, log=log, indexed=("products",),
+        dry_run=request.dry_run, log=log, indexed=("products", "tables"),
     )  # fmt: skip
     by_action = {a: tuple(f.path for f in outcome.plan.files if f.action is a) for a in FileAction}
     return Published(
