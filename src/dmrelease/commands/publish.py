@@ -25,9 +25,11 @@ def register(verbs: Any) -> None:
             "env/<TAG>.env, config.txt and an index.json in every directory. The server is "
             "planned first: a file there with other bytes is refused before anything is "
             "written (exit 1); files there with the same bytes are skipped, so a publish "
-            "stopped half-way finishes when run again. Only tag lists (and the floating "
-            "tags' env files) are ever replaced, last. Options come from dm-release.toml < "
-            "environment (Jenkins parameters) < flags."
+            "stopped half-way finishes when run again. A package the server already has "
+            "is kept as it was published (a final keeps its candidate's packages of the "
+            "same versions) and not made again. Only tag lists, indexes and the floating "
+            "tags' env files are ever replaced, tag lists last. Options come from "
+            "dm-release.toml < environment (Jenkins parameters) < flags."
         ),
     )
     add_config_option(parser)
