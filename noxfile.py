@@ -99,6 +99,12 @@ def weekly(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def nightly(session: nox.Session) -> None:
+    """Rebuild from main, then publish it as d_YYYY_MM_DD and d_latest: -- [--date DAY]."""
+    _release(session, "nightly")
+
+
+@nox.session(default=False)
 def release_candidate(session: nox.Session) -> None:
     """Plan, tag vM.n.p.rcN, rebuild from it: -- [TAG] [--refs w.YYYY.WW]."""
     _release(session, "candidate")

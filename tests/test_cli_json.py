@@ -29,7 +29,8 @@ REPORTING = {
     "tag classify", "tag eups", "tag weekly", "table deps", "manifest verify", "rebuild",
     "publish", "tarball",
     "release plan", "release validate", "release apply", "release weekly",
-    "release candidate", "release final", "release patch", "release backport", "doctor",
+    "release candidate", "release final", "release patch", "release backport",
+    "release nightly", "doctor",
     "demo", "config show",
 }  # fmt: skip
 #: the verbs that report nothing: a shell script, a file written, Markdown

@@ -116,6 +116,7 @@ def test_every_variable_a_verb_reads_is_in_its_help(
         ],
         ("release", "final"): ["29.1.0", "--no-build", "--config", config],
         ("release", "patch"): ["29.1.1", "--packages", "afw", "--dry-run", "--config", config],
+        ("release", "nightly"): ["--date", "2025-06-11", "--config", config],
         ("doctor",): ["--config", config, "--timeout", "1"],
         ("demo",): ["--dir", str(tmp_path / "demo"), "--quiet"],
         ("completion",): ["bash"],

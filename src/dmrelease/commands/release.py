@@ -5,7 +5,11 @@ the release rules alone and writes nothing; apply executes exactly a reviewed pl
 weekly, candidate, final, patch and backport are the sessions of the flow
 weekly -> release candidates -> final -> patch (run by the nox sessions weekly,
 release_candidate, final_release, patch_release and backport). Tags are never moved or
-deleted: a rerun of an interrupted session finishes it.
+deleted: a rerun of an interrupted session finishes it. When paths.source_server (and
+paths.binary_server) are set, a weekly, a candidate and a final publish their green build
+under their EUPS tag (w_YYYY_WW and w_latest, vM_n_p_rcN, vM_n_p and o_latest with the
+source embedded). nightly rebuilds from main and publishes d_YYYY_MM_DD and d_latest,
+with no git tag (the nox session nightly).
 Options come from dm-release.toml < environment < flags: the tag from RELEASE_GIT_TAG
 (else GIT_TAG) when the TAG argument is not given, the refs from REFS, else
 SOURCE_GIT_REFS, else GIT_REFS, the products from PRODUCTS.
@@ -100,6 +104,34 @@ def register(verbs: Any) -> None:
         )
         sub.set_defaults(handler=run_session, session=session)
     _add_backport(commands)
+    _add_nightly(commands)
+
+
+def _add_nightly(commands: Any) -> None:
+    from dmrelease.commands.tag import _iso_date
+
+    help_text = "rebuild from main, then publish it as d_YYYY_MM_DD and d_latest (no git tag)"
+    sub = commands.add_parser(
+        "nightly",
+        help=help_text,
+        description=f"{help_text[0].upper()}{help_text[1:]}: the EUPS tag is declared over "
+        "the built versions, and the build is published to paths.source_server (and packed "
+        "onto paths.binary_server) when they are set. A rerun the same day finishes an "
+        "interrupted nightly and does nothing after a whole one.",
+    )
+    add_config_option(sub)
+    add_option_flags(sub, ("selected",))
+    sub.add_argument(
+        "--date", type=_iso_date, metavar="YYYY-MM-DD",
+        help="the nightly's date (default: today in UTC)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--dry-run", action="store_true",
+        help="print what would be built and published; write nothing",
+    )  # fmt: skip
+    add_json_flag(sub, "what was done (the journal's stages; with --dry-run, the commands "
+                  "it would run)")  # fmt: skip
+    sub.set_defaults(handler=run_nightly)
 
 
 def _add_plan(commands: Any) -> None:
@@ -298,4 +330,30 @@ def run_backport(args: argparse.Namespace) -> int:
         done = [{"package": o.package, "status": o.status, "commits": o.commits} for o in outcomes]
         data = {"dry_run": args.dry_run, "ticket": args.ticket, "to": args.to}
         emit(args, {**data, "packages": done, "would": _would_list(would)})
+    return 0
+
+
+def run_nightly(args: argparse.Namespace) -> int:
+    from dmrelease.adapters.config import load_options
+    from dmrelease.commands.tag import utc_now
+    from dmrelease.core.names import Daily
+    from dmrelease.core.requests import NightlyRequest
+    from dmrelease.stages.release import nightly
+
+    loaded = load_options(args.config, flag_values(args, ("selected",)))
+    day = args.date or utc_now().date()  # the clock, read here: UTC
+    request = NightlyRequest(Daily(day), loaded.request.selected, args.dry_run)
+    would = _would(args)
+    journal = nightly(loaded.config, request, out=human(args), would=would)
+    if journal is not None:
+        print(f"{journal.operation}: {', '.join(journal.stages) or 'nothing done'}",
+              file=sys.stderr)  # fmt: skip
+    if wants_json(args):
+        data = {
+            "dry_run": args.dry_run,
+            "date": day.isoformat(),
+            "eups_tag": request.daily.eups_tag,
+        }
+        stages = list(journal.stages) if journal is not None else None
+        emit(args, {**data, "stages": stages, "would": _would_list(would)})
     return 0

@@ -21,11 +21,12 @@ from dmrelease.core.refnames import ref_name_problem
 
 if TYPE_CHECKING:  # annotations only: every command loads the settings, which import
     from dmrelease.core.plan import Session  # this module, so it loads no tag parser
-    from dmrelease.core.tags import Tag
+    from dmrelease.core.tags import Daily, Tag
 
 __all__ = [
     "BackportRequest",
     "BuildRequest",
+    "NightlyRequest",
     "PublishRequest",
     "RefList",
     "ReleaseRequest",
@@ -174,4 +175,15 @@ class TarballRequest:
     flavor: str | None = None
     floating: tuple[str, ...] = ()
     server_dir: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class NightlyRequest:
+    """One nightly (issue 12 §6): ``products`` (every configured one when empty) rebuilt
+    from the default branch, declared and published under ``daily``'s EUPS tag
+    (``d_YYYY_MM_DD``, the date given at the edge) and ``d_latest``; no git tag."""
+
+    daily: Daily
+    products: tuple[str, ...] = ()
     dry_run: bool = False

@@ -7,7 +7,12 @@ family (its other modules are internal to it).
 - ``final_release``: tag the last candidate's SHAs ``M.n.p``, rebuild (same versions, so
   binaries are reused);
 - ``patch_release``: release branches from the final tags of the impacted packages;
-- ``backport``: a merged ticket rebased onto a release branch (release_backport).
+- ``backport``: a merged ticket rebased onto a release branch (release_backport);
+- ``nightly``: rebuild from ``main``, EUPS tag ``d_YYYY_MM_DD``, no git tag (release_nightly).
+
+When the settings name the servers (``paths.source_server``, ``paths.binary_server``), a
+weekly, a candidate, a final and a nightly publish their build after it is green, each
+journaled (release_publish).
 
 Each session takes the product's release lock, plans from one workspace, applies the plan
 (journaled, resumable) and releases the lock when it is done. A failure that leaves nothing
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 from dmrelease.stages.release_apply import saved_plan_path
 from dmrelease.stages.release_backport import Outcome, backport
+from dmrelease.stages.release_nightly import nightly
 from dmrelease.stages.release_plan import Planned, product_of
 from dmrelease.stages.release_session import (
     apply_file,
@@ -45,6 +51,7 @@ __all__ = [
     "branch_session",
     "check_early",
     "journal_for",
+    "nightly",
     "plan_for",
     "product_of",
     "release_lock",

@@ -50,6 +50,13 @@ from dmrelease.stages.release_plan import (
     remote_tags,
     unbuilt,
 )
+from dmrelease.stages.release_publish import (
+    Publication,
+    built_id,
+    publication_done,
+    publish_build,
+    publishes,
+)
 from dmrelease.stages.release_state import (
     journal_for,
     release_lock,
@@ -72,6 +79,7 @@ __all__ = [
     "lock_step",
     "plan_for",
     "plan_step",
+    "publish_step",
     "session_refs",
     "session_run",
     "show_plan",
@@ -279,9 +287,14 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
         return None
     journal = run.journaled()
     if (journal.current() or Journal("", "", {})).has_stage("built"):
-        return Stop(f"{run.release}: already built (journal)")
+        done = f"{run.release}: already built (journal)"
+        if not publishes(run.config):
+            return Stop(done)
+        print(f"build: {done}", file=run.log)  # the publish step comes next
+        return None
     tag = RefList((run.release,))
     workspace = reresolve(run.config, run.opened(), tag, log=run.log)
+    run.workspace = workspace  # the publish's clones, at the tag
     eups = run.tag.eups_tag if run.tag is not None else None
     request = BuildRequest((run.product.name,), tag, eups_tag=eups)
     prepared = prepare(run.config, request, workspace, run.log)
@@ -289,6 +302,39 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     build_id = prepared.manifest.build_id
     journal.update(lambda j: j.finish_stage("built", now(), f"build {build_id} from {run.release}"))
     return None
+
+
+def publish_step(source: str) -> SessionStep:
+    """Publish the session's build under its EUPS tag (and floating tag) to the configured
+    servers, after a green build (:mod:`dmrelease.stages.release_publish`); ``source``:
+    how the packages get their source (a final embeds it: ``package``)."""
+
+    def publish_it(run: SessionRun) -> Stop | None:
+        assert run.tag is not None  # a tagging session's
+        product = (run.product.name,)
+        if run.dry_run:
+            what = Publication(product, run.tag.eups_tag, None, source)
+            publish_build(run.config, what, None, None, dry_run=True, log=run.log, would=run.would)
+            return None
+        journal = run.journaled()
+        found = journal.current()
+        if publication_done(run.config, found):
+            return Stop(f"{run.release}: already published (journal)")
+        build_id = built_id(found) or _planned_build(run)
+        what = Publication(product, run.tag.eups_tag, build_id, source)
+        publish_build(run.config, what, run.opened(), journal, dry_run=False, log=run.log)
+        return None
+
+    return SessionStep("publish", publish_it)
+
+
+def _planned_build(run: SessionRun) -> str | None:
+    """The build a weekly tagged: its manifest's (a weekly is built before it is tagged,
+    and its plan holds the manifest); None leaves it to the publish (the last build)."""
+    if run.manifest is not None:
+        return run.manifest.build_id
+    text = run.made().plan.manifest
+    return parse_manifest(text, "<plan>").build_id if text else None
 
 
 def session_run(
@@ -324,6 +370,9 @@ def tag_then_build(
     ]
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
+        if publishes(config):
+            source = "package" if session is Session.FINAL else "git"
+            steps.append(publish_step(source))
     return run_steps(steps, session_run(config, request, out, log, would)).result
 
 

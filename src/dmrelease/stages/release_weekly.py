@@ -17,12 +17,14 @@ from dmrelease.core.requests import BuildRequest, ReleaseRequest
 from dmrelease.core.rules import check_plan
 from dmrelease.stages.rebuild import build, prepare
 from dmrelease.stages.release_plan import Planned, gather_facts, tag_plan, unbuilt
+from dmrelease.stages.release_publish import publishes
 from dmrelease.stages.release_session import (
     apply_step,
     check_early,
     lock_step,
     plan_for,
     plan_step,
+    publish_step,
     session_run,
 )
 from dmrelease.stages.release_steps import SessionRun, SessionStep, Stop, run_steps
@@ -99,4 +101,6 @@ def weekly(
     if request.build:
         steps.append(SessionStep("build", _weekly_build(request)))
     steps.append(SessionStep("apply", apply_step))
+    if request.build and publishes(config):
+        steps.append(publish_step("git"))
     return run_steps(steps, run).result

@@ -32,12 +32,27 @@ class WouldRun:
         self._lock = threading.Lock()
         self.commands: list[tuple[str, tuple[str, ...]]] = []
 
-    def show(self, out: TextIO, package: str, commands: Sequence[Sequence[str]]) -> None:
+    def show(
+        self, out: TextIO, package: str, commands: Sequence[Sequence[str]], prefix: str = "git"
+    ) -> None:
         """Print ``commands`` and keep them under one lock: the pool's threads show at
-        once, and the list is in the order of the lines."""
+        once, and the list is in the order of the lines (``prefix``: the program, git's
+        arguments by default; "" when each command names its program)."""
         with self._lock:
-            _write(out, package, commands)
-            self.commands += [(package, ("git", *map(redact, args))) for args in commands]
+            _write(out, package, commands, prefix=prefix)
+            head = (prefix,) if prefix else ()
+            self.commands += [(package, (*head, *map(redact, args))) for args in commands]
+
+
+def show_command(
+    out: TextIO, package: str, commands: Sequence[Sequence[str]], would: WouldRun | None = None
+) -> None:
+    """Print each of ``commands`` (a whole command line, e.g. ``dm-release publish ...``) as
+    ``<package>: <command>``; kept in ``would`` too when there is one."""
+    if would is None:
+        _write(out, package, commands, prefix="")
+    else:
+        would.show(out, package, commands, prefix="")
 
 
 def show(
@@ -51,11 +66,14 @@ def show(
         would.show(out, package, commands)
 
 
-def _write(out: TextIO, package: str, commands: Sequence[Sequence[str]]) -> None:
+def _write(
+    out: TextIO, package: str, commands: Sequence[Sequence[str]], *, prefix: str = "git"
+) -> None:
     """The lines of ``commands`` in one write: the pool's threads print at once (print's
     text and newline were two writes, and came out spliced), adapters/output keeps a write
     whole."""
-    out.write("".join(f"{package}: git {shlex.join(args)}\n" for args in commands))
+    head = f"{prefix} " if prefix else ""
+    out.write("".join(f"{package}: {head}{shlex.join(args)}\n" for args in commands))
     out.flush()
 
 

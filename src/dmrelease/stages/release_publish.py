@@ -1,0 +1,132 @@
+"""Publishing a release session's build (issue 12 §6-7, DMTN-106 §4.4 "create and publish
+the packages"): after a green build, when the settings name the destinations
+(``paths.source_server``, ``paths.binary_server``), the build goes onto the source server
+under the session's EUPS tag and its floating tag (``w_latest``, ``d_latest``, ``o_latest``
+for finals only), through the publish stage, and onto the binary server through the
+tarball stage. Internal to the release family (front: :mod:`dmrelease.stages.release`).
+
+Each is journaled as a stage of the operation (``published``, ``packed``), so a rerun after
+a kill between the build and the publish publishes only, and a rerun after it publishes
+nothing again. A dry run prints what it would run (the ``dm-release publish`` and
+``dm-release tarball`` commands) and keeps it in the caller's :class:`WouldRun`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from dmrelease.adapters.journal import JournalFile, now
+from dmrelease.core.config import Config
+from dmrelease.core.distrib import floating_tags
+from dmrelease.core.journal import Journal
+from dmrelease.core.redact import redact
+from dmrelease.core.requests import PublishRequest, TarballRequest
+from dmrelease.stages.release_writes import WouldRun, show_command
+from dmrelease.stages.workspace import Workspace
+
+__all__ = ["Publication", "built_id", "publication_done", "publish_build", "publishes"]
+
+PUBLISHED = "published"
+PACKED = "packed"
+BUILT = "built"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one session publishes: its ``products`` of build ``build_id`` (None: not known
+    yet, a dry run) under ``eups_tag``, the packages' sources by ``source``."""
+
+    products: tuple[str, ...]
+    eups_tag: str
+    build_id: str | None
+    source: str = "git"
+
+
+def publishes(config: Config) -> bool:
+    """Whether the settings name a destination: then a session publishes its build."""
+    return bool(config.source_server_dir or config.binary_server_dir)
+
+
+def _stages(config: Config) -> tuple[str, ...]:
+    """The journal stages a publish of ``config`` is made of."""
+    return ((PUBLISHED,) if config.source_server_dir else ()) + (
+        (PACKED,) if config.binary_server_dir else ()
+    )
+
+
+def publication_done(config: Config, journal: Journal | None) -> bool:
+    """Whether the journal has every stage of the configured publish."""
+    return journal is not None and all(journal.has_stage(s) for s in _stages(config))
+
+
+def built_id(journal: Journal | None) -> str | None:
+    """The build id the operation's ``built`` stage recorded (its detail is ``build bNNNN
+    from ...``, written by the sessions): a rerun publishes that build, not the last."""
+    if journal is None:
+        return None
+    for event in reversed(journal.events):
+        words = event.detail.split()
+        if event.step == BUILT and len(words) > 1 and words[0] == "build":
+            return words[1]
+    return None
+
+
+def publish_build(
+    config: Config,
+    publication: Publication,
+    workspace: Workspace | None,
+    journal: JournalFile | None,
+    *,
+    dry_run: bool,
+    log: TextIO,
+    would: WouldRun | None = None,
+) -> None:
+    """Publish (then pack) the build unless the journal says it is done; with ``dry_run``
+    print the commands it would run instead."""
+    floating = floating_tags(publication.eups_tag)
+    if dry_run:
+        _show(config, publication, log, would)
+        return
+    assert journal is not None and workspace is not None  # a real run has both
+    done = journal.current() or Journal("", "", {})
+    products, tag, build = publication.products, publication.eups_tag, publication.build_id
+    if config.source_server_dir and not done.has_stage(PUBLISHED):
+        from dmrelease.stages.publish import publish
+
+        request = PublishRequest(
+            tag, build, products, source=publication.source, floating=floating,
+        )  # fmt: skip
+        made = publish(config, request, workspace, log)
+        where = redact(config.source_server_dir)
+        detail = f"{made.build_id} as {', '.join((tag, *floating))} to {where}"
+        journal.update(lambda j: j.finish_stage(PUBLISHED, now(), detail))
+    if config.binary_server_dir and not done.has_stage(PACKED):
+        from dmrelease.stages.tarball import tarball
+
+        packing = TarballRequest(tag, build, products, floating=floating)
+        packed = tarball(config, packing, workspace, log)
+        where = redact(config.binary_server_dir)
+        tags = ", ".join((tag, *floating))
+        detail = f"{packed.build_id} as {tags} for {config.flavor} to {where}"
+        journal.update(lambda j: j.finish_stage(PACKED, now(), detail))
+
+
+def _show(config: Config, publication: Publication, log: TextIO, would: WouldRun | None) -> None:
+    """The commands a dry run would run (the build is this session's, not made yet)."""
+    product = ",".join(publication.products)
+    chosen = [*(("--build", publication.build_id) if publication.build_id else ())]
+    chosen += ["--tag", publication.eups_tag, "--products", *publication.products]
+    commands = []
+    if config.source_server_dir:
+        where = redact(config.source_server_dir)
+        commands.append(
+            ("dm-release", "publish", *chosen, "--source", publication.source,
+             "--server-dir", where)
+        )  # fmt: skip
+    if config.binary_server_dir:
+        where = redact(config.binary_server_dir)
+        commands.append(
+            ("dm-release", "tarball", *chosen, "--flavor", config.flavor, "--server-dir", where)
+        )
+    show_command(log, product, commands, would)
