@@ -31,12 +31,14 @@ REDACTED = "****"
 #: settings (core/config.py) take them from here
 SECRETS: dict[str, str] = {"binary_token": "DM_RELEASE_BINARY_TOKEN"}
 
-#: environment variables whose values are credentials: dm-release's secrets and those git
-#: and its credential helpers are commonly given on CI; their values are redacted wherever
-#: they would be printed or written
+#: environment variables whose values are credentials: dm-release's secrets, those git
+#: and its credential helpers are commonly given on CI, and those of object storage
+#: (s3:// and gs:// server destinations); their values are redacted wherever they would be
+#: printed or written
 CREDENTIAL_VARIABLES: tuple[str, ...] = (
     *SECRETS.values(), "GIT_PASSWORD", "GIT_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN",
-    "CI_JOB_TOKEN",
+    "CI_JOB_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GOOGLE_SERVICE_ACCOUNT_KEY",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
 )  # fmt: skip
 
 #: a secret shorter than this is not looked for as a bare value (it would blank out common

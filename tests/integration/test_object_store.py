@@ -1,0 +1,300 @@
+"""Server trees in object storage (s3://), against moto's S3 server on 127.0.0.1: what is
+uploaded and in which order, that a rerun uploads nothing, that an object with other bytes
+is refused before anything is written and never overwritten, and the exit-2 errors
+(credentials missing, endpoint unreachable, no bucket, no library) without a secret in
+the output. The last test publishes a real build's binary tree to the bucket with
+dm-release tarball and installs it from there with the real EUPS client."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eups_client import Listed, distrib_install, eups_list, setup_ok
+from object_store_emulator import ACCESS_KEY, SECRET_KEY, S3Emulator, s3_emulator
+from vendor import Vendor
+
+from dmrelease.adapters import object_store
+from dmrelease.adapters.object_store import ObjectStoreError, open_destination, parse_url
+from dmrelease.adapters.server_tree import ServerConflict, publish_tree
+
+TREE = {
+    "config.txt": b"# config\n",
+    "a-1.0@Linux64.tar.gz": b"\x1f\x8b tarball a",
+    "manifests/a-1.0@Linux64.manifest": b"EUPS distribution manifest for a (1.0). Version 1.0\n",
+    "tables/a-1.0.table": b"setupRequired(b)\n",
+    "w_2025_24.list": b"EUPS distribution w_2025_24 version list. Version 1.0\n",
+}
+#: the order publish_tree uploads TREE in: packages and metadata, indexes, tag lists last
+ORDER = [
+    "a-1.0@Linux64.tar.gz", "manifests/a-1.0@Linux64.manifest", "tables/a-1.0.table",
+    "config.txt", "manifests/index.json", "tables/index.json", "index.json", "w_2025_24.list",
+]  # fmt: skip
+
+
+def _is_list(path: str) -> bool:
+    return path.endswith(".list")
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[S3Emulator]:
+    with s3_emulator() as running:
+        yield running
+
+
+@pytest.fixture
+def s3(emulator: S3Emulator, monkeypatch: pytest.MonkeyPatch) -> S3Emulator:
+    """The emulator's endpoint and credentials in the environment (and nothing else of AWS)."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "GOOGLE_")) or name == "STORAGE_EMULATOR_HOST":
+            monkeypatch.delenv(name)
+    for name, value in emulator.environment().items():
+        monkeypatch.setenv(name, value)
+    return emulator
+
+
+def _publish(where: str, files: dict[str, bytes], log: Path) -> tuple[str, ...]:
+    with log.open("a") as out:
+        outcome = publish_tree(
+            open_destination(where, dict(os.environ)), files, replaceable=_is_list, log=out
+        )
+    return outcome.written
+
+
+def test_publish_uploads_in_write_order_and_a_rerun_uploads_nothing(
+    s3: S3Emulator, tmp_path: Path
+) -> None:
+    bucket = s3.new_bucket()
+    where = f"s3://{bucket}/binary/rubin-env-9"
+    assert _publish(where, TREE, tmp_path / "log") == tuple(ORDER)
+    objects = s3.objects(bucket, "binary/rubin-env-9/")
+    assert objects == {
+        **TREE,
+        "index.json": b'["a-1.0@Linux64.tar.gz", "config.txt", "manifests", "tables", '
+        b'"w_2025_24.list"]\n',
+        "manifests/index.json": b'["a-1.0@Linux64.manifest"]\n',
+        "tables/index.json": b'["a-1.0.table"]\n',
+    }
+    head = s3.client().head_object(Bucket=bucket, Key="binary/rubin-env-9/w_2025_24.list")
+    assert head["Metadata"] == {"sha256": hashlib.sha256(TREE["w_2025_24.list"]).hexdigest()}
+    assert head["CacheControl"] == "no-cache" and head["ContentType"] == "text/plain"
+    tarball = s3.client().head_object(Bucket=bucket, Key="binary/rubin-env-9/a-1.0@Linux64.tar.gz")
+    assert "CacheControl" not in tarball and tarball["ContentType"] == "application/gzip"
+    # a rerun: every object is there with its bytes (read from its metadata): none uploaded
+    assert _publish(where, TREE, tmp_path / "log") == ()
+    assert s3.uploads(bucket) == {f"binary/rubin-env-9/{p}": 1 for p in sorted(ORDER)}
+    assert (tmp_path / "log").read_text() == (
+        f"{where}: 8 to add, 0 to skip, 0 to replace, 0 refused\n{where}: wrote 8 files\n"
+        f"{where}: 0 to add, 8 to skip, 0 to replace, 0 refused\n{where}: wrote 0 files\n"
+    )
+
+
+def test_a_new_tag_uploads_its_list_and_the_index_only(s3: S3Emulator, tmp_path: Path) -> None:
+    bucket = s3.new_bucket()
+    where = f"s3://{bucket}"
+    _publish(where, TREE, tmp_path / "log")
+    second = {**TREE, "w_2025_25.list": b"EUPS distribution w_2025_25 version list.\n"}
+    second["w_2025_24.list"] = b"EUPS distribution w_2025_24 version list. (moved)\n"
+    assert _publish(where, second, tmp_path / "log") == (
+        "index.json", "w_2025_24.list", "w_2025_25.list",
+    )  # fmt: skip
+    uploads = s3.uploads(bucket)
+    assert {k: n for k, n in uploads.items() if n != 1} == {"index.json": 2, "w_2025_24.list": 2}
+    assert s3.objects(bucket)["w_2025_24.list"] == second["w_2025_24.list"]
+
+
+def test_an_object_with_other_bytes_is_refused_before_anything_is_uploaded(
+    s3: S3Emulator, tmp_path: Path
+) -> None:
+    bucket = s3.new_bucket()
+    other = b"EUPS distribution manifest for a (1.0). Version 1.0\n# other bytes\n"
+    key = "src/manifests/a-1.0@Linux64.manifest"
+    s3.client().put_object(Bucket=bucket, Key=key, Body=other)  # no sha256 metadata: hashed
+    with pytest.raises(ServerConflict) as refused:
+        _publish(f"s3://{bucket}/src", TREE, tmp_path / "log")
+    assert str(refused.value).splitlines()[0] == (
+        f"s3://{bucket}/src/manifests/a-1.0@Linux64.manifest: already there with other bytes"
+    )
+    assert refused.value.exit_code == 1 and refused.value.written == 0
+    assert s3.uploads(bucket) == {key: 1}
+    assert s3.objects(bucket) == {key: other}
+
+
+def test_create_never_overwrites_an_object_written_meanwhile(
+    s3: S3Emulator, tmp_path: Path
+) -> None:
+    """The conditional put: an object another writer made after the plan stays as it is."""
+    bucket = s3.new_bucket()
+    dest = open_destination(f"s3://{bucket}/x", dict(os.environ))
+    dest.create("config.txt", b"ours\n")
+    with pytest.raises(FileExistsError):
+        dest.create("config.txt", b"theirs\n")
+    assert s3.objects(bucket) == {"x/config.txt": b"ours\n"}
+    assert dest.digest("config.txt") == hashlib.sha256(b"ours\n").hexdigest()
+    assert dest.digest("absent.txt") is None
+    dest.replace("config.txt", b"replaced\n")
+    assert s3.objects(bucket) == {"x/config.txt": b"replaced\n"}
+    assert dest.names("") == ["config.txt"] and dest.names("nothing") == []
+    dest.check_writable()  # a probe object, deleted
+    assert s3.objects(bucket) == {"x/config.txt": b"replaced\n"}
+    assert s3.uploads(bucket) == {"x/config.txt": 2}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _dm_release(*args: str | Path, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", *map(str, args)],
+        cwd=cwd, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.returncode, done.stdout, done.stderr
+
+
+def _environment(**changes: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DM_RELEASE_")}
+    env["DM_RELEASE_PROGRESS"] = "off"
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"AWS_ACCESS_KEY_ID": None},
+         "s3://{bucket}/bin: no S3 credentials: set AWS_ACCESS_KEY_ID in the environment "
+         "(credentials are taken from the environment only)"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:{port}"},
+         "s3://{bucket}/bin: cannot write at http://127.0.0.1:{port}: cannot connect to the "
+         "service (is the endpoint reachable?)"),
+        ({"BUCKET": "dm-release-absent"},
+         "s3://dm-release-absent/bin: no bucket 'dm-release-absent' at {endpoint}; create it "
+         "or give another"),
+    ],
+    ids=["missing-credentials", "unreachable-endpoint", "no-bucket"],
+)  # fmt: skip
+def test_tarball_to_s3_errors_exit_2_without_a_secret(
+    s3: S3Emulator, built: tuple[Path, dict[str, str]], tmp_path: Path,
+    changes: dict[str, str | None], message: str,
+) -> None:  # fmt: skip
+    config, _ = built
+    bucket = changes.pop("BUCKET", None) or s3.new_bucket()
+    port = str(_closed_port())
+    env = _environment(**{k: v.format(port=port) if v else v for k, v in changes.items()})
+    code, out, err = _dm_release(
+        "tarball", "--config", config, "--tag", "w_2025_24", "--server-dir",
+        f"s3://{bucket}/bin", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    expected = message.format(bucket=bucket, port=port, endpoint=s3.endpoint)
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == f"dm-release: error: {expected}", err
+    assert SECRET_KEY not in err and ACCESS_KEY not in err
+    if bucket != "dm-release-absent":
+        assert s3.uploads(bucket) == {}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A product rebuilt into its stack once for this module: configuration, versions."""
+    from rebuild_helpers import config_for, make_product, run_build, run_prepare, write_config
+
+    root = tmp_path_factory.mktemp("built")
+    product = make_product(root)
+    config = write_config(root, product, extra='env = "rubin-env-9.0.0"\n')
+    setup = config_for(config)
+    prepared, _ = run_prepare(setup)
+    run_build(setup, prepared)
+    return config, {e.name: e.version for e in prepared.manifest.entries}
+
+
+def test_tarball_to_s3_installs_with_the_real_eups_from_the_bucket(
+    s3: S3Emulator, built: tuple[Path, dict[str, str]], tmp_path: Path, eups_vendor: Vendor
+) -> None:
+    """dm-release tarball uploads the binary tree to s3://; the real EUPS client installs
+    from the bucket's plain HTTP GETs (no listings: the index.json files), by tag."""
+    config, versions = built
+    bucket = s3.new_bucket()
+    where = f"s3://{bucket}/binary"
+    args = ("tarball", "--config", config, "--tag", "w_2025_24", "--server-dir", where)
+    code, out, err = _dm_release(*args, "--json", cwd=tmp_path, env=_environment())
+    assert code == 0, err
+    document = json.loads(out)
+    written = document["files"]["written"]
+    assert written[-2:] == ["w_2025_24.list", "w_latest.list"]
+    assert document["counts"]["written"] == len(written) == len(s3.uploads(bucket))
+    code, out, err = _dm_release(*args, "--json", cwd=tmp_path, env=_environment())
+    assert code == 0, err
+    assert json.loads(out)["counts"]["written"] == 0
+    assert set(s3.uploads(bucket).values()) == {1}
+    s3.make_public(bucket)
+    stack = tmp_path / "fresh-stack"
+    distrib_install(eups_vendor, stack, f"{s3.endpoint}/{bucket}/binary", "meta", tag="w_2025_24")
+    assert eups_list(eups_vendor, stack) == [
+        Listed(name, version, ("current", "w_2025_24", "w_latest"))
+        for name, version in sorted(versions.items())
+    ]
+    assert setup_ok(eups_vendor, stack, "meta")
+
+
+def test_parse_url() -> None:
+    assert str(parse_url("s3://bucket")) == "s3://bucket"
+    assert str(parse_url("gs://my.bucket/a/b/")) == "gs://my.bucket/a/b"
+    for bad, why in [
+        ("s3://B/x", "'B' is not a bucket name; give s3://BUCKET/PATH"),
+        ("gs:///x", "'' is not a bucket name; give gs://BUCKET/PATH"),
+        ("s3://bucket/a//b", "'a//b' is not a path in the bucket"),
+        ("s3://bucket/../b", "'../b' is not a path in the bucket"),
+    ]:
+        with pytest.raises(ObjectStoreError) as refused:
+            parse_url(bad)
+        assert (str(refused.value), refused.value.exit_code) == (f"{bad}: {why}", 2)
+
+
+def test_gcs_needs_credentials_from_the_environment() -> None:
+    """Without credentials nothing is asked of a metadata server: exit 2 naming them."""
+    with pytest.raises(ObjectStoreError) as refused:
+        open_destination("gs://bucket/src", {"GOOGLE_CLOUD_PROJECT": "p"})
+    assert str(refused.value) == (
+        "gs://bucket/src: no Google Cloud credentials: set one of "
+        "GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_SERVICE_ACCOUNT_KEY, GOOGLE_OAUTH_ACCESS_TOKEN "
+        "in the environment (or STORAGE_EMULATOR_HOST for an emulator)"
+    )
+    missing = "/nonexistent/key.json"
+    with pytest.raises(ObjectStoreError) as bad_key:
+        open_destination("gs://bucket/src", {"GOOGLE_APPLICATION_CREDENTIALS": missing})
+    assert str(bad_key.value).startswith("gs://bucket/src: the Google Cloud credentials: ")
+    emulated = open_destination("gs://bucket/src", {"STORAGE_EMULATOR_HOST": "127.0.0.1:1"})
+    assert emulated.where == "gs://bucket/src"
+
+
+def test_without_the_library_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "obstore", None)  # import obstore raises ImportError
+    for where, extra in [("s3://bucket/x", "s3"), ("gs://bucket/x", "gcs")]:
+        with pytest.raises(ObjectStoreError) as refused:
+            object_store.open_destination(where, {})
+        scheme = where.split(":")[0]
+        assert str(refused.value) == (
+            f"{where}: {scheme}:// destinations need the object storage library: "
+            f"pip install 'dm-release[{extra}]'"
+        )
+
+
+def test_object_storage_secrets_are_redacted_everywhere() -> None:
+    """The edge redacts every output with core/redact's list: the secrets are on it."""
+    from dmrelease.core.redact import CREDENTIAL_VARIABLES
+
+    assert set(object_store.SECRET_VARIABLES) <= set(CREDENTIAL_VARIABLES)
