@@ -127,3 +127,21 @@ def test_a_date_that_is_not_one_is_a_usage_error(
         "dm-release release nightly: error: argument --date: '2025-13-01': month must be in 1..12"
     )
     assert not (tmp_path / "work").exists()
+
+
+def test_a_nightly_whose_publish_failed_publishes_only_when_rerun(tmp_path: Path) -> None:
+    """The build is green and journaled; the source server cannot be written (a file is
+    where its directory should be): exit 2; the rerun the same day builds nothing."""
+    setup = publishing(tmp_path)
+    (tmp_path / "srv").write_text("not a directory\n")
+    code, _out, err = run(setup, "nightly", "--date", "2025-06-11")
+    assert code == 2, err
+    (tmp_path / "srv").unlink()
+    document, err = nightly(setup, "--date", "2025-06-11")
+    assert document["stages"] == ["built", "published", "packed"]
+    assert "nightly d.2025.06.11: already built (journal)" in err
+    assert "built base" not in err and "prepare:" not in err
+    assert "publish b1 as d_2025_06_11, d_latest to " in err
+    built = versions(setup, "b1")
+    listed = (source(setup) / "tags" / "d_latest.list").read_text()
+    assert listed == tag_list("d_latest", "b1", "generic", built)

@@ -185,3 +185,20 @@ def test_a_final_s_dry_run_publishes_with_the_source_embedded(tmp_path: Path) ->
          "package", "--server-dir", str(source(setup))],
     ]  # fmt: skip
     assert tree(source(setup)) == before
+
+
+def test_a_weekly_whose_publish_failed_publishes_its_build_when_rerun(tmp_path: Path) -> None:
+    """A weekly is built, then tagged, then published: rerun after a failed publish, it
+    finishes its journaled plan (no build, no tag) and publishes the build it tagged."""
+    setup = publishing(tmp_path)
+    (tmp_path / "srv").write_text("not a directory\n")
+    code, _out, err = run(setup, "weekly", "w.2025.24")
+    assert code == 2, err
+    assert stages(setup, "weekly", "w.2025.24") == ["tagged", "pushed"]
+    (tmp_path / "srv").unlink()
+    text = ok(setup, "weekly", "w.2025.24")
+    assert "finishing the journaled plan" in text and "built base" not in text
+    assert "publish b1 as w_2025_24, w_latest to " in text
+    listed = (source(setup) / "tags" / "w_2025_24.list").read_text()
+    assert listed == tag_list("w_2025_24", "b1", "generic", versions(setup, "b1"))
+    assert stages(setup, "weekly", "w.2025.24") == ["tagged", "pushed", "published", "packed"]
