@@ -1,7 +1,8 @@
 """The demo is reproducible and prints a tour at three verbosities: two runs in two
 directories (one --quiet, one --verbose) make byte-identical versiondb manifests, the same
 commits and tags in every repository (dm-release's own tags, backports and versiondb
-records included), and print exactly what each verbosity promises."""
+records included), byte-identical source and binary servers and fresh stacks, and print
+exactly what each verbosity promises."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from release_helpers import JENKINS_VARIABLES
 
 from dmrelease.adapters.git import Git, pinned
 from dmrelease.adapters.stack import CHAIN_DATE
+from dmrelease.core.manifest import parse_manifest
+from dmrelease.demo.library import APPS_PACKAGES, APPS_STACK, LIBRARY_PACKAGES
 from dmrelease.demo.rebuild import PACKAGES, run_demo
+from dmrelease.demo.servers import FRESH_STACK
 from dmrelease.demo.tour import LOG_NAME, STAGE_EPOCH, Verbosity
 
 
@@ -30,16 +34,22 @@ class Run:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
-    """The demo run twice, --quiet in one directory, --verbose in another."""
+    """The demo run twice, --quiet then --verbose, each in the same directory, moved
+    aside when it is done: the servers hold absolute paths (a source package's REPOSITORY
+    is its remote's URL, a tarball's .pwd the stack's directory), so the same bytes are
+    made again in the same place."""
     done = []
+    base = tmp_path_factory.mktemp("demo")
     with pytest.MonkeyPatch.context() as patch:
         for name in JENKINS_VARIABLES:
             patch.delenv(name, raising=False)
         for verbosity in (Verbosity.QUIET, Verbosity.VERBOSE):
-            root = tmp_path_factory.mktemp(verbosity.name.lower())
+            root = base / "demo"
+            root.mkdir()
             out, log = io.StringIO(), io.StringIO()
             run_demo(root, out, log, verbosity, kept=True)
-            done.append(Run(root, out.getvalue(), log.getvalue()))
+            moved = root.rename(base / verbosity.name.lower())
+            done.append(Run(moved, out.getvalue(), log.getvalue()))
     yield done[0], done[1]
 
 
@@ -52,19 +62,79 @@ def test_two_runs_make_byte_identical_manifests_and_the_same_shas(runs: tuple[Ru
     first, second = runs
     assert first.root != second.root
     manifests = sorted(p.name for p in (first.root / "versiondb" / "manifests").iterdir())
-    assert manifests == ["b1.txt", "b2.txt", "b3.txt", "b4.txt", "content_sha.db.txt"]
+    # b5: the library demo_lib, b6: demo_apps with it
+    builds = [f"b{n}.txt" for n in range(1, 7)]
+    assert manifests == [*builds, "content_sha.db.txt"]
     assert manifests == sorted(p.name for p in (second.root / "versiondb" / "manifests").iterdir())
     for name in manifests:
         one = (first.root / "versiondb" / "manifests" / name).read_bytes()
         assert one == (second.root / "versiondb" / "manifests" / name).read_bytes(), name
     # the versiondb's commits and build tags (bNNNN) too: their dates are pinned
     assert _refs(first.root / "versiondb") == _refs(second.root / "versiondb")
-    assert len(_refs(first.root / "versiondb").split("\n")) == 5  # main and b1..b4
-    for package in PACKAGES:  # release tags, release branches, backport branches
+    assert len(_refs(first.root / "versiondb").split("\n")) == 7  # main and b1..b6
+    for package in [*PACKAGES, *LIBRARY_PACKAGES, *APPS_PACKAGES]:  # release tags, branches
         remote = f"remotes/{package}.git"
         assert _refs(first.root / remote) == _refs(second.root / remote), package
     afw = _refs(first.root / "remotes/afw.git")
     assert "refs/heads/tickets/DM-40100-v29 " in afw and "refs/tags/29.1.1 " in afw
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by its relative path, with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_two_runs_publish_byte_identical_servers_and_fresh_stacks(runs: tuple[Run, Run]) -> None:
+    first, second = runs
+    for name in ("servers/source", "servers/binary", FRESH_STACK, APPS_STACK):
+        one, two = _tree(first.root / name), _tree(second.root / name)
+        assert sorted(one) == sorted(two), name
+        assert [path for path in one if one[path] != two[path]] == [], name
+
+
+SOURCE_TAGS = [
+    "o_latest", "v29_1_0", "v29_1_0_rc1", "v29_1_0_rc2", "v29_1_1", "v29_1_1_rc1",
+    "w_2025_24", "w_latest",
+]  # fmt: skip
+
+
+def _versions(root: Path, build: str) -> set[tuple[str, str]]:
+    text = (root / "versiondb" / "manifests" / f"{build}.txt").read_text()
+    return {(e.name, e.version) for e in parse_manifest(text).entries}
+
+
+def test_each_release_is_on_both_servers_under_its_eups_tags(runs: tuple[Run, Run]) -> None:
+    """Source packages and tarballs of every version the flow built, once each; a tag list
+    per EUPS tag (the library's v1_0_0 on the binary server only), the floating ones naming
+    the last weekly and the last final."""
+    root = runs[0].root
+    source, binary = root / "servers" / "source", root / "servers" / "binary"
+    assert sorted(p.stem for p in (source / "tags").glob("*.list")) == SOURCE_TAGS
+    assert sorted(p.stem for p in binary.glob("*.list")) == sorted([*SOURCE_TAGS, "v1_0_0"])
+    built = set().union(*(_versions(root, f"b{n}") for n in range(2, 5)))
+    packages = {p.name.removesuffix(".eupspkg") for p in (source / "products").iterdir()}
+    packages.discard("index.json")
+    assert packages == {f"{name}-{version}" for name, version in built}
+    library = _versions(root, "b5")
+    tarballs = {p.name.removesuffix("@Linux64.tar.gz") for p in binary.glob("*.tar.gz")}
+    assert tarballs == {f"{name}-{version}" for name, version in built | library}
+    for tag, build in (("o_latest", "b4"), ("v29_1_0", "b3"), ("w_latest", "b2")):
+        lines = (binary / f"{tag}.list").read_text().splitlines()
+        assert lines[1] == f"#BUILD={build}", tag
+        assert (source / "tags" / f"{tag}.list").read_text().splitlines()[1] == f"#BUILD={build}"
+
+
+def test_the_fresh_stack_has_the_last_final_fetched_from_the_binary_server(
+    runs: tuple[Run, Run],
+) -> None:
+    root = runs[0].root
+    fresh = root / FRESH_STACK / "Linux64"
+    installed = {(p.name, v.name) for p in fresh.iterdir() if p.is_dir() for v in p.iterdir()}
+    assert installed == _versions(root, "b4")
+    status = (root / "work" / "status.json").read_text()
+    assert '"fetched": 14' in status and '"built": 0' in status
+    apps = root / APPS_STACK / "Linux64"
+    assert sorted(p.name for p in apps.iterdir() if p.is_dir()) == ["apps", "demo_apps", "sphgeom"]
 
 
 def test_the_eups_tags_the_runs_declare_are_the_same_and_dated_as_their_section(
@@ -106,19 +176,22 @@ def test_the_backport_commits_carry_the_pinned_dates(runs: tuple[Run, Run]) -> N
 
 QUIET = """\
 == Summary
-  step                    tag          build  built  reused  repositories
-  nightly                 -            b1     14     0       -
-  nightly after a change  -            b2     5      9       -
-  weekly                  w.2025.24    b2     0      14      14 tagged
-  first candidate         v29.1.0.rc1  b2     0      14      14 tagged
-  validation              v29.1.0.rc1  -      -      -       0 problems
-  backport DM-40100       -            -      -      -       2 (afw, utils)
-  next candidate          v29.1.0.rc2  b3     9      5       14 tagged
-  final                   29.1.0       b3     0      14      14 tagged
-  patch branch            29.1.1       -      -      -       1 branched
-  backport DM-40200       -            -      -      -       1 (log)
-  patch candidate         v29.1.1.rc1  b4     6      8       14 tagged
-  patch final             29.1.1       b4     0      14      14 tagged
+  step                    tag          build  built  reused  fetched  repositories
+  nightly                 -            b1     14     0       0        -
+  nightly after a change  -            b2     5      9       0        -
+  weekly                  w.2025.24    b2     0      14      0        14 tagged
+  first candidate         v29.1.0.rc1  b2     0      14      0        14 tagged
+  validation              v29.1.0.rc1  -      -      -       -        0 problems
+  backport DM-40100       -            -      -      -       -        2 (afw, utils)
+  next candidate          v29.1.0.rc2  b3     9      5       0        14 tagged
+  final                   29.1.0       b3     0      14      0        14 tagged
+  patch branch            29.1.1       -      -      -       -        1 branched
+  backport DM-40200       -            -      -      -       -        1 (log)
+  patch candidate         v29.1.1.rc1  b4     6      8       0        14 tagged
+  patch final             29.1.1       b4     0      14      0        14 tagged
+  fresh stack             29.1.1       b4     0      0       14       -
+  library demo_lib        v1_0_0       b5     2      0       0        -
+  product with demo_lib   -            b6     2      0       1        -
 """
 
 
@@ -144,6 +217,9 @@ HEADINGS = [
     "== 10. Patch release 29.1.1",
     "== 11. Tags and release branches of every repository",
     "== 12. Journals",
+    "== 13. The distribution servers",
+    "== 14. A fresh stack from the binary server",
+    "== 15. A library product: demo_apps takes demo_lib at its release",
     "== Summary",
     "== Next steps",
 ]
@@ -168,6 +244,17 @@ def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -
     assert re.search(r"base +v29\.1\.0\.rc1 ", verbose.out)
     assert "journal of final_release demo_distrib 29.1.1 (plan sha256:" in verbose.out
     assert not (verbose.root / LOG_NAME).exists()  # printed, not kept
+    # the servers' listing, the fresh stack's packages, the library's
+    assert "  binary server servers/binary: 29 tarballs, 29 manifests, 8 tag lists" in lines
+    assert "  29.1.1 (build b4) into fresh-stack/: 14 fetched, 0 built, 0 reused" in lines
+    assert "    fetched  demo_distrib    g9a4a77d790+3be2ee26b0" in lines
+    assert re.search(
+        r"^  serving servers/binary on http://127\.0\.0\.1:[0-9]+/$", verbose.out, re.M
+    )
+    assert (
+        "  demo_apps: build b6, sphgeom from the library (fetched), 2 built (apps, demo_apps)"
+        in lines
+    )
 
 
 def test_pinned_variables_reach_git_and_are_restored(tmp_path: Path) -> None:

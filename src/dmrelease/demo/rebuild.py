@@ -13,7 +13,9 @@ produces the same SHAs, versions and manifests.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -24,14 +26,19 @@ from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
 from dmrelease.core.manifest import Manifest, render_manifest
 from dmrelease.core.requests import BuildRequest
+from dmrelease.demo.library import run_library_demo
 from dmrelease.demo.release import FLOW, run_release_demo
+from dmrelease.demo.servers import FRESH_STACK, fresh_stack, show_servers
 from dmrelease.demo.tour import Row, Tour, Verbosity, build_id, developer_env
 from dmrelease.stages.rebuild import Built, rebuild
 
 PRODUCT = "demo_distrib"
 
+#: (required deps, optional deps) of a package
+Deps = tuple[tuple[str, ...], tuple[str, ...]]
+
 #: package -> (required deps, optional deps), shaped like a slice of lsst_distrib
-PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+PACKAGES: dict[str, Deps] = {
     "sconsUtils": ((), ()),
     "base": (("sconsUtils",), ()),
     "utils": (("base", "sconsUtils"), ()),
@@ -84,6 +91,8 @@ work_dir = "work"                  # clones, logs, status.json, manifest.txt
 state_dir = "work/state"           # release journals and locks
 versiondb = "versiondb"            # the manifests bNNNN, a git repository
 stack = "stack"                    # the EUPS stack the builds install into
+source_server = "servers/source"   # where the releases publish their source packages
+binary_server = "servers/binary"   # where they publish their binary tarballs
 
 # [servers]
 # binary = "https://example.org/stack/binaries"   # install binaries instead of building
@@ -101,8 +110,8 @@ class DemoProduct:
     repos_yaml: Path
 
 
-def table_text(name: str) -> str:
-    required, optional = PACKAGES[name]
+def table_text(name: str, packages: Mapping[str, Deps] = PACKAGES) -> str:
+    required, optional = packages[name]
     lines = [f"# demo table of {name}"]
     lines += [f"setupRequired({dep})" for dep in required]
     lines += [f"setupOptional({dep})" for dep in optional]
@@ -125,12 +134,14 @@ def _write(path: Path, text: str) -> None:
     write_atomically(path, text)
 
 
-def _create_package(name: str, demo: DemoProduct, committer: _Committer) -> None:
+def _create_package(
+    name: str, demo: DemoProduct, committer: _Committer, packages: Mapping[str, Deps] = PACKAGES
+) -> None:
     remote = demo.remotes / f"{name}.git"
     clone = demo.clones / name
     Git(demo.root).run("init", "--quiet", "--bare", "--initial-branch=main", str(remote))
     Git(demo.root).run("init", "--quiet", "--initial-branch=main", str(clone))
-    _write(clone / "ups" / f"{name}.table", table_text(name))
+    _write(clone / "ups" / f"{name}.table", table_text(name, packages))
     _write(clone / "README.md", f"# {name}\n\nA package of the dm-release demo product.\n")
     committer.git(clone).run("add", "-A")
     committer.git(clone).run("commit", "--quiet", "-m", f"Initial import of {name}")
@@ -159,6 +170,18 @@ def create_demo_product(root: Path) -> DemoProduct:
         "".join(f"{name}: file://{demo.remotes / name}.git\n" for name in sorted(PACKAGES)),
     )
     return demo
+
+
+def create_packages(
+    demo: DemoProduct, packages: Mapping[str, Deps], repos_yaml: Path, epoch: int
+) -> None:
+    """More packages beside the demo product's (remotes and clones alike), dated from
+    ``epoch``, and their own repos file."""
+    committer = _Committer()
+    committer.clock = epoch
+    for name in sorted(packages):
+        _create_package(name, demo, committer, packages)
+    _write(repos_yaml, "".join(f"{n}: file://{demo.remotes / n}.git\n" for n in sorted(packages)))
 
 
 def write_config(demo: DemoProduct) -> Path:
@@ -194,7 +217,10 @@ def _show_build(tour: Tour, title: str, built: Built | None) -> None:
 def _nightly(tour: Tour, config: Config, step: str, built: Built | None) -> None:
     """The summary row of a nightly build."""
     counts = built.counts if built is not None else {}
-    row = Row(step, build=build_id(config), built=counts.get("built"), reused=counts.get("reused"))
+    row = Row(
+        step, build=build_id(config), built=counts.get("built"), reused=counts.get("reused"),
+        fetched=counts.get("fetched"),
+    )  # fmt: skip
     tour.row(row)
 
 
@@ -214,6 +240,39 @@ def _product(tour: Tour, root: Path) -> tuple[DemoProduct, Config]:
         config = load_config(write_config(demo), environ={})
         tour.words(f"{len(PACKAGES)} repositories:", sorted(PACKAGES))
     return demo, config
+
+
+def _distribution(tour: Tour, config: Config) -> None:
+    """The servers the sessions published to, then the final installed from binaries."""
+    with tour.section(
+        "The distribution servers",
+        "After its green build every weekly, candidate and final published its build: "
+        "the source server gets each new version's source package (a final's embeds its "
+        "source, SOURCE=package), its manifest (the whole dependency closure) and table, "
+        "and a tag list per EUPS tag; the binary server gets a tarball of each installed "
+        "package. A file already there is never written again, so each version is there "
+        "once; only the floating tags w_latest and o_latest are replaced.",
+        look=(
+            "servers/source/tags/v29_1_1.list, servers/source/products/ (eupspkg sources)",
+            "servers/binary/o_latest.list, servers/binary/manifests/ (the tarball server)",
+        ),
+        commands=(
+            "dm-release publish --tag v29_1_1 --build b4",
+            "dm-release tarball --tag v29_1_1 --build b4",
+        ),
+    ):
+        show_servers(tour, config)
+    with tour.section(
+        "A fresh stack from the binary server",
+        "Binaries are made once: a new machine, or a new environment, installs them. The "
+        "binary server is served over HTTP on 127.0.0.1 and the final 29.1.1 is rebuilt "
+        "into a new, empty stack with servers.binary set to it and no build command: "
+        "rebuild's binary fetch installs every package of the manifest from the server, "
+        "and none could have been built.",
+        look=(f"{FRESH_STACK}/Linux64/<package>/<version> (what was fetched)",),
+        commands=("dm-release rebuild --refs 29.1.1   (with servers.binary = the server's URL)",),
+    ):
+        fresh_stack(tour, config, "29.1.1", "fresh stack")
 
 
 def run_demo(
@@ -247,7 +306,11 @@ def run_demo(
 
 
 def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
-    tour.intro(kept, f"nightly build, {FLOW}")
+    tour.intro(
+        kept,
+        f"nightly build, {FLOW}; each release published to a source and a binary server, "
+        "then the last final installed into a fresh stack from the binaries",
+    )
     demo, config = _product(tour, root)
     log = tour.stage_log
     with tour.section(
@@ -290,6 +353,8 @@ def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
         _show_build(tour, f"second build {again.manifest.build_id}", rebuilt)
         _nightly(tour, config, "nightly after a change", rebuilt)
     run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES))
+    _distribution(tour, config)
+    run_library_demo(tour, config, functools.partial(create_packages, demo))
     tour.summary()
     tour.next_steps(demo.root / "dm-release.toml", kept)
     return again.manifest

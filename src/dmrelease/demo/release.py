@@ -121,8 +121,9 @@ class _Session:
             f"  {request.tag}: build {build}, {len(made)} built, {size - len(made)} reused"
         )
         row = Row(
-            step, str(request.tag), build, len(made), size - len(made), _pushed(journal, "tagged")
-        )
+            step, str(request.tag), build, len(made), size - len(made), 0,
+            _pushed(journal, "tagged"),
+        )  # fmt: skip
         self.tour.row(row)
         return journal
 

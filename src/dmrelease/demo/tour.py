@@ -76,6 +76,12 @@ GLOSSARY = (
      "after the first candidate; the next candidates take it first"),
     ("ticket branch", "tickets/DM-NNNNN: a developer's fix, merged into main; a backport "
      "rebases its commits onto the release branch"),
+    ("EUPS tag", "the name users install a release by: w_2025_24, v29_1_0_rc1, v29_1_0, "
+     "and the floating w_latest and o_latest that follow the newest weekly and final"),
+    ("source server", "what eups distrib install builds from: a source package, manifest "
+     "and table per version and a tag list per EUPS tag (servers/source here)"),
+    ("binary server", "the same with a tarball of each installed package per flavor "
+     "(servers/binary here); rebuild fetches from it instead of building"),
 )  # fmt: skip
 
 
@@ -94,12 +100,13 @@ class Row:
     build: str = "-"
     built: int | None = None
     reused: int | None = None
+    fetched: int | None = None
     repositories: str = "-"
 
 
 SUMMARY_HEADING = "== Summary"
 NEXT_STEPS_HEADING = "== Next steps"
-_COLUMNS = ("step", "tag", "build", "built", "reused", "repositories")
+_COLUMNS = ("step", "tag", "build", "built", "reused", "fetched", "repositories")
 
 
 def render_rows(rows: Sequence[Row]) -> list[str]:
@@ -109,6 +116,7 @@ def render_rows(rows: Sequence[Row]) -> list[str]:
             r.step, r.tag, r.build,
             "-" if r.built is None else str(r.built),
             "-" if r.reused is None else str(r.reused),
+            "-" if r.fetched is None else str(r.fetched),
             r.repositories,
         )
         for r in rows
@@ -231,7 +239,8 @@ class Tour:
         if self.verbosity >= Verbosity.NORMAL:
             self.text(
                 "built: packages whose EUPS version the stack did not have yet; reused: "
-                "already installed (same SHA and same dependencies), so not rebuilt. A "
+                "already installed (same SHA and same dependencies), so not rebuilt; "
+                "fetched: installed from the binary server instead of built. A "
                 "build id is given again when a build's content is the same as an earlier "
                 "one's."
             )
@@ -260,6 +269,9 @@ _DEMO_COMMANDS = (
     "dm-release rebuild --dry-run            # what a nightly would fetch, resolve and build",
     "dm-release release plan v29.1.2.rc1     # a next patch's first candidate, planned only",
     "dm-release release validate 29.1.1      # every release rule against the remotes",
+    "dm-release publish --tag v29_1_1 --build b4 --dry-run   # each server file: add, skip, refuse",
+    "dm-release tarball --tag v29_1_1 --build b4 --dry-run   # the binary server's, from the stack",
+    "cat servers/binary/o_latest.list servers/source/manifests/demo_distrib-*.manifest",
     "git -C remotes/afw.git log --oneline --graph --all",
     "git -C versiondb log --oneline --stat",
 )
@@ -269,5 +281,6 @@ _OWN_COMMANDS = (
     "dm-release rebuild --dry-run            # then: dm-release rebuild --prepare-only",
     "dm-release release plan w.2025.24       # the weekly's plan, nothing written",
     "dm-release release validate TAG",
-    "dm-release release weekly | candidate | final | patch | backport --help",
+    "dm-release release weekly | candidate | final | patch | backport | nightly --help",
+    "dm-release publish --help; dm-release tarball --help",
 )
