@@ -298,3 +298,13 @@ def test_object_storage_secrets_are_redacted_everywhere() -> None:
     from dmrelease.core.redact import CREDENTIAL_VARIABLES
 
     assert set(object_store.SECRET_VARIABLES) <= set(CREDENTIAL_VARIABLES)
+
+
+@pytest.mark.parametrize("verb", ["publish", "tarball"])
+def test_the_verbs_that_write_a_tree_list_the_object_storage_variables(verb: str) -> None:
+    code, out, _ = _dm_release(verb, "--help", env=_environment(COLUMNS="100"), cwd=Path.cwd())
+    section = out.split("\nenvironment variables:\n")[1]
+    listed = {word.rstrip(",") for word in section.split()}
+    wanted = {name for names, _ in object_store.ENVIRONMENT for name in names}
+    assert code == 0 and len(wanted) == 10 and wanted <= listed
+    assert "  STORAGE_EMULATOR_HOST         gs:// destinations: a storage emulator's host" in out

@@ -350,7 +350,7 @@ def flag_values(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any
 #: the configuration file's and the secrets), ``git`` (where git would read configuration
 #: from elsewhere, :func:`git_attributes_elsewhere`); every verb reads ``credentials``
 #: (their values are redacted from its output)
-ENVIRONMENT_GROUPS = ("config", "git", "credentials")
+ENVIRONMENT_GROUPS = ("config", "git", "credentials", "object_storage")
 _GROUPS_DEFAULT = "environment_groups"
 
 
@@ -456,6 +456,10 @@ def environment_variables(groups: Iterable[str]) -> list[tuple[tuple[str, ...], 
         secrets = set(SECRETS.values()) if "config" in chosen else set()
         others = tuple(v for v in CREDENTIAL_VARIABLES if v not in secrets)
         found.append((others, "credentials: their values are shown as **** in all output"))
+    if "object_storage" in chosen:  # a verb that writes a server tree: s3://, gs://
+        from dmrelease.adapters.object_store import ENVIRONMENT
+
+        found += ENVIRONMENT
     if "git" in chosen:  # a verb that clones or fetches: its phases show their progress
         found.append(((PROGRESS_VARIABLE,), PROGRESS_HELP))
         text = (

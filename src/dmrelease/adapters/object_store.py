@@ -67,14 +67,17 @@ SECRET_VARIABLES = (
     "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GOOGLE_SERVICE_ACCOUNT_KEY",
     "GOOGLE_OAUTH_ACCESS_TOKEN",
 )  # fmt: skip
-#: (variables, what they are) for the --help of a verb that writes a server tree
+#: (variables, what they are) for the --help of a verb that writes a server tree (the
+#: secret ones are also on core/redact's credential list, which every --help shows)
 ENVIRONMENT: tuple[tuple[tuple[str, ...], str], ...] = (
-    ((*S3_KEYS, "AWS_SESSION_TOKEN"), "s3:// destinations: the credentials (required)"),
-    ((*S3_REGIONS,), "s3:// destinations: the bucket's region (default us-east-1)"),
-    ((*S3_ENDPOINTS,), "s3:// destinations: an endpoint other than AWS's"),
-    (GCS_CREDENTIALS, "gs:// destinations: the credentials (one is required)"),
+    (S3_KEYS, "s3:// destinations: the credentials, required (AWS_SESSION_TOKEN too for "
+     "temporary ones)"),
+    (S3_REGIONS, "s3:// destinations: the bucket's region (default us-east-1)"),
+    (S3_ENDPOINTS, "s3:// destinations: an endpoint other than AWS's"),
+    (GCS_CREDENTIALS, "gs:// destinations: the credentials, one required: a key file, a key, "
+     "a bearer token"),
     ((GCS_EMULATOR,), "gs:// destinations: a storage emulator's host (no credentials then)"),
-)
+)  # fmt: skip
 #: what a request may take: a refused connection is retried for at most RETRY_TIMEOUT
 CLIENT_OPTIONS = {"connect_timeout": "10s", "timeout": "600s"}
 RETRY = {"max_retries": 3, "retry_timeout": 20}

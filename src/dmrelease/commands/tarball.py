@@ -6,7 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
+from dmrelease.adapters.config import (
+    add_config_option,
+    add_option_flags,
+    flag_values,
+    reads_environment,
+)
 from dmrelease.commands.machine import add_json_flag, emit
 from dmrelease.core.config import FLAVORS
 
@@ -34,6 +39,7 @@ def register(verbs: Any) -> None:
         ),
     )
     add_config_option(parser)
+    reads_environment(parser, "object_storage")  # --server-dir s3://, gs://
     add_json_flag(parser, "the build, the tarballs packed and every server file's fate")
     parser.add_argument(
         "--tag", dest="eups_tag", metavar="TAG",
