@@ -189,9 +189,9 @@ QUIET = """\
   backport DM-40200       -            -      -      -       -        1 (log)
   patch candidate         v29.1.1.rc1  b4     6      8       0        14 tagged
   patch final             29.1.1       b4     0      14      0        14 tagged
-  fresh stack             29.1.1       b4     0      0       14       -
   library demo_lib        v1_0_0       b5     2      0       0        -
   product with demo_lib   -            b6     2      0       1        -
+  fresh stack             29.1.1       b4     0      0       14       -
 """
 
 
@@ -217,9 +217,9 @@ HEADINGS = [
     "== 10. Patch release 29.1.1",
     "== 11. Tags and release branches of every repository",
     "== 12. Journals",
-    "== 13. The distribution servers",
-    "== 14. A fresh stack from the binary server",
-    "== 15. A library product: demo_apps takes demo_lib at its release",
+    "== 13. A library product: demo_apps takes demo_lib at its release",
+    "== 14. The distribution servers",
+    "== 15. A fresh stack from the binary server",
     "== Summary",
     "== Next steps",
 ]
@@ -245,7 +245,9 @@ def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -
     assert "journal of final_release demo_distrib 29.1.1 (plan sha256:" in verbose.out
     assert not (verbose.root / LOG_NAME).exists()  # printed, not kept
     # the servers' listing, the fresh stack's packages, the library's
-    assert "  binary server servers/binary: 29 tarballs, 29 manifests, 8 tag lists" in lines
+    assert "  source server servers/source: 29 source packages, 29 manifests, 8 tag lists" in lines
+    # and the library's two packages and its tag list v1_0_0
+    assert "  binary server servers/binary: 31 tarballs, 31 manifests, 9 tag lists" in lines
     assert "  29.1.1 (build b4) into fresh-stack/: 14 fetched, 0 built, 0 reused" in lines
     assert "    fetched  demo_distrib    g9a4a77d790+3be2ee26b0" in lines
     assert re.search(

@@ -353,8 +353,8 @@ def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
         _show_build(tour, f"second build {again.manifest.build_id}", rebuilt)
         _nightly(tour, config, "nightly after a change", rebuilt)
     run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES))
-    _distribution(tour, config)
     run_library_demo(tour, config, functools.partial(create_packages, demo))
+    _distribution(tour, config)  # last: the tour ends with the fresh stack's install
     tour.summary()
     tour.next_steps(demo.root / "dm-release.toml", kept)
     return again.manifest
