@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "dmrelease"
 CORE = sorted(p.stem for p in (SRC / "core").glob("*.py") if p.stem != "__init__")
-FRONTS = ("rebuild", "release", "release_state", "verify", "workspace")
+FRONTS = ("publish", "rebuild", "release", "release_state", "tarball", "verify", "workspace")
 #: the modules docs/api.md names as the supported API
 PUBLIC = [f"dmrelease.core.{name}" for name in CORE] + [f"dmrelease.stages.{f}" for f in FRONTS]
 
