@@ -394,3 +394,21 @@ def test_a_destination_that_is_a_file_is_an_environment_error(tmp_path: Path) ->
         publish(tmp_path / "srv", {"config.txt": b"x"})
     assert caught.value.exit_code == 2
     assert str(caught.value) == f"{tmp_path / 'srv'}: not a directory; give a server directory"
+
+
+def test_object_storage_urls_go_to_the_object_store_adapter(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dmrelease.adapters import object_store
+
+    asked: list[tuple[str, dict[str, str]]] = []
+    local = LocalDestination(tmp_path)
+
+    def opened(where: str, environ: dict[str, str]) -> LocalDestination:
+        asked.append((where, environ))
+        return local
+
+    monkeypatch.setattr(object_store, "open_destination", opened)
+    assert open_destination("s3://bucket/src", {"A": "1"}) is local
+    assert open_destination("gs://bucket/bin", {}) is local
+    assert asked == [("s3://bucket/src", {"A": "1"}), ("gs://bucket/bin", {})]

@@ -8,12 +8,16 @@ every such file). Then it writes in :func:`~dmrelease.core.distrib.write_order`:
 manifests and tables, the ``index.json`` of every directory it touched (merged with the
 names already there), tag lists last, so that a client never reads a tag naming files that
 are not there yet. A rerun after a kill skips what was written and writes the rest.
+Two publishes at once never overwrite each other's files; the last to replace an
+``index.json`` may leave out a name the other added, which the next publish to that
+directory restores (an index is the names there, merged).
 
 A :class:`Destination` is where the tree goes. :class:`LocalDestination` (a directory)
 creates each file as a temporary file in the same directory, made durable, then hard-linked
 to its name, which fails when the name exists: a concurrent writer's file is never
 overwritten, and a reader sees a whole file or none. Replacements (tag lists, indexes) are
-an atomic rename. Object storage (``s3://``, ``gs://``) is adapters/object_store.py.
+an atomic rename. A killed writer may leave a hidden ``.<name>.<hex>.tmp``: hidden names are
+neither listed nor indexed. Object storage (``s3://``, ``gs://``) is adapters/object_store.py.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import importlib
 import os
 import secrets
 import shutil
@@ -250,9 +253,9 @@ def open_destination(where: str, environ: Mapping[str, str]) -> Destination:
     """The destination named by ``where``: a directory (or ``file://`` URL), or object
     storage (``s3://``, ``gs://``, credentials from ``environ``)."""
     if where.startswith(("s3://", "gs://")):
-        store = importlib.import_module("dmrelease.adapters.object_store")
-        opened: Destination = store.open_destination(where, environ)
-        return opened
+        from dmrelease.adapters import object_store  # loads its storage library: only here
+
+        return object_store.open_destination(where, environ)
     if where.startswith("file://"):
         where = where[len("file://") :]
     if "://" in where:
