@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from eups_client import Listed, distrib_install, eups_list, setup_ok
 from object_store_emulator import ACCESS_KEY, SECRET_KEY, S3Emulator, s3_emulator
+from publish_helpers import Built, built_product, publish_json, tree
 from vendor import Vendor
 
 from dmrelease.adapters import object_store
@@ -188,10 +189,10 @@ def _environment(**changes: str | None) -> dict[str, str]:
     ids=["missing-credentials", "unreachable-endpoint", "no-bucket"],
 )  # fmt: skip
 def test_tarball_to_s3_errors_exit_2_without_a_secret(
-    s3: S3Emulator, built: tuple[Path, dict[str, str]], tmp_path: Path,
+    s3: S3Emulator, built: Built, tmp_path: Path,
     changes: dict[str, str | None], message: str,
 ) -> None:  # fmt: skip
-    config, _ = built
+    config = built.config
     bucket = changes.pop("BUCKET", None) or s3.new_bucket()
     port = str(_closed_port())
     env = _environment(**{k: v.format(port=port) if v else v for k, v in changes.items()})
@@ -208,25 +209,17 @@ def test_tarball_to_s3_errors_exit_2_without_a_secret(
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A product rebuilt into its stack once for this module: configuration, versions."""
-    from rebuild_helpers import config_for, make_product, run_build, run_prepare, write_config
-
-    root = tmp_path_factory.mktemp("built")
-    product = make_product(root)
-    config = write_config(root, product, extra='env = "rubin-env-9.0.0"\n')
-    setup = config_for(config)
-    prepared, _ = run_prepare(setup)
-    run_build(setup, prepared)
-    return config, {e.name: e.version for e in prepared.manifest.entries}
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """A product rebuilt into its stack once for this module: build b1 in versiondb."""
+    return built_product(tmp_path_factory.mktemp("built"), extra='env = "rubin-env-9.0.0"\n')
 
 
 def test_tarball_to_s3_installs_with_the_real_eups_from_the_bucket(
-    s3: S3Emulator, built: tuple[Path, dict[str, str]], tmp_path: Path, eups_vendor: Vendor
+    s3: S3Emulator, built: Built, tmp_path: Path, eups_vendor: Vendor
 ) -> None:
     """dm-release tarball uploads the binary tree to s3://; the real EUPS client installs
     from the bucket's plain HTTP GETs (no listings: the index.json files), by tag."""
-    config, versions = built
+    config, versions = built.config, built.versions
     bucket = s3.new_bucket()
     where = f"s3://{bucket}/binary"
     args = ("tarball", "--config", config, "--tag", "w_2025_24", "--server-dir", where)
@@ -308,3 +301,19 @@ def test_the_verbs_that_write_a_tree_list_the_object_storage_variables(verb: str
     wanted = {name for names, _ in object_store.ENVIRONMENT for name in names}
     assert code == 0 and len(wanted) == 10 and wanted <= listed
     assert "  STORAGE_EMULATOR_HOST         gs:// destinations: a storage emulator's host" in out
+
+
+def test_publish_to_s3_then_a_rerun_uploads_nothing(s3: S3Emulator, built: Built) -> None:
+    """dm-release publish (in-process) writes the source server tree to s3://, the same
+    files as to a directory, and a second run uploads nothing."""
+    bucket = s3.new_bucket()
+    where = f"s3://{bucket}/source/rubin-env-9"
+    first = publish_json(built, "--tag", "w_2025_24", "--server-dir", where)
+    local = publish_json(built, "--tag", "w_2025_24", "--server-dir", str(built.server))
+    uploaded = s3.objects(bucket, "source/rubin-env-9/")
+    assert uploaded == {path: (built.server / path).read_bytes() for path in tree(built.server)}
+    assert first["files"]["written"] == local["files"]["written"]
+    assert first["files"]["written"][-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
+    again = publish_json(built, "--tag", "w_2025_24", "--server-dir", where)
+    assert again["counts"]["written"] == 0 and again["files"]["written"] == []
+    assert set(s3.uploads(bucket).values()) == {1}
