@@ -335,6 +335,17 @@ def test_bad_inputs_are_usage_errors(tmp_path: Path) -> None:
         "(DM_RELEASE_BINARY_SERVER_DIR) or give --server-dir\n",
     )  # fmt: skip
     assert not server.exists()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory\n")
+    unwritable = dm_release(
+        "tarball", "--config", config, "--tag", TAG, "--server-dir", blocked / "server",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert (unwritable.returncode, unwritable.stderr) == (
+        2, f"dm-release: error: {blocked / 'server'}: {blocked} is not a directory; "
+        "give a server directory\n",
+    )  # fmt: skip
+    assert not (tmp_path / "work" / "tarball-staging").exists()  # stopped before packing
 
 
 def test_a_package_named_packs_its_closure_only(tmp_path: Path) -> None:
