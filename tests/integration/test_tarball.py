@@ -165,13 +165,16 @@ def test_a_fresh_stack_rebuild_fetches_every_package_from_the_server(
     served = serve_tree(server)
     fresh = tmp_path / "user"
     fresh.mkdir()
-    product = make_product(fresh)
-    setup = config_for(write_config(fresh, product, binary=served.url))
-    prepared, _ = run_prepare(setup)
-    assert {e.name: e.version for e in prepared.manifest.entries} == versions
-    built, _ = run_build(setup, prepared)
-    assert built.counts == {"reused": 0, "fetched": 6, "built": 0, "failed": 0, "skipped": 0}
-    assert {o.package: str(o.action) for o in built.outcomes} == dict.fromkeys(versions, "fetched")
+    user_config = write_config(fresh, make_product(fresh), binary=served.url)
+    done = dm_release("rebuild", "--config", user_config, "--json", cwd=fresh)
+    assert done.returncode == 0, done.stderr
+    built = json.loads(done.stdout)["build"]
+    assert built["counts"] == {"reused": 0, "fetched": 6, "built": 0, "failed": 0, "skipped": 0}
+    assert {n: (p["version"], p["action"]) for n, p in built["packages"].items()} == {
+        n: (v, "fetched") for n, v in versions.items()
+    }
+    gets = [path for method, path in served.requests if method == "GET"]
+    assert sorted(gets) == sorted(f"/{n}-{v}@Linux64.tar.gz" for n, v in versions.items())
     stack = fresh / "stack" / "Linux64"
     for name, version in versions.items():
         assert (stack / name / version / "lib" / f"{name}.txt").read_text() == (
