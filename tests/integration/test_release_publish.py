@@ -19,6 +19,7 @@ from release_helpers import (
     clean_environment,
     journal_json,
     make_setup,
+    merge_ticket,
     ok,
     run,
 )
@@ -202,3 +203,31 @@ def test_a_weekly_whose_publish_failed_publishes_its_build_when_rerun(tmp_path: 
     listed = (source(setup) / "tags" / "w_2025_24.list").read_text()
     assert listed == tag_list("w_2025_24", "b1", "generic", versions(setup, "b1"))
     assert stages(setup, "weekly", "w.2025.24") == ["tagged", "pushed", "published", "packed"]
+
+
+def test_a_final_embeds_the_source_of_its_new_versions_and_keeps_the_weekly_s(
+    tmp_path: Path,
+) -> None:
+    """weekly (published), rc1 from it, a ticket backported to v29.1.x in afw and utils,
+    rc2, then the final, built and published: afw, utils and meta (its dependency hash)
+    are new versions, made with their source inside (SOURCE=package); base is the weekly's
+    version, published once, with SOURCE=git, as the real eups distrib create keeps it."""
+    setup = publishing(tmp_path, binary=False)
+    ok(setup, "weekly", "w.2025.24")
+    ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build")
+    for package in ("afw", "utils"):
+        merge_ticket(setup, package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n")
+    ok(setup, "backport", "DM-40100", "--to", "v29.1.x", "--packages", "afw", "utils", "--merge")
+    ok(setup, "candidate", "v29.1.0.rc2", "--no-build")
+    text = ok(setup, "final", "29.1.0")
+    assert "publish b2 as v29_1_0, o_latest to " in text
+    weekly, final = versions(setup, "b1"), versions(setup, "b2")
+    assert [n for n in PACKAGES if final[n] != weekly[n]] == ["afw", "meta", "utils"]
+    sources = {n: pkginfo(setup, n, final[n])["SOURCE"] for n in PACKAGES}
+    assert sources == {"afw": "'package'", "base": "'git'", "meta": "'package'",
+                       "utils": "'package'"}  # fmt: skip
+    for tag in ("v29_1_0", "o_latest"):
+        listed = (source(setup) / "tags" / f"{tag}.list").read_text()
+        assert listed == tag_list(tag, "b2", "generic", final)
+    listed = (source(setup) / "tags" / "w_latest.list").read_text()
+    assert listed == tag_list("w_latest", "b1", "generic", weekly)  # the weekly's still
