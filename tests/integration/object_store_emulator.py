@@ -53,6 +53,21 @@ class S3Emulator:
         policy = {"Version": "2012-10-17", "Statement": [statement]}
         self.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
+    def deny(self, bucket: str, action: str) -> None:
+        """A bucket policy denying everyone ``action`` (s3:PutObject, s3:DeleteObject) on
+        the bucket's objects: moto enforces a bucket policy's Deny as S3 does (403)."""
+        import json
+
+        statement = {"Effect": "Deny", "Principal": "*", "Action": action,
+                     "Resource": f"arn:aws:s3:::{bucket}/*"}  # fmt: skip
+        policy = {"Version": "2012-10-17", "Statement": [statement]}
+        self.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+    def probes(self, bucket: str) -> list[str]:
+        """The keys of the probe objects (check_writable's) still in the bucket."""
+        listed = self.client().list_objects_v2(Bucket=bucket).get("Contents", [])
+        return [o["Key"] for o in listed if ".dm-release-probe." in o["Key"]]
+
     def environment(self) -> dict[str, str]:
         return {
             "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,

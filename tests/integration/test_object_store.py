@@ -7,14 +7,18 @@ dm-release tarball and installs it from there with the real EUPS client."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eups_client import Listed, distrib_install, eups_list, setup_ok
@@ -206,6 +210,120 @@ def test_tarball_to_s3_errors_exit_2_without_a_secret(
     assert SECRET_KEY not in err and ACCESS_KEY not in err
     if bucket != "dm-release-absent":
         assert s3.uploads(bucket) == {}
+
+
+def test_tarball_to_a_bucket_denying_puts_exits_2_and_writes_nothing(
+    s3: S3Emulator, built: Built, tmp_path: Path
+) -> None:
+    """A bucket policy denying s3:PutObject (moto enforces it: a 403, as S3 answers): the
+    probe fails, tarball stops with exit 2 before anything is packed or uploaded."""
+    bucket = s3.new_bucket()
+    s3.deny(bucket, "s3:PutObject")
+    code, out, err = _dm_release(
+        "tarball", "--config", built.config, "--tag", "w_2025_24", "--server-dir",
+        f"s3://{bucket}/bin", cwd=tmp_path, env=_environment(),
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        f"dm-release: error: s3://{bucket}/bin: cannot write at {s3.endpoint}: the service "
+        "answered 403 Forbidden; check the credentials in the environment and what they may do"
+    ), err
+    assert s3.uploads(bucket) == {} and s3.probes(bucket) == []
+
+
+def test_a_bucket_denying_deletes_is_published_with_one_warning(
+    s3: S3Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A "never rewrite" bucket (puts allowed, deletes denied): the probe object stays,
+    one warning says so, and the tree is published; a rerun uploads nothing."""
+    bucket = s3.new_bucket()
+    s3.deny(bucket, "s3:DeleteObject")
+    where = f"s3://{bucket}/src"
+    with (tmp_path / "log").open("a") as log:
+        dest = open_destination(where, dict(os.environ))
+        outcome = publish_tree(dest, TREE, replaceable=_is_list, log=log)
+        dest.check_writable()  # a second probe: no second warning
+    assert outcome.written == tuple(ORDER)
+    probes = [key.removeprefix("src/") for key in s3.probes(bucket)]
+    assert len(probes) == 2 and set(s3.objects(bucket, "src/")) == {*ORDER, *probes}
+    warnings = [
+        [f"dm-release: warning: {where}/{probe}: cannot delete this empty probe object: the "
+         "service refused it (AccessDenied); writing works, delete it when you may"]
+        for probe in probes
+    ]  # fmt: skip
+    assert capsys.readouterr().err.splitlines() in warnings
+    with (tmp_path / "log").open("a") as log:
+        assert publish_tree(dest, TREE, replaceable=_is_list, log=log).written == ()
+
+
+def test_a_file_over_the_single_put_limit_is_refused_naming_it(
+    s3: S3Emulator, tmp_path: Path
+) -> None:
+    """A conditional put is one PUT: a (sparse) file of 5 GiB and one byte is refused with
+    exit 2 before it is read, and nothing is uploaded."""
+    big = tmp_path / "huge-1.0@Linux64.tar.gz"
+    with big.open("wb") as out:
+        out.truncate(5 * 1024**3 + 1)
+    bucket = s3.new_bucket()
+    where = f"s3://{bucket}/bin"
+    with pytest.raises(ObjectStoreError) as refused, (tmp_path / "log").open("a") as log:
+        publish_tree(
+            open_destination(where, dict(os.environ)), {big.name: big, "config.txt": b"c\n"},
+            replaceable=_is_list, log=log,
+        )  # fmt: skip
+    assert (str(refused.value), refused.value.exit_code) == (
+        f"{where}/{big.name}: {big} is 5368709121 bytes, more than the 5368709120 bytes "
+        "(5 GiB) of one S3 PUT; an upload that never overwrites is one PUT, so a file this "
+        "large cannot be published to S3",
+        2,
+    )
+    assert s3.uploads(bucket) == {}
+
+
+def test_large_files_are_uploaded_one_at_a_time(
+    s3: S3Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each upload is held in memory whole: files over LARGE go one at a time (the small
+    ones through all the writers). Each large put waits for a second one to start; were
+    two allowed at once, both would be seen inside."""
+    import obstore
+
+    monkeypatch.setattr(object_store, "LARGE", 100)
+    inside, peak, guard = [0], [0], threading.Lock()
+    meet = threading.Barrier(2, timeout=1)
+
+    def put(store: Any, path: str, data: bytes, **options: Any) -> Any:
+        large = len(data) > 100
+        if large:
+            with guard:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            with contextlib.suppress(threading.BrokenBarrierError):  # when they go alone
+                meet.wait()
+        try:
+            return obstore.put(store, path, data, **options)
+        finally:
+            if large:
+                with guard:
+                    inside[0] -= 1
+
+    library = types.SimpleNamespace(
+        put=put, get=obstore.get, delete=obstore.delete,
+        list_with_delimiter=obstore.list_with_delimiter, exceptions=obstore.exceptions,
+    )  # fmt: skip
+    files: dict[str, bytes | Path] = {}
+    for n in range(3):
+        path = tmp_path / f"p{n}-1.0@Linux64.tar.gz"
+        path.write_bytes(bytes([n]) * 200)
+        files[path.name] = path
+        files[f"tables/p{n}-1.0.table"] = b"small\n"
+    bucket = s3.new_bucket()
+    real = open_destination(f"s3://{bucket}", dict(os.environ))
+    dest = object_store.ObjectDestination(real.url, real._store, library)  # type: ignore[arg-type]
+    with (tmp_path / "log").open("a") as log:
+        outcome = publish_tree(dest, files, replaceable=_is_list, log=log)
+    assert len(outcome.written) == 8 and peak == [1]
+    assert s3.objects(bucket)["p2-1.0@Linux64.tar.gz"] == bytes([2]) * 200
 
 
 @pytest.fixture(scope="module")

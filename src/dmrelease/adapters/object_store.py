@@ -14,7 +14,10 @@ what is there. Each object carries the SHA-256 of its bytes in its user metadata
 indexes) are a plain put, atomic on both services; they, and the indexes, are sent with
 ``Cache-Control: no-cache`` so that a CDN or a public bucket's default caching does not keep
 serving an old tag list. The writes are ordered by publish_tree alone (tag lists last):
-every call here returns once the service has the whole object.
+every call here returns once the service has the whole object. A conditional put is one
+request (never multipart), so a file is read whole before it is sent: a file over S3's
+single-PUT limit (5 GiB) is refused (exit 2) naming it, and files over 64 MiB are sent one
+at a time so that the parallel writers hold at most one of them.
 
 Credentials come from the environment only, and must be there: without them the libraries
 would ask the cloud's instance metadata service, which a CI machine does not have.
@@ -31,6 +34,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +90,12 @@ RETRY = {"max_retries": 3, "retry_timeout": 20}
 NO_CACHE = "no-cache"
 _CONTENT_TYPES = {".json": "application/json", ".gz": "application/gzip",
                   ".eupspkg": "application/gzip"}  # fmt: skip
+#: the largest object one S3 PUT takes (5 GiB); a create-only upload is one PUT (the library
+#: makes a conditional put only without multipart), so a larger file cannot be published
+SINGLE_PUT_LIMIT = {"s3": 5 * 1024**3}
+#: a file larger than this is uploaded alone: each upload is held in memory whole (one PUT),
+#: so at most one such file is in memory at a time, whatever the number of writers
+LARGE = 64 * 1024**2
 #: the digest of a name that is a "directory" (a common prefix): never a file's
 DIRECTORY = "directory"
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -228,6 +239,9 @@ def _reason(exc: BaseException, hidden: tuple[str, ...] = ()) -> str:
     if status:
         code = re.search(r"<Code>(\w+)</Code>", text)
         return f"the service answered {status}" + (f" ({code[1]})" if code else "")
+    refused = re.search(r"\(code: (\w+)\)", text)  # a batch request's per-key error
+    if refused:
+        return f"the service refused it ({refused[1]})"
     if re.search(r"error sending request|connection|dns error|timed out", text, re.I):
         return "cannot connect to the service (is the endpoint reachable?)"
     first = text.strip().split("\n", 1)[0].split("Debug source:", 1)[0]
@@ -260,6 +274,8 @@ class ObjectDestination:
         self._obs = library
         self._endpoint = endpoint
         self._hidden = hidden  # secret values, never in a message
+        self._large = threading.Lock()  # held while a file over LARGE is in memory
+        self._probe_warned = False
 
     def __repr__(self) -> str:
         return f"ObjectDestination({str(self.url)!r})"
@@ -286,6 +302,16 @@ class ObjectDestination:
         if _HEX.fullmatch(recorded):
             return recorded
         return self._hash(path)
+
+    def read(self, path: str) -> bytes | None:
+        """The bytes of the object at ``path`` (a tag list, a package checked), None if none."""
+        _check(path)
+        try:
+            return bytes(self._obs.get(self._store, path).bytes())
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise self._error("read", path, exc) from None
 
     def _hash(self, path: str) -> str:
         """SHA-256 of an object without the recorded digest, streamed."""
@@ -328,7 +354,24 @@ class ObjectDestination:
 
     def _put(self, path: str, source: bytes | Path, mode: str) -> None:
         _check(path)
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        if isinstance(source, bytes):
+            self._send(path, source, mode)
+            return
+        size = Path(source).stat().st_size
+        limit = SINGLE_PUT_LIMIT.get(self.url.scheme)
+        if limit is not None and size > limit:
+            raise ObjectStoreError(
+                f"{self.url}/{path}: {source} is {size} bytes, more than the {limit} bytes "
+                f"(5 GiB) of one S3 PUT; an upload that never overwrites is one PUT, so a "
+                "file this large cannot be published to S3"
+            )
+        if size <= LARGE:
+            self._send(path, Path(source).read_bytes(), mode)
+            return
+        with self._large:  # one large file in memory at a time
+            self._send(path, Path(source).read_bytes(), mode)
+
+    def _send(self, path: str, data: bytes, mode: str) -> None:
         attributes = {
             SHA256_KEY: hashlib.sha256(data).hexdigest(),
             "Content-Type": _content_type(path),
@@ -356,7 +399,9 @@ class ObjectDestination:
         self._put(path, source, "overwrite")
 
     def check_writable(self) -> None:
-        """Write and delete a probe object: the credentials may write under the prefix."""
+        """Write and delete a probe object: the credentials may write under the prefix. A
+        bucket may allow writes and deny deletes (objects are never rewritten): a probe
+        that cannot be deleted is a warning on stderr (once), not an error."""
         probe = f".dm-release-probe.{secrets.token_hex(4)}.tmp"
         try:
             self._obs.put(self._store, probe, b"", mode="create", use_multipart=False)
@@ -367,7 +412,14 @@ class ObjectDestination:
         try:
             self._obs.delete(self._store, probe)
         except Exception as exc:
-            raise self._error("delete a probe object", probe, exc) from None
+            if not self._probe_warned:
+                self._probe_warned = True
+                reason = _reason(exc, self._hidden)
+                print(
+                    f"dm-release: warning: {self.url}/{probe}: cannot delete this empty probe "
+                    f"object: {reason}; writing works, delete it when you may",
+                    file=sys.stderr,
+                )
 
 
 def _check(path: str) -> None:
