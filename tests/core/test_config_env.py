@@ -122,6 +122,39 @@ def test_without_env_nothing_changes_and_build_env_alone_is_fine() -> None:
     assert with_environment(loaded) is loaded
 
 
+LIBRARY_FILE = """\
+[products.app]
+repos = "repos.yaml"
+libraries = ["lib_a", "lib_b"]
+
+[libraries.lib_a]
+tag = "v1_0_0"
+server = "https://eups.example/{env}/tarballs"
+
+[libraries.lib_b]
+tag = "v2_0_0"
+"""
+
+
+def test_env_is_replaced_in_a_library_server_like_servers_binary() -> None:
+    loaded = build_options(text=LIBRARY_FILE, path="f.toml", environ={"SPLENV_REF": "9.0.0"})
+    libraries = with_environment(loaded).config.libraries
+    assert [(lib.name, lib.tag, lib.server) for lib in libraries] == [
+        ("lib_a", "v1_0_0", "https://eups.example/9.0.0/tarballs"),
+        ("lib_b", "v2_0_0", None),
+    ]
+
+
+def test_env_in_a_library_server_while_build_env_is_unset_names_its_table() -> None:
+    loaded = build_options(text=LIBRARY_FILE, path="f.toml")
+    with pytest.raises(CheckFailed) as caught:
+        with_environment(loaded)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "f.toml:6: config-env: libraries.lib_a.server: {env} is used but build.env is unset "
+        "(set build.env in the file or one of RUBINENV_VER, SPLENV_REF, DM_RELEASE_ENV)"
+    ]
+
+
 def test_the_machine_flavor_is_the_default_only() -> None:
     loaded = build_options(text="", path="f.toml")
     assert with_environment(loaded, flavor="Darwin").config.flavor == "Darwin"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import PurePath
 
-from dmrelease.core.config import Loaded, options
+from dmrelease.core.config import LibraryConfig, Loaded, options
 from dmrelease.core.errors import CheckFailed, Diagnostic
 
 __all__ = [
@@ -61,7 +61,8 @@ def env_name_problem(name: str) -> str | None:
 
 
 def with_environment(loaded: Loaded, *, flavor: str | None = None) -> Loaded:
-    """``loaded`` with ``{env}`` replaced by ``build.env`` in :data:`ENV_SETTINGS`, and
+    """``loaded`` with ``{env}`` replaced by ``build.env`` in :data:`ENV_SETTINGS` and in
+    each ``[libraries.NAME].server`` (a library's binary server, like servers.binary), and
     ``flavor`` (this machine's) as the flavor when none was given; a relative
     ``paths.source_server`` or ``paths.binary_server`` of the file is made relative to the
     file's directory, like the file's other paths. CheckFailed naming each
@@ -88,6 +89,10 @@ def with_environment(loaded: Loaded, *, flavor: str | None = None) -> Loaded:
         else:
             text = str(value).replace(ENV_PLACEHOLDER, name)
             changed[setting] = type(value)(text)
+    libraries = tuple(_library_server(library, name, sources, problems)
+                      for library in config.libraries)  # fmt: skip
+    if libraries != config.libraries:
+        changed["libraries"] = libraries
     if problems:
         raise CheckFailed(problems)
     for setting in _DESTINATIONS:
@@ -100,6 +105,28 @@ def with_environment(loaded: Loaded, *, flavor: str | None = None) -> Loaded:
     if not changed:
         return loaded
     return dataclasses.replace(loaded, config=dataclasses.replace(config, **changed))  # type: ignore[arg-type]
+
+
+def _library_server(
+    library: LibraryConfig, name: str | None, sources: Mapping[str, str],
+    problems: list[Diagnostic],
+) -> LibraryConfig:  # fmt: skip
+    """``library`` with ``{env}`` in its server replaced by ``name``; with ``name`` None,
+    a ``config-env`` problem at its table (appended to ``problems``)."""
+    server = library.server
+    if server is None or ENV_PLACEHOLDER not in server:
+        return library
+    if name is not None:
+        return dataclasses.replace(library, server=server.replace(ENV_PLACEHOLDER, name))
+    key = f"libraries.{library.name}.server"
+    variables = ", ".join(options()["env_name"].env)
+    path, _, line = sources.get(f"libraries.{library.name}", "").rpartition(":")
+    where = (path, int(line)) if path and line.isdigit() else ("<command line>", 1)
+    problems.append(Diagnostic(
+        *where, "config-env", f"{key}: {ENV_PLACEHOLDER} is used but build.env is unset",
+        hint=f"set build.env in the file or one of {variables}",
+    ))  # fmt: skip
+    return library
 
 
 #: the write destinations: a directory or an object store URL (text, not paths)
