@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import test_library
 from test_library import TAG, World, dm_release, product_config
@@ -50,6 +51,22 @@ def test_a_tag_the_server_has_no_list_of(world: World) -> None:
         f"dm-release: error: library shared: GET {url}: HTTP 404\n"
         "  the tag list of v9_9_9 on the binary server names the library's build: is shared "
         "released at v9_9_9 there?\n"
+    ))  # fmt: skip
+    _nothing_done(world)
+
+
+def test_an_unreachable_library_server_is_an_environment_error(world: World) -> None:
+    """Nothing listens on the port: exit 2, the URL alone (no library text, no hint that
+    the release is missing: it may well be there)."""
+    with socket.socket() as probe:  # a port of 127.0.0.1 nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cr3t-unreachable"
+    product_config(world.root, world.released.product, f"http://ci:{secret}@127.0.0.1:{port}")
+    code, err = _rebuild(world)
+    assert (code, err) == (2, (
+        f"dm-release: error: library shared: cannot reach http://****@127.0.0.1:{port}/"
+        f"{TAG}.list\n"
     ))  # fmt: skip
     _nothing_done(world)
 

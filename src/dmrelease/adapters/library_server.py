@@ -9,6 +9,7 @@ and token, the download size and time limits, every message redacted); its
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -23,9 +24,15 @@ from dmrelease.core.manifest import Manifest, parse_manifest
 from dmrelease.core.redact import redact
 
 if TYPE_CHECKING:
-    from dmrelease.adapters.binaries import BinaryServer
+    from dmrelease.adapters.binaries import BinaryServer, BinaryServerError
 
-__all__ = ["LibraryUnavailable", "library_server", "resolve_libraries", "server_url"]
+__all__ = [
+    "LibraryServerUnreachable",
+    "LibraryUnavailable",
+    "library_server",
+    "resolve_libraries",
+    "server_url",
+]
 
 #: a tag list is a line per package: far below any tarball's limit
 TAG_LIST_MAX_BYTES = 16 << 20
@@ -33,6 +40,11 @@ TAG_LIST_MAX_BYTES = 16 << 20
 
 class LibraryUnavailable(DmReleaseError):
     """A library's release cannot be read (its tag list, its build)."""
+
+
+class LibraryServerUnreachable(UsageError):
+    """A library's binary server does not answer (exit 2: the environment, not the
+    release, is wrong)."""
 
 
 def server_url(config: Config, library: LibraryConfig) -> str:
@@ -71,13 +83,26 @@ def _tag_list_text(server: BinaryServer, library: LibraryConfig) -> tuple[str, s
         try:
             limited.download(name, target, what=f"library {library.name}")
         except BinaryServerError as exc:
-            raise LibraryUnavailable(
-                f"{exc}\n  the tag list of {library.tag} on the binary server names the "
-                f"library's build: is {library.name} released at {library.tag} there?"
-            ) from None
+            raise _unavailable(exc, library, where) from None
         return decode_text(target.read_bytes(), where), where
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _unavailable(exc: BinaryServerError, library: LibraryConfig, where: str) -> DmReleaseError:
+    """Why the tag list could not be fetched: no answer (exit 2, the URL alone), not there
+    (404: is the library released at that tag?), or another answer or a bad download."""
+    import requests
+
+    cause = exc.__context__  # the library's error the binary fetch reported
+    if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
+        return LibraryServerUnreachable(f"library {library.name}: cannot reach {where}")
+    if re.search(r": HTTP (404|410)$", str(exc)):
+        return LibraryUnavailable(
+            f"{exc}\n  the tag list of {library.tag} on the binary server names the "
+            f"library's build: is {library.name} released at {library.tag} there?"
+        )
+    return LibraryUnavailable(str(exc))
 
 
 def _capped(server: BinaryServer) -> BinaryServer:
