@@ -213,3 +213,24 @@ def test_any_run_of_changes_replays_to_the_same_journal(
         else:
             journals.append(last.including([package, "geom"]))
     assert parse_journal(_lines_of(*journals)) == journals[-1]
+
+
+def test_a_stage_s_build_id_is_a_field_kept_in_both_formats() -> None:
+    built = started().finish_stage("built[9.0.0]", "t1", "build b7 from main", build_id="b7")
+    again = built.finish_stage("published[9.0.0]", "t2", "b7 as d_2025_06_11")
+    assert (built.builds, again.builds) == ({"built[9.0.0]": "b7"}, {"built[9.0.0]": "b7"})
+    line = change_line(started(), built)
+    assert line is not None and json.loads(line)["builds"] == {"built[9.0.0]": "b7"}
+    assert change_line(built, again) is not None
+    assert "builds" not in json.loads(change_line(built, again) or "{}")
+    assert parse_journal(_lines_of(started(), built, again)) == again
+    assert parse_journal(again.to_json()) == again
+    assert json.loads(again.to_json())["builds"] == {"built[9.0.0]": "b7"}
+
+
+def test_a_journal_without_builds_is_written_as_before() -> None:
+    journal = started().finish_stage("built", "t1", "build b1 from main")
+    assert journal.builds == {}
+    assert "builds" not in json.loads(journal.to_json())
+    assert "builds" not in json.loads(journal.to_lines())
+    assert parse_journal(journal.to_json()).builds == {}

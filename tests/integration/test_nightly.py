@@ -48,7 +48,7 @@ def test_a_nightly_publishes_its_date_and_d_latest_and_tags_no_remote(tmp_path: 
     for tag in ("d_2025_06_11", "d_latest"):
         listed = (source(setup) / "tags" / f"{tag}.list").read_text()
         assert listed == tag_list(tag, "b1", "generic", built)
-        assert (binary(setup) / f"{tag}.list").read_text() == tag_list(tag, "b1", "Linux64", built)
+        assert (binary(setup) / f"{tag}.list").read_text() == tag_list(tag, "b1", "generic", built)
     chains = sorted((tmp_path / "stack" / "ups_db").glob("*/d_2025_06_11.chain"))
     assert [c.parent.name for c in chains] == sorted(PACKAGES)
     assert remotes(setup) == before  # no git tag, no branch, anywhere
@@ -130,13 +130,14 @@ def test_a_date_that_is_not_one_is_a_usage_error(
 
 
 def test_a_nightly_whose_publish_failed_publishes_only_when_rerun(tmp_path: Path) -> None:
-    """The build is green and journaled; the source server cannot be written (a file is
-    where its directory should be): exit 2; the rerun the same day builds nothing."""
+    """The build is green and journaled; the source server holds a file the publish would
+    write with other bytes: exit 1; the rerun the same day builds nothing."""
     setup = publishing(tmp_path)
-    (tmp_path / "srv").write_text("not a directory\n")
+    source(setup).mkdir(parents=True)
+    (source(setup) / "config.txt").write_text("another server's\n")
     code, _out, err = run(setup, "nightly", "--date", "2025-06-11")
-    assert code == 2, err
-    (tmp_path / "srv").unlink()
+    assert code == 1, err
+    (source(setup) / "config.txt").unlink()
     document, err = nightly(setup, "--date", "2025-06-11")
     assert document["stages"] == ["built", "published", "packed"]
     assert "nightly d.2025.06.11: already built (journal)" in err

@@ -30,6 +30,13 @@ pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 OPERATION_RC1 = "release_candidate meta v29.1.0.rc1"
 
 
+def conflict(setup: Setup) -> None:
+    """A source server whose config.txt has other bytes: its publish is refused (exit 1)
+    before it writes anything, though the directory can be written."""
+    source(setup).mkdir(parents=True)
+    (source(setup) / "config.txt").write_text("another server's\n")
+
+
 def stages(setup: Setup, session: str, release: str) -> list[str]:
     stages: list[str] = journal_json(setup.journal(session, release))["stages"]
     return stages
@@ -43,7 +50,7 @@ def test_a_weekly_publishes_its_tag_and_w_latest_to_both_servers(tmp_path: Path)
     for tag in ("w_2025_24", "w_latest"):
         listed = (source(setup) / "tags" / f"{tag}.list").read_text()
         assert listed == tag_list(tag, "b1", "generic", built)
-        assert (binary(setup) / f"{tag}.list").read_text() == tag_list(tag, "b1", "Linux64", built)
+        assert (binary(setup) / f"{tag}.list").read_text() == tag_list(tag, "b1", "generic", built)
     assert json.loads((source(setup) / "tags" / "index.json").read_text()) == [
         "w_2025_24.list",
         "w_latest.list",
@@ -90,7 +97,7 @@ def test_weekly_candidate_final_publish_the_right_tags_and_sources(tmp_path: Pat
     for tag in names:
         listed = (source(setup) / "tags" / f"{tag}.list").read_text()
         assert listed == tag_list(tag, "b1", "generic", built)
-        assert (binary(setup) / f"{tag}.list").read_text() == tag_list(tag, "b1", "Linux64", built)
+        assert (binary(setup) / f"{tag}.list").read_text() == tag_list(tag, "b1", "generic", built)
     assert stages(setup, "release_candidate", "v29.1.0.rc1") == [
         "tagged", "pushed", "built", "published", "packed",
     ]  # fmt: skip
@@ -122,17 +129,18 @@ def test_a_final_embeds_the_source_of_the_versions_it_publishes_first(tmp_path: 
 
 
 def test_a_failed_publish_is_finished_by_a_rerun_that_only_publishes(tmp_path: Path) -> None:
-    """The build is green and journaled; the source server cannot be written (a file is
-    where its directory should be): exit 2 with nothing published; the rerun after the
-    fix builds nothing, publishes, and a third run writes nothing."""
+    """The build is green and journaled; the source server holds a file the publish would
+    write with other bytes: exit 1 with nothing published; the rerun after the fix builds
+    nothing, publishes, and a third run writes nothing. (A destination that cannot be
+    written at all is refused before anything is tagged: see below.)"""
     setup = publishing(tmp_path)
     ok(setup, "weekly", "w.2025.24")
     (tmp_path / "srv").rename(tmp_path / "srv-weekly")
-    (tmp_path / "srv").write_text("not a directory\n")
+    conflict(setup)
     code, _out, err = run(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
-    assert code == 2, err
+    assert code == 1, err
     assert stages(setup, "release_candidate", "v29.1.0.rc1") == ["tagged", "pushed", "built"]
-    (tmp_path / "srv").unlink()
+    (source(setup) / "config.txt").unlink()
     text = ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24")
     assert "build: v29.1.0.rc1: already built (journal)" in text
     assert "built base" not in text and "reused" not in text  # no rebuild at all
@@ -189,14 +197,15 @@ def test_a_final_s_dry_run_publishes_with_the_source_embedded(tmp_path: Path) ->
 
 
 def test_a_weekly_whose_publish_failed_publishes_its_build_when_rerun(tmp_path: Path) -> None:
-    """A weekly is built, then tagged, then published: rerun after a failed publish, it
-    finishes its journaled plan (no build, no tag) and publishes the build it tagged."""
+    """A weekly is built, then tagged, then published: rerun after a failed publish (a
+    conflicting server file), it finishes its journaled plan (no build, no tag) and
+    publishes the build it tagged."""
     setup = publishing(tmp_path)
-    (tmp_path / "srv").write_text("not a directory\n")
+    conflict(setup)
     code, _out, err = run(setup, "weekly", "w.2025.24")
-    assert code == 2, err
+    assert code == 1, err
     assert stages(setup, "weekly", "w.2025.24") == ["tagged", "pushed"]
-    (tmp_path / "srv").unlink()
+    (source(setup) / "config.txt").unlink()
     text = ok(setup, "weekly", "w.2025.24")
     assert "finishing the journaled plan" in text and "built base" not in text
     assert "publish b1 as w_2025_24, w_latest to " in text

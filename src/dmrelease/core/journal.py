@@ -82,8 +82,10 @@ class Journal:
     """The record of one operation (``operation`` names it, e.g. ``demo v29.1.0.rc1``).
 
     ``plan_checksum`` ties the journal to exactly one reviewed plan; ``packages`` maps each
-    package to its step, ``errors`` the packages whose last attempt failed to the reason.
-    Methods return a new journal; nothing is changed in place.
+    package to its step, ``errors`` the packages whose last attempt failed to the reason;
+    ``builds`` the build id each stage that made or chose a build recorded (``built``,
+    ``built[<env>]``), so that a rerun publishes that build. Methods return a new
+    journal; nothing is changed in place.
     """
 
     operation: str
@@ -92,6 +94,7 @@ class Journal:
     errors: Mapping[str, str] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
     events: tuple[Event, ...] = ()
+    builds: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls, operation: str, plan_checksum: str, packages: Iterable[str], at: str) -> Journal:
@@ -132,11 +135,15 @@ class Journal:
             events=(*self.events, Event(at, package, "failed", reason)),
         )
 
-    def finish_stage(self, stage: str, at: str, detail: str = "") -> Journal:
-        """Record an operation-level stage as done (``tagged``, ``built``, …); idempotent."""
+    def finish_stage(
+        self, stage: str, at: str, detail: str = "", *, build_id: str | None = None
+    ) -> Journal:
+        """Record an operation-level stage as done (``tagged``, ``built``, …); idempotent.
+        ``build_id``: the build the stage made or chose, kept in :attr:`builds`."""
         stages = self.stages if stage in self.stages else (*self.stages, stage)
         event = Event(at, self.operation, stage, detail)
-        return dataclasses.replace(self, stages=stages, events=(*self.events, event))
+        builds = self.builds if build_id is None else {**self.builds, stage: build_id}
+        return dataclasses.replace(self, stages=stages, events=(*self.events, event), builds=builds)
 
     def has_stage(self, stage: str) -> bool:
         return stage in self.stages
@@ -174,7 +181,7 @@ class Journal:
         return json.dumps(self._body(LINES_FORMAT), ensure_ascii=False) + "\n"
 
     def _body(self, fmt: str) -> dict[str, Any]:
-        return {
+        body = {
             "format": fmt,
             "operation": self.operation,
             "plan_checksum": self.plan_checksum,
@@ -183,6 +190,9 @@ class Journal:
             "stages": list(self.stages),
             "events": [_event_list(e) for e in self.events],
         }
+        # only when there are some: a journal without builds reads as before, and an older
+        # dm-release reading one with them ignores the key
+        return {**body, "builds": dict(self.builds)} if self.builds else body
 
 
 def _event_list(event: Event) -> list[str]:
@@ -205,6 +215,8 @@ def journal_change(before: Journal, after: Journal) -> dict[str, Any] | None:
         return None
     if any(name not in after.packages for name in before.packages):
         return None
+    if any(name not in after.builds for name in before.builds):
+        return None
     stages = after.stages[len(before.stages) :]
     if after.stages[: len(before.stages)] != before.stages:
         return None
@@ -224,6 +236,7 @@ def journal_change(before: Journal, after: Journal) -> dict[str, Any] | None:
         "errors": {k: v for k, v in after.errors.items() if before.errors.get(k) != v},
         "cleared": [k for k in before.errors if k not in after.errors],
         "stages": list(stages),
+        "builds": {k: v for k, v in after.builds.items() if before.builds.get(k) != v},
         "events": [_event_list(e) for e in events],
         "earlier": [_event_list(e) for e in earlier],
     }
@@ -255,6 +268,7 @@ def replay(journal: Journal, change: Mapping[str, Any]) -> Journal:
         stages=(*journal.stages, *(str(s) for s in change.get("stages", ()))),
         events=(*_events(change.get("earlier", ())), *journal.events,
                 *_events(change.get("events", ()))),
+        builds={**journal.builds, **{str(k): str(v) for k, v in change.get("builds", {}).items()}},
     )  # fmt: skip
 
 
@@ -347,6 +361,7 @@ def _journal_of(data: Mapping[str, Any], path: str) -> Journal:
             errors={str(k): str(v) for k, v in data.get("errors", {}).items()},
             stages=tuple(str(s) for s in data.get("stages", [])),
             events=_events(data.get("events", [])),
+            builds={str(k): str(v) for k, v in data.get("builds", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _bad(path, "journal-format", f"malformed journal: {exc!r}") from None

@@ -5,9 +5,12 @@ nightly makes no git tag: nothing is pushed to any package's remote.
 
 The date is the request's (the command reads the clock). Each step is journaled in
 ``<state>/journal/<products>/nightly-d.YYYY.MM.DD.json`` (``built``, ``published``,
-``packed``): a rerun the same day after a kill resumes where it stopped (the build
-already made is published), and a rerun after a whole nightly does nothing. Internal to the
-release family (front: :mod:`dmrelease.stages.release`).
+``packed``; ``built[<env>]`` and so on with ``build.env`` set: each environment's stack and
+servers get the nightly once): a rerun the same day after a kill resumes where it stopped
+(the build already made is published), and a rerun after a whole nightly does nothing. A
+dry run reads the journal (and writes none), so it says what the real run would: already
+done, or built and left to publish. The destinations are checked writable before
+anything is built. Internal to the release family (front: :mod:`dmrelease.stages.release`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from dmrelease.stages.release_publish import (
     BUILT,
     Publication,
     built_id,
+    check_destinations,
     publication_done,
     publish_build,
+    publishes,
+    stage_of,
 )
 from dmrelease.stages.release_writes import WouldRun
 from dmrelease.stages.workspace import open_workspace, work_dir_lock
@@ -56,25 +62,29 @@ def nightly(
     tag, name = request.daily.eups_tag, str(request.daily)
     operation = f"{SESSION} {name}"
     asked = BuildRequest(products, RefList(), eups_tag=tag, dry_run=request.dry_run)
+    built = stage_of(config, BUILT)
     with work_dir_lock(config):
         file = nightly_journal(config, products, name)
-        found = None if request.dry_run else file.load()
-        if found is not None and found.has_stage(BUILT) and publication_done(config, found):
+        found = file.load()  # read, not written, by a dry run too: it says what a run would
+        if found is not None and found.has_stage(built) and publication_done(config, found):
             print(f"{operation}: already done (journal)", file=log)
-            return found
+            return None if request.dry_run else found
+        if publishes(config):
+            check_destinations(config, dry_run=request.dry_run, log=log)
         workspace = open_workspace(config, products, RefList(), log=log)
-        if found is None or not found.has_stage(BUILT):
+        if found is None or not found.has_stage(built):
             prepared = prepare(config, asked, workspace, log)
             manifest = prepared.manifest
             if not request.dry_run and found is None:
                 file.save(Journal.start(operation, content_hash(manifest), (), now()))
             build(config, asked, workspace, manifest, log)
             if not request.dry_run:
-                detail = f"build {manifest.build_id} from {config.default_branch}"
-                file.update(lambda j: j.finish_stage(BUILT, now(), detail))
+                made = manifest.build_id
+                detail = f"build {made} from {config.default_branch}"
+                file.update(lambda j: j.finish_stage(built, now(), detail, build_id=made))
         else:
             print(f"{operation}: already built (journal)", file=log)
-        build_id = None if request.dry_run else built_id(file.current())
+        build_id = built_id(config, found if request.dry_run else file.current())
         publication = Publication(products, tag, build_id)
         publish_build(
             config, publication, workspace, None if request.dry_run else file,

@@ -51,11 +51,14 @@ from dmrelease.stages.release_plan import (
     unbuilt,
 )
 from dmrelease.stages.release_publish import (
+    BUILT,
     Publication,
     built_id,
+    check_destinations,
     publication_done,
     publish_build,
     publishes,
+    stage_of,
 )
 from dmrelease.stages.release_state import (
     journal_for,
@@ -75,6 +78,8 @@ __all__ = [
     "apply_file",
     "apply_step",
     "branch_session",
+    "built_step",
+    "check_destinations_of",
     "check_early",
     "lock_step",
     "plan_for",
@@ -281,12 +286,14 @@ def apply_step(run: SessionRun) -> None:
 
 def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     """Rebuild from the new tag (DMTN-106 §4.4), re-resolved in the workspace's clones
-    (the tags were just made there: no fetch); skipped when the journal says it is done."""
+    (the tags were just made there: no fetch); skipped when the journal says it is done
+    (in this environment: ``built[<env>]`` with ``build.env`` set)."""
     if run.dry_run:
         print(f"would rebuild {run.product.name} from {run.release}", file=run.log)
         return None
     journal = run.journaled()
-    if (journal.current() or Journal("", "", {})).has_stage("built"):
+    built = stage_of(run.config, BUILT)
+    if (journal.current() or Journal("", "", {})).has_stage(built):
         done = f"{run.release}: already built (journal)"
         if not publishes(run.config):
             return Stop(done)
@@ -299,15 +306,44 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     request = BuildRequest((run.product.name,), tag, eups_tag=eups)
     prepared = prepare(run.config, request, workspace, run.log)
     build(run.config, request, workspace, prepared.manifest, run.log)
-    build_id = prepared.manifest.build_id
-    journal.update(lambda j: j.finish_stage("built", now(), f"build {build_id} from {run.release}"))
+    made = prepared.manifest.build_id
+    detail = f"build {made} from {run.release}"
+    journal.update(lambda j: j.finish_stage(built, now(), detail, build_id=made))
     return None
 
 
-def publish_step(source: str) -> SessionStep:
+def built_step(run: SessionRun) -> Stop | None:
+    """A weekly's build in the journal, once it exists (it is made at the tags, after the
+    build): with ``build.env`` set, ``built[<env>]`` names the environment whose stack has
+    the build, and a weekly rerun in another environment (its tags already pushed)
+    rebuilds from its tag into that environment's stack before it publishes there.
+    Without ``build.env`` there is one stack, where the weekly was built before it was
+    tagged: nothing is recorded (the plan's manifest names the build)."""
+    if run.dry_run or not run.config.env_name:
+        return None
+    if run.manifest is None:  # a resumed weekly: built in this environment?
+        return _rebuild_from_tag(run)
+    made = run.manifest.build_id
+    detail = f"build {made} from {' '.join(run.made().plan.source_refs) or 'main'}"
+    built = stage_of(run.config, BUILT)
+    run.journaled().update(lambda j: j.finish_stage(built, now(), detail, build_id=made))
+    return None
+
+
+def check_destinations_of(run: SessionRun) -> None:
+    """The sessions' check of the configured servers: writable (exit 2 if not) before
+    anything is planned, built, tagged or pushed; a dry run says it did not check."""
+    check_destinations(run.config, dry_run=run.dry_run, log=run.log)
+
+
+def publish_step(source: str, *, built: bool = True) -> SessionStep:
     """Publish the session's build under its EUPS tag (and floating tag) to the configured
     servers, after a green build (:mod:`dmrelease.stages.release_publish`); ``source``:
-    how the packages get their source (a final embeds it: ``package``)."""
+    how the packages get their source (a final embeds it: ``package``). ``built``: the
+    session built (or, a weekly, checked green) what it tagged; without (a candidate or a
+    final with ``--no-build``) the tagged SHAs are published when their build is already
+    green (recorded in versiondb, every package installed or on the binary server), and
+    the step says why not otherwise."""
 
     def publish_it(run: SessionRun) -> Stop | None:
         assert run.tag is not None  # a tagging session's
@@ -320,12 +356,34 @@ def publish_step(source: str) -> SessionStep:
         found = journal.current()
         if publication_done(run.config, found):
             return Stop(f"{run.release}: already published (journal)")
-        build_id = built_id(found) or _planned_build(run)
+        build_id = built_id(run.config, found) or _planned_build(run)
+        if not built:
+            why = _not_green(run)
+            if why:
+                return Stop(f"{run.release} not published: {why}")
         what = Publication(product, run.tag.eups_tag, build_id, source)
         publish_build(run.config, what, run.opened(), journal, dry_run=False, log=run.log)
         return None
 
     return SessionStep("publish", publish_it)
+
+
+def _not_green(run: SessionRun) -> str | None:
+    """Why the plan's build (not made by this session: ``--no-build``) cannot be published
+    (None when it can): unknown to versiondb, or packages of it not built."""
+    from dmrelease.adapters.versiondb import VersionDb
+
+    plan = run.made().plan
+    manifest = parse_manifest(plan.manifest, "<plan>")
+    again = "; rerun without --no-build to build and publish it"
+    if not (run.config.versiondb / ".git").is_dir() and not run.config.versiondb_remote:
+        return f"{plan.build_id} was never built{again}"
+    build_id, reused = VersionDb.of(run.config).preview(manifest)
+    if not reused:
+        return f"its build ({build_id}) was never made{again}"
+    if unbuilt(run.config, plan, manifest):  # packages neither installed nor on the server
+        return f"packages of {build_id} are not built{again}"
+    return None
 
 
 def _planned_build(run: SessionRun) -> str | None:
@@ -363,16 +421,18 @@ def tag_then_build(
     (``would``: where a dry run keeps the git commands it prints)."""
     session = request.session
     builds = request.build and session.tags
-    steps = [
+    publishing = session.tags and publishes(config)
+    steps = [SessionStep("check", check_destinations_of)] if publishing else []
+    steps += [
         lock_step(builds, request.break_lock),
         plan_step(lambda run: plan_for(run.config, request, run.log)),
         SessionStep("apply", apply_step),
     ]
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
-        if publishes(config):
-            source = "package" if session is Session.FINAL else "git"
-            steps.append(publish_step(source))
+    if publishing:
+        source = "package" if session is Session.FINAL else "git"
+        steps.append(publish_step(source, built=builds))
     return run_steps(steps, session_run(config, request, out, log, would)).result
 
 

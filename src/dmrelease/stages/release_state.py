@@ -40,6 +40,7 @@ from dmrelease.core.plan import Session, parse_plan
 from dmrelease.core.refnames import ref_name_problem
 from dmrelease.stages.release_apply import saved_plan_path, untrusted
 from dmrelease.stages.release_plan import Planned
+from dmrelease.stages.release_publish import BUILT, stage_of
 
 __all__ = ["journal_for", "lock_store", "read_lock", "release_lock", "release_ref", "resume"]
 
@@ -154,7 +155,7 @@ def _fetch_stored(config: Config, product: str, session: Session, release: str) 
     return True
 
 
-def _half_made(journal: JournalFile, *, build: bool) -> bool:
+def _half_made(journal: JournalFile, *, build: bool, built: str = "built") -> bool:
     """Whether the operation has writes left unfinished (pushes, or the build after its
     tags): a failure then keeps the lock for a rerun to finish; a done one does not. A
     journal that cannot be read counts as unfinished: the lock stays, and a rerun of the
@@ -165,7 +166,7 @@ def _half_made(journal: JournalFile, *, build: bool) -> bool:
         return True
     if found is None or all(s is Step.PLANNED for s in found.packages.values()):
         return False
-    return not found.complete() or (build and not found.has_stage("built"))
+    return not found.complete() or (build and not found.has_stage(built))
 
 
 @contextmanager
@@ -194,7 +195,9 @@ def release_lock(
             print(replaced, file=log)
         yield lock
     except BaseException:  # a failed build, a git error, a full disk, Ctrl-C
-        if not _half_made(journal_for(config, product, session, release), build=build):
+        journal = journal_for(config, product, session, release)
+        built = stage_of(config, BUILT)  # this environment's build
+        if not _half_made(journal, build=build, built=built):
             with suppress(Exception):  # the failure to report is the one above
                 file.release(lock)
         raise

@@ -20,6 +20,8 @@ from dmrelease.stages.release_plan import Planned, gather_facts, tag_plan, unbui
 from dmrelease.stages.release_publish import publishes
 from dmrelease.stages.release_session import (
     apply_step,
+    built_step,
+    check_destinations_of,
     check_early,
     lock_step,
     plan_for,
@@ -92,6 +94,8 @@ def weekly(
 
     def check(run: SessionRun) -> None:
         check_early(run.config, run.product, Session.WEEKLY, run.release)
+        if publishes(run.config):  # the servers writable, before anything is built or tagged
+            check_destinations_of(run)
 
     steps = [
         SessionStep("check", check),
@@ -101,6 +105,8 @@ def weekly(
     if request.build:
         steps.append(SessionStep("build", _weekly_build(request)))
     steps.append(SessionStep("apply", apply_step))
-    if request.build and publishes(config):
+    if publishes(config):  # with --no-build too: the manifest it tags was built green
+        if request.build:
+            steps.append(SessionStep("built", built_step))
         steps.append(publish_step("git"))
     return run_steps(steps, run).result
