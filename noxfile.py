@@ -66,54 +66,60 @@ def rebuild(session: nox.Session) -> None:
 @nox.session(default=False)
 def publish(session: nox.Session) -> None:
     """Write a build to the source server: nox -s publish -- --tag TAG [publish args]."""
-    _dm_release(session, "publish", *session.posargs)
+    _dm_release(session, "publish", *session.posargs, extras=PUBLISHING)
 
 
 @nox.session(default=False)
 def tarball(session: nox.Session) -> None:
     """Pack a build onto the binary server: nox -s tarball -- --tag TAG [tarball args]."""
-    _dm_release(session, "tarball", *session.posargs)
+    _dm_release(session, "tarball", *session.posargs, extras=PUBLISHING)
 
 
-def _release(session: nox.Session, command: str) -> None:
+def _release(session: nox.Session, command: str, extras: str = "") -> None:
     """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs
     on the command line (a TAG given there wins over RELEASE_GIT_TAG)."""
-    _dm_release(session, "release", command, *session.posargs)
+    _dm_release(session, "release", command, *session.posargs, extras=extras)
 
 
-def _dm_release(session: nox.Session, *args: str) -> None:
-    """Install dm-release from this checkout, then run it in the directory nox was invoked
-    from, not the noxfile's (where nox runs sessions): nox -f <dm-release>/noxfile.py -s
-    validate -- TAG in a product's directory finds its dm-release.toml there or in a parent,
-    and a relative --config, --dir or work_dir means what it means where the user stands."""
-    session.install("-e", ".")
+#: the extras of the sessions that publish: paths.source_server / paths.binary_server may
+#: be s3:// or gs:// (without them such a destination is refused, naming the extra)
+PUBLISHING = "s3,gcs"
+
+
+def _dm_release(session: nox.Session, *args: str, extras: str = "") -> None:
+    """Install dm-release from this checkout (with ``extras``), then run it in the
+    directory nox was invoked from, not the noxfile's (where nox runs sessions): nox -f
+    <dm-release>/noxfile.py -s validate -- TAG in a product's directory finds its
+    dm-release.toml there or in a parent, and a relative --config, --dir or work_dir means
+    what it means where the user stands."""
+    session.install("-e", f".[{extras}]" if extras else ".")
     session.chdir(session.invoked_from)
     session.run("dm-release", *args)
 
 
 @nox.session(default=False)
 def weekly(session: nox.Session) -> None:
-    """Rebuild from main, then tag w.YYYY.WW on every package: -- [TAG]."""
-    _release(session, "weekly")
+    """Rebuild from main, then tag w.YYYY.WW on every package (and publish it): -- [TAG]."""
+    _release(session, "weekly", PUBLISHING)
 
 
 @nox.session(default=False)
 def nightly(session: nox.Session) -> None:
-    """Rebuild from main, then publish it as d_YYYY_MM_DD and d_latest: -- [--date DAY]."""
-    _release(session, "nightly")
+    """Rebuild from the default branch, publish it as d_YYYY_MM_DD, d_latest: -- [--date DAY]."""
+    _release(session, "nightly", PUBLISHING)
 
 
 @nox.session(default=False)
 def release_candidate(session: nox.Session) -> None:
     """Plan, tag vM.n.p.rcN, rebuild from it: -- [TAG] [--refs w.YYYY.WW]."""
-    _release(session, "candidate")
+    _release(session, "candidate", PUBLISHING)
 
 
 @nox.session(default=False)
 def final_release(session: nox.Session) -> None:
     """Tag the last candidate's SHAs M.n.p, rebuild (binaries reused): -- [TAG]."""
-    _release(session, "final")
+    _release(session, "final", PUBLISHING)
 
 
 @nox.session(default=False)

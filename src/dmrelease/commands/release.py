@@ -8,8 +8,8 @@ release_candidate, final_release, patch_release and backport). Tags are never mo
 deleted: a rerun of an interrupted session finishes it. When paths.source_server (and
 paths.binary_server) are set, a weekly, a candidate and a final publish their green build
 under their EUPS tag (w_YYYY_WW and w_latest, vM_n_p_rcN, vM_n_p and o_latest with the
-source embedded). nightly rebuilds from main and publishes d_YYYY_MM_DD and d_latest,
-with no git tag (the nox session nightly).
+source embedded). nightly rebuilds from the default branch (git.default_branch, main) and
+publishes d_YYYY_MM_DD and d_latest, with no git tag (the nox session nightly).
 Options come from dm-release.toml < environment < flags: the tag from RELEASE_GIT_TAG
 (else GIT_TAG) when the TAG argument is not given, the refs from REFS, else
 SOURCE_GIT_REFS, else GIT_REFS, the products from PRODUCTS.
@@ -19,10 +19,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmrelease.adapters.config import add_config_option, add_option_flags, flag_values
+from dmrelease.adapters.config import (
+    add_config_option,
+    add_option_flags,
+    flag_values,
+    reads_environment,
+)
 from dmrelease.commands.machine import add_json_flag, emit, human, wants_json
 from dmrelease.core.config import Loaded, RequestOptions, options
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
@@ -44,6 +50,11 @@ _EPILOG = (
     "refs default per session: rcN from '<release branch> vM.n.p.rc(N-1)', a final from the\n"
     "last candidate, a patch's branches from the previous final; rc1 needs --refs w.YYYY.WW"
 )
+_PUBLISHES = {
+    Session.WEEKLY: "w_YYYY_WW and w_latest",
+    Session.CANDIDATE: "vM_n_p_rcN",
+    Session.FINAL: "vM_n_p and o_latest, each package with its source inside",
+}
 
 
 def _common(parser: argparse.ArgumentParser, *, tag: bool = True) -> None:
@@ -91,11 +102,22 @@ def register(verbs: Any) -> None:
         ("final", Session.FINAL, "tag the last candidate's SHAs M.n.p, then rebuild"),
         ("patch", Session.PATCH, "release branches for patch M.n.p+1 from M.n.p"),
     ):
+        description = help_text
+        if session in _PUBLISHES:
+            description += ".\n" + textwrap.fill(
+                "When paths.source_server (and paths.binary_server) are set, the green build "
+                f"is then published there as {_PUBLISHES[session]} (and packed onto the "
+                "binary server); both are checked writable before anything is tagged. With "
+                "--no-build the build it tags is published when it is already green.",
+                79, break_on_hyphens=False,
+            )  # fmt: skip
         sub = commands.add_parser(
-            name, help=help_text, description=help_text, epilog=_EPILOG, formatter_class=_RAW
+            name, help=help_text, description=description, epilog=_EPILOG, formatter_class=_RAW
         )
         _common(sub)
         _writer(sub)
+        if session in _PUBLISHES:
+            reads_environment(sub, "object_storage")  # paths.*_server s3://, gs://
         sub.add_argument("--packages", nargs="+", default=[], help="patch: the packages to branch")
         sub.add_argument(
             "--no-build",
@@ -110,16 +132,21 @@ def register(verbs: Any) -> None:
 def _add_nightly(commands: Any) -> None:
     from dmrelease.commands.tag import _iso_date
 
-    help_text = "rebuild from main, then publish it as d_YYYY_MM_DD and d_latest (no git tag)"
+    help_text = (
+        "rebuild from the default branch, then publish it as d_YYYY_MM_DD and d_latest (no git tag)"
+    )
     sub = commands.add_parser(
         "nightly",
         help=help_text,
-        description=f"{help_text[0].upper()}{help_text[1:]}: the EUPS tag is declared over "
+        description="Rebuild from the default branch (git.default_branch, main), then "
+        "publish it as d_YYYY_MM_DD and d_latest (no git tag): the EUPS tag is declared over "
         "the built versions, and the build is published to paths.source_server (and packed "
-        "onto paths.binary_server) when they are set. A rerun the same day finishes an "
-        "interrupted nightly and does nothing after a whole one.",
+        "onto paths.binary_server) when they are set, both checked writable before anything "
+        "is built. A rerun the same day finishes an interrupted nightly and does nothing "
+        "after a whole one; with build.env set, each environment gets its own nightly.",
     )
     add_config_option(sub)
+    reads_environment(sub, "object_storage")  # paths.*_server s3://, gs://
     add_option_flags(sub, ("selected",))
     sub.add_argument(
         "--date", type=_iso_date, metavar="YYYY-MM-DD",
