@@ -33,14 +33,16 @@ from typing import TYPE_CHECKING
 
 from dmrelease.adapters.files import WriteFailed, write_atomically
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.core.errors import DmReleaseError
+from dmrelease.core.errors import Diagnostic, DmReleaseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import (
     BUILD_ID_RE,
     ContentDb,
     Manifest,
     content_hash,
+    parse_manifest,
     render_manifest,
+    server_name_problems,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ TRACKING_TAGS = "refs/remotes/versiondb/tags/"
 #: a claim retries once per build another agent pushed meanwhile; past this many, give up
 MAX_CLAIMS = 64
 
-__all__ = ["CONTENT_DB", "Preview", "VersionDb", "VersionDbConflict"]
+__all__ = ["CONTENT_DB", "Preview", "VersionDb", "VersionDbConflict", "read_build"]
 
 
 class VersionDbConflict(DmReleaseError):
@@ -377,6 +379,58 @@ class VersionDb:
             return []
         write_atomically(self.path / CONTENT_DB, text)
         return [CONTENT_DB]
+
+
+def read_build(versiondb: Path, build_id: str | None) -> Manifest:
+    """The manifest of build ``build_id`` in the versiondb at ``versiondb``
+    (``manifests/bNNNN.txt``; None: the last build, the highest number), as publish and
+    tarball read it: nothing is fetched nor created. UsageError (exit 2) for a build id
+    that is not ``b`` and digits, a versiondb without builds or without that one, and a
+    manifest whose names or versions cannot become server file names (``FILE:LINE``
+    diagnostics: a path would leave the server tree); ParseError (exit 1) for a manifest
+    that cannot be read."""
+    folder = versiondb / "manifests"
+    if build_id is not None and not BUILD_ID_RE.fullmatch(build_id):
+        raise UsageError(f"build {build_id!r}: a build id is b followed by digits (b1234)")
+    try:
+        stems = [f.stem for f in folder.glob("b*.txt")]
+    except OSError:
+        stems = []
+    builds = sorted((int(m[1]), m[0]) for m in map(BUILD_ID_RE.match, stems) if m)
+    if not builds:
+        raise UsageError(f"{versiondb}: versiondb has no build yet; run dm-release rebuild first")
+    build_id = builds[-1][1] if build_id is None else build_id
+    file = folder / f"{build_id}.txt"
+    data = _read_build_file(file)
+    if data is None:
+        raise UsageError(
+            f"build {build_id} is not in versiondb {versiondb} "
+            f"(its builds: {builds[0][1]} to {builds[-1][1]})"
+        )
+    manifest = parse_manifest(decode_text(data, str(file)), str(file))
+    problems = server_name_problems(manifest, str(file))
+    if manifest.build_id is not None and manifest.build_id != build_id:
+        said = f"BUILD={_shown_id(manifest.build_id)} in the file of build {build_id}"
+        problems.insert(0, Diagnostic(str(file), manifest.build_line, "manifest-build", said))
+    if problems:
+        raise UsageError(
+            "\n".join(map(str, problems)) + f"\nbuild {build_id} cannot be published as "
+            "recorded: nothing was read from the clones nor written"
+        )
+    return dataclasses.replace(manifest, build_id=build_id)
+
+
+def _shown_id(text: str) -> str:
+    return text if BUILD_ID_RE.match(text) else repr(text[:60])
+
+
+def _read_build_file(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read: {exc.strerror or exc}") from None
 
 
 @functools.lru_cache(maxsize=4)

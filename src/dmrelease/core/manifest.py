@@ -18,11 +18,14 @@ from functools import cached_property
 from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
 from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.limits import split_lines
+from dmrelease.core.packages import MAX_NAME_LENGTH, is_package_name
 
 __all__ = [
     "BUILD_ID_RE",
     "HEADER",
     "LINE_FORMAT",
+    "MAX_VERSION_LENGTH",
+    "SERVER_VERSION_RE",
     "SHA_RE",
     "VERSION_RE",
     "ContentDb",
@@ -36,6 +39,7 @@ __all__ = [
     "make_manifest",
     "parse_manifest",
     "render_manifest",
+    "server_name_problems",
 ]
 
 #: line 1 of every versiondb manifest: 98 characters, trailing spaces kept (DESIGN.md §5)
@@ -307,3 +311,44 @@ class ContentDb:
     def hashes_for(self, build_id: str) -> tuple[str, ...]:
         """The content hashes recorded for a build id (normally one)."""
         return self._hashes.get(build_id, ())
+
+
+#: an EUPS version as it reaches server file names (``<p>-<v>.eupspkg``,
+#: ``<p>-<v>@<flavor>.tar.gz``), tag list rows and URLs: letters, digits, ``.``, ``_``,
+#: ``+``, ``-``, starting with a letter or a digit (so never ``.`` nor ``..``); no ``/``,
+#: ``@``, ``:``, whitespace or control character
+SERVER_VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+#: with a package name (at most 100 characters), a server file name stays under 255 bytes
+MAX_VERSION_LENGTH = 100
+_SHOWN = 60
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted with its control characters escaped, cut to a readable length."""
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
+
+
+def server_name_problems(manifest: Manifest, path: str) -> list[Diagnostic]:
+    """Every package name, dependency name and version of ``manifest`` (read from
+    ``path``) that cannot become a distribution server's file name (rule
+    ``manifest-name``): names are EUPS product names (letters, digits, ``_``, at most 100
+    characters), versions :data:`SERVER_VERSION_RE` (at most 100 characters)."""
+    name_rule = f"letters, digits and '_', at most {MAX_NAME_LENGTH} characters"
+    version_rule = (
+        "letters, digits, '.', '_', '+' and '-', starting with a letter or a digit, at most "
+        f"{MAX_VERSION_LENGTH} characters"
+    )
+    problems = []
+    for entry in manifest.entries:
+        found = []
+        if not is_package_name(entry.name):
+            found.append(f"package name {_shown(entry.name)} is not an EUPS name: {name_rule}")
+        bad_deps = [d for d in entry.deps if not is_package_name(d)]
+        if bad_deps:
+            shown = ", ".join(_shown(d) for d in bad_deps)
+            found.append(f"dependency name {shown} is not an EUPS name: {name_rule}")
+        version = entry.version
+        if len(version) > MAX_VERSION_LENGTH or not SERVER_VERSION_RE.fullmatch(version):
+            found.append(f"version {_shown(version)} is not an EUPS version: {version_rule}")
+        problems += [Diagnostic(path, entry.line, "manifest-name", text) for text in found]
+    return problems
