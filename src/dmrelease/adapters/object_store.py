@@ -43,7 +43,7 @@ from types import ModuleType
 from typing import Any
 
 from dmrelease.core.errors import UsageError
-from dmrelease.core.redact import redact
+from dmrelease.core.redact import redact, storage_userinfo_problem
 
 __all__ = [
     "ENVIRONMENT",
@@ -120,6 +120,8 @@ def parse_url(where: str) -> StoreURL:
     scheme, sep, rest = where.partition("://")
     if not sep or scheme not in EXTRAS:
         raise ObjectStoreError(f"{where}: not an s3:// or gs:// URL")
+    if problem := storage_userinfo_problem(where):  # KEY:SECRET@bucket: never repeated
+        raise ObjectStoreError(problem)
     bucket, _, prefix = rest.partition("/")
     prefix = prefix.strip("/")
     parts = prefix.split("/") if prefix else []

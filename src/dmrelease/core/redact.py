@@ -22,6 +22,7 @@ __all__ = [
     "SECRETS",
     "redact",
     "secret_forms",
+    "storage_userinfo_problem",
     "url_secrets",
 ]
 
@@ -112,3 +113,25 @@ def url_secrets(url: str) -> tuple[str, ...]:
     if colon:
         return (password,) if password else ()
     return (user,) if len(user) >= MIN_TOKEN_LENGTH else ()
+
+
+def storage_userinfo_problem(where: str) -> str | None:
+    """Why an object-storage URL (``s3://``, ``gs://``) with a userinfo (an ``@`` before
+    the first ``/`` after the scheme, as in ``s3://KEY:SECRET@bucket/p``, or a ``:`` there:
+    a secret holding a ``/``) is refused, in words that repeat neither its user nor its
+    password; None when it has none. Object storage takes credentials from the
+    environment only."""
+    scheme, sep, rest = where.partition("://")
+    host = rest.partition("/")[0]
+    if not sep or ("@" not in host and ":" not in host):
+        return None
+    if "@" in host:
+        bucket = host.rpartition("@")[2]
+        shown = f"{scheme}://{REDACTED}@{bucket}{rest[len(host) :]}"
+    else:  # KEY:SE/CRET@bucket: where the secret ends cannot be told, none of it is shown
+        bucket, shown = "", f"{scheme}://{REDACTED}"
+    return (
+        f"{shown}: {scheme}:// destinations take no credentials in the URL (a URL is shown "
+        f"in logs): give {scheme}://{bucket or 'BUCKET'}/PATH and set the credentials in "
+        "the environment"
+    )
