@@ -74,14 +74,65 @@ def create_exclusively(path: Path, data: str | bytes, *, what: str = "") -> bool
     return True
 
 
+#: what link() answers on a file system without hard links (vfat, some FUSE and network
+#: file systems); EXDEV from some of the latter
+NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV)
+#: what renameat2 / renamex_np answer when the system or file system lacks the flag
+_NO_FLAG = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP)
+#: why a directory with neither is refused as a server tree (``{}``: the directory)
+NO_SAFE_CREATE = (
+    "{}: this file system has neither hard links nor a rename that never replaces, so a "
+    "file cannot be created there without the risk of a half-written one under its name; "
+    "give a server directory on another file system"
+)
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1  # linux/fs.h
+_RENAME_EXCL = 4  # macOS sys/stdio.h
+
+
+def rename_no_replace(source: str | Path, target: str | Path) -> bool:
+    """Rename ``source`` to ``target`` atomically unless ``target`` exists
+    (FileExistsError, nothing changed): Linux ``renameat2(RENAME_NOREPLACE)``, macOS
+    ``renamex_np(RENAME_EXCL)``. False, nothing changed, where the system or the file
+    system has no such rename (another system, a C library without the call, a file
+    system refusing the flag); other failures are OSError."""
+    import ctypes  # only where a file system lacks hard links
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    old, new = os.fsencode(source), os.fsencode(target)
+    if hasattr(libc, "renameat2"):
+        call = libc.renameat2
+        text, number = ctypes.c_char_p, ctypes.c_int
+        call.argtypes = [number, text, number, text, ctypes.c_uint]
+        result = call(_AT_FDCWD, old, _AT_FDCWD, new, _RENAME_NOREPLACE)
+    elif hasattr(libc, "renamex_np"):
+        call = libc.renamex_np
+        call.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+        result = call(old, new, _RENAME_EXCL)
+    else:
+        return False
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_FLAG:
+        return False
+    raise OSError(code, os.strerror(code), str(source), None, str(target))
+
+
 def _link(temporary: str, path: Path) -> None:
-    """``link(temporary, path)``; where the file system has no hard links, an exclusive
-    create and copy (which a crash can leave short: readers of locks must allow for it)."""
+    """``link(temporary, path)``; where the file system has no hard links, a rename that
+    never replaces (:func:`rename_no_replace`), else an exclusive create and copy (which a
+    crash can leave short: readers of locks must allow for it)."""
     try:
         os.link(temporary, path)
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+        if exc.errno not in NO_HARD_LINKS:
             raise
+        if rename_no_replace(temporary, path):
+            return
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             _write_all(descriptor, Path(temporary).read_bytes())
