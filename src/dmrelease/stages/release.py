@@ -8,11 +8,12 @@ family (its other modules are internal to it).
   binaries are reused);
 - ``patch_release``: release branches from the final tags of the impacted packages;
 - ``backport``: a merged ticket rebased onto a release branch (release_backport);
-- ``nightly``: rebuild from ``main``, EUPS tag ``d_YYYY_MM_DD``, no git tag (release_nightly).
+- ``nightly``: rebuild from the default branch, EUPS tag ``d_YYYY_MM_DD``, no git tag
+  (release_nightly).
 
 When the settings name the servers (``paths.source_server``, ``paths.binary_server``), a
-weekly, a candidate, a final and a nightly publish their build after it is green, each
-journaled (release_publish).
+weekly, a candidate, a final and a nightly check them writable first and publish their
+build after it is green, each journaled per environment (release_publish).
 
 Each session takes the product's release lock, plans from one workspace, applies the plan
 (journaled, resumable) and releases the lock when it is done. A failure that leaves nothing
