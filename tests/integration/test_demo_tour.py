@@ -93,8 +93,8 @@ def test_two_runs_publish_byte_identical_servers_and_fresh_stacks(runs: tuple[Ru
 
 
 SOURCE_TAGS = [
-    "o_latest", "v29_1_0", "v29_1_0_rc1", "v29_1_0_rc2", "v29_1_1", "v29_1_1_rc1",
-    "w_2025_24", "w_latest",
+    "d_2025_06_12", "d_2025_06_13", "d_latest", "o_latest", "v29_1_0", "v29_1_0_rc1",
+    "v29_1_0_rc2", "v29_1_1", "v29_1_1_rc1", "w_2025_24", "w_latest",
 ]  # fmt: skip
 
 
@@ -106,19 +106,23 @@ def _versions(root: Path, build: str) -> set[tuple[str, str]]:
 def test_each_release_is_on_both_servers_under_its_eups_tags(runs: tuple[Run, Run]) -> None:
     """Source packages and tarballs of every version the flow built, once each; a tag list
     per EUPS tag (the library's v1_0_0 on the binary server only), the floating ones naming
-    the last weekly and the last final."""
+    the last nightly, the last weekly and the last final."""
     root = runs[0].root
     source, binary = root / "servers" / "source", root / "servers" / "binary"
     assert sorted(p.stem for p in (source / "tags").glob("*.list")) == SOURCE_TAGS
     assert sorted(p.stem for p in binary.glob("*.list")) == sorted([*SOURCE_TAGS, "v1_0_0"])
-    built = set().union(*(_versions(root, f"b{n}") for n in range(2, 5)))
+    built = set().union(*(_versions(root, f"b{n}") for n in range(1, 5)))
     packages = {p.name.removesuffix(".eupspkg") for p in (source / "products").iterdir()}
     packages.discard("index.json")
     assert packages == {f"{name}-{version}" for name, version in built}
     library = _versions(root, "b5")
     tarballs = {p.name.removesuffix("@Linux64.tar.gz") for p in binary.glob("*.tar.gz")}
     assert tarballs == {f"{name}-{version}" for name, version in built | library}
-    for tag, build in (("o_latest", "b4"), ("v29_1_0", "b3"), ("w_latest", "b2")):
+    published = (
+        ("d_2025_06_12", "b1"), ("d_2025_06_13", "b2"), ("d_latest", "b2"),
+        ("o_latest", "b4"), ("v29_1_0", "b3"), ("w_latest", "b2"),
+    )  # fmt: skip
+    for tag, build in published:
         lines = (binary / f"{tag}.list").read_text().splitlines()
         assert lines[1] == f"#BUILD={build}", tag
         assert (source / "tags" / f"{tag}.list").read_text().splitlines()[1] == f"#BUILD={build}"
@@ -140,15 +144,16 @@ def test_the_fresh_stack_has_the_last_final_fetched_from_the_binary_server(
 def test_the_eups_tags_the_runs_declare_are_the_same_and_dated_as_their_section(
     runs: tuple[Run, Run],
 ) -> None:
-    """The chain files (an EUPS tag per weekly and release) are byte-identical in the two
+    """The chain files (an EUPS tag per nightly, weekly and release) are byte-identical in the two
     runs: their DECLARED is the section's pinned date, not the time of the run."""
     first, second = runs
     chains = sorted(p.relative_to(first.root) for p in first.root.glob("stack/ups_db/*/*.chain"))
     assert chains == sorted(
         p.relative_to(second.root) for p in second.root.glob("stack/ups_db/*/*.chain")
     )
-    # the weekly; 29.1.0's two candidates and final; 29.1.1's candidate and final
-    assert len(chains) == 6 * len(PACKAGES)
+    # the two nightlies; the weekly; 29.1.0's two candidates and final; 29.1.1's candidate
+    # and final
+    assert len(chains) == 8 * len(PACKAGES)
     declared = set()
     for chain in chains:
         text = (first.root / chain).read_text()
@@ -157,7 +162,7 @@ def test_the_eups_tags_the_runs_declare_are_the_same_and_dated_as_their_section(
     moments = sorted(
         datetime.datetime.strptime(d, CHAIN_DATE).replace(tzinfo=datetime.UTC) for d in declared
     )
-    assert len(moments) == 6  # one moment per build that declares a tag
+    assert len(moments) == 8  # one moment per build that declares a tag
     assert STAGE_EPOCH < moments[0].timestamp() < moments[-1].timestamp() < STAGE_EPOCH + 86400
 
 
@@ -176,22 +181,22 @@ def test_the_backport_commits_carry_the_pinned_dates(runs: tuple[Run, Run]) -> N
 
 QUIET = """\
 == Summary
-  step                    tag          build  built  reused  fetched  repositories
-  nightly                 -            b1     14     0       0        -
-  nightly after a change  -            b2     5      9       0        -
-  weekly                  w.2025.24    b2     0      14      0        14 tagged
-  first candidate         v29.1.0.rc1  b2     0      14      0        14 tagged
-  validation              v29.1.0.rc1  -      -      -       -        0 problems
-  backport DM-40100       -            -      -      -       -        2 (afw, utils)
-  next candidate          v29.1.0.rc2  b3     9      5       0        14 tagged
-  final                   29.1.0       b3     0      14      0        14 tagged
-  patch branch            29.1.1       -      -      -       -        1 branched
-  backport DM-40200       -            -      -      -       -        1 (log)
-  patch candidate         v29.1.1.rc1  b4     6      8       0        14 tagged
-  patch final             29.1.1       b4     0      14      0        14 tagged
-  library demo_lib        v1_0_0       b5     2      0       0        -
-  product with demo_lib   -            b6     2      0       1        -
-  fresh stack             29.1.1       b4     0      0       14       -
+  step                    tag           build  built  reused  fetched  repositories
+  nightly                 d_2025_06_12  b1     14     0       0        -
+  nightly after a change  d_2025_06_13  b2     5      9       0        -
+  weekly                  w.2025.24     b2     0      14      0        14 tagged
+  first candidate         v29.1.0.rc1   b2     0      14      0        14 tagged
+  validation              v29.1.0.rc1   -      -      -       -        0 problems
+  backport DM-40100       -             -      -      -       -        2 (afw, utils)
+  next candidate          v29.1.0.rc2   b3     9      5       0        14 tagged
+  final                   29.1.0        b3     0      14      0        14 tagged
+  patch branch            29.1.1        -      -      -       -        1 branched
+  backport DM-40200       -             -      -      -       -        1 (log)
+  patch candidate         v29.1.1.rc1   b4     6      8       0        14 tagged
+  patch final             29.1.1        b4     0      14      0        14 tagged
+  library demo_lib        v1_0_0        b5     2      0       0        -
+  product with demo_lib   -             b6     2      0       1        -
+  fresh stack             29.1.1        b4     0      0       14       -
 """
 
 
@@ -206,7 +211,7 @@ def test_quiet_prints_the_summary_table_only(runs: tuple[Run, Run]) -> None:
 HEADINGS = [
     "== Words used below",
     "== 1. The product demo_distrib",
-    "== 2. Nightly build: rebuild from main",
+    "== 2. Nightly d.2025.06.12: rebuild from main, publish it",
     "== 3. A change in afwdata, and the next nightly",
     "== 4. Weekly w.2025.24: rebuild from main, then tag",
     "== 5. First release candidate v29.1.0.rc1, from a good weekly",
@@ -245,9 +250,13 @@ def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -
     assert "journal of final_release demo_distrib 29.1.1 (plan sha256:" in verbose.out
     assert not (verbose.root / LOG_NAME).exists()  # printed, not kept
     # the servers' listing, the fresh stack's packages, the library's
-    assert "  source server servers/source: 29 source packages, 29 manifests, 8 tag lists" in lines
+    assert "  source server servers/source: 34 source packages, 34 manifests, 11 tag lists" in lines
     # and the library's two packages and its tag list v1_0_0
-    assert "  binary server servers/binary: 31 tarballs, 31 manifests, 9 tag lists" in lines
+    assert "  binary server servers/binary: 36 tarballs, 36 manifests, 12 tag lists" in lines
+    # each nightly published its d_YYYY_MM_DD and d_latest to both servers
+    for day in ("12", "13"):
+        for server in ("source", "binary"):
+            assert f"  {server} server: d_2025_06_{day} and d_latest" in lines
     assert "  29.1.1 (build b4) into fresh-stack/: 14 fetched, 0 built, 0 reused" in lines
     assert "    fetched  demo_distrib    g9a4a77d790+3be2ee26b0" in lines
     assert re.search(

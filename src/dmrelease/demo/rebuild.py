@@ -1,10 +1,12 @@
 """The embedded demo product: a metapackage and a dozen packages as real git repositories.
 
 ``dm-release demo`` (and ``nox -s demo``) builds it in a fresh directory, each package a git
-repository with history and a bare "remote", then runs the rebuild stage on it as the first
-sections of the tour (:mod:`dmrelease.demo.tour`): prepare (clone, resolve, manifest,
-versiondb) and build into a stack, then a change to one leaf package and a second rebuild
-that builds only that package and what depends on it; the release flow follows
+repository with history and a bare "remote", then runs two nightlies on it as the first
+sections of the tour (:mod:`dmrelease.demo.tour`): ``dm-release release nightly`` at a
+pinned date (prepare: clone, resolve, manifest, versiondb; build into a stack; publish
+``d_YYYY_MM_DD`` and ``d_latest`` to both servers), then a change to one leaf package and
+the next day's nightly, which builds only that package and what depends on it; the release
+flow follows
 (:mod:`dmrelease.demo.release`). Commit dates are fixed, the demo's own commits here and
 every commit and tag the stages make (pinned by each section of the tour), so every run
 produces the same SHAs, versions and manifests.
@@ -13,6 +15,7 @@ produces the same SHAs, versions and manifests.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import sys
 from collections.abc import Mapping
@@ -24,13 +27,15 @@ from dmrelease.adapters.config import load_config
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
 from dmrelease.core.config import Config
-from dmrelease.core.manifest import Manifest, render_manifest
-from dmrelease.core.requests import BuildRequest
+from dmrelease.core.limits import decode_text
+from dmrelease.core.manifest import Manifest, parse_manifest, render_manifest
+from dmrelease.core.names import Daily
+from dmrelease.core.requests import NightlyRequest
 from dmrelease.demo.library import run_library_demo
 from dmrelease.demo.release import FLOW, run_release_demo
 from dmrelease.demo.servers import FRESH_STACK, fresh_stack, show_servers
-from dmrelease.demo.tour import Row, Tour, Verbosity, build_id, developer_env
-from dmrelease.stages.rebuild import Built, rebuild
+from dmrelease.demo.tour import Row, Tour, Verbosity, build_id, developer_env, installed
+from dmrelease.stages.release import nightly
 
 PRODUCT = "demo_distrib"
 
@@ -54,6 +59,10 @@ PACKAGES: dict[str, Deps] = {
     "pipe_tasks": (("afw", "meas_base", "pipe_base"), ()),
     PRODUCT: (("pipe_tasks",), ("afwdata",)),
 }
+
+#: the dates of the demo's two nightlies (pinned: a nightly's date is given at the edge), in
+#: the week before the weekly w.2025.24
+NIGHTLIES = (dt.date(2025, 6, 12), dt.date(2025, 6, 13))
 
 #: a few packages get a merged ticket branch, as real history has
 TICKETS: dict[str, int] = {"afw": 40011, "utils": 40002, "pipe_tasks": 40017, "log": 40005}
@@ -203,25 +212,54 @@ def change_package(demo: DemoProduct, name: str = CHANGED) -> str:
     return Git(clone).rev_parse("HEAD")
 
 
-def _show_build(tour: Tour, title: str, built: Built | None) -> None:
-    if built is None:
-        return
-    tour.say(f"  {title}: {built.counts['built']} built, {built.counts['reused']} reused")
-    made = [o.package for o in built.outcomes if o.action == "built"]
-    if built.counts["reused"]:
-        tour.words("built:", made)
-    for outcome in built.outcomes:
-        tour.detail(f"    {outcome.action:<8} {outcome.package:<15} {outcome.version}")
+@dataclass(frozen=True)
+class Nightly:
+    """What one nightly did: its EUPS tag, its build's manifest (from versiondb), and the
+    versions it installed into the stack (the others were reused)."""
+
+    tag: str
+    manifest: Manifest
+    built: frozenset[tuple[str, str]]
+
+    @property
+    def reused(self) -> int:
+        return len(self.manifest.entries) - len(self.built)
 
 
-def _nightly(tour: Tour, config: Config, step: str, built: Built | None) -> None:
-    """The summary row of a nightly build."""
-    counts = built.counts if built is not None else {}
-    row = Row(
-        step, build=build_id(config), built=counts.get("built"), reused=counts.get("reused"),
-        fetched=counts.get("fetched"),
-    )  # fmt: skip
-    tour.row(row)
+def _run_nightly(tour: Tour, config: Config, day: dt.date) -> Nightly:
+    """``dm-release release nightly --date DAY``: rebuild from main, publish the tags."""
+    before = installed(config)
+    daily = Daily(day)
+    nightly(config, NightlyRequest(daily), tour.stage_out, tour.stage_log)
+    build = build_id(config)
+    path = config.versiondb / "manifests" / f"{build}.txt"
+    manifest = parse_manifest(decode_text(path.read_bytes(), str(path)), str(path))
+    return Nightly(daily.eups_tag, manifest, frozenset(installed(config) - before))
+
+
+def _published(config: Config, tag: str) -> list[str]:
+    """Per server, which of ``tag`` and d_latest it has a tag list of."""
+    lines = []
+    for label, folder in (
+        ("source server", Path(config.source_server_dir or "") / "tags"),
+        ("binary server", Path(config.binary_server_dir or "")),
+    ):
+        lists = [t for t in (tag, "d_latest") if (folder / f"{t}.list").is_file()]
+        lines.append(f"  {label}: {' and '.join(lists) or 'no tag list'}")
+    return lines
+
+
+def _show_nightly(tour: Tour, config: Config, title: str, step: str, done: Nightly) -> None:
+    """How many packages the nightly built and reused, the tags it published, its row."""
+    tour.say(f"  {title}: {len(done.built)} built, {done.reused} reused")
+    if done.reused:
+        tour.words("built:", sorted(name for name, _ in done.built))
+    for entry in done.manifest.entries:
+        action = "built" if (entry.name, entry.version) in done.built else "reused"
+        tour.detail(f"    {action:<8} {entry.name:<15} {entry.version}")
+    tour.say(*_published(config, done.tag))
+    build = done.manifest.build_id or build_id(config)
+    tour.row(Row(step, done.tag, build, len(done.built), done.reused, 0))
 
 
 def _product(tour: Tour, root: Path) -> tuple[DemoProduct, Config]:
@@ -284,7 +322,7 @@ def run_demo(
     kept: bool = True,
     rows: list[Row] | None = None,
 ) -> Manifest:
-    """Create the demo product, build it, change one leaf package and rebuild, then run
+    """Create the demo product, run a nightly, change one leaf package and run the next, then run
     the release flow (:mod:`dmrelease.demo.release`); print the tour at ``verbosity``
     (``kept``: whether the directory stays after the run, said in the tour). The stages'
     own messages go to ``log`` with --verbose, else to demo.log in ``root``, which is
@@ -308,50 +346,50 @@ def run_demo(
 def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
     tour.intro(
         kept,
-        f"nightly build, {FLOW}; each release published to a source and a binary server, "
-        "then the last final installed into a fresh stack from the binaries",
+        f"two nightlies, {FLOW}; each published to a source and a binary server, then the "
+        "last final installed into a fresh stack from the binaries",
     )
     demo, config = _product(tour, root)
-    log = tour.stage_log
     with tour.section(
-        "Nightly build: rebuild from main",
+        f"Nightly {Daily(NIGHTLIES[0])}: rebuild from main, publish it",
         "What Jenkins runs every night: clone or fetch every package, resolve the ref list "
         "(per package the first ref that exists; none is given, so main), order the "
         "packages by their table files, compute each EUPS version, record the manifest in "
-        "the versiondb as the next build id, then build what the stack does not have yet.",
+        "the versiondb as the next build id, then build what the stack does not have yet. "
+        "The green build is published to both servers under the nightly's EUPS tag "
+        "d_YYYY_MM_DD and d_latest; a nightly makes no git tag.",
         look=(
             "versiondb/manifests/b1.txt (the manifest), work/manifest.txt and "
             "work/build.properties (for Jenkins)",
             "stack/Linux64/<package>/<version> (what was built)",
+            f"servers/source/tags/{Daily(NIGHTLIES[0]).eups_tag}.list, servers/binary/",
         ),
-        commands=("dm-release rebuild",),
+        commands=(f"dm-release release nightly --date {NIGHTLIES[0]}",),
     ):
-        prepared, built = rebuild(config, BuildRequest(), log)
-        graph = prepared.manifest.graph()
+        done = _run_nightly(tour, config, NIGHTLIES[0])
+        graph = done.manifest.graph()
         tour.say("  build order (each level sorted by name; a level needs only the ones above):")
         for number, level in enumerate(graph.levels(), start=1):
             tour.say(f"    level {number}: {' '.join(level)}")
-        tour.say(
-            f"  manifest {prepared.manifest.build_id} ({len(prepared.manifest.entries)} packages):"
-        )
-        text = render_manifest(prepared.manifest)
+        tour.say(f"  manifest {done.manifest.build_id} ({len(done.manifest.entries)} packages):")
+        text = render_manifest(done.manifest)
         tour.say(*(f"    {line}".rstrip() for line in text.splitlines()))
-        _show_build(tour, f"first build {prepared.manifest.build_id}", built)
-        _nightly(tour, config, "nightly", built)
+        _show_nightly(tour, config, f"first build {done.manifest.build_id}", "nightly", done)
     with tour.section(
         f"A change in {CHANGED}, and the next nightly",
         f"A developer pushes a commit to {CHANGED}, a package with no dependencies of its "
         "own that afw and the product use. Its SHA changes, so does its EUPS version, and "
         "so do the versions of everything that depends on it, directly or not: only those "
-        "are built again.",
+        "are built again. The next day's nightly publishes its own d_YYYY_MM_DD, and "
+        "d_latest now names it.",
         look=("versiondb/manifests/b2.txt next to b1.txt (diff them)",),
-        commands=("dm-release rebuild",),
+        commands=(f"dm-release release nightly --date {NIGHTLIES[1]}",),
     ):
         sha = change_package(demo)
-        tour.say(f"  changed {CHANGED} (now {sha[:10]}); rebuilding")
-        again, rebuilt = rebuild(config, BuildRequest(), log)
-        _show_build(tour, f"second build {again.manifest.build_id}", rebuilt)
-        _nightly(tour, config, "nightly after a change", rebuilt)
+        tour.say(f"  changed {CHANGED} (now {sha[:10]}); the next nightly")
+        again = _run_nightly(tour, config, NIGHTLIES[1])
+        title = f"second build {again.manifest.build_id}"
+        _show_nightly(tour, config, title, "nightly after a change", again)
     run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES))
     run_library_demo(tour, config, functools.partial(create_packages, demo))
     _distribution(tour, config)  # last: the tour ends with the fresh stack's install
