@@ -20,11 +20,14 @@ from dmrelease.core.distrib import (
     eups_tag_problem,
     floating_tags,
     index_json,
+    needs_texts,
     plan_files,
+    read_tag_list,
     render_env_file,
     render_pkginfo,
     render_server_manifest,
     render_tag_list,
+    tag_list_problems,
     write_order,
     write_phase,
 )
@@ -216,7 +219,12 @@ def _plan() -> list[PlannedFile]:
         "b-1@Linux64.tar.gz": "b1", "tables/a.table": "x1", "w_latest.list": "l1",
     }  # fmt: skip
     existing = {"products/a.eupspkg": "p1", "tags/w_2025_24.list": "old", "index.json": "old"}
-    return list(plan_files(wanted, existing, lambda p: p.endswith(".list")).files)
+    gained = (  # the dated tag list there gains a row: replaceable
+        render_tag_list("w_2025_24", [("a", "generic", "1")]),
+        render_tag_list("w_2025_24", [("a", "generic", "1"), ("b", "generic", "2")]),
+    )
+    texts = {"tags/w_2025_24.list": gained}
+    return list(plan_files(wanted, existing, lambda p: p.endswith(".list"), texts=texts).files)
 
 
 def test_the_plan_adds_skips_and_replaces_by_digest() -> None:
@@ -244,8 +252,8 @@ def test_write_order_puts_packages_first_indexes_then_tag_lists_last() -> None:
     assert [f.path for f in write_order(plan)] == [
         "products/a.eupspkg", "b-1@Linux64.tar.gz",
         "manifests/a.manifest", "tables/a.table", "config.txt",
-        "tags/index.json", "index.json",
         "tags/w_2025_24.list", "w_latest.list",
+        "tags/index.json", "index.json",  # they name the tag lists: after them
     ]  # fmt: skip
 
 
@@ -268,6 +276,7 @@ def test_a_conflict_names_every_file() -> None:
 _PATHS = st.sampled_from([
     "config.txt", "index.json", "products/a-1.eupspkg", "products/index.json", "a-1@Linux.tar.gz",
     "manifests/a-1.manifest", "tables/a-1.table", "env/t.env", "tags/t.list", "t.list",
+    "tags/w_latest.list",
 ])  # fmt: skip
 _DIGESTS = st.sampled_from(["d1", "d2"])
 
@@ -289,7 +298,8 @@ def test_the_plan_never_rewrites_other_bytes_and_orders_tag_lists_last(
         expected = (
             FileAction.ADD if there is None
             else FileAction.SKIP if there == planned.digest
-            else FileAction.REPLACE if replaceable(planned.path)
+            # a dated tag list whose texts were not given is never replaced: only floating
+            else FileAction.REPLACE if replaceable(planned.path) and not needs_texts(planned.path)
             else FileAction.REFUSE
         )  # fmt: skip
         assert planned.action is expected
@@ -301,3 +311,80 @@ def test_the_plan_never_rewrites_other_bytes_and_orders_tag_lists_last(
     assert phases == sorted(phases)
     assert all(write_phase(f.path) == 3 for f in order if f.path.endswith(".list"))
     assert sum(plan.counts.values()) == len(wanted)
+
+
+def _listed(tag: str, rows: dict[str, str], build: str = "b1", env: str | None = "10.0.0") -> str:
+    return render_tag_list(
+        tag, [(p, "generic", v) for p, v in rows.items()], build_id=build, conda_env=env
+    )
+
+
+def _judge(tag: str, there: str, wanted: str) -> PlannedFile:
+    path = f"tags/{tag}.list"
+    (planned,) = plan_files(
+        {path: "new"}, {path: "old"}, lambda p: p.endswith(".list"),
+        texts={path: (there, wanted)},
+    ).files  # fmt: skip
+    return planned
+
+
+MOVED = " (a dated tag is never moved; only w_latest, d_latest, o_latest are)"
+
+
+def test_a_floating_tag_list_is_replaced_by_any_other() -> None:
+    planned = _judge("w_latest", _listed("w_latest", {"afw": "2"}), _listed("w_latest", {}, "b9"))
+    assert (planned.action, planned.reason) == (FileAction.REPLACE, "other bytes, replaceable")
+
+
+def test_a_dated_tag_list_may_gain_rows_only() -> None:
+    there = _listed("w_2025_24", {"afw": "2", "base": "1"})
+    gained = _listed("w_2025_24", {"afw": "2", "base": "1", "obs_base": "7"})
+    assert _judge("w_2025_24", there, gained).action is FileAction.REPLACE
+    assert read_tag_list(gained).rows["obs_base"] == ("generic", "7")
+    assert read_tag_list(gained).headers == {"BUILD": "b1", "CONDA_ENV": "10.0.0"}
+
+
+def test_a_dated_tag_list_with_a_changed_version_is_refused_naming_both() -> None:
+    there = _listed("v29_1_0", {"afw": "29.1.0", "base": "29.0.0"})
+    older = _listed("v29_1_0", {"afw": "29.0.9", "base": "29.0.0"})
+    planned = _judge("v29_1_0", there, older)
+    assert planned.action is FileAction.REFUSE
+    assert planned.reason == (
+        "tag v29_1_0 is published already: afw 29.1.0 there, 29.0.9 in this one" + MOVED
+    )
+
+
+def test_a_dated_tag_list_losing_a_row_or_its_build_is_refused() -> None:
+    there = _listed("d_2025_06_11", {"afw": "2", "base": "1"})
+    planned = _judge("d_2025_06_11", there, _listed("d_2025_06_11", {"afw": "2"}, "b2"))
+    assert planned.action is FileAction.REFUSE
+    assert planned.reason == (
+        "tag d_2025_06_11 is published already: #BUILD=b1 there, #BUILD=b2 in this one; "
+        "base 1 there, no base in this one" + MOVED
+    )
+    env = _judge("v1_0_0_rc1", _listed("v1_0_0_rc1", {}), _listed("v1_0_0_rc1", {}, env=None))
+    assert env.reason == (
+        "tag v1_0_0_rc1 is published already: #CONDA_ENV=10.0.0 there, no #CONDA_ENV line "
+        "in this one" + MOVED
+    )
+    assert tag_list_problems("x", _listed("x", {"a": "1"}), _listed("x", {"a": "1"})) == []
+
+
+def test_a_dated_tag_list_without_its_texts_is_refused() -> None:
+    path = "my_tag.list"
+    (planned,) = plan_files({path: "new"}, {path: "old"}, lambda p: True).files
+    assert planned.action is FileAction.REFUSE
+    assert planned.reason == (
+        "tag my_tag is published already: its text could not be compared" + MOVED
+    )
+
+
+def test_a_refused_tag_list_is_named_with_its_reason() -> None:
+    error = ServerConflict(
+        "/srv", ["tags/v29_1_0.list", "a.table"], reasons={"tags/v29_1_0.list": "tag moved"}
+    )
+    assert str(error) == (
+        "/srv/a.table: already there with other bytes\n/srv/tags/v29_1_0.list: tag moved\n"
+        "2 server files would be rewritten; a published file is never changed: "
+        "nothing was written"
+    )

@@ -13,6 +13,7 @@ must read ours as they read theirs, and the real client installs from a tree wri
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -25,6 +26,7 @@ from eups_client import distrib_install, eups_list, run_eups, serve_directory, s
 from vendor import Vendor, require_vendor
 
 from dmrelease.adapters.server_tree import LocalDestination, publish_tree
+from dmrelease.core.config import Config
 from dmrelease.core.distrib import (
     BINARY_CONFIG,
     SOURCE_CONFIG,
@@ -34,6 +36,8 @@ from dmrelease.core.distrib import (
     render_tag_list,
 )
 from dmrelease.core.manifest import Manifest, ManifestEntry
+from dmrelease.core.requests import TarballRequest
+from dmrelease.stages.tarball import tarball
 
 TAG = "w_2025_24"
 #: name → table text; the build order is this order
@@ -165,6 +169,31 @@ def test_the_tag_lists_are_what_eups_writes(published: Published) -> None:
     assert (published.source / "tags" / f"{TAG}.list").read_text() == ours
     assert (published.binary / f"{TAG}.list").read_text() == ours
     assert ours.count("\n") == 3 + 3
+
+
+def test_dm_release_tarball_writes_what_eups_writes(published: Published, tmp_path: Path) -> None:
+    """The tarball stage itself over the stack EUPS published from: its tag list is
+    EUPS's (rows of flavor generic) but for the #BUILD line, its manifests EUPS's but for
+    the time lines, its config.txt EUPS's."""
+    versiondb = tmp_path / "versiondb" / "manifests"
+    versiondb.mkdir(parents=True)
+    (versiondb / "b42.txt").write_text(str(published.manifest))
+    config = dataclasses.replace(
+        Config(), versiondb=tmp_path / "versiondb", stack=published.root / "stack",
+        work_dir=tmp_path / "work", flavor=published.flavor,
+    )  # fmt: skip
+    ours = tmp_path / "bin"
+    request = TarballRequest(TAG, server_dir=str(ours), floating=())
+    packed = tarball(config, request, None, io.StringIO())
+    assert len(packed.packed) == len(TABLES)
+    real = (published.binary / f"{TAG}.list").read_text()
+    assert (ours / f"{TAG}.list").read_text() == real.replace(
+        "Version 1.0\n", "Version 1.0\n#BUILD=b42\n", 1
+    )
+    assert (ours / "config.txt").read_text() == (published.binary / "config.txt").read_text()
+    for name, version in published.versions.items():
+        stem = f"manifests/{name}-{version}@{published.flavor}.manifest"
+        assert (ours / stem).read_text() == _without_time((published.binary / stem).read_text())
 
 
 @pytest.mark.parametrize("name", list(TABLES))

@@ -4,7 +4,6 @@ are in test_publish_eups.py."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import tarfile
@@ -24,6 +23,7 @@ from publish_helpers import (
 
 from dmrelease.adapters.config import load_options
 from dmrelease.adapters.files import WriteFailed
+from dmrelease.core.distrib import render_pkginfo
 from dmrelease.core.requests import PublishRequest, RefList
 from dmrelease.stages.publish import publish
 from dmrelease.stages.workspace import open_workspace, work_dir_lock
@@ -37,7 +37,7 @@ def built(tmp_path: Path) -> Built:
 def _server_files(built: Built, tags: tuple[str, ...]) -> list[str]:
     stems = [f"{n}-{built.versions[n]}" for n in PACKAGES]
     files = ["config.txt", "index.json"]
-    files += [f"env/{t}.env" for t in tags] + ["env/index.json"]
+    files += [f"env/{tags[0]}.env", "env/index.json"]  # the tag's own only
     files += [f"manifests/{s}.manifest" for s in stems] + ["manifests/index.json"]
     files += [f"products/{s}.eupspkg" for s in stems] + ["products/index.json"]
     files += [f"tables/{s}.table" for s in stems]
@@ -70,7 +70,9 @@ def test_publish_writes_the_whole_source_tree(built: Built) -> None:
     }  # fmt: skip
     assert document["on_server"] == []
     assert sorted(document["files"]["added"]) == wanted
-    assert document["files"]["written"][-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
+    assert document["files"]["written"][-4:] == [
+        "tags/w_2025_24.list", "tags/w_latest.list", "tags/index.json", "index.json",
+    ]  # fmt: skip
     assert document["packages"] == [
         {"name": n, "version": built.versions[n]}
         for n in ("base", "daf", "utils", "geom", "afw", "meta")
@@ -190,7 +192,9 @@ def test_a_publish_stopped_midway_finishes_on_rerun_writing_no_file_twice(
     assert len(published.added) == len(wanted) - 9
     assert set(published.skipped) <= set(dying.writes)  # the 3 others, but a table kept
     assert published.written == tuple(rerun.writes)
-    assert rerun.writes[-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
+    assert rerun.writes[-4:] == [
+        "tags/w_2025_24.list", "tags/w_latest.list", "tags/index.json", "index.json",
+    ]  # fmt: skip: the indexes naming the tag lists after them
 
 
 def test_a_conflicting_file_is_refused_before_anything_is_written(built: Built) -> None:
@@ -211,16 +215,115 @@ def test_a_conflicting_file_is_refused_before_anything_is_written(built: Built) 
     assert tree(built.server) == before
 
 
+def _planted(built: Built, name: str, version: str, sha1: str, *, top: str = "") -> bytes:
+    """A source package of ``name`` made by another run (its pkginfo naming ``sha1``)."""
+    top = top or f"{name}-{version}"
+    text = render_pkginfo(
+        name, version, source="git", sha1=sha1, repository="elsewhere", repoversion=sha1
+    ).encode()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        info = tarfile.TarInfo(f"{top}/ups/pkginfo")
+        info.size = len(text)
+        archive.addfile(info, io.BytesIO(text))
+    return raw.getvalue()
+
+
 def test_a_package_already_on_the_server_is_kept_as_published(built: Built) -> None:
     v = built.versions["geom"]
     planted = built.server / "products" / f"geom-{v}.eupspkg"
     planted.parent.mkdir(parents=True)
-    planted.write_bytes(b"published before by another run\n")  # e.g. a candidate's
-    document = publish_json(built, "--tag", "w_2025_24", "--server-dir", str(built.server))
+    data = _planted(built, "geom", v, built.shas["geom"])  # e.g. a candidate's
+    planted.write_bytes(data)
+    code, out, err = dm_release(
+        "publish", "--config", str(built.config), "--json", "--tag", "v1_0_0",
+        "--server-dir", str(built.server),
+    )  # fmt: skip
+    assert code == 0, err
+    document = json.loads(out)
     assert document["on_server"] == [f"products/geom-{v}.eupspkg"]
+    assert document["kept_sources"] == {"git": 1}
+    assert err.splitlines()[0] == (
+        f"publish b1 as v1_0_0, o_latest to {built.server}: 6 packages, SOURCE=package; "
+        "1 already on the server as first published (1 package kept with SOURCE=git), 5 to make"
+    )
     assert f"products/geom-{v}.eupspkg" not in document["files"]["added"]
-    assert planted.read_bytes() == b"published before by another run\n"
+    assert planted.read_bytes() == data
     assert f"tables/geom-{v}.table" in document["files"]["added"]  # read from the clone
+
+
+@pytest.mark.parametrize("case", ["garbage", "other sha", "other product"])
+def test_a_package_there_that_is_not_the_builds_is_refused(built: Built, case: str) -> None:
+    v = built.versions["geom"]
+    path = f"products/geom-{v}.eupspkg"
+    planted = built.server / path
+    planted.parent.mkdir(parents=True)
+    if case == "garbage":
+        planted.write_bytes(b"published before by another run\n")
+        reason = f"not a source package of geom {v} (no geom-{v}/ups/pkginfo)"
+    elif case == "other sha":
+        planted.write_bytes(_planted(built, "geom", v, "0" * 40))
+        reason = (
+            f"another package already there: its ups/pkginfo has SHA1 {'0' * 40} there, "
+            f"{built.shas['geom']} in this build"
+        )
+    else:  # the right top directory, another product's pkginfo in it
+        planted.write_bytes(_planted(built, "afw", v, built.shas["geom"], top=f"geom-{v}"))
+        reason = (
+            "another package already there: its ups/pkginfo has PRODUCT afw there, geom in "
+            "this build"
+        )
+    before = tree(built.server)
+    code, _, err = dm_release(
+        "publish", "--config", str(built.config), "--tag", "w_2025_24",
+        "--server-dir", str(built.server),
+    )  # fmt: skip
+    assert code == 1, err
+    assert err.splitlines()[-2:] == [
+        f"dm-release: error: {built.server}/{path}: {reason}",
+        "1 server file would be rewritten; a published file is never changed: nothing was written",
+    ]
+    assert tree(built.server) == before
+
+
+def test_a_dated_tag_is_never_moved_but_may_gain_products(built: Built) -> None:
+    server = str(built.server)
+    publish_json(built, "--tag", "v1_0_0", "--server-dir", server)
+    tagged = built.server / "tags" / "v1_0_0.list"
+    listed = tagged.read_text()
+    assert len(listed.splitlines()) == 5 + len(PACKAGES)  # 5 header lines (build, env)
+    # the tag naming fewer products (as a publish of fewer products left it): it gains rows
+    meta = f"{'meta':<20} {'generic':<10} {built.versions['meta']}\n"
+    assert meta in listed
+    tagged.write_text(listed.replace(meta, ""))
+    gained = publish_json(built, "--tag", "v1_0_0", "--server-dir", server)
+    assert gained["files"]["replaced"] == ["tags/v1_0_0.list"]
+    assert tagged.read_text() == listed
+    # the tag as another build published it: afw at another version, #BUILD=b9
+    v = built.versions["afw"]
+    row = f"{'afw':<20} {'generic':<10} "
+    moved = listed.replace("#BUILD=b1", "#BUILD=b9").replace(f"{row}{v}", f"{row}29.1.0")
+    assert moved.count("29.1.0") == 1
+    (built.server / "tags" / "v1_0_0.list").write_text(moved)
+    o_latest = built.server / "tags" / "o_latest.list"
+    o_latest.write_text(moved.replace("v1_0_0", "o_latest"))  # a floating tag: it moves
+    before = tree(built.server)
+    code, _, err = dm_release(
+        "publish", "--config", str(built.config), "--tag", "v1_0_0", "--server-dir", server,
+    )  # fmt: skip
+    assert code == 1, err
+    assert err.splitlines()[-2:] == [
+        f"dm-release: error: {server}/tags/v1_0_0.list: tag v1_0_0 is published already: "
+        f"#BUILD=b9 there, #BUILD=b1 in this one; afw 29.1.0 there, {v} in this one (a dated "
+        "tag is never moved; only w_latest, d_latest, o_latest are)",
+        "1 server file would be rewritten; a published file is never changed: nothing was written",
+    ]
+    assert tree(built.server) == before
+    # the dated tag as this build published it: the floating tag alone moves back
+    (built.server / "tags" / "v1_0_0.list").write_text(listed)
+    again = publish_json(built, "--tag", "v1_0_0", "--server-dir", server)
+    assert again["files"]["replaced"] == ["tags/o_latest.list"]
+    assert o_latest.read_text() == listed.replace("v1_0_0", "o_latest")
 
 
 @pytest.mark.parametrize(
@@ -278,8 +381,13 @@ def test_packages_are_the_same_bytes_from_another_work_dir(built: Built, tmp_pat
     )
     assert code == 0, err
     assert tree(second) == tree(built.server)  # fresh clones, same bytes everywhere
-    package = next((second / "products").glob("afw-*.eupspkg")).read_bytes()
-    assert gzip.decompress(package)[:4] != b""
+    v, sha = built.versions["afw"], built.shas["afw"]
+    members = _members(second / f"products/afw-{v}.eupspkg")  # a real package, not just gzip
+    assert sorted(members) == [f"afw-{v}", f"afw-{v}/ups", f"afw-{v}/ups/pkginfo"]
+    assert members[f"afw-{v}/ups/pkginfo"][5] == (
+        f"PRODUCT='afw'\nVERSION='{v}'\nFLAVOR='generic'\nSOURCE='git'\nSHA1='{sha}'\n"
+        f"REPOSITORY='{built.product.url('afw')}'\nREPOVERSION='{sha}'\n"
+    ).encode()
 
 
 def test_a_package_without_a_table_is_refused_before_anything_is_written(
@@ -308,8 +416,8 @@ def test_a_final_of_a_candidates_versions_keeps_the_candidates_packages(built: B
     assert (final["source"], final["tags"]) == ("package", ["v1_0_0", "o_latest"])
     assert len(final["on_server"]) == 6  # the candidate's SOURCE=git packages, kept
     assert sorted(final["files"]["added"]) == [
-        "env/o_latest.env", "env/v1_0_0.env", "tags/o_latest.list", "tags/v1_0_0.list",
-    ]  # fmt: skip
+        "env/v1_0_0.env", "tags/o_latest.list", "tags/v1_0_0.list",
+    ]  # fmt: skip: no env file for the floating tag
     assert sorted(final["files"]["replaced"]) == ["env/index.json", "tags/index.json"]
     assert tree(built.server / "products") == packages
 

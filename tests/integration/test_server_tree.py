@@ -70,7 +70,8 @@ def test_a_first_publish_writes_every_file_and_an_index_per_directory(tmp_path: 
     assert files["tags/index.json"] == b'["w_2025_24.list"]\n'
     assert files["env/index.json"] == b'["w_2025_24.env"]\n'
     assert len(files) == 7 + 6
-    assert outcome.written[-1] == "tags/w_2025_24.list"
+    # the indexes naming the tag list after it: a kill between never leaves a dangling name
+    assert outcome.written[-3:] == ("tags/w_2025_24.list", "tags/index.json", "index.json")
     assert outcome.written[:2] == ("products/a-1.eupspkg", "products/b-2.eupspkg")
     assert log == f"{root}: 13 to add, 0 to skip, 0 to replace, 0 refused\n{root}: wrote 13 files\n"
 
@@ -112,8 +113,8 @@ def test_a_new_version_adds_files_merges_indexes_and_replaces_the_tag_list(tmp_p
         3,
     )
     assert outcome.written == (
-        "products/c-3.eupspkg", "products/index.json", "tags/index.json", "tags/w_2025_24.list",
-        "tags/w_latest.list",
+        "products/c-3.eupspkg", "products/index.json", "tags/w_2025_24.list",
+        "tags/w_latest.list", "tags/index.json",
     )  # fmt: skip
 
 
@@ -201,7 +202,9 @@ def test_a_publish_killed_midway_finishes_on_rerun_writing_no_file_twice(
                      log=io.StringIO())  # fmt: skip
     first = tree(root)
     assert not any(Path(p).name.startswith(".") for p in first)  # no temporary left
-    assert "tags/w_2025_24.list" not in first  # the tag list comes last
+    # the tag list after the 10 others, then the indexes naming it: tags/, the root's
+    last = ["tags/w_2025_24.list", "tags/index.json", "index.json"]
+    assert [p for p in last if p in first] == last[: max(0, killed_after - 10)]
     assert len(first) == killed_after
     outcome, _ = publish(root, WANTED)
     again = set(outcome.written)
@@ -231,8 +234,8 @@ def test_a_file_created_meanwhile_with_the_same_bytes_is_fine_with_other_bytes_r
     same = tmp_path / "same"
     outcome = publish_tree(Racing(same, b"t\n"), wanted, replaceable=is_tag_list,
                            log=io.StringIO())  # fmt: skip
-    assert outcome.written == ("tables/b.table", "tables/index.json", "tags/index.json",
-                               "index.json", "tags/t.list")  # fmt: skip
+    assert outcome.written == ("tables/b.table", "tables/index.json", "tags/t.list",
+                               "tags/index.json", "index.json")  # fmt: skip
     assert tree(same)["tables/a.table"] == b"t\n"
     other = tmp_path / "other"
     with pytest.raises(ServerConflict) as caught:
@@ -307,7 +310,9 @@ def test_an_unwritable_destination_is_an_environment_error_naming_it(read_only: 
         publish(read_only / "srv", WANTED)
     assert caught.value.exit_code == 2
     message = str(caught.value)
-    assert message.startswith(f"{read_only / 'srv'}: cannot write there ({read_only}: ")
+    assert message.startswith(
+        f"{read_only / 'srv'}: cannot write there (cannot create it in {read_only}: "
+    )
     assert message.endswith("check the permissions or give another server directory")
     assert list(read_only.iterdir()) == []
     _, log = publish(read_only / "srv", WANTED, dry_run=True)  # a dry run needs no write access
@@ -385,7 +390,7 @@ def test_hidden_files_such_as_a_killed_writer_s_temporaries_are_not_indexed(
     outcome, _ = publish(root, {"tags/w_1.list": b"1\n"})
     assert (root / "tags" / "index.json").read_bytes() == b'["w_1.list"]\n'
     assert (root / "index.json").read_bytes() == b'["tags"]\n'
-    assert outcome.written == ("tags/index.json", "index.json", "tags/w_1.list")
+    assert outcome.written == ("tags/w_1.list", "tags/index.json", "index.json")
 
 
 def test_a_destination_that_is_a_file_is_an_environment_error(tmp_path: Path) -> None:
@@ -412,3 +417,32 @@ def test_object_storage_urls_go_to_the_object_store_adapter(
     assert open_destination("s3://bucket/src", {"A": "1"}) is local
     assert open_destination("gs://bucket/bin", {}) is local
     assert asked == [("s3://bucket/src", {"A": "1"}), ("gs://bucket/bin", {})]
+
+
+def test_a_killed_writers_old_temporaries_are_swept_young_ones_and_others_kept(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "srv"
+    (root / "products").mkdir(parents=True)
+    old = root / "products" / ".a-1.eupspkg.0123abcd.tmp"  # a kill mid-file, long ago
+    probe = root / ".dm-release-probe.89abcdef.tmp"
+    young = root / "products" / ".b-2.eupspkg.fedcba98.tmp"  # a concurrent writer's, maybe
+    theirs = root / "products" / ".a-1.eupspkg.partial"  # not this tool's naming
+    for path in (old, probe, young, theirs):
+        path.write_bytes(b"half")
+    hour_ago = os.stat(young).st_mtime - 3600
+    for path in (old, probe, theirs):
+        os.utime(path, (hour_ago, hour_ago))
+    outcome, log = publish(root, WANTED)
+    assert outcome.count(FileAction.ADD) == len(WANTED) + 6  # the files and 6 indexes
+    assert not old.exists() and not probe.exists()
+    assert young.read_bytes() == b"half" and theirs.read_bytes() == b"half"
+    removed = "removed 2 temporary files older than 10 minutes (left by a writer stopped midway)"
+    assert f"{root}: {removed}\n" in log
+    # a dry run removes nothing
+    os.utime(young, (hour_ago, hour_ago))
+    _, log = publish(root, WANTED, dry_run=True)
+    assert young.exists() and "removed" not in log
+    _, log = publish(root, WANTED)
+    assert not young.exists() and theirs.exists()
+    assert f"{root}: removed 1 temporary file older than 10 minutes" in log

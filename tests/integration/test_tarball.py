@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eups_client import Listed, Served, distrib_install, eups_list, setup_ok, setup_run
 from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prepare, write_config
 from vendor import Vendor
@@ -130,7 +131,7 @@ def test_tarball_writes_the_binary_server_tree_and_eups_installs_it_by_tag_and_v
         "#CONDA_ENV=rubin-env-9.0.0",
     ]  # fmt: skip
     assert tag_list.splitlines()[5:] == [
-        f"{name:<20} {'Linux64':<10} {versions[name]}" for name in sorted(versions)
+        f"{name:<20} {'generic':<10} {versions[name]}" for name in sorted(versions)
     ]
     assert json.loads((server / "index.json").read_text()) == sorted(
         [*(n for n in expected if "/" not in n and n != "index.json"), "env", "manifests",
@@ -208,23 +209,72 @@ def test_a_second_run_packs_nothing_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "work" / "tarball-staging" / "Linux64").exists()
 
 
+def _made_elsewhere(product: str, version: str, names: tuple[str, ...] = ()) -> bytes:
+    """A tarball of ``<product>/<version>/`` as another machine's pack made it (other bytes);
+    ``names``: members instead of that tree's."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        for name in names or (f"{product}/{version}", f"{product}/{version}/ups"):
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            archive.addfile(info)
+    return raw.getvalue()
+
+
 def test_a_version_on_the_server_is_not_packed_again_its_checksum_comes_from_the_server(
     tmp_path: Path,
 ) -> None:
     config, versions = built_product(tmp_path)
     server = tmp_path / "server"
     server.mkdir()
-    # binaries are made once: a tarball already there (made elsewhere) is kept as it is
+    # binaries are made once: a tarball of base's tree already there (made elsewhere, no
+    # checksum file yet: a kill between the two) is kept as it is
     base = f"base-{versions['base']}@Linux64.tar.gz"
-    (server / base).write_bytes(b"made on another machine")
+    elsewhere = _made_elsewhere("base", versions["base"])
+    (server / base).write_bytes(elsewhere)
     code, doc, err = tarball(config, server)
     assert code == 0, err
     assert doc["on_server"] == [base]
     assert doc["counts"]["packed"] == 5
     assert base not in {p["tarball"] for p in doc["packed"]}
-    assert (server / base).read_bytes() == b"made on another machine"
-    digest = hashlib.sha256(b"made on another machine").hexdigest()
+    assert (server / base).read_bytes() == elsewhere
+    digest = hashlib.sha256(elsewhere).hexdigest()
     assert (server / f"{base}.sha256").read_text() == f"{digest}  {base}\n"
+    # again: kept, its checksum file agreeing with its bytes
+    code, doc, err = tarball(config, server)
+    assert (code, doc["counts"]["written"], doc["on_server"][0]) == (0, 0, base), err
+
+
+@pytest.mark.parametrize("case", ["not a tarball", "another tree", "checksum differs"])
+def test_a_tarball_there_that_is_not_this_version_is_refused(tmp_path: Path, case: str) -> None:
+    config, versions = built_product(tmp_path)
+    server = tmp_path / "server"
+    server.mkdir()
+    v = versions["base"]
+    base = f"base-{v}@Linux64.tar.gz"
+    if case == "not a tarball":
+        (server / base).write_bytes(b"made on another machine")
+        reason = f"not a tar.gz of base/{v}/"
+    elif case == "another tree":
+        (server / base).write_bytes(_made_elsewhere("base", v, ("base", "utils/1")))
+        reason = f"not a tarball of base/{v}/ (it holds base)"
+    else:
+        data = _made_elsewhere("base", v)
+        (server / base).write_bytes(data)
+        (server / f"{base}.sha256").write_text(f"{'0' * 64}  {base}\n")
+        reason = (
+            f"its SHA-256 is {hashlib.sha256(data).hexdigest()}, its {base}.sha256 records "
+            f"{'0' * 64}: not the tarball packed for this version"
+        )
+    before = snapshot(server)
+    code, doc, err = tarball(config, server)
+    assert code == 1, err
+    assert doc["error"] == (
+        f"{server}/{base}: {reason}\n"
+        "1 server file would be rewritten; a published file is never changed: nothing was "
+        "written"
+    )
+    assert snapshot(server) == before
 
 
 def test_a_conflicting_checksum_is_refused_before_anything_is_written(tmp_path: Path) -> None:
@@ -317,8 +367,8 @@ def test_bad_inputs_are_usage_errors(tmp_path: Path) -> None:
     config, _ = built_product(tmp_path)
     server = tmp_path / "server"
     cases = {
-        ("--build", "b7"): f"dm-release: error: b7: no such build in versiondb "
-        f"({tmp_path / 'versiondb' / 'manifests' / 'b7.txt'})\n",
+        ("--build", "b7"): f"dm-release: error: build b7 is not in versiondb "
+        f"{tmp_path / 'versiondb'} (its builds: b1 to b1)\n",
         ("--products", "nosuch"): f"{config}:1: config-product: product 'nosuch' is not "
         "configured (add [products.nosuch] to dm-release.toml)\n",
     }
@@ -366,7 +416,7 @@ def test_a_package_named_packs_its_closure_only(tmp_path: Path) -> None:
     )
     assert packed.tags == (TAG,)  # the stage writes the floating tags it is given
     rows = (server / f"{TAG}.list").read_text().splitlines()[5:]
-    assert rows == [f"{n:<20} {'Linux64':<10} {versions[n]}" for n in ("base", "geom", "utils")]
+    assert rows == [f"{n:<20} {'generic':<10} {versions[n]}" for n in ("base", "geom", "utils")]
     manifest = (server / "manifests" / f"geom-{versions['geom']}@Linux64.manifest").read_text()
     rows = [line.split()[0] for line in manifest.splitlines()[1:] if not line.startswith("#")]
     assert rows == ["base", "utils", "geom"]
@@ -436,5 +486,5 @@ def test_another_flavor_packs_that_flavor_s_tree_of_the_stack(tmp_path: Path) ->
     )
     assert (server / "manifests" / f"meta-{versions['meta']}@Linux.manifest").is_file()
     assert (server / f"{TAG}.list").read_text().splitlines()[5] == (
-        f"{'afw':<20} {'Linux':<10} {versions['afw']}"
+        f"{'afw':<20} {'generic':<10} {versions['afw']}"
     )

@@ -47,10 +47,12 @@ __all__ = [
     "PackRefused",
     "PackedTarball",
     "checksum_name",
+    "checksum_problem",
     "checksum_text",
     "members_of",
     "pack",
     "tarball_name",
+    "tarball_problem",
 ]
 
 #: the mtime of every member: 1980-01-01 00:00:00 UTC, the oldest date zip and most tools
@@ -83,6 +85,41 @@ def checksum_name(tarball: str) -> str:
 def checksum_text(digest: str, tarball: str) -> str:
     """The checksum file's text as ``sha256sum`` writes it (``sha256sum -c`` reads it)."""
     return f"{digest}  {tarball}\n"
+
+
+def checksum_problem(recorded: bytes | None, digest: str | None, tarball: str) -> str | None:
+    """Why the tarball ``tarball`` on a server, of SHA-256 ``digest``, is not the one its
+    checksum file (``recorded``: its bytes) was written for; None when it is."""
+    if digest is None:
+        return "gone from the server"
+    if recorded == checksum_text(digest, tarball).encode():
+        return None
+    text = (recorded or b"").decode("utf-8", "replace").split()
+    said = text[0] if text else "nothing"
+    return (
+        f"its SHA-256 is {digest}, its {checksum_name(tarball)} records {said}: "
+        "not the tarball packed for this version"
+    )
+
+
+def tarball_problem(data: bytes | None, product: str, version: str) -> str | None:
+    """Why ``data`` is not a binary tarball of ``<product>/<version>/`` (every member in
+    that tree, as :func:`pack` writes it); None when it is."""
+    top = f"{product}/{version}"
+    if data is None:
+        return "gone from the server"
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz") as archive:
+            names = [info.name for info in archive]
+    except (tarfile.TarError, OSError, EOFError):
+        return f"not a tar.gz of {top}/"
+    outside = [
+        n for n in names
+        if (n != top and not n.startswith(f"{top}/")) or ".." in n.split("/")
+    ]  # fmt: skip
+    if not names or outside:
+        return f"not a tarball of {top}/ (it holds {(outside or ['nothing'])[0]})"
+    return None
 
 
 @dataclass(frozen=True)

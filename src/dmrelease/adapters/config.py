@@ -316,19 +316,26 @@ def auto_git_jobs(jobs: int) -> int:
     return jobs if jobs > 0 else min(GIT_JOBS_PER_CPU * (os.cpu_count() or 1), MAX_AUTO_GIT_JOBS)
 
 
-def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
-    """Add the flags of these options, with the help declared once in the config model."""
+def add_option_flags(
+    parser: argparse.ArgumentParser,
+    names: Iterable[str],
+    wording: Mapping[str, str] | None = None,
+) -> None:
+    """Add the flags of these options, with the help declared once in the config model;
+    ``wording``: option name → what it means to this verb (its flag and its environment
+    variables then say that, see :func:`word_environment`)."""
     from pathlib import Path
 
     from dmrelease.core.config import Kind, options
 
     specs = options()
+    said = dict(wording or {})
     for name in names:
         spec = specs[name]
         if spec.flag is None:
             raise KeyError(f"option {name} has no flag")
         env = f" [env {', else '.join(spec.env)}]" if spec.env else ""  # first set wins
-        help_text = spec.help + env
+        help_text = said.get(name, spec.help) + env
         if spec.kind is Kind.BOOL:
             parser.add_argument(spec.flag, dest=name, action="store_true", default=None,
                                 help=help_text)  # fmt: skip
@@ -339,6 +346,23 @@ def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> N
             kind = {Kind.INT: int, Kind.PATH: Path}.get(spec.kind, str)
             parser.add_argument(spec.flag, dest=name, type=kind, metavar=spec.metavar,
                                 help=help_text)  # fmt: skip
+
+
+_WORDING = "environment_wording"
+
+
+def word_environment(parser: argparse.ArgumentParser, wording: Mapping[str, str]) -> None:
+    """What the variables of options (option name → text) mean to this verb, in its
+    --help's environment section, instead of the shared wording (another verb's)."""
+    from dmrelease.core.config import options
+
+    specs = options()
+    texts = {
+        var: (f"{specs[name].key}: " if specs[name].key else "") + text
+        for name, text in wording.items()
+        for var in specs[name].env
+    }
+    parser.set_defaults(**{_WORDING: {**(parser.get_default(_WORDING) or {}), **texts}})
 
 
 def flag_values(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
@@ -391,7 +415,8 @@ class HelpParser(argparse.ArgumentParser):
     def environment_section(self) -> str:
         """The "environment variables:" section (a hook's parser lists its own too)."""
         width = self._get_formatter()._width  # argparse's own: the terminal's less 2
-        return environment_help(self._environment_groups(), width)
+        wording = self.get_default(_WORDING) or {}
+        return environment_help(self._environment_groups(), width, wording=wording)
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         """The verb's formatter, wrapping lines at spaces only: argparse's default also
@@ -475,6 +500,8 @@ def environment_help(
     groups: Iterable[str],
     width: int | None = None,
     extra: Iterable[tuple[tuple[str, ...], str]] = (),
+    *,
+    wording: Mapping[str, str] | None = None,
 ) -> str:
     """The "environment variables:" section of a verb's --help: a variable and what it
     is on one line; a list of variables wrapped, then what they are, indented. ``extra``
@@ -489,7 +516,10 @@ def environment_help(
     column = 32
     room = max(width - column, 20)  # a narrow terminal: lines overflow rather than vanish
     lines = ["environment variables:"]
+    said = wording or {}
     for variables, text in [*extra, *environment_variables(groups)]:
+        if len(variables) == 1 and variables[0] in said:
+            text = said[variables[0]]
         if len(variables) == 1 and len(variables[0]) < column - 3:
             wrapped = textwrap.wrap(text, room, break_on_hyphens=False)
             lines.append(f"  {variables[0]:<{column - 3}} {wrapped[0]}")

@@ -22,6 +22,7 @@ import gzip
 import io
 import subprocess
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,14 @@ from dmrelease.adapters.config import child_environment
 from dmrelease.core.distrib import render_pkginfo
 from dmrelease.core.errors import DmReleaseError
 
-__all__ = ["SOURCES", "PackageFailed", "SourcePackage", "make_package", "table_at"]
+__all__ = [
+    "SOURCES",
+    "PackageFailed",
+    "SourcePackage",
+    "make_package",
+    "pkginfo_in",
+    "table_at",
+]
 
 #: how a package gets its source: cloned at install, or embedded in the package
 SOURCES = ("git", "package")
@@ -144,6 +152,25 @@ def _pack(top: str, members: list[_Member], mtime: int) -> bytes:
                        compresslevel=_COMPRESS_LEVEL) as gz:  # fmt: skip
         gz.write(raw.getvalue())
     return packed.getvalue()
+
+
+#: the most of a pkginfo read from a package on the server (it is a few hundred bytes)
+_PKGINFO_LIMIT = 1 << 16
+
+
+def pkginfo_in(data: bytes, name: str, version: str) -> str | None:
+    """The text of ``<name>-<version>/ups/pkginfo`` in the source package ``data`` (a
+    tar.gz), None when it is not such a package or has no such file."""
+    wanted = f"{name}-{version}/ups/pkginfo"
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz") as archive:
+            for info in archive:
+                if info.name == wanted and info.isfile() and info.size <= _PKGINFO_LIMIT:
+                    handle = archive.extractfile(info)
+                    return None if handle is None else handle.read().decode("utf-8", "replace")
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return None
+    return None
 
 
 def table_at(clone: Path, name: str, sha: str, *, timeout: float = 600.0) -> bytes | None:

@@ -17,19 +17,22 @@ creates each file as a temporary file in the same directory, made durable, then 
 to its name, which fails when the name exists: a concurrent writer's file is never
 overwritten, and a reader sees a whole file or none. Replacements (tag lists, indexes) are
 an atomic rename. A killed writer may leave a hidden ``.<name>.<hex>.tmp``: hidden names are
-neither listed nor indexed. Object storage (``s3://``, ``gs://``) is adapters/object_store.py.
+neither listed nor indexed, and the next write to that directory removes those older than
+ten minutes (a younger one may be a concurrent writer's, still being written). Object
+storage (``s3://``, ``gs://``) is adapters/object_store.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -37,7 +40,13 @@ from itertools import groupby
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
-from dmrelease.adapters.files import WriteFailed, fsync_directory
+from dmrelease.adapters.files import (
+    NO_HARD_LINKS,
+    NO_SAFE_CREATE,
+    WriteFailed,
+    fsync_directory,
+    rename_no_replace,
+)
 from dmrelease.core.distrib import (
     INDEX_NAME,
     FileAction,
@@ -45,6 +54,7 @@ from dmrelease.core.distrib import (
     PlannedFile,
     ServerConflict,
     index_json,
+    needs_texts,
     plan_files,
     write_order,
     write_phase,
@@ -52,6 +62,8 @@ from dmrelease.core.distrib import (
 from dmrelease.core.errors import UsageError
 
 __all__ = [
+    "STALE_AGE",
+    "TEMPORARY_RE",
     "Destination",
     "DestinationError",
     "LocalDestination",
@@ -66,6 +78,11 @@ __all__ = [
 #: what a file is made from: its bytes, or a file staged on disk (a large tarball)
 Source = bytes | Path
 CHUNK = 1 << 20
+#: the temporaries a :class:`LocalDestination` writes (``.<name, 64 at most>.<8 hex>.tmp``)
+#: and its write probes: a killed writer's are swept once older than :data:`STALE_AGE`
+TEMPORARY_RE = re.compile(r"^\.(?:dm-release-probe|.{1,64})\.[0-9a-f]{8}\.tmp$")
+#: seconds after which a temporary is a killed writer's: no file takes that long to write
+STALE_AGE = 600.0
 #: the digest :meth:`LocalDestination.digest` gives a directory: never a file's, so refused
 DIRECTORY = "directory"
 
@@ -88,6 +105,11 @@ class Destination(Protocol):
 
     def names(self, directory: str) -> list[str]:
         """The names in ``directory`` (files and subdirectories), [] when absent."""
+        ...
+
+    def read(self, path: str) -> bytes | None:
+        """The bytes of the file at ``path``, None when absent (small files: a tag list,
+        a package whose identity is checked)."""
         ...
 
     def create(self, path: str, source: Source) -> None:
@@ -155,6 +177,14 @@ class LocalDestination:
         except OSError as exc:
             raise DestinationError(f"{self.root / path}: cannot read: {exc.strerror}") from None
 
+    def read(self, path: str) -> bytes | None:
+        try:
+            return self._full(path).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DestinationError(f"{self.root / path}: cannot read: {exc.strerror}") from None
+
     def names(self, directory: str) -> list[str]:
         folder = self._full(directory) if directory else self.root
         try:
@@ -202,11 +232,37 @@ class LocalDestination:
         try:
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except OSError as exc:
-            raise DestinationError(
-                f"{self.root}: cannot write there ({folder}: {exc.strerror}); "
+            made = "" if folder == self.root else f"cannot create it in {folder}: "
+            raise DestinationError(  # the path asked first: /proc/x, not /proc's error alone
+                f"{self.root}: cannot write there ({made}{exc.strerror}); "
                 "check the permissions or give another server directory"
             ) from None
         _remove(probe)
+
+    def sweep(self, directories: Iterable[str], now: float, max_age: float = STALE_AGE) -> int:
+        """Remove this tool's temporaries (:data:`TEMPORARY_RE`: ``.<name>.<8 hex>.tmp``
+        and its write probes) older than ``max_age`` seconds at ``now`` from
+        ``directories``, as a writer killed mid-file leaves them: a younger one may be a
+        concurrent writer's, being written. Returns how many were removed."""
+        removed = 0
+        for directory in directories:
+            folder = self._full(directory) if directory else self.root
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if not TEMPORARY_RE.match(entry.name):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False) and (
+                        now - entry.stat(follow_symlinks=False).st_mtime > max_age
+                    ):
+                        os.unlink(entry.path)
+                        removed += 1
+                except OSError:  # gone meanwhile, or not ours to remove: left as it is
+                    continue
+        return removed
 
     def _temporary(self, target: Path, source: Source) -> Path:
         """A hidden file next to ``target`` holding ``source``, flushed to disk."""
@@ -232,16 +288,16 @@ class LocalDestination:
 
 def _link(temporary: Path, target: Path) -> None:
     """Hard-link ``temporary`` as ``target`` (fails when it exists); where the file system
-    has no hard links, an exclusive create and copy."""
+    has no hard links, a rename that never replaces (adapters/files.py); without either, the
+    destination is refused: a copy under the real name, cut short by a kill, would be
+    refused by every rerun."""
     try:
         os.link(temporary, target)
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+        if exc.errno not in NO_HARD_LINKS:
             raise
-        with open(target, "xb") as out, temporary.open("rb") as handle:
-            shutil.copyfileobj(handle, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
+        if not rename_no_replace(temporary, target):
+            raise DestinationError(NO_SAFE_CREATE.format(target.parent)) from None
 
 
 def _remove(path: Path) -> None:
@@ -352,18 +408,40 @@ def publish_tree(
     def may_replace(path: str) -> bool:
         return path.rpartition("/")[2] == INDEX_NAME or replaceable(path)
 
-    plan = plan_files(digests, existing, may_replace)
+    texts = {  # a dated tag list there with other bytes: judged by its rows
+        path: (_text(dest.read(path)), _text(source))
+        for path, source in sources.items()
+        if needs_texts(path) and existing[path] not in (None, digests[path])
+        and isinstance(source, bytes)
+    }  # fmt: skip
+    plan = plan_files(digests, existing, may_replace, texts=texts)
     _print_plan(dest.where, plan, dry_run, log)
     if plan.conflicts:
-        raise ServerConflict(dest.where, [f.path for f in plan.conflicts])
+        raise ServerConflict(
+            dest.where, [f.path for f in plan.conflicts],
+            reasons={f.path: f.reason for f in plan.conflicts if f.reason != "other bytes"},
+        )  # fmt: skip
     if dry_run:
         return TreeOutcome(dest.where, plan, (), dry_run=True)
     order = write_order(plan)
     if order:
         dest.check_writable()
+    sweep = getattr(dest, "sweep", None)  # a local directory: a killed writer's temporaries
+    if sweep is not None:
+        swept = sweep(sorted(directories), time.time())
+        if swept:
+            print(
+                f"{dest.where}: removed {swept} temporary file{'s' if swept != 1 else ''} "
+                f"older than {int(STALE_AGE // 60)} minutes (left by a writer stopped midway)",
+                file=log,
+            )
     written = _write(dest, order, sources)
     print(f"{dest.where}: wrote {len(written)} file{'s' if len(written) != 1 else ''}", file=log)
     return TreeOutcome(dest.where, plan, tuple(written), dry_run=False)
+
+
+def _text(data: bytes | None) -> str:
+    return "" if data is None else data.decode("utf-8", "replace")
 
 
 #: what became of one planned file: written, found written meanwhile with the same bytes

@@ -11,11 +11,18 @@ from dmrelease.adapters.config import (
     add_option_flags,
     flag_values,
     reads_environment,
+    word_environment,
 )
 from dmrelease.commands.machine import add_json_flag, emit
 
 #: the options of dmrelease.core.config that publish takes as flags (--tag is its own)
 FLAGS = ("build_id", "eupspkg_source", "selected")
+#: what the shared options mean to publish (rebuild's words are about building)
+WORDING = {
+    "selected": "products whose packages to publish: their dependency closures in the "
+    "build (default: every package of the build)",
+    "eups_tag": "the EUPS tag to publish the build under (the --tag flag)",
+}
 
 
 def register(verbs: Any) -> None:
@@ -28,13 +35,20 @@ def register(verbs: Any) -> None:
             "files; with --source package its whole source at the build's commit), "
             "manifests/, tables/, tags/<TAG>.list with the build id and the environment, "
             "env/<TAG>.env, config.txt and an index.json in every directory. The server is "
-            "planned first: a file there with other bytes is refused before anything is "
-            "written (exit 1); files there with the same bytes are skipped, so a publish "
-            "stopped half-way finishes when run again. A package the server already has "
-            "is kept as it was published (a final keeps its candidate's packages of the "
-            "same versions) and not made again. Only tag lists, indexes and the floating "
-            "tags' env files are ever replaced, tag lists last. Options come from "
-            "dm-release.toml < environment (Jenkins parameters) < flags."
+            "planned first and nothing is written when a file is refused (exit 1). A "
+            "package the server already has is judged by its recorded identity: kept as "
+            "first published, not made again, when its ups/pkginfo names the build's "
+            "PRODUCT, VERSION and SHA1 (a final keeps its candidate's SOURCE=git packages; "
+            "the output counts the kept packages by SOURCE), refused otherwise. The "
+            "packages of a library the build uses are never made here: they must be on the "
+            "server already, published by the library's own release. Other files are "
+            "judged by their bytes: the same are skipped, so a publish stopped half-way "
+            "finishes when run again, and other bytes are refused, except that indexes and "
+            "tag lists are replaced: a floating tag's "
+            "list (w_latest, d_latest, o_latest) by any other, a dated tag's only by one "
+            "that keeps each of its products at its version and its #BUILD and #CONDA_ENV "
+            "lines (it may name more products). Tag lists are written last. Options come "
+            "from dm-release.toml < environment (Jenkins parameters) < flags."
         ),
     )
     add_config_option(parser)
@@ -61,7 +75,8 @@ def register(verbs: Any) -> None:
         help="make the packages and print the plan (each file to add, skip, replace or "
         "refuse); write nothing",
     )  # fmt: skip
-    add_option_flags(parser, FLAGS)
+    add_option_flags(parser, FLAGS, WORDING)
+    word_environment(parser, WORDING)
     parser.set_defaults(handler=run)
 
 

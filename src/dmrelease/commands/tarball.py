@@ -11,12 +11,19 @@ from dmrelease.adapters.config import (
     add_option_flags,
     flag_values,
     reads_environment,
+    word_environment,
 )
 from dmrelease.commands.machine import add_json_flag, emit
 from dmrelease.core.config import FLAVORS
 
 #: the options of dmrelease.core.config that tarball takes as flags (--tag is its own)
 FLAGS = ("build_id", "selected")
+#: what the shared options mean to tarball (rebuild's words are about building)
+WORDING = {
+    "selected": "products whose packages to pack: their dependency closures in the "
+    "build (default: every package of the build)",
+    "eups_tag": "the EUPS tag to publish the build's binaries under (the --tag flag)",
+}
 
 
 def register(verbs: Any) -> None:
@@ -30,11 +37,19 @@ def register(verbs: Any) -> None:
             "<stack>/<flavor>/) with its SHA-256 beside it in <p>-<v>@<flavor>.tar.gz.sha256, "
             "manifests/<p>-<v>@<flavor>.manifest, tables/, <TAG>.list at the root with the "
             "build id and the environment, env/<TAG>.env, config.txt and an index.json in "
-            "every directory. Every package of the build must be installed. A version the "
-            "server already has is not packed again. The server is planned first: a file "
-            "there with other bytes is refused before anything is written (exit 1); files "
-            "there with the same bytes are skipped, so a run stopped half-way finishes when "
-            "run again. Only tag lists are ever replaced, last. Options come from "
+            "every directory; the tag lists' rows have the flavor generic, as EUPS writes "
+            "them, so that the flavors sharing a server share them. Every package of the "
+            "build must be installed. The server is planned first and nothing is written "
+            "when a file is refused (exit 1). A tarball the server already has is not "
+            "packed again: it is kept when its checksum file records its SHA-256, or, "
+            "without one (a run stopped between the two), when it is a tar.gz of <p>/<v>/ "
+            "only (its checksum file is then written from its bytes); refused otherwise. "
+            "Other files are judged by their bytes: the same are skipped, so a run stopped "
+            "half-way finishes when run again, and other bytes are refused, except that "
+            "indexes and tag lists are replaced: a floating tag's list (w_latest, "
+            "d_latest, o_latest) by any other, a dated tag's only by one that keeps each "
+            "of its products at its version and its #BUILD and #CONDA_ENV lines (it may "
+            "name more products). Tag lists are written last. Options come from "
             "dm-release.toml < environment (Jenkins parameters) < flags."
         ),
     )
@@ -67,7 +82,8 @@ def register(verbs: Any) -> None:
         help="pack into the work dir and print the plan (each file to add, skip, replace "
         "or refuse); write nothing to the server",
     )  # fmt: skip
-    add_option_flags(parser, FLAGS)
+    add_option_flags(parser, FLAGS, WORDING)
+    word_environment(parser, WORDING)
     parser.set_defaults(handler=run)
 
 

@@ -25,6 +25,8 @@ from functools import cached_property
 
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.manifest import Manifest
+from dmrelease.core.tag_kinds import InvalidName
+from dmrelease.core.tags import Daily, Release, Weekly, parse_eups_tag
 
 __all__ = [
     "BINARY_CONFIG",
@@ -33,20 +35,29 @@ __all__ = [
     "MANIFEST_LINE_FORMAT",
     "SOURCE_CONFIG",
     "TAG_LINE_FORMAT",
+    "TAG_LIST_HEADERS",
     "FileAction",
     "FilePlan",
     "PlannedFile",
     "ServerConflict",
     "ServerRow",
+    "TagListRows",
     "closure_rows",
     "eups_tag_problem",
     "floating_tags",
     "index_json",
+    "is_floating",
+    "needs_texts",
+    "package_identity_problem",
+    "parse_pkginfo",
     "plan_files",
+    "read_tag_list",
     "render_env_file",
     "render_pkginfo",
     "render_server_manifest",
     "render_tag_list",
+    "tag_list_problems",
+    "tag_list_tag",
     "write_order",
     "write_phase",
 ]
@@ -60,11 +71,9 @@ MANIFEST_LINE_FORMAT = "%-15s %-12s %-10s %-25s %-30s %s"
 INDEX_NAME = "index.json"
 
 _TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
-_KINDS = (
-    (re.compile(r"^w_[0-9]{4}_[0-9]{2}$"), "weekly"),
-    (re.compile(r"^d_[0-9]{4}_[0-9]{2}_[0-9]{2}$"), "daily"),
-    (re.compile(r"^v[0-9]+_[0-9]+_[0-9]+$"), "final"),
-)
+_KINDS = {Weekly: "weekly", Daily: "daily", Release: "final"}
+#: the header lines of a tag list that say what it was made from: a dated tag keeps them
+TAG_LIST_HEADERS = ("BUILD", "CONDA_ENV")
 
 #: config.txt of a source (eupspkg) server: eupspkg.py initServerTree
 SOURCE_CONFIG = """\
@@ -99,11 +108,22 @@ class ServerConflict(DmReleaseError):
 
     exit_code = 1
 
-    def __init__(self, where: str, paths: Iterable[str], *, written: int = 0) -> None:
+    def __init__(
+        self,
+        where: str,
+        paths: Iterable[str],
+        *,
+        written: int = 0,
+        reasons: Mapping[str, str] | None = None,
+    ) -> None:
         self.where = where
         self.paths = tuple(sorted(paths))
         self.written = written
-        lines = [f"{where}/{path}: already there with other bytes" for path in self.paths]
+        said = reasons or {}
+        lines = [
+            f"{where}/{path}: {said.get(path) or 'already there with other bytes'}"
+            for path in self.paths
+        ]
         count = len(self.paths)
         done = (
             "nothing was written" if written == 0
@@ -131,10 +151,65 @@ def eups_tag_problem(name: str) -> str | None:
 def floating_tags(eups_tag: str) -> tuple[str, ...]:
     """The floating tags that follow ``eups_tag``: ``w_latest`` for a weekly, ``d_latest``
     for a daily, ``o_latest`` for a final; none for a candidate or any other tag."""
-    for pattern, kind in _KINDS:
-        if pattern.match(eups_tag):
-            return (FLOATING[kind],)
-    return ()
+    try:
+        kind = _KINDS.get(type(parse_eups_tag(eups_tag)))
+    except InvalidName:
+        return ()
+    return (FLOATING[kind],) if kind else ()
+
+
+def is_floating(tag: str) -> bool:
+    """Whether ``tag`` is a floating tag (``w_latest``, ``d_latest``, ``o_latest``): its
+    tag list may be replaced by any other; every other tag list is dated and kept."""
+    return tag in FLOATING.values()
+
+
+@dataclass(frozen=True)
+class TagListRows:
+    """What a tag list says: its ``#BUILD=`` / ``#CONDA_ENV=`` header values and its rows,
+    product → (flavor, version)."""
+
+    headers: Mapping[str, str]
+    rows: Mapping[str, tuple[str, str]]
+
+
+def read_tag_list(text: str) -> TagListRows:
+    """The header values and rows of a tag list (EUPS's format; other comment lines and
+    lines that are not three words are skipped, as EUPS's reader does)."""
+    headers: dict[str, str] = {}
+    rows: dict[str, tuple[str, str]] = {}
+    for line in text.splitlines()[1:]:
+        if line.startswith("#"):
+            key, equals, value = line[1:].partition("=")
+            if equals and key in TAG_LIST_HEADERS:
+                headers[key] = value.strip()
+            continue
+        words = line.split()
+        if len(words) == 3:
+            rows[words[0]] = (words[1], words[2])
+    return TagListRows(headers, rows)
+
+
+def tag_list_problems(tag: str, there: str, wanted: str) -> list[str]:
+    """Why the tag list of dated ``tag`` that is ``there`` may not become ``wanted``: a
+    dated tag names a version of a product once, so every row there must stay with the
+    same version (its flavor may change: EUPS's clients read ``generic`` for any); rows may
+    be added (another product published under the same tag). The ``#BUILD=`` and
+    ``#CONDA_ENV=`` lines there must stay too (a library's users find its build by them).
+    Empty when the replacement only adds."""
+    old, new = read_tag_list(there), read_tag_list(wanted)
+    problems = []
+    for key in TAG_LIST_HEADERS:
+        if key in old.headers and new.headers.get(key) != old.headers[key]:
+            now = new.headers.get(key)
+            became = f"#{key}={now}" if now is not None else f"no #{key} line"
+            problems.append(f"#{key}={old.headers[key]} there, {became} in this one")
+    for product, (_, version) in sorted(old.rows.items()):
+        if product not in new.rows:
+            problems.append(f"{product} {version} there, no {product} in this one")
+        elif new.rows[product][1] != version:
+            problems.append(f"{product} {version} there, {new.rows[product][1]} in this one")
+    return problems
 
 
 def render_tag_list(
@@ -226,6 +301,38 @@ def render_pkginfo(
     return "".join(f"{name}={_shell_value(value)}\n" for name, value in fields)
 
 
+def parse_pkginfo(text: str) -> dict[str, str]:
+    """The fields of a ``ups/pkginfo`` as :func:`render_pkginfo` (and eupspkg.sh) write
+    them, ``NAME='value'``; lines of another form are skipped."""
+    fields = {}
+    for line in text.splitlines():
+        name, equals, value = line.partition("=")
+        if equals and name.isidentifier():
+            if len(value) >= 2 and value[0] == value[-1] == "'":
+                value = value[1:-1].replace("'\\''", "'")
+            fields[name] = value
+    return fields
+
+
+def package_identity_problem(
+    fields: Mapping[str, str] | None, product: str, version: str, sha1: str
+) -> str | None:
+    """Why a source package on the server, whose ``ups/pkginfo`` says ``fields`` (None:
+    it has none), is not ``product`` ``version`` at commit ``sha1``; None when it is (it is
+    kept as first published, whatever its SOURCE)."""
+    if fields is None:
+        return f"not a source package of {product} {version} (no {product}-{version}/ups/pkginfo)"
+    wanted = {"PRODUCT": product, "VERSION": version, "SHA1": sha1}
+    differ = [
+        f"{key} {fields.get(key, '(none)')!s} there, {value} in this build"
+        for key, value in wanted.items()
+        if fields.get(key) != value
+    ]
+    if differ:
+        return "another package already there: its ups/pkginfo has " + "; ".join(differ)
+    return None
+
+
 def render_env_file(tag: str, conda_env: str | None) -> str:
     """``env/<tag>.env``: the environment the tagged build was made in, as shell lines."""
     lines = [f"EUPS_TAG={_shell_value(tag)}\n"]
@@ -284,23 +391,58 @@ def plan_files(
     wanted: Mapping[str, str],
     existing: Mapping[str, str | None],
     replaceable: Callable[[str], bool],
+    *,
+    texts: Mapping[str, tuple[str, str]] | None = None,
 ) -> FilePlan:
     """Each wanted file (path → digest) against what is there (path → digest, None or
     missing when absent): ADD when absent, SKIP when the same, REPLACE when other bytes and
-    ``replaceable(path)``, else REFUSE. Sorted by path."""
+    ``replaceable(path)``, else REFUSE. Sorted by path.
+
+    A dated tag list (any ``<tag>.list`` but a floating tag's) is replaced only when
+    :func:`tag_list_problems` finds none between the text there and the one wanted
+    (``texts``: path → (there, wanted)); without its texts it is refused. A floating tag's
+    list follows ``replaceable`` alone."""
     files = []
     for path in sorted(wanted):
         digest = wanted[path]
         there = existing.get(path)
+        tag = tag_list_tag(path)
         if there is None:
             files.append(PlannedFile(path, FileAction.ADD, digest, "new"))
         elif there == digest:
             files.append(PlannedFile(path, FileAction.SKIP, digest, "same bytes"))
-        elif replaceable(path):
+        elif not replaceable(path):
+            files.append(PlannedFile(path, FileAction.REFUSE, digest, "other bytes"))
+        elif tag is None or is_floating(tag):
             files.append(PlannedFile(path, FileAction.REPLACE, digest, "other bytes, replaceable"))
         else:
-            files.append(PlannedFile(path, FileAction.REFUSE, digest, "other bytes"))
+            pair = (texts or {}).get(path)
+            problems = ["its text could not be compared"] if pair is None else (
+                tag_list_problems(tag, *pair)
+            )  # fmt: skip
+            if problems:
+                reason = (
+                    f"tag {tag} is published already: "
+                    + "; ".join(problems)
+                    + f" (a dated tag is never moved; only {', '.join(FLOATING.values())} are)"
+                )
+                files.append(PlannedFile(path, FileAction.REFUSE, digest, reason))
+            else:
+                files.append(PlannedFile(path, FileAction.REPLACE, digest, "rows added"))
     return FilePlan(tuple(files))
+
+
+def tag_list_tag(path: str) -> str | None:
+    """The tag of a tag list's path (``tags/w_2025_24.list`` → ``w_2025_24``), else None."""
+    name = path.rpartition("/")[2]
+    return name[: -len(".list")] if name.endswith(".list") and len(name) > 5 else None
+
+
+def needs_texts(path: str) -> bool:
+    """Whether :func:`plan_files` needs the texts of ``path`` to judge a replacement: a
+    dated tag list."""
+    tag = tag_list_tag(path)
+    return tag is not None and not is_floating(tag)
 
 
 def _is_tag_list(path: str) -> bool:
@@ -309,21 +451,28 @@ def _is_tag_list(path: str) -> bool:
 
 def write_phase(path: str) -> int:
     """Which group of :func:`write_order` a server file belongs to: 0 packages and
-    tarballs, 1 manifests, tables, env files and config.txt, 2 index.json, 3 tag lists.
+    tarballs, 1 manifests, tables, env files and config.txt, 2 index.json, 3 tag lists,
+    4 the index.json of the directories holding tag lists (a binary server's root, a
+    source server's tags/) and the root's: an index never names a tag list not there yet.
     The files of one group may be written in any order (or at once)."""
     name = path.rsplit("/", 1)[-1]
     if _is_tag_list(path):
         return 3
     if name == INDEX_NAME:
-        return 2
+        return 4 if path in _LATE_INDEXES else 2
     if name.endswith((".eupspkg", ".tar.gz")):
         return 0
     return 1
 
 
+#: the indexes written after the tag lists (see :func:`write_phase`)
+_LATE_INDEXES = (INDEX_NAME, f"tags/{INDEX_NAME}")
+
+
 def write_order(plan: FilePlan) -> list[PlannedFile]:
     """The files to write (ADD, REPLACE) in the order that keeps a server consistent at
     every moment: packages and tarballs, then manifests, tables, env files and config.txt,
-    then index.json files (deepest directory first), tag lists last."""
+    then index.json files (deepest directory first), tag lists, and last the indexes
+    naming them (tags/ then the root)."""
     writes = [f for f in plan.files if f.action in (FileAction.ADD, FileAction.REPLACE)]
     return sorted(writes, key=lambda f: (write_phase(f.path), -f.path.count("/"), f.path))

@@ -6,7 +6,9 @@ file of the source server tree for its packages (DESIGN.md §6): ``products/<p>-
 (the package as EUPS's eupspkg distrib makes it, from the workspace's clone at the build's
 commit), ``manifests/<p>-<v>.manifest`` (the package's whole dependency closure, deepest
 first), ``tables/<p>-<v>.table``, ``tags/<TAG>.list`` (with ``#BUILD=`` and
-``#CONDA_ENV=``) and ``env/<TAG>.env`` for the tag and each floating tag, ``config.txt``,
+``#CONDA_ENV=``) for the tag and each floating tag, ``env/<TAG>.env`` for the tag only
+(as tarball writes it: a floating tag's environment is its tag list's ``#CONDA_ENV=``),
+``config.txt``,
 and hands them to the server tree, which plans first (a file there with other bytes is
 refused before anything is written, exit 1), then writes only what is missing, tag lists
 last. Every file is made with the same bytes from the same build, so a rerun after a kill
@@ -23,8 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from dmrelease.adapters.config import auto_git_jobs, child_environment
@@ -33,28 +34,34 @@ from dmrelease.adapters.eupspkg import (
     PackageFailed,
     SourcePackage,
     make_package,
+    pkginfo_in,
     table_at,
 )
 from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.adapters.server_tree import Destination, open_destination, publish_tree
+from dmrelease.adapters.versiondb import read_build as read_versiondb_build
 from dmrelease.core.config import Config
 from dmrelease.core.distrib import (
     SOURCE_CONFIG,
     FileAction,
+    ServerConflict,
     closure_rows,
     eups_tag_problem,
+    package_identity_problem,
+    parse_pkginfo,
     render_env_file,
     render_server_manifest,
     render_tag_list,
 )
-from dmrelease.core.errors import UsageError
-from dmrelease.core.limits import decode_text
-from dmrelease.core.manifest import BUILD_ID_RE, Manifest, parse_manifest
-from dmrelease.core.redact import url_secrets
+from dmrelease.core.errors import DmReleaseError, UsageError
+from dmrelease.core.libraries import Library, library_packages
+from dmrelease.core.manifest import Manifest
+from dmrelease.core.redact import storage_userinfo_problem, url_secrets
 from dmrelease.core.requests import PublishRequest
 from dmrelease.stages.workspace import Workspace
 
 __all__ = [
+    "LibraryNotPublished",
     "Published",
     "check_request",
     "default_source",
@@ -71,6 +78,11 @@ def default_source(eups_tag: str) -> str:
     """How packages get their source unless asked: embedded (``package``) for a final
     ``vM_n_p``, so that it installs without git access; cloned (``git``) otherwise."""
     return "package" if _FINAL_RE.match(eups_tag) else "git"
+
+
+class LibraryNotPublished(DmReleaseError):
+    """Packages of a library the build uses are not on the destination (exit 1): a
+    product's publish never makes a library's packages, its own release does."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,8 @@ class Published:
     written: tuple[str, ...] = ()
     dry_run: bool = False
     seconds: float = 0.0
+    kept_sources: tuple[tuple[str, int], ...] = ()
+    libraries: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         files = {
@@ -110,6 +124,8 @@ class Published:
             "dry_run": self.dry_run,
             "packages": [{"name": n, "version": v} for n, v in self.packages],
             "on_server": list(self.on_server),
+            "kept_sources": dict(self.kept_sources),
+            "libraries": list(self.libraries),
             "files": files,
             "counts": {
                 "packages": len(self.packages),
@@ -120,33 +136,9 @@ class Published:
 
 
 def read_build(config: Config, build_id: str | None) -> Manifest:
-    """The manifest of build ``build_id`` in versiondb (``manifests/bNNNN.txt``); None:
-    the last build (highest number). UsageError when versiondb has no such build."""
-    folder = config.versiondb / "manifests"
-    builds = sorted((int(m[1]), m[0]) for m in map(BUILD_ID_RE.match, _stems(folder)) if m)
-    if not builds:
-        raise UsageError(
-            f"{config.versiondb}: versiondb has no build yet; run dm-release rebuild first"
-        )
-    if build_id is None:
-        build_id = builds[-1][1]
-    elif not BUILD_ID_RE.match(build_id):
-        raise UsageError(f"build {build_id!r}: a build id is b followed by digits (b1234)")
-    file = folder / f"{build_id}.txt"
-    if not file.is_file():
-        raise UsageError(
-            f"build {build_id} is not in versiondb {config.versiondb} "
-            f"(its builds: {builds[0][1]} to {builds[-1][1]})"
-        )
-    manifest = parse_manifest(decode_text(file.read_bytes(), str(file)), str(file))
-    return replace(manifest, build_id=build_id) if manifest.build_id is None else manifest
-
-
-def _stems(folder: Path) -> list[str]:
-    try:
-        return [f.stem for f in folder.glob("b*.txt")]
-    except OSError:
-        return []
+    """The manifest of build ``build_id`` in versiondb (None: the last build), checked
+    (adapters/versiondb.py read_build, which tarball reads with too)."""
+    return read_versiondb_build(config.versiondb, build_id)
 
 
 def check_request(config: Config, request: PublishRequest) -> tuple[str, Manifest]:
@@ -165,6 +157,8 @@ def check_request(config: Config, request: PublishRequest) -> tuple[str, Manifes
             "no source server to publish to: give --server-dir, or set paths.source_server "
             "(DM_RELEASE_SOURCE_SERVER_DIR)"
         )
+    if problem := storage_userinfo_problem(where):  # before the fetch, never repeating it
+        raise UsageError(problem)
     return where, read_build(config, request.build_id)
 
 
@@ -186,10 +180,9 @@ def _selected(manifest: Manifest, products: Sequence[str]) -> list[str]:
 
 
 def replaceable_for(tags: Sequence[str]) -> Callable[[str], bool]:
-    """What a publish may replace: tag lists, and the env files of the floating ``tags``
-    (they follow their tag list; a dated tag's env file is written once)."""
-    floating_env = {f"env/{t}.env" for t in tags}
-    return lambda path: path.endswith(".list") or path in floating_env
+    """What a publish may replace: tag lists (``tags``, the floating ones, are kept for
+    callers: no env file is written for them, so none is replaced)."""
+    return lambda path: path.endswith(".list")
 
 
 def source_tree_files(
@@ -197,12 +190,16 @@ def source_tree_files(
     packages: Sequence[SourcePackage],
     tags: Sequence[str],
     conda_env: str | None,
+    libraries: frozenset[str] = frozenset(),
 ) -> dict[str, bytes]:
     """Every file of the source server tree for ``packages`` of ``manifest`` under
-    ``tags`` (the index.json files are the server tree's)."""
+    ``tags`` (the index.json files are the server tree's). The packages of ``libraries``
+    are named by the tag lists and the manifests only: their files are their library's."""
     build_id = manifest.build_id
     files: dict[str, bytes] = {"config.txt": SOURCE_CONFIG.encode()}
     for package in packages:
+        if package.name in libraries:
+            continue
         stem = f"{package.name}-{package.version}"
         if package.data is not None:  # None: on the server already, kept as it is
             files[f"products/{stem}.eupspkg"] = package.data
@@ -215,7 +212,8 @@ def source_tree_files(
     for tag in tags:
         text = render_tag_list(tag, listed, build_id=build_id, conda_env=conda_env)
         files[f"tags/{tag}.list"] = text.encode()
-        files[f"env/{tag}.env"] = render_env_file(tag, conda_env).encode()
+    if tags:  # the tag's own only, as tarball's: a floating tag's would have to be replaced
+        files[f"env/{tags[0]}.env"] = render_env_file(tags[0], conda_env).encode()
     return files
 
 
@@ -241,22 +239,27 @@ def _make_all(
     on_server: frozenset[str],
     tables_kept: frozenset[str],
     progress: Progress,
+    libraries: frozenset[str] = frozenset(),
 ) -> list[SourcePackage]:
     """The packages ``names``, made from their clones; those ``on_server`` are not made
-    again (only their table file is read, unless it is there too: ``tables_kept``)."""
+    again (only their table file is read, unless it is there too: ``tables_kept``), nor
+    are the ``libraries``' (on the server, published by their library's release)."""
     clones = workspace.clones()
-    absent = [n for n in names if n not in clones]
+    absent = [n for n in names if n not in clones and n not in libraries]
     if absent:
         raise UsageError(
             f"{', '.join(absent)}: in build {manifest.build_id} but not among the packages "
             "of the products (give --products, or the configuration the build was made with)"
         )
     entries = manifest.packages
-    repositories = {n: _repository(workspace, n) for n in names}
+    repositories = {n: _repository(workspace, n) for n in names if n not in libraries}
     timeout = float(config.git_timeout)
 
     def make(name: str) -> SourcePackage:
         entry = entries[name]
+        if name in libraries:
+            phase.advance(name)
+            return SourcePackage(name, entry.version, entry.sha, None, None)
         if name in on_server:
             table = None
             if name not in tables_kept:  # a kill between the package and its table
@@ -279,6 +282,61 @@ def _package_name(name: str, version: str) -> str:
     return f"{name}-{version}.eupspkg"
 
 
+def _kept(destination: Destination, manifest: Manifest, on_server: Sequence[str]) -> dict[str, str]:
+    """The SOURCE of each package ``on_server`` (name → git or package), read from the
+    ``ups/pkginfo`` of the destination's package; ServerConflict (exit 1) naming each one
+    whose PRODUCT, VERSION or SHA1 is not the build's: another package is never kept."""
+    entries = manifest.packages
+    sources: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for name in on_server:
+        entry = entries[name]
+        path = f"products/{_package_name(name, entry.version)}"
+        data = destination.read(path)
+        text = None if data is None else pkginfo_in(data, name, entry.version)
+        fields = None if text is None else parse_pkginfo(text)
+        problem = package_identity_problem(fields, name, entry.version, entry.sha)
+        if problem is not None or fields is None:
+            problems[path] = problem or "unreadable"
+        else:
+            sources[name] = fields.get("SOURCE", "(none)")
+    if problems:
+        raise ServerConflict(destination.where, problems, reasons=problems)
+    return sources
+
+
+def _kept_text(sources: Mapping[str, str]) -> str:
+    counts = _counts(sources)
+    parts = [
+        f"{n} package{'s' if n != 1 else ''} kept with SOURCE={source}"
+        for source, n in sorted(counts.items())
+    ]
+    return ", ".join(parts) if parts else "none kept"
+
+
+def _check_libraries(
+    destination: Destination,
+    manifest: Manifest,
+    owners: Mapping[str, Library],
+    there: set[str],
+) -> None:
+    """LibraryNotPublished (exit 1) naming every library package absent from the
+    destination, its library and the library's tag."""
+    entries = manifest.packages
+    absent = [
+        f"{name} {entries[name].version}: a package of {owner.shown}, not on "
+        f"{destination.where} (products/{_package_name(name, entries[name].version)})"
+        for name, owner in owners.items()
+        if _package_name(name, entries[name].version) not in there
+    ]
+    if absent:
+        raise LibraryNotPublished(
+            "\n".join(absent) + "\na product's publish never makes its libraries' packages: "
+            "publish the library to this server first (dm-release publish of its build, "
+            "under its tag): nothing was written"
+        )
+
+
 def publish(
     config: Config,
     request: PublishRequest,
@@ -299,31 +357,43 @@ def publish(
     tags = tuple(dict.fromkeys((request.eups_tag, *request.floating)))
     if destination is None:
         destination = open_destination(where, child_environment({}) if environ is None else environ)
+    if not request.dry_run:
+        destination.check_writable()  # before any package is made, as tarball does
     there = set(destination.names("products"))
     entries = manifest.packages
-    on_server = frozenset(n for n in names if _package_name(n, entries[n].version) in there)
+    owners = {n: lib for n, lib in library_packages_of(workspace, manifest).items() if n in names}
+    _check_libraries(destination, manifest, owners, there)
+    libraries = frozenset(owners)
+    on_server = [n for n in names if _package_name(n, entries[n].version) in there]
+    sources = _kept(destination, manifest, on_server)  # libraries' too: the same rule
     tables = set(destination.names("tables"))
     kept = frozenset(n for n in on_server if f"{n}-{entries[n].version}.table" in tables)
+    own_kept = {n: s for n, s in sources.items() if n not in libraries}
     print(
         f"publish {build_id} as {', '.join(tags)} to {destination.where}: {len(names)} "
-        f"packages, SOURCE={request.source}, {len(on_server)} already on the server (kept "
-        f"as published), {len(names) - len(on_server)} to make"
+        f"packages, SOURCE={request.source}; {len(own_kept)} already on the server as first "
+        f"published ({_kept_text(own_kept)}), "
+        + (f"{len(libraries)} of libraries (there), " if libraries else "")
+        + f"{len(names) - len(on_server)} to make"
         + (" (dry run)" if request.dry_run else ""),
         file=log,
     )  # fmt: skip
     shown = progress_for(log) if progress is None else progress
-    packages = _make_all(config, request, workspace, manifest, names, on_server, kept, shown)
+    packages = _make_all(
+        config, request, workspace, manifest, names, frozenset(on_server), kept, shown,
+        libraries,
+    )  # fmt: skip
     tableless = [
         f"{p.name}: no ups/{p.name}.table at {p.sha}"
         for p in packages
-        if p.table is None and p.name not in kept
+        if p.table is None and p.name not in kept and p.name not in libraries
     ]
     if tableless:
         raise PackageFailed(
             "\n".join(tableless) + "\nEUPS cannot install a source package without its table "
             "file (its build runs setup -r . in the package): nothing was written"
         )
-    files = source_tree_files(manifest, packages, tags, config.env_name)
+    files = source_tree_files(manifest, packages, tags, config.env_name, libraries)
     outcome = publish_tree(
         destination, files, replaceable=replaceable_for(request.floating),
         dry_run=request.dry_run, log=log, indexed=("products", "tables"),
@@ -332,8 +402,24 @@ def publish(
     return Published(
         build_id, request.eups_tag, tags, request.source, destination.where,
         tuple((p.name, p.version) for p in packages),
-        tuple(f"products/{_package_name(p.name, p.version)}" for p in packages if p.data is None),
+        tuple(
+            f"products/{_package_name(p.name, p.version)}"
+            for p in packages if p.data is None and p.name not in libraries
+        ),
         by_action[FileAction.ADD],
         by_action[FileAction.SKIP], by_action[FileAction.REPLACE], outcome.written,
         request.dry_run, time.monotonic() - started,
+        tuple(sorted(_counts(own_kept).items())), tuple(sorted(libraries)),
     )  # fmt: skip
+
+
+def _counts(sources: Mapping[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for source in sources.values():
+        counts[source] = counts.get(source, 0) + 1
+    return counts
+
+
+def library_packages_of(workspace: Workspace, manifest: Manifest) -> dict[str, Library]:
+    """The packages of ``manifest`` that come from the workspace's libraries."""
+    return library_packages(manifest, workspace.libraries)

@@ -35,18 +35,22 @@ from typing import Any, TextIO
 from dmrelease.adapters.binary_pack import (
     PackedTarball,
     checksum_name,
+    checksum_problem,
     checksum_text,
     pack,
     tarball_name,
+    tarball_problem,
 )
 from dmrelease.adapters.config import auto_jobs, child_environment
 from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.adapters.server_tree import Destination, TreeOutcome, open_destination, publish_tree
 from dmrelease.adapters.stack import Stack
+from dmrelease.adapters.versiondb import read_build
 from dmrelease.core.config import Config
 from dmrelease.core.distrib import (
     BINARY_CONFIG,
     FileAction,
+    ServerConflict,
     closure_rows,
     eups_tag_problem,
     render_env_file,
@@ -54,8 +58,7 @@ from dmrelease.core.distrib import (
     render_tag_list,
 )
 from dmrelease.core.errors import DmReleaseError, UsageError
-from dmrelease.core.limits import decode_text
-from dmrelease.core.manifest import BUILD_ID_RE, Manifest, parse_manifest
+from dmrelease.core.manifest import Manifest
 from dmrelease.core.requests import TarballRequest
 from dmrelease.stages.workspace import Workspace
 
@@ -115,27 +118,9 @@ class Packed:
 
 
 def build_manifest(config: Config, build_id: str | None) -> Manifest:
-    """The manifest of ``build_id`` in versiondb (None: the last build recorded there);
-    UsageError (exit 2) when there is none."""
-    folder = config.versiondb / "manifests"
-    if build_id is None:
-        numbers = sorted(
-            int(match.group(1))
-            for match in (BUILD_ID_RE.match(p.stem) for p in folder.glob("b*.txt"))
-            if match
-        )
-        if not numbers:
-            raise UsageError(f"{folder}: no build recorded yet: run dm-release rebuild first")
-        build_id = f"b{numbers[-1]}"
-    path = folder / f"{build_id}.txt"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{build_id}: no such build in versiondb ({path})") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    manifest = parse_manifest(decode_text(data, str(path)), str(path))
-    return manifest if manifest.build_id else Manifest(build_id, manifest.entries)
+    """The manifest of build ``build_id`` in versiondb (None: the last build), checked
+    (adapters/versiondb.py read_build, which publish reads with too)."""
+    return read_build(config.versiondb, build_id)
 
 
 def _selected(manifest: Manifest, products: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -229,6 +214,8 @@ def tarball(
         f"{len(on_server)} already on the server, {len(to_pack)} to pack",
         file=log,
     )
+    kept = [(n, v) for n, v in packages if names[n] in there]
+    sidecars = _kept_tarballs(dest, kept, flavor, there)
     staging = config.work_dir / "tarball-staging" / flavor
     shutil.rmtree(staging, ignore_errors=True)  # a killed run's leftovers: packed again
     try:
@@ -237,12 +224,7 @@ def tarball(
         for done in made:
             wanted[done.name] = done.path
             wanted[checksum_name(done.name)] = checksum_text(done.sha256, done.name).encode()
-        for name in on_server:  # made before: its checksum from the server's own bytes
-            sidecar = checksum_name(name)
-            if sidecar not in there:
-                digest = dest.digest(name)
-                if digest is not None:
-                    wanted[sidecar] = checksum_text(digest, name).encode()
+        wanted.update(sidecars)  # made before, found whole: its checksum file if missing
         outcome = publish_tree(
             dest, wanted, replaceable=_replaceable, dry_run=request.dry_run, log=log
         )
@@ -251,6 +233,34 @@ def tarball(
     return _packed(
         request, build_id, flavor, dest, checked.tags, packages, made, on_server, outcome
     )
+
+
+def _kept_tarballs(
+    dest: Destination, packages: list[tuple[str, str]], flavor: str, there: set[str]
+) -> dict[str, bytes]:
+    """Check each tarball already on the server before it is kept (never packed again):
+    one with its checksum file must have the SHA-256 that file records (the file is
+    written after the tarball, from the bytes packed); one without (a kill between the
+    two) must be a tar.gz whose members are all under ``<p>/<v>/``, and gets its checksum
+    file from the server's bytes (returned: path → text). ServerConflict (exit 1) naming
+    each other one: a file that is not this version's tarball is never kept."""
+    problems: dict[str, str] = {}
+    sidecars: dict[str, bytes] = {}
+    for product, version in packages:
+        name = tarball_name(product, version, flavor)
+        sidecar = checksum_name(name)
+        digest = dest.digest(name)
+        if sidecar in there:
+            problem = checksum_problem(dest.read(sidecar), digest, name)
+        else:
+            problem = tarball_problem(dest.read(name), product, version)
+            if problem is None and digest is not None:
+                sidecars[sidecar] = checksum_text(digest, name).encode()
+        if problem is not None:
+            problems[name] = problem
+    if problems:
+        raise ServerConflict(dest.where, problems, reasons=problems)
+    return sidecars
 
 
 def _pack_all(
@@ -298,7 +308,9 @@ def _tree(
         ]
         text = render_server_manifest(name, version, rows)
         wanted[f"manifests/{name}-{version}@{flavor}.manifest"] = text.encode()
-    listed = [(name, flavor, version) for name, version in packages]
+    # rows of flavor generic, as EUPS writes a binary server's tag lists: one list serves
+    # every flavor sharing the server (the manifests name the flavor)
+    listed = [(name, "generic", version) for name, version in packages]
     for tag in tags:
         text = render_tag_list(tag, listed, build_id=manifest.build_id, conda_env=conda_env)
         wanted[f"{tag}.list"] = text.encode()
