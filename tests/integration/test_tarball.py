@@ -277,6 +277,34 @@ def test_a_tarball_there_that_is_not_this_version_is_refused(tmp_path: Path, cas
     assert snapshot(server) == before
 
 
+def test_a_dated_tag_list_is_never_moved_the_floating_one_is(tmp_path: Path) -> None:
+    config, versions = built_product(tmp_path)
+    server = tmp_path / "server"
+    code, _, err = tarball(config, server)
+    assert code == 0, err
+    listed = (server / f"{TAG}.list").read_text()
+    row = f"{'geom':<20} {'generic':<10} "
+    assert f"{row}{versions['geom']}\n" in listed
+    # the weekly as another build published it: geom at another version
+    (server / f"{TAG}.list").write_text(listed.replace(f"{row}{versions['geom']}", f"{row}g0"))
+    (server / "w_latest.list").write_text("EUPS distribution w_latest version list. Version 1.0\n")
+    before = snapshot(server)
+    code, doc, err = tarball(config, server)
+    assert code == 1, err
+    assert doc["error"] == (
+        f"{server}/{TAG}.list: tag {TAG} is published already: geom g0 there, "
+        f"{versions['geom']} in this one (a dated tag is never moved; only w_latest, "
+        "d_latest, o_latest are)\n"
+        "1 server file would be rewritten; a published file is never changed: nothing was "
+        "written"
+    )
+    assert snapshot(server) == before
+    (server / f"{TAG}.list").write_text(listed)
+    code, doc, err = tarball(config, server)  # the floating tag alone moves back
+    assert (code, doc["files"]["replaced"]) == (0, ["w_latest.list"]), err
+    assert (server / "w_latest.list").read_text() == listed.replace(TAG, "w_latest")
+
+
 def test_a_conflicting_checksum_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     config, versions = built_product(tmp_path)
     server = tmp_path / "server"
