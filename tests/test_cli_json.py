@@ -332,8 +332,7 @@ def test_tarball_without_a_build_is_exit_2_with_the_error(
     status, doc, err = document(
         capsys, "tarball", "--config", config, "--tag", "w_2025_24", "--server-dir", server
     )
-    folder = tmp_path / "versiondb" / "manifests"
-    message = f"{folder}: no build recorded yet: run dm-release rebuild first"
+    message = f"{tmp_path / 'versiondb'}: versiondb has no build yet; run dm-release rebuild first"
     assert (status, err) == (2, f"dm-release: error: {message}\n")
     assert doc == {"verb": "tarball", "ok": False, "diagnostics": [], "error": message}
     assert not server.exists()
