@@ -45,7 +45,7 @@ def test_a_url_without_userinfo_passes(where: str) -> None:
     assert storage_userinfo_problem(where) is None
 
 
-@pytest.mark.parametrize("verb", ["tarball"])
+@pytest.mark.parametrize("verb", ["publish", "tarball"])
 @pytest.mark.parametrize("scheme", ["s3", "gs"])
 def test_publish_and_tarball_never_print_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, verb: str, scheme: str
