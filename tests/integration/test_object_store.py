@@ -37,10 +37,11 @@ TREE = {
     "tables/a-1.0.table": b"setupRequired(b)\n",
     "w_2025_24.list": b"EUPS distribution w_2025_24 version list. Version 1.0\n",
 }
-#: the order publish_tree uploads TREE in: packages and metadata, indexes, tag lists last
+#: the order publish_tree uploads TREE in: packages and metadata, indexes, tag lists, the
+#: root index naming the tag list last
 ORDER = [
     "a-1.0@Linux64.tar.gz", "manifests/a-1.0@Linux64.manifest", "tables/a-1.0.table",
-    "config.txt", "manifests/index.json", "tables/index.json", "index.json", "w_2025_24.list",
+    "config.txt", "manifests/index.json", "tables/index.json", "w_2025_24.list", "index.json",
 ]  # fmt: skip
 
 
@@ -108,7 +109,7 @@ def test_a_new_tag_uploads_its_list_and_the_index_only(s3: S3Emulator, tmp_path:
     second = {**TREE, "w_2025_25.list": b"EUPS distribution w_2025_25 version list.\n"}
     second["w_2025_24.list"] = b"EUPS distribution w_2025_24 version list. (moved)\n"
     assert _publish(where, second, tmp_path / "log") == (
-        "index.json", "w_2025_24.list", "w_2025_25.list",
+        "w_2025_24.list", "w_2025_25.list", "index.json",
     )  # fmt: skip
     uploads = s3.uploads(bucket)
     assert {k: n for k, n in uploads.items() if n != 1} == {"index.json": 2, "w_2025_24.list": 2}
@@ -345,7 +346,7 @@ def test_tarball_to_s3_installs_with_the_real_eups_from_the_bucket(
     assert code == 0, err
     document = json.loads(out)
     written = document["files"]["written"]
-    assert written[-2:] == ["w_2025_24.list", "w_latest.list"]
+    assert written[-3:] == ["w_2025_24.list", "w_latest.list", "index.json"]
     assert document["counts"]["written"] == len(written) == len(s3.uploads(bucket))
     code, out, err = _dm_release(*args, "--json", cwd=tmp_path, env=_environment())
     assert code == 0, err
@@ -431,7 +432,9 @@ def test_publish_to_s3_then_a_rerun_uploads_nothing(s3: S3Emulator, built: Built
     uploaded = s3.objects(bucket, "source/rubin-env-9/")
     assert uploaded == {path: (built.server / path).read_bytes() for path in tree(built.server)}
     assert first["files"]["written"] == local["files"]["written"]
-    assert first["files"]["written"][-2:] == ["tags/w_2025_24.list", "tags/w_latest.list"]
+    assert first["files"]["written"][-4:] == [
+        "tags/w_2025_24.list", "tags/w_latest.list", "tags/index.json", "index.json",
+    ]  # fmt: skip
     again = publish_json(built, "--tag", "w_2025_24", "--server-dir", where)
     assert again["counts"]["written"] == 0 and again["files"]["written"] == []
     assert set(s3.uploads(bucket).values()) == {1}
