@@ -88,7 +88,7 @@ PUBLISHING = "s3,gcs"
 
 
 def _dm_release(session: nox.Session, *args: str, extras: str = "") -> None:
-    """Install dm-release from this checkout (with ``extras``), then run it in the
+    """Install dm-release from this checkout (with the extras given), then run it in the
     directory nox was invoked from, not the noxfile's (where nox runs sessions): nox -f
     <dm-release>/noxfile.py -s validate -- TAG in a product's directory finds its
     dm-release.toml there or in a parent, and a relative --config, --dir or work_dir means

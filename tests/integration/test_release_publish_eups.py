@@ -17,7 +17,7 @@ from vendor import Vendor
 
 pytestmark = pytest.mark.usefixtures(clean_environment.__name__)
 
-TAGS = ("current", "o_latest", "v29_1_0", "w_2025_24", "w_latest")
+TAGS = ("current", "o_latest", "v29_1_0", "v29_1_0_rc1", "w_2025_24", "w_latest")
 
 
 def test_eups_installs_the_published_final_and_weekly(
@@ -31,8 +31,9 @@ def test_eups_installs_the_published_final_and_weekly(
     served = serve_tree(binary(setup))
     stack = tmp_path / "stack"
     distrib_install(eups_vendor, stack, served.url, "meta", tag="v29_1_0")
-    # EUPS declares every tag of the server whose list names the version: the weekly's
-    # and the final's (the candidate was tagged only, not built nor published)
+    # EUPS declares every tag of the server whose list names the version: the weekly's,
+    # the candidate's (tagged without a build, it publishes the weekly's green build it
+    # tags) and the final's
     assert eups_list(eups_vendor, stack) == [Listed(n, v[n], TAGS) for n in PACKAGES]
     assert setup_ok(eups_vendor, stack, "meta")
     assert ("GET", "/v29_1_0.list") in served.requests
