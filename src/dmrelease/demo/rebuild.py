@@ -253,7 +253,8 @@ def _show_nightly(tour: Tour, config: Config, title: str, step: str, done: Night
     """How many packages the nightly built and reused, the tags it published, its row."""
     tour.say(f"  {title}: {len(done.built)} built, {done.reused} reused")
     if done.reused:
-        tour.words("built:", sorted(name for name, _ in done.built))
+        made = [e.name for e in done.manifest.entries if (e.name, e.version) in done.built]
+        tour.words("built:", made)  # in build order
     for entry in done.manifest.entries:
         action = "built" if (entry.name, entry.version) in done.built else "reused"
         tour.detail(f"    {action:<8} {entry.name:<15} {entry.version}")
