@@ -193,7 +193,10 @@ def test_a_publish_stopped_midway_finishes_on_rerun_writing_no_file_twice(
     assert set(published.skipped) <= set(dying.writes)  # the 3 others, but a table kept
     assert published.written == tuple(rerun.writes)
     assert rerun.writes[-4:] == [
-        "tags/w_2025_24.list", "tags/w_latest.list", "tags/index.json", "index.json",
+        "tags/w_2025_24.list",
+        "tags/w_latest.list",
+        "tags/index.json",
+        "index.json",
     ]  # fmt: skip: the indexes naming the tag lists after them
 
 
@@ -384,10 +387,13 @@ def test_packages_are_the_same_bytes_from_another_work_dir(built: Built, tmp_pat
     v, sha = built.versions["afw"], built.shas["afw"]
     members = _members(second / f"products/afw-{v}.eupspkg")  # a real package, not just gzip
     assert sorted(members) == [f"afw-{v}", f"afw-{v}/ups", f"afw-{v}/ups/pkginfo"]
-    assert members[f"afw-{v}/ups/pkginfo"][5] == (
-        f"PRODUCT='afw'\nVERSION='{v}'\nFLAVOR='generic'\nSOURCE='git'\nSHA1='{sha}'\n"
-        f"REPOSITORY='{built.product.url('afw')}'\nREPOVERSION='{sha}'\n"
-    ).encode()
+    assert (
+        members[f"afw-{v}/ups/pkginfo"][5]
+        == (
+            f"PRODUCT='afw'\nVERSION='{v}'\nFLAVOR='generic'\nSOURCE='git'\nSHA1='{sha}'\n"
+            f"REPOSITORY='{built.product.url('afw')}'\nREPOVERSION='{sha}'\n"
+        ).encode()
+    )
 
 
 def test_a_package_without_a_table_is_refused_before_anything_is_written(
@@ -416,7 +422,9 @@ def test_a_final_of_a_candidates_versions_keeps_the_candidates_packages(built: B
     assert (final["source"], final["tags"]) == ("package", ["v1_0_0", "o_latest"])
     assert len(final["on_server"]) == 6  # the candidate's SOURCE=git packages, kept
     assert sorted(final["files"]["added"]) == [
-        "env/v1_0_0.env", "tags/o_latest.list", "tags/v1_0_0.list",
+        "env/v1_0_0.env",
+        "tags/o_latest.list",
+        "tags/v1_0_0.list",
     ]  # fmt: skip: no env file for the floating tag
     assert sorted(final["files"]["replaced"]) == ["env/index.json", "tags/index.json"]
     assert tree(built.server / "products") == packages
