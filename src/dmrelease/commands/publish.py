@@ -14,6 +14,12 @@ from dmrelease.adapters.config import (
     word_environment,
 )
 from dmrelease.commands.machine import add_json_flag, emit
+from dmrelease.commands.servers import (
+    add_server_dir,
+    add_tag_flags,
+    requested_tags,
+    run_in_workspace,
+)
 
 #: the options of dmrelease.core.config that publish takes as flags (--tag is its own)
 FLAGS = ("build_id", "eupspkg_source", "selected")
@@ -54,22 +60,8 @@ def register(verbs: Any) -> None:
     add_config_option(parser)
     reads_environment(parser, "object_storage")  # --server-dir s3://, gs://
     add_json_flag(parser, "the build, the tags and every server file by what was done to it")
-    parser.add_argument(
-        "--tag", dest="eups_tag", metavar="TAG",
-        help="the EUPS tag to publish the build under (required): w_2025_24, d_2025_06_11, "
-        "v29_1_0_rc1, v29_1_0; letters, digits and _ only [env EUPS_TAG]",
-    )  # fmt: skip
-    parser.add_argument(
-        "--also-tag", nargs="*", metavar="TAG",
-        help="floating tags to publish too, replacing their tag lists (default: w_latest "
-        "for a weekly, d_latest for a daily, o_latest for a final, none otherwise; the "
-        "flag alone: none)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--server-dir", metavar="DIR",
-        help="where the source server tree goes: a directory, s3://BUCKET/PATH or "
-        "gs://BUCKET/PATH (default: paths.source_server)",
-    )  # fmt: skip
+    add_tag_flags(parser, "the EUPS tag to publish the build under", "publish")
+    add_server_dir(parser, "source server", "paths.source_server")
     parser.add_argument(
         "--dry-run", action="store_true",
         help="make the packages and print the plan (each file to add, skip, replace or "
@@ -82,27 +74,23 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
-    from dmrelease.core.distrib import floating_tags
-    from dmrelease.core.errors import UsageError
-    from dmrelease.core.requests import PublishRequest, RefList
+    from dmrelease.core.requests import PublishRequest
     from dmrelease.stages.publish import check_request, default_source, publish
-    from dmrelease.stages.workspace import open_workspace, work_dir_lock
 
     loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
     asked = loaded.request
-    if not asked.eups_tag:
-        raise UsageError("publish needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
-    tag = asked.eups_tag
-    floating = floating_tags(tag) if args.also_tag is None else tuple(args.also_tag)
+    tag, floating = requested_tags("publish", args, loaded)
     request = PublishRequest(
         tag, asked.build_id, asked.selected, asked.eupspkg_source or default_source(tag),
         floating, args.server_dir, args.dry_run,
     )  # fmt: skip
     config = loaded.config
     check_request(config, request)  # bad input stops before any fetch
-    with work_dir_lock(config):  # the clones: the build's commits are in them once fetched
-        workspace = open_workspace(config, request.products, RefList(), log=sys.stderr)
-        published = publish(config, request, workspace, log=sys.stderr)
+    published = run_in_workspace(
+        config,
+        request.products,
+        lambda workspace: publish(config, request, workspace, log=sys.stderr),
+    )
     if args.json:
         emit(args, published.as_dict())
     return 0

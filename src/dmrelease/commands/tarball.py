@@ -14,6 +14,12 @@ from dmrelease.adapters.config import (
     word_environment,
 )
 from dmrelease.commands.machine import add_json_flag, emit
+from dmrelease.commands.servers import (
+    add_server_dir,
+    add_tag_flags,
+    requested_tags,
+    run_in_workspace,
+)
 from dmrelease.core.config import FLAVORS
 
 #: the options of dmrelease.core.config that tarball takes as flags (--tag is its own)
@@ -56,27 +62,13 @@ def register(verbs: Any) -> None:
     add_config_option(parser)
     reads_environment(parser, "object_storage")  # --server-dir s3://, gs://
     add_json_flag(parser, "the build, the tarballs packed and every server file's fate")
-    parser.add_argument(
-        "--tag", dest="eups_tag", metavar="TAG",
-        help="the EUPS tag to publish the build under (required): w_2025_24, d_2025_06_11, "
-        "v29_1_0_rc1, v29_1_0; letters, digits and _ only [env EUPS_TAG]",
-    )  # fmt: skip
-    parser.add_argument(
-        "--also-tag", nargs="*", metavar="TAG",
-        help="floating tags to write too, replacing their tag lists (default: w_latest "
-        "for a weekly, d_latest for a daily, o_latest for a final, none otherwise; the "
-        "flag alone: none)",
-    )  # fmt: skip
+    add_tag_flags(parser, "the EUPS tag to publish the build under", "write")
     parser.add_argument(
         "--flavor", choices=FLAVORS,
         help="the EUPS flavor of the stack and of the tarballs (default: build.flavor, "
         "this machine's)",
     )  # fmt: skip
-    parser.add_argument(
-        "--server-dir", metavar="DIR",
-        help="where the binary server tree goes: a directory, s3://BUCKET/PATH or "
-        "gs://BUCKET/PATH (default: paths.binary_server)",
-    )  # fmt: skip
+    add_server_dir(parser, "binary server", "paths.binary_server")
     parser.add_argument(
         "--dry-run", action="store_true",
         help="pack into the work dir and print the plan (each file to add, skip, replace "
@@ -89,27 +81,23 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
-    from dmrelease.core.distrib import floating_tags
-    from dmrelease.core.errors import UsageError
-    from dmrelease.core.requests import RefList, TarballRequest
+    from dmrelease.core.requests import TarballRequest
     from dmrelease.stages.tarball import check_request, tarball
-    from dmrelease.stages.workspace import open_workspace, work_dir_lock
 
     loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
     asked = loaded.request
-    if not asked.eups_tag:
-        raise UsageError("tarball needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
-    tag = asked.eups_tag
-    floating = floating_tags(tag) if args.also_tag is None else tuple(args.also_tag)
+    tag, floating = requested_tags("tarball", args, loaded)
     request = TarballRequest(
         tag, asked.build_id, asked.selected, args.flavor, floating, args.server_dir,
         args.dry_run,
     )  # fmt: skip
     config = loaded.config
     check_request(config, request)  # bad input stops before any fetch
-    with work_dir_lock(config):
-        workspace = open_workspace(config, request.products, RefList(), log=sys.stderr)
-        packed = tarball(config, request, workspace, log=sys.stderr)
+    packed = run_in_workspace(
+        config,
+        request.products,
+        lambda workspace: tarball(config, request, workspace, log=sys.stderr),
+    )
     if args.json:
         emit(args, packed.as_dict())
     return 0

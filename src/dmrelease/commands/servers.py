@@ -1,0 +1,68 @@
+"""What ``dm-release publish`` and ``dm-release tarball`` share: the ``--tag`` /
+``--also-tag`` / ``--server-dir`` flags, the EUPS tag and its floating tags read from them,
+and the run of a stage in the work dir's workspace (one lock, one discovery)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # annotations only: the verbs' registration loads no settings model
+    from dmrelease.core.config import Config, Loaded
+
+Result = TypeVar("Result")
+
+
+def add_tag_flags(parser: argparse.ArgumentParser, tag_help: str, writes: str) -> None:
+    """``--tag`` (the EUPS tag, required) and ``--also-tag`` (the floating tags ``writes``
+    too: publish or write)."""
+    parser.add_argument(
+        "--tag", dest="eups_tag", metavar="TAG",
+        help=f"{tag_help} (required): w_2025_24, d_2025_06_11, v29_1_0_rc1, v29_1_0; "
+        "letters, digits and _ only [env EUPS_TAG]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--also-tag", nargs="*", metavar="TAG",
+        help=f"floating tags to {writes} too, replacing their tag lists (default: w_latest "
+        "for a weekly, d_latest for a daily, o_latest for a final, none otherwise; the "
+        "flag alone: none)",
+    )  # fmt: skip
+
+
+def add_server_dir(parser: argparse.ArgumentParser, tree: str, key: str) -> None:
+    """``--server-dir``: where the ``tree`` goes instead of the setting ``key``."""
+    parser.add_argument(
+        "--server-dir", metavar="DIR",
+        help=f"where the {tree} tree goes: a directory, s3://BUCKET/PATH or "
+        f"gs://BUCKET/PATH (default: {key})",
+    )  # fmt: skip
+
+
+def requested_tags(
+    verb: str, args: argparse.Namespace, loaded: Loaded
+) -> tuple[str, tuple[str, ...]]:
+    """The EUPS tag asked (the flag or EUPS_TAG; UsageError without one) and the floating
+    tags: ``--also-tag``'s, or the tag's own (w_latest for a weekly…) when it is not given."""
+    from dmrelease.core.distrib import floating_tags
+    from dmrelease.core.errors import UsageError
+
+    tag = loaded.request.eups_tag
+    if not tag:
+        raise UsageError(f"{verb} needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
+    floating = floating_tags(tag) if args.also_tag is None else tuple(args.also_tag)
+    return tag, floating
+
+
+def run_in_workspace(
+    config: Config, products: tuple[str, ...], stage: Callable[[Any], Result]
+) -> Result:
+    """``stage(workspace)`` under the work dir's lock, the workspace of ``products``
+    opened once (the clones hold the build's commits once fetched)."""
+    from dmrelease.core.requests import RefList
+    from dmrelease.stages.workspace import open_workspace, work_dir_lock
+
+    with work_dir_lock(config):
+        workspace = open_workspace(config, products, RefList(), log=sys.stderr)
+        return stage(workspace)
