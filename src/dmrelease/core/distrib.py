@@ -381,11 +381,6 @@ class FilePlan:
             found[planned.action] += 1
         return found
 
-    @property
-    def writes(self) -> tuple[PlannedFile, ...]:
-        """The files to add or replace, in :func:`write_order`."""
-        return tuple(write_order(self))
-
 
 def plan_files(
     wanted: Mapping[str, str],
