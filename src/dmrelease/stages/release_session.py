@@ -388,11 +388,11 @@ def _not_green(run: SessionRun) -> str | None:
 
 def _planned_build(run: SessionRun) -> str | None:
     """The build a weekly tagged: its manifest's (a weekly is built before it is tagged,
-    and its plan holds the manifest); None leaves it to the publish (the last build)."""
+    and its plan holds the manifest's build id); None leaves it to the publish (the last
+    build)."""
     if run.manifest is not None:
         return run.manifest.build_id
-    text = run.made().plan.manifest
-    return parse_manifest(text, "<plan>").build_id if text else None
+    return run.made().plan.build_id or None
 
 
 def session_run(
