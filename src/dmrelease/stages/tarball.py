@@ -43,7 +43,13 @@ from dmrelease.adapters.binary_pack import (
 )
 from dmrelease.adapters.config import auto_jobs, child_environment
 from dmrelease.adapters.progress import Progress, progress_for
-from dmrelease.adapters.server_tree import Destination, TreeOutcome, open_destination, publish_tree
+from dmrelease.adapters.server_tree import (
+    Destination,
+    TreeOutcome,
+    digest_source,
+    open_destination,
+    publish_tree,
+)
 from dmrelease.adapters.stack import Stack
 from dmrelease.adapters.versiondb import read_build
 from dmrelease.core.config import Config
@@ -249,13 +255,13 @@ def _kept_tarballs(
     for product, version in packages:
         name = tarball_name(product, version, flavor)
         sidecar = checksum_name(name)
-        digest = dest.digest(name)
         if sidecar in there:
-            problem = checksum_problem(dest.read(sidecar), digest, name)
+            problem = checksum_problem(dest.read(sidecar), dest.digest(name), name)
         else:
-            problem = tarball_problem(dest.read(name), product, version)
-            if problem is None and digest is not None:
-                sidecars[sidecar] = checksum_text(digest, name).encode()
+            data = dest.read(name)  # read once: checked, then hashed for its checksum file
+            problem = tarball_problem(data, product, version)
+            if problem is None and data is not None:
+                sidecars[sidecar] = checksum_text(digest_source(data), name).encode()
         if problem is not None:
             problems[name] = problem
     if problems:
