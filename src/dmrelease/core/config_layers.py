@@ -37,7 +37,7 @@ from dmrelease.core.config import (
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic
 from dmrelease.core.limits import load_toml
-from dmrelease.core.packages import is_package_name
+from dmrelease.core.packages import EUPS_TAG_RE, is_package_name
 from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
 from dmrelease.core.requests import bad_refs, parse_ref_list
 from dmrelease.core.toml_lines import TomlLines
@@ -66,16 +66,13 @@ def _tag_problem(tag: str) -> str | None:
     return f"not a git tag name: {problem}" if problem else None
 
 
-#: EUPS tag names: the git form with '.' and '-' made '_' (DESIGN.md §3); each names a file
-#: ``ups_db/<product>/<tag>.chain``, so no path separator and no '.' may reach it
-_EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _BUILD_ID_RE = re.compile(r"^b[0-9]{1,9}$")
 
 
 def _eups_tag_problem(tag: str) -> str | None:
     if len(tag) > MAX_REF_LENGTH:
         return f"longer than {MAX_REF_LENGTH} characters (it names a file)"
-    if _EUPS_TAG_RE.match(tag):
+    if EUPS_TAG_RE.match(tag):
         return None
     return "not an EUPS tag name: letters, digits and '_' only (w_2025_24, v29_1_0_rc1)"
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.manifest import Manifest
+from dmrelease.core.packages import EUPS_TAG_RE
 from dmrelease.core.tag_kinds import InvalidName
 from dmrelease.core.tags import Daily, Release, Weekly, parse_eups_tag
 
@@ -70,7 +70,6 @@ MANIFEST_LINE_FORMAT = "%-15s %-12s %-10s %-25s %-30s %s"
 #: the name of the per-directory listing for servers without directory listings
 INDEX_NAME = "index.json"
 
-_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _KINDS = {Weekly: "weekly", Daily: "daily", Release: "final"}
 #: the header lines of a tag list that say what it was made from: a dated tag keeps them
 TAG_LIST_HEADERS = ("BUILD", "CONDA_ENV")
@@ -143,7 +142,7 @@ def eups_tag_problem(name: str) -> str | None:
         return "an EUPS tag cannot be empty"
     if "." in name:
         return f"{name!r}: an EUPS tag cannot contain '.' (EUPS ignores such a tag on servers)"
-    if not _TAG_RE.match(name):
+    if not EUPS_TAG_RE.match(name):
         return f"{name!r}: an EUPS tag has letters, digits and '_' only"
     return None
 

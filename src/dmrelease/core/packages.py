@@ -1,4 +1,4 @@
-"""Package (EUPS product) names: the keys of repos.yaml (DESIGN.md §4).
+"""Package (EUPS product) names: the keys of repos.yaml (DESIGN.md §4), and EUPS tag names.
 
 A package name reaches paths (clones, stack directories) and git command lines, so every
 place that takes one from outside checks it against this one rule. Kept free of heavy
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "EUPS_TAG_RE",
     "MAX_NAME_LENGTH",
     "NAME_RE",
     "is_package_name",
@@ -19,6 +20,11 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 #: a name makes file names (``<product>.json`` locks, ``<p>-<v>@<flavor>.tar.gz``, clone
 #: directories) that must stay under the 255 bytes a file name may have
 MAX_NAME_LENGTH = 100
+#: EUPS tag names: the git form with '.' and '-' made '_' (DESIGN.md §3); each names a file
+#: ``ups_db/<product>/<tag>.chain`` and a server's ``<tag>.list``, so no path separator and
+#: no '.' may reach it (EUPS ignores a tag list whose name has one); the one rule the
+#: configuration and the distribution servers check
+EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def is_package_name(name: str) -> bool:
