@@ -37,7 +37,7 @@ from dmrelease.core.config import (
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic
 from dmrelease.core.limits import load_toml
-from dmrelease.core.packages import EUPS_TAG_RE, is_package_name
+from dmrelease.core.packages import BUILD_ID_RE, EUPS_TAG_RE, is_package_name
 from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
 from dmrelease.core.requests import bad_refs, parse_ref_list
 from dmrelease.core.toml_lines import TomlLines
@@ -66,7 +66,8 @@ def _tag_problem(tag: str) -> str | None:
     return f"not a git tag name: {problem}" if problem else None
 
 
-_BUILD_ID_RE = re.compile(r"^b[0-9]{1,9}$")
+#: the most digits a build id of the configuration has (as before: b and 1 to 9 digits)
+_BUILD_ID_DIGITS = 9
 
 
 def _eups_tag_problem(tag: str) -> str | None:
@@ -78,7 +79,10 @@ def _eups_tag_problem(tag: str) -> str | None:
 
 
 def _build_id_problem(build_id: str) -> str | None:
-    return None if _BUILD_ID_RE.match(build_id) else "not a build id: b and digits (b8466)"
+    match = BUILD_ID_RE.match(build_id)
+    if match and len(match[1]) <= _BUILD_ID_DIGITS:
+        return None
+    return "not a build id: b and digits (b8466)"
 
 
 def _eupspkg_source_problem(source: str) -> str | None:

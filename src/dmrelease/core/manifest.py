@@ -18,7 +18,7 @@ from functools import cached_property
 from dmrelease.core.errors import Diagnostic, DmReleaseError, ParseError
 from dmrelease.core.graph import DependencyGraph
 from dmrelease.core.limits import split_lines
-from dmrelease.core.packages import MAX_NAME_LENGTH, is_package_name
+from dmrelease.core.packages import BUILD_ID_RE, MAX_NAME_LENGTH, is_package_name
 
 __all__ = [
     "BUILD_ID_RE",
@@ -48,7 +48,6 @@ LINE_FORMAT = "%-25s %-40s  %-40s %s"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 #: the EUPS version of every build since b5927: ``g<sha[:10]>[+<dependency hash[:10]>]``
 VERSION_RE = re.compile(r"^g([0-9a-f]{10})(?:\+([0-9a-f]{10}))?$")
-BUILD_ID_RE = re.compile(r"^b([0-9]+)$")
 _BOM = "\ufeff"
 
 

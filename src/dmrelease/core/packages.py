@@ -1,4 +1,4 @@
-"""Package (EUPS product) names: the keys of repos.yaml (DESIGN.md §4), and EUPS tag names.
+"""EUPS names: packages (the keys of repos.yaml, DESIGN.md §4), tags and build ids.
 
 A package name reaches paths (clones, stack directories) and git command lines, so every
 place that takes one from outside checks it against this one rule. Kept free of heavy
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BUILD_ID_RE",
     "EUPS_TAG_RE",
     "MAX_NAME_LENGTH",
     "NAME_RE",
@@ -25,6 +26,9 @@ MAX_NAME_LENGTH = 100
 #: no '.' may reach it (EUPS ignores a tag list whose name has one); the one rule the
 #: configuration and the distribution servers check
 EUPS_TAG_RE = re.compile(r"^[A-Za-z0-9_]+$")
+#: a versiondb build id, ``b<number>`` (group 1: the number); the configuration bounds the
+#: number's digits, the manifests and the versiondb read any
+BUILD_ID_RE = re.compile(r"^b([0-9]+)$")
 
 
 def is_package_name(name: str) -> bool:
