@@ -54,8 +54,13 @@ def test_publish_and_tarball_refuse_such_a_build_with_exit_2(
 
 def test_both_stages_read_with_it(tmp_path: Path) -> None:
     from dmrelease.core.config import Config
-    from dmrelease.stages.publish import read_build as publish_read
+    from dmrelease.core.requests import PublishRequest
+    from dmrelease.stages.publish import check_request as publish_check
     from dmrelease.stages.tarball import build_manifest as tarball_read
+
+    def publish_read(config: Config, build_id: str) -> object:
+        where = str(tmp_path / "server")
+        return publish_check(config, PublishRequest("w_2025_24", build_id, server_dir=where))[1]
 
     config = Config(versiondb=tmp_path)
     _manifest(tmp_path, "b1", [_line("base", "1.0")])

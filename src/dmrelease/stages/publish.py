@@ -39,7 +39,7 @@ from dmrelease.adapters.eupspkg import (
 )
 from dmrelease.adapters.progress import Progress, progress_for
 from dmrelease.adapters.server_tree import Destination, open_destination, publish_tree
-from dmrelease.adapters.versiondb import read_build as read_versiondb_build
+from dmrelease.adapters.versiondb import read_build
 from dmrelease.core.config import Config
 from dmrelease.core.distrib import (
     SOURCE_CONFIG,
@@ -66,7 +66,6 @@ __all__ = [
     "check_request",
     "default_source",
     "publish",
-    "read_build",
     "replaceable_for",
     "source_tree_files",
 ]
@@ -135,12 +134,6 @@ class Published:
         }
 
 
-def read_build(config: Config, build_id: str | None) -> Manifest:
-    """The manifest of build ``build_id`` in versiondb (None: the last build), checked
-    (adapters/versiondb.py read_build, which tarball reads with too)."""
-    return read_versiondb_build(config.versiondb, build_id)
-
-
 def check_request(config: Config, request: PublishRequest) -> tuple[str, Manifest]:
     """The destination and the build's manifest, once the request is checked: EUPS tag
     names, the source, a destination, a build in versiondb (UsageError, exit 2: nothing
@@ -159,7 +152,7 @@ def check_request(config: Config, request: PublishRequest) -> tuple[str, Manifes
         )
     if problem := storage_userinfo_problem(where):  # before the fetch, never repeating it
         raise UsageError(problem)
-    return where, read_build(config, request.build_id)
+    return where, read_build(config.versiondb, request.build_id)
 
 
 def _selected(manifest: Manifest, products: Sequence[str]) -> list[str]:
