@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from dmrelease.adapters.safe_tar import Entry, Refused, data_rules, extract
 from dmrelease.adapters.stack import Stack
 from dmrelease.core.config import Secret
+from dmrelease.core.distrib import tarball_name
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.redact import redact, url_secrets
 
@@ -93,7 +94,7 @@ class BinaryServer:
         return BinaryServerError(message, (*url_secrets(self.base_url), *filter(None, [token])))
 
     def tarball(self, product: str, version: str) -> str:
-        return f"{product}-{version}@{self.flavor}.tar.gz"
+        return tarball_name(product, version, self.flavor)
 
     def url(self, product: str, version: str) -> str:
         return f"{self.base_url.rstrip('/')}/{self.tarball(product, version)}"

@@ -38,6 +38,7 @@ from typing import BinaryIO
 
 from dmrelease.adapters.safe_tar import resolve
 from dmrelease.adapters.stack import Stack
+from dmrelease.core.distrib import tarball_name
 from dmrelease.core.errors import DmReleaseError, UsageError
 
 __all__ = [
@@ -70,11 +71,6 @@ class PackRefused(DmReleaseError):
 
 class PackFailed(UsageError):
     """A file of the tree could not be read, or the staging file written (exit 2)."""
-
-
-def tarball_name(product: str, version: str, flavor: str) -> str:
-    """``<p>-<v>@<flavor>.tar.gz``: the dist id of the binary server's manifests."""
-    return f"{product}-{version}@{flavor}.tar.gz"
 
 
 def checksum_name(tarball: str) -> str:

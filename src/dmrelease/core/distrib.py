@@ -58,6 +58,7 @@ __all__ = [
     "render_tag_list",
     "tag_list_problems",
     "tag_list_tag",
+    "tarball_name",
     "write_order",
     "write_phase",
 ]
@@ -251,6 +252,11 @@ class ServerRow:
         )  # fmt: skip
 
 
+def tarball_name(product: str, version: str, flavor: str) -> str:
+    """``<p>-<v>@<flavor>.tar.gz``: the dist id of the binary server's manifests."""
+    return f"{product}-{version}@{flavor}.tar.gz"
+
+
 def closure_rows(manifest: Manifest, product: str, *, flavor: str | None) -> list[ServerRow]:
     """The server manifest rows of ``product``: its whole dependency closure in the build
     manifest's order (deepest first), ``product`` last. ``flavor`` None: a source server row
@@ -266,7 +272,7 @@ def closure_rows(manifest: Manifest, product: str, *, flavor: str | None) -> lis
         if flavor is None:
             row_flavor, dist_id = "generic", f"eupspkg:{name}-{version}.eupspkg"
         else:
-            row_flavor, dist_id = flavor, f"{name}-{version}@{flavor}.tar.gz"
+            row_flavor, dist_id = flavor, tarball_name(name, version, flavor)
         rows.append(
             ServerRow(name, row_flavor, version, f"{name}-{version}.table",
                       f"{name}/{version}", dist_id)
