@@ -25,8 +25,8 @@ from functools import cached_property
 from dmrelease.core.errors import DmReleaseError
 from dmrelease.core.manifest import Manifest
 from dmrelease.core.packages import EUPS_TAG_RE
-from dmrelease.core.tag_kinds import InvalidName
-from dmrelease.core.tags import Daily, Release, Weekly, parse_eups_tag
+from dmrelease.core.tag_kinds import FLOATING_TAGS, InvalidName
+from dmrelease.core.tags import parse_eups_tag
 
 __all__ = [
     "BINARY_CONFIG",
@@ -63,15 +63,14 @@ __all__ = [
     "write_phase",
 ]
 
-#: the floating tag each kind of release moves (finals only: never a candidate's)
-FLOATING = {"weekly": "w_latest", "daily": "d_latest", "final": "o_latest"}
+#: the floating tag each kind of release moves (finals only: never a candidate's), by kind
+FLOATING = {str(kind): tag for kind, tag in FLOATING_TAGS.items()}
 #: a tag list's row and a server manifest's row, as EUPS writes them
 TAG_LINE_FORMAT = "%-20s %-10s %s"
 MANIFEST_LINE_FORMAT = "%-15s %-12s %-10s %-25s %-30s %s"
 #: the name of the per-directory listing for servers without directory listings
 INDEX_NAME = "index.json"
 
-_KINDS = {Weekly: "weekly", Daily: "daily", Release: "final"}
 #: the header lines of a tag list that say what it was made from: a dated tag keeps them
 TAG_LIST_HEADERS = ("BUILD", "CONDA_ENV")
 
@@ -152,10 +151,10 @@ def floating_tags(eups_tag: str) -> tuple[str, ...]:
     """The floating tags that follow ``eups_tag``: ``w_latest`` for a weekly, ``d_latest``
     for a daily, ``o_latest`` for a final; none for a candidate or any other tag."""
     try:
-        kind = _KINDS.get(type(parse_eups_tag(eups_tag)))
+        floating = FLOATING_TAGS.get(parse_eups_tag(eups_tag).kind)
     except InvalidName:
         return ()
-    return (FLOATING[kind],) if kind else ()
+    return (floating,) if floating else ()
 
 
 def is_floating(tag: str) -> bool:

@@ -29,7 +29,7 @@ from dmrelease.core.branches import (
     ticket_of,
 )
 from dmrelease.core.tag_history import Family, Legacy, legacy_form
-from dmrelease.core.tag_kinds import RC_FROM_ONE, InvalidName, Kind
+from dmrelease.core.tag_kinds import FLOATING_TAGS, RC_FROM_ONE, InvalidName, Kind
 from dmrelease.core.tags import (
     BuildId,
     Candidate,
@@ -131,7 +131,6 @@ def from_pep440(text: str, *, strict: bool = True) -> Release | Candidate:
 
 
 _DOCKER_PREFIX = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
-_FLOATING: dict[type, str] = {Weekly: "w_latest", Daily: "d_latest", Release: "o_latest"}
 
 
 def docker_tags(prefix: str, tag: str | Tag, timestamp: dt.datetime) -> list[str]:
@@ -152,8 +151,8 @@ def docker_tags(prefix: str, tag: str | Tag, timestamp: dt.datetime) -> list[str
     value = parse_tag(tag) if isinstance(tag, str) else tag
     base = f"{prefix}-{value.eups_tag}"
     tags = [base, f"{base}-{timestamp.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"]
-    if type(value) in _FLOATING:
-        tags.append(f"{prefix}-{_FLOATING[type(value)]}")
+    if value.kind in FLOATING_TAGS:
+        tags.append(f"{prefix}-{FLOATING_TAGS[value.kind]}")
     if max(len(name) for name in tags) > 128:
         raise InvalidName(prefix, "docker tags are at most 128 characters", "docker-prefix")
     return tags

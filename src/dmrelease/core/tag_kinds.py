@@ -10,6 +10,7 @@ import enum
 from dmrelease.core.errors import Diagnostic, ParseError
 
 __all__ = [
+    "FLOATING_TAGS",
     "RC_FROM_ONE",
     "YEAR_DIGITS",
     "InvalidName",
@@ -30,6 +31,15 @@ class Kind(enum.StrEnum):
     DAILY = "daily"
     BUILD = "build"
     LEGACY = "legacy"
+
+
+#: the floating tag each kind of release moves (finals only: never a candidate's), on the
+#: EUPS servers and as docker tags; the one map of them
+FLOATING_TAGS: dict[Kind, str] = {
+    Kind.WEEKLY: "w_latest",
+    Kind.DAILY: "d_latest",
+    Kind.FINAL: "o_latest",
+}
 
 
 class InvalidName(ParseError):
