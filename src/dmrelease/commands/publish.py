@@ -85,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
         floating, args.server_dir, args.dry_run,
     )  # fmt: skip
     config = loaded.config
-    check_request(config, request)  # bad input stops before any fetch
+    checked = check_request(config, request)  # bad input stops before any fetch
     published = run_in_workspace(
         config,
         request.products,
-        lambda workspace: publish(config, request, workspace, log=sys.stderr),
+        lambda workspace: publish(config, request, workspace, log=sys.stderr, checked=checked),
     )
     if args.json:
         emit(args, published.as_dict())

@@ -339,12 +339,15 @@ def publish(
     progress: Progress | None = None,
     environ: Mapping[str, str] | None = None,
     destination: Destination | None = None,
+    checked: tuple[str, Manifest] | None = None,
 ) -> Published:
     """Publish build ``request.build_id`` (the last when None) under ``request.eups_tag``
     and the floating tags to the source server; see the module. ``destination``: where
-    the tree goes instead of the one named by the request or the settings."""
+    the tree goes instead of the one named by the request or the settings. ``checked``:
+    what :func:`check_request` returned for this request (a command checks it before the
+    fetch); None checks it here."""
     started = time.monotonic()
-    where, manifest = check_request(config, request)
+    where, manifest = check_request(config, request) if checked is None else checked
     build_id = manifest.build_id or "b?"
     names = _selected(manifest, request.products)
     tags = tuple(dict.fromkeys((request.eups_tag, *request.floating)))
