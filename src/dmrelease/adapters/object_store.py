@@ -42,6 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from dmrelease.core.distrib import DIRECTORY, check_server_path
 from dmrelease.core.errors import UsageError
 from dmrelease.core.redact import redact, storage_userinfo_problem
 
@@ -96,8 +97,6 @@ SINGLE_PUT_LIMIT = {"s3": 5 * 1024**3}
 #: a file larger than this is uploaded alone: each upload is held in memory whole (one PUT),
 #: so at most one such file is in memory at a time, whatever the number of writers
 LARGE = 64 * 1024**2
-#: the digest of a name that is a "directory" (a common prefix): never a file's
-DIRECTORY = "directory"
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -293,7 +292,7 @@ class ObjectDestination:
         return ObjectStoreError(f"{target}: cannot {action}{at}: {reason}{_hint(exc, reason)}")
 
     def digest(self, path: str) -> str | None:
-        _check(path)
+        check_server_path(path)
         try:
             result = self._obs.get(self._store, path, options={"head": True})
         except FileNotFoundError:
@@ -307,7 +306,7 @@ class ObjectDestination:
 
     def read(self, path: str) -> bytes | None:
         """The bytes of the object at ``path`` (a tag list, a package checked), None if none."""
-        _check(path)
+        check_server_path(path)
         try:
             return bytes(self._obs.get(self._store, path).bytes())
         except FileNotFoundError:
@@ -348,14 +347,14 @@ class ObjectDestination:
 
     def names(self, directory: str) -> list[str]:
         if directory:
-            _check(directory)
+            check_server_path(directory)
         listing = self._listing(directory)
         found = {o["path"].rpartition("/")[2] for o in listing["objects"]}
         found |= {p.rstrip("/").rpartition("/")[2] for p in listing["common_prefixes"]}
         return sorted(n for n in found if n and not n.startswith("."))
 
     def _put(self, path: str, source: bytes | Path, mode: str) -> None:
-        _check(path)
+        check_server_path(path)
         if isinstance(source, bytes):
             self._send(path, source, mode)
             return
@@ -422,12 +421,6 @@ class ObjectDestination:
                     f"object: {reason}; writing works, delete it when you may",
                     file=sys.stderr,
                 )
-
-
-def _check(path: str) -> None:
-    parts = path.split("/")
-    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"{path!r}: not a relative server path")
 
 
 def _hint(exc: BaseException, reason: str) -> str:

@@ -48,11 +48,13 @@ from dmrelease.adapters.files import (
     rename_no_replace,
 )
 from dmrelease.core.distrib import (
+    DIRECTORY,
     INDEX_NAME,
     FileAction,
     FilePlan,
     PlannedFile,
     ServerConflict,
+    check_server_path,
     index_json,
     needs_texts,
     plan_files,
@@ -83,8 +85,6 @@ CHUNK = 1 << 20
 TEMPORARY_RE = re.compile(r"^\.(?:dm-release-probe|.{1,64})\.[0-9a-f]{8}\.tmp$")
 #: seconds after which a temporary is a killed writer's: no file takes that long to write
 STALE_AGE = 600.0
-#: the digest :meth:`LocalDestination.digest` gives a directory: never a file's, so refused
-DIRECTORY = "directory"
 
 
 class DestinationError(UsageError):
@@ -140,12 +140,6 @@ def _digest_stream(handle: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _check_path(path: str) -> None:
-    parts = path.split("/")
-    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"{path!r}: not a relative server path")
-
-
 class LocalDestination:
     """A server tree in a local directory; ``writers`` files are written at once (each
     waits for its flush to disk: overlapping them halves a first publish on ext4)."""
@@ -163,7 +157,7 @@ class LocalDestination:
         return str(self.root)
 
     def _full(self, path: str) -> Path:
-        _check_path(path)
+        check_server_path(path)
         return self.root / path
 
     def digest(self, path: str) -> str | None:
@@ -395,7 +389,7 @@ def publish_tree(
     ``indexed``: directories whose index.json is made even when no wanted file is in
     them (their files were all there: a rerun after a kill that wrote them)."""
     for path in wanted:
-        _check_path(path)
+        check_server_path(path)
         if path.rpartition("/")[2] == INDEX_NAME:
             raise ValueError(f"{path}: index.json files are made by publish_tree")
     directories = _directories([*wanted, *(_join(d, INDEX_NAME) for d in indexed)])

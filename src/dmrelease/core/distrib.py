@@ -30,6 +30,7 @@ from dmrelease.core.tags import parse_eups_tag
 
 __all__ = [
     "BINARY_CONFIG",
+    "DIRECTORY",
     "FLOATING",
     "INDEX_NAME",
     "MANIFEST_LINE_FORMAT",
@@ -42,6 +43,7 @@ __all__ = [
     "ServerConflict",
     "ServerRow",
     "TagListRows",
+    "check_server_path",
     "closure_rows",
     "eups_tag_problem",
     "floating_tags",
@@ -70,6 +72,9 @@ TAG_LINE_FORMAT = "%-20s %-10s %s"
 MANIFEST_LINE_FORMAT = "%-15s %-12s %-10s %-25s %-30s %s"
 #: the name of the per-directory listing for servers without directory listings
 INDEX_NAME = "index.json"
+#: the digest a destination gives a directory (a common prefix on object storage): never a
+#: file's, so refused
+DIRECTORY = "directory"
 
 #: the header lines of a tag list that say what it was made from: a dated tag keeps them
 TAG_LIST_HEADERS = ("BUILD", "CONDA_ENV")
@@ -249,6 +254,14 @@ class ServerRow:
             self.product, self.flavor, self.version, self.table_file, self.install_dir,
             self.dist_id,
         )  # fmt: skip
+
+
+def check_server_path(path: str) -> None:
+    """ValueError unless ``path`` is a relative, ``/``-joined server path without empty,
+    ``.`` or ``..`` parts."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"{path!r}: not a relative server path")
 
 
 def tarball_name(product: str, version: str, flavor: str) -> str:
