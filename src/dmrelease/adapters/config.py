@@ -346,6 +346,8 @@ def add_option_flags(
             kind = {Kind.INT: int, Kind.PATH: Path}.get(spec.kind, str)
             parser.add_argument(spec.flag, dest=name, type=kind, metavar=spec.metavar,
                                 help=help_text)  # fmt: skip
+    if wording:
+        word_environment(parser, wording)
 
 
 _WORDING = "environment_wording"

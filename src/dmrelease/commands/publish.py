@@ -11,7 +11,6 @@ from dmrelease.adapters.config import (
     add_option_flags,
     flag_values,
     reads_environment,
-    word_environment,
 )
 from dmrelease.commands.machine import add_json_flag, emit
 from dmrelease.commands.servers import (
@@ -68,7 +67,6 @@ def register(verbs: Any) -> None:
         "refuse); write nothing",
     )  # fmt: skip
     add_option_flags(parser, FLAGS, WORDING)
-    word_environment(parser, WORDING)
     parser.set_defaults(handler=run)
 
 

@@ -11,7 +11,6 @@ from dmrelease.adapters.config import (
     add_option_flags,
     flag_values,
     reads_environment,
-    word_environment,
 )
 from dmrelease.commands.machine import add_json_flag, emit
 from dmrelease.commands.servers import (
@@ -75,7 +74,6 @@ def register(verbs: Any) -> None:
         "or refuse); write nothing to the server",
     )  # fmt: skip
     add_option_flags(parser, FLAGS, WORDING)
-    word_environment(parser, WORDING)
     parser.set_defaults(handler=run)
 
 
