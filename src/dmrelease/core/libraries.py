@@ -157,6 +157,16 @@ def resolve_library(name: str, tag_list: TagList, manifest: Manifest, where: str
     return Library(name, tag_list.tag, tag_list.build_id, where, manifest.entries)
 
 
+def _owners(libraries: Iterable[Library]) -> dict[str, tuple[Library, ManifestEntry]]:
+    """Each package of ``libraries`` → the first library listing it and its first entry
+    there (a package of two libraries is one of them, the one given first)."""
+    owners: dict[str, tuple[Library, ManifestEntry]] = {}
+    for library in libraries:
+        for entry in library.entries:
+            owners.setdefault(entry.name, (library, entry))
+    return owners
+
+
 def overlap_problems(
     product: str,
     libraries: Sequence[Library],
@@ -167,10 +177,10 @@ def overlap_problems(
     also lists (``repos``: name → line), the product itself being a library package, and a
     package of two libraries at different commits."""
     problems: list[Diagnostic] = []
-    owner: dict[str, Library] = {}
+    owner = {name: library for name, (library, _) in _owners(libraries).items()}
     for library in libraries:
         for entry in library.entries:
-            first = owner.setdefault(entry.name, library)
+            first = owner[entry.name]
             theirs = first.packages[entry.name]
             if first is not library and (theirs.sha, theirs.version) != (entry.sha, entry.version):
                 problems.append(Diagnostic(
@@ -202,10 +212,7 @@ def with_libraries(
     the library's deps column as its manifest has it, its SHAs. Only the library packages
     the product reaches are kept (its manifest records what it depends on, not all of
     every library), found by walking from the product's packages."""
-    entries: dict[str, ManifestEntry] = {}
-    for library in libraries:
-        for entry in library.entries:
-            entries.setdefault(entry.name, entry)
+    entries = {name: entry for name, (_, entry) in _owners(libraries).items()}
     graph = {name: tuple(d) for name, d in deps.items()}
     reached: set[str] = set()
     pending = [d for ds in graph.values() for d in ds if d in entries and d not in graph]
@@ -224,11 +231,8 @@ def with_libraries(
 
 def library_packages(manifest: Manifest, libraries: Iterable[Library]) -> dict[str, Library]:
     """The entries of ``manifest`` that come from a library: name → its library."""
-    owner: dict[str, Library] = {}
-    for library in libraries:
-        for name in library.packages:
-            owner.setdefault(name, library)
-    return {e.name: owner[e.name] for e in manifest.entries if e.name in owner}
+    owners = _owners(libraries)
+    return {e.name: owners[e.name][0] for e in manifest.entries if e.name in owners}
 
 
 def version_problems(manifest: Manifest, libraries: Iterable[Library]) -> list[Diagnostic]:
