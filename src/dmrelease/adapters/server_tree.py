@@ -56,6 +56,7 @@ from dmrelease.core.distrib import (
     ServerConflict,
     check_server_path,
     index_json,
+    is_tag_list,
     needs_texts,
     plan_files,
     write_order,
@@ -377,7 +378,7 @@ def publish_tree(
     dest: Destination,
     wanted: Mapping[str, Source],
     *,
-    replaceable: Callable[[str], bool],
+    replaceable: Callable[[str], bool] = is_tag_list,
     dry_run: bool = False,
     log: TextIO = sys.stderr,
     indexed: Iterable[str] = (),
@@ -385,7 +386,8 @@ def publish_tree(
     """Write ``wanted`` (server path → bytes or staged file) to ``dest``: plan, refuse any
     conflict before writing (:class:`ServerConflict`), then write in write order with the
     ``index.json`` of every directory involved, tag lists last. ``replaceable(path)``: may
-    a file with other bytes be replaced (tag lists); ``index.json`` always may.
+    a file with other bytes be replaced (by default the tag lists, :func:`is_tag_list`);
+    ``index.json`` always may.
     ``indexed``: directories whose index.json is made even when no wanted file is in
     them (their files were all there: a rerun after a kill that wrote them)."""
     for path in wanted:

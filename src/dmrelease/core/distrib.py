@@ -49,6 +49,7 @@ __all__ = [
     "floating_tags",
     "index_json",
     "is_floating",
+    "is_tag_list",
     "needs_texts",
     "package_identity_problem",
     "parse_pkginfo",
@@ -457,7 +458,9 @@ def needs_texts(path: str) -> bool:
     return tag is not None and not is_floating(tag)
 
 
-def _is_tag_list(path: str) -> bool:
+def is_tag_list(path: str) -> bool:
+    """Whether ``path`` is a tag list (``<tag>.list``): the only files a publish or a
+    tarball run may replace with other bytes (an ``index.json`` is the server tree's own)."""
     return path.endswith(".list")
 
 
@@ -468,7 +471,7 @@ def write_phase(path: str) -> int:
     source server's tags/) and the root's: an index never names a tag list not there yet.
     The files of one group may be written in any order (or at once)."""
     name = path.rsplit("/", 1)[-1]
-    if _is_tag_list(path):
+    if is_tag_list(path):
         return 3
     if name == INDEX_NAME:
         return 4 if path in _LATE_INDEXES else 2

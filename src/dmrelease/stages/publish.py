@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -66,7 +66,6 @@ __all__ = [
     "check_request",
     "default_source",
     "publish",
-    "replaceable_for",
     "source_tree_files",
 ]
 
@@ -170,12 +169,6 @@ def _selected(manifest: Manifest, products: Sequence[str]) -> list[str]:
     graph = manifest.graph()
     wanted = {n for p in products for n in graph.closure(p)} | set(products)
     return [n for n in known if n in wanted]
-
-
-def replaceable_for(tags: Sequence[str]) -> Callable[[str], bool]:
-    """What a publish may replace: tag lists (``tags``, the floating ones, are kept for
-    callers: no env file is written for them, so none is replaced)."""
-    return lambda path: path.endswith(".list")
 
 
 def source_tree_files(
@@ -391,8 +384,7 @@ def publish(
         )
     files = source_tree_files(manifest, packages, tags, config.env_name, libraries)
     outcome = publish_tree(
-        destination, files, replaceable=replaceable_for(request.floating),
-        dry_run=request.dry_run, log=log, indexed=("products", "tables"),
+        destination, files, dry_run=request.dry_run, log=log, indexed=("products", "tables"),
     )  # fmt: skip
     by_action = {a: tuple(f.path for f in outcome.plan.files if f.action is a) for a in FileAction}
     return Published(

@@ -154,11 +154,6 @@ def _destination(config: Config, request: TarballRequest) -> Destination:
     return open_destination(where, child_environment({}))
 
 
-def _replaceable(path: str) -> bool:
-    """Tag lists (at the root) and indexes: the only files a run may replace."""
-    return ("/" not in path and path.endswith(".list")) or path.rsplit("/", 1)[-1] == "index.json"
-
-
 @dataclass(frozen=True)
 class _Checked:
     """A request found good: its build, packages (installed), stack and destination."""
@@ -231,9 +226,7 @@ def tarball(
             wanted[done.name] = done.path
             wanted[checksum_name(done.name)] = checksum_text(done.sha256, done.name).encode()
         wanted.update(sidecars)  # made before, found whole: its checksum file if missing
-        outcome = publish_tree(
-            dest, wanted, replaceable=_replaceable, dry_run=request.dry_run, log=log
-        )
+        outcome = publish_tree(dest, wanted, dry_run=request.dry_run, log=log)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return _packed(
