@@ -54,15 +54,24 @@ def test_publish_and_tarball_refuse_such_a_build_with_exit_2(
 
 def test_both_stages_read_with_it(tmp_path: Path) -> None:
     from dmrelease.core.config import Config
-    from dmrelease.core.requests import PublishRequest
+    from dmrelease.core.requests import PublishRequest, TarballRequest
     from dmrelease.stages.publish import check_request as publish_check
-    from dmrelease.stages.tarball import build_manifest as tarball_read
+    from dmrelease.stages.tarball import check_request as tarball_check
+
+    where = str(tmp_path / "server")
 
     def publish_read(config: Config, build_id: str) -> object:
-        where = str(tmp_path / "server")
         return publish_check(config, PublishRequest("w_2025_24", build_id, server_dir=where))[1]
 
-    config = Config(versiondb=tmp_path)
+    def tarball_read(config: Config, build_id: str) -> object:
+        request = TarballRequest("w_2025_24", build_id, server_dir=where)
+        return tarball_check(config, request).manifest
+
+    stack = tmp_path / "stack"
+    (stack / "ups_db" / "base").mkdir(parents=True)
+    (stack / "ups_db" / "base" / "1.0.version").write_text("")
+    (stack / "Linux64" / "base" / "1.0").mkdir(parents=True)  # b1 installed: tarball checks it
+    config = Config(versiondb=tmp_path, stack=stack, flavor="Linux64")
     _manifest(tmp_path, "b1", [_line("base", "1.0")])
     said = []
     for reader in (publish_read, tarball_read):

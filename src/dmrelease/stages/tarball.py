@@ -68,7 +68,7 @@ from dmrelease.core.manifest import Manifest
 from dmrelease.core.requests import TarballRequest
 from dmrelease.stages.workspace import Workspace
 
-__all__ = ["NotInstalled", "Packed", "build_manifest", "check_request", "tarball"]
+__all__ = ["NotInstalled", "Packed", "check_request", "tarball"]
 
 
 class NotInstalled(DmReleaseError):
@@ -123,12 +123,6 @@ class Packed:
         }
 
 
-def build_manifest(config: Config, build_id: str | None) -> Manifest:
-    """The manifest of build ``build_id`` in versiondb (None: the last build), checked
-    (adapters/versiondb.py read_build, which publish reads with too)."""
-    return read_build(config.versiondb, build_id)
-
-
 def _selected(manifest: Manifest, products: tuple[str, ...]) -> list[tuple[str, str]]:
     """(name, version) of every package of ``products``' closures (every package of the
     manifest when empty), in manifest (build) order."""
@@ -175,7 +169,7 @@ def check_request(config: Config, request: TarballRequest) -> _Checked:
         if problem:
             raise UsageError(problem)
     dest = _destination(config, request)
-    manifest = build_manifest(config, request.build_id)
+    manifest = read_build(config.versiondb, request.build_id)
     packages = _selected(manifest, request.products)
     flavor = request.flavor or config.flavor
     stack = Stack(config.stack, flavor)
@@ -226,7 +220,10 @@ def tarball(
             wanted[done.name] = done.path
             wanted[checksum_name(done.name)] = checksum_text(done.sha256, done.name).encode()
         wanted.update(sidecars)  # made before, found whole: its checksum file if missing
-        outcome = publish_tree(dest, wanted, dry_run=request.dry_run, log=log)
+        outcome = publish_tree(  # each tarball was hashed as it was packed
+            dest, wanted, dry_run=request.dry_run, log=log,
+            digests={done.name: done.sha256 for done in made},
+        )  # fmt: skip
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return _packed(
