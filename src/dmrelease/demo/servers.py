@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dmrelease.core.config import Config
+from dmrelease.core.distrib import read_tag_list
 from dmrelease.core.requests import BuildRequest, RefList
 from dmrelease.demo.tour import Row, Tour
 from dmrelease.stages.rebuild import Built, rebuild
@@ -51,8 +52,7 @@ def _tags(folder: Path) -> tuple[str, ...]:
         return ()
     found = []
     for path in sorted(folder.glob("*.list")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        build = next((ln.removeprefix("#BUILD=") for ln in lines if ln.startswith("#BUILD=")), "")
+        build = read_tag_list(path.read_text(encoding="utf-8")).headers.get("BUILD", "")
         found.append(f"{path.name.removesuffix('.list')}={build}" if build else path.stem)
     return tuple(found)
 
