@@ -90,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
         args.dry_run,
     )  # fmt: skip
     config = loaded.config
-    check_request(config, request)  # bad input stops before any fetch
+    checked = check_request(config, request)  # bad input stops before any fetch
     packed = run_in_workspace(
         config,
         request.products,
-        lambda workspace: tarball(config, request, workspace, log=sys.stderr),
+        lambda workspace: tarball(config, request, workspace, log=sys.stderr, checked=checked),
     )
     if args.json:
         emit(args, packed.as_dict())

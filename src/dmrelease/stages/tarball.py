@@ -189,11 +189,14 @@ def tarball(
     log: TextIO = sys.stderr,
     *,
     progress: Progress | None = None,
+    checked: _Checked | None = None,
 ) -> Packed:
     """Write the binary server tree of ``request``'s build (see the module's docstring).
     ``workspace``: the command's, opened under the work-dir lock (the tarball reads the
-    stack and versiondb, not the clones)."""
-    checked = check_request(config, request)
+    stack and versiondb, not the clones). ``checked``: what :func:`check_request` returned
+    for this request (a command checks it before the fetch); None checks it here."""
+    if checked is None:
+        checked = check_request(config, request)
     manifest, packages, stack, dest = (
         checked.manifest, checked.packages, checked.stack, checked.dest,
     )  # fmt: skip
