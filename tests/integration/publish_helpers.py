@@ -97,10 +97,10 @@ class CountingDestination(LocalDestination):
                 raise WriteFailed(self.root / path, OSError(28, "No space left on device"))
             self.writes.append(path)
 
-    def create(self, path: str, source: Source) -> None:
+    def create(self, path: str, source: Source, digest: str | None = None) -> None:
         self._count(path)
-        super().create(path, source)
+        super().create(path, source, digest)
 
-    def replace(self, path: str, source: Source) -> None:
+    def replace(self, path: str, source: Source, digest: str | None = None) -> None:
         self._count(path)
-        super().replace(path, source)
+        super().replace(path, source, digest)

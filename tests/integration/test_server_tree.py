@@ -183,13 +183,13 @@ class FailingAfter(LocalDestination):
                 raise KeyboardInterrupt
             self.left -= 1
 
-    def create(self, path: str, source: Source) -> None:
+    def create(self, path: str, source: Source, digest: str | None = None) -> None:
         self._tick()
-        super().create(path, source)
+        super().create(path, source, digest)
 
-    def replace(self, path: str, source: Source) -> None:
+    def replace(self, path: str, source: Source, digest: str | None = None) -> None:
         self._tick()
-        super().replace(path, source)
+        super().replace(path, source, digest)
 
 
 @pytest.mark.parametrize("killed_after", [0, 1, 3, 7, 12])
@@ -223,11 +223,11 @@ def test_a_file_created_meanwhile_with_the_same_bytes_is_fine_with_other_bytes_r
             super().__init__(root)
             self.bytes_ = bytes_
 
-        def create(self, path: str, source: Source) -> None:
+        def create(self, path: str, source: Source, digest: str | None = None) -> None:
             if path == "tables/a.table":
                 (self.root / "tables").mkdir(parents=True, exist_ok=True)
                 (self.root / path).write_bytes(self.bytes_)
-            super().create(path, source)
+            super().create(path, source, digest)
 
     wanted: dict[str, Source] = {"tables/a.table": b"t\n", "tables/b.table": b"b\n",
                                  "tags/t.list": b"1\n"}  # fmt: skip

@@ -353,10 +353,10 @@ class ObjectDestination:
         found |= {p.rstrip("/").rpartition("/")[2] for p in listing["common_prefixes"]}
         return sorted(n for n in found if n and not n.startswith("."))
 
-    def _put(self, path: str, source: bytes | Path, mode: str) -> None:
+    def _put(self, path: str, source: bytes | Path, mode: str, digest: str | None) -> None:
         check_server_path(path)
         if isinstance(source, bytes):
-            self._send(path, source, mode)
+            self._send(path, source, mode, digest)
             return
         size = Path(source).stat().st_size
         limit = SINGLE_PUT_LIMIT.get(self.url.scheme)
@@ -367,14 +367,14 @@ class ObjectDestination:
                 "file this large cannot be published to S3"
             )
         if size <= LARGE:
-            self._send(path, Path(source).read_bytes(), mode)
+            self._send(path, Path(source).read_bytes(), mode, digest)
             return
         with self._large:  # one large file in memory at a time
-            self._send(path, Path(source).read_bytes(), mode)
+            self._send(path, Path(source).read_bytes(), mode, digest)
 
-    def _send(self, path: str, data: bytes, mode: str) -> None:
+    def _send(self, path: str, data: bytes, mode: str, digest: str | None) -> None:
         attributes = {
-            SHA256_KEY: hashlib.sha256(data).hexdigest(),
+            SHA256_KEY: digest or hashlib.sha256(data).hexdigest(),
             "Content-Type": _content_type(path),
         }
         if not _cached(path):
@@ -392,12 +392,13 @@ class ObjectDestination:
         except Exception as exc:
             raise self._error("write", path, exc) from None
 
-    def create(self, path: str, source: bytes | Path) -> None:
-        """Upload ``path`` unless an object is there (conditional put): FileExistsError."""
-        self._put(path, source, "create")
+    def create(self, path: str, source: bytes | Path, digest: str | None = None) -> None:
+        """Upload ``path`` unless an object is there (conditional put): FileExistsError.
+        ``digest``: the SHA-256 of ``source`` when the caller has it (its metadata)."""
+        self._put(path, source, "create", digest)
 
-    def replace(self, path: str, source: bytes | Path) -> None:
-        self._put(path, source, "overwrite")
+    def replace(self, path: str, source: bytes | Path, digest: str | None = None) -> None:
+        self._put(path, source, "overwrite", digest)
 
     def check_writable(self) -> None:
         """Write and delete a probe object: the credentials may write under the prefix. A

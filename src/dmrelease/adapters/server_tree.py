@@ -113,12 +113,13 @@ class Destination(Protocol):
         a package whose identity is checked)."""
         ...
 
-    def create(self, path: str, source: Source) -> None:
-        """Create ``path`` atomically; FileExistsError (nothing changed) when it exists."""
+    def create(self, path: str, source: Source, digest: str | None = None) -> None:
+        """Create ``path`` atomically; FileExistsError (nothing changed) when it exists.
+        ``digest``: the SHA-256 of ``source`` when the caller has it (not hashed again)."""
         ...
 
-    def replace(self, path: str, source: Source) -> None:
-        """Replace (or create) ``path`` atomically."""
+    def replace(self, path: str, source: Source, digest: str | None = None) -> None:
+        """Replace (or create) ``path`` atomically (``digest`` as for :meth:`create`)."""
         ...
 
     def check_writable(self) -> None:
@@ -190,7 +191,7 @@ class LocalDestination:
         except OSError as exc:
             raise DestinationError(f"{folder}: cannot list: {exc.strerror}") from None
 
-    def create(self, path: str, source: Source) -> None:
+    def create(self, path: str, source: Source, digest: str | None = None) -> None:
         target = self._full(path)
         temporary = self._temporary(target, source)
         try:
@@ -203,7 +204,7 @@ class LocalDestination:
         finally:
             _remove(temporary)
 
-    def replace(self, path: str, source: Source) -> None:
+    def replace(self, path: str, source: Source, digest: str | None = None) -> None:
         target = self._full(path)
         temporary: Path | None = self._temporary(target, source)
         try:
@@ -382,6 +383,7 @@ def publish_tree(
     dry_run: bool = False,
     log: TextIO = sys.stderr,
     indexed: Iterable[str] = (),
+    digests: Mapping[str, str] | None = None,
 ) -> TreeOutcome:
     """Write ``wanted`` (server path → bytes or staged file) to ``dest``: plan, refuse any
     conflict before writing (:class:`ServerConflict`), then write in write order with the
@@ -389,7 +391,9 @@ def publish_tree(
     a file with other bytes be replaced (by default the tag lists, :func:`is_tag_list`);
     ``index.json`` always may.
     ``indexed``: directories whose index.json is made even when no wanted file is in
-    them (their files were all there: a rerun after a kill that wrote them)."""
+    them (their files were all there: a rerun after a kill that wrote them).
+    ``digests``: the SHA-256 of wanted files the caller already has (a tarball hashed as it
+    was packed), not hashed again; the others are."""
     for path in wanted:
         check_server_path(path)
         if path.rpartition("/")[2] == INDEX_NAME:
@@ -398,7 +402,8 @@ def publish_tree(
     listings = {folder: dest.names(folder) for folder in sorted(directories)}
     sources: dict[str, Source] = dict(wanted)
     sources.update(_indexes(listings, wanted, directories))
-    digests = {path: digest_source(source) for path, source in sources.items()}
+    known = digests or {}
+    digests = {path: known.get(path) or digest_source(s) for path, s in sources.items()}
     existing = _existing(dest, sorted(sources), listings)
 
     def may_replace(path: str) -> bool:
@@ -447,10 +452,10 @@ WROTE, SAME, RACED = "wrote", "same", "raced"
 
 def _write_one(dest: Destination, planned: PlannedFile, source: Source) -> str:
     if planned.action is FileAction.REPLACE:
-        dest.replace(planned.path, source)
+        dest.replace(planned.path, source, planned.digest)
         return WROTE
     try:
-        dest.create(planned.path, source)
+        dest.create(planned.path, source, planned.digest)
     except FileExistsError:
         return SAME if dest.digest(planned.path) == planned.digest else RACED
     return WROTE
