@@ -28,7 +28,8 @@ def problems(text: str | None, environ: dict[str, str] | None = None, **flags: A
 
 
 BUILD_KEYS = (
-    "build.command, build.docs, build.env, build.exclusions, build.flavor, build.jobs, "
+    "build.command, build.docs, build.env, build.exclude_products, build.exclusions, "
+    "build.flavor, build.jobs, "
     "build.no_binary_fetch, build.products, build.refs"
 )
 BOTH_HINT = (

@@ -166,6 +166,21 @@ class Config:
         False, K.BOOL, "ask the build command to build documentation (BUILD_DOCS=1)",
         key="build.docs", env=("BUILD_DOCS",), flag="--build-docs",
     )  # fmt: skip
+    exclude_from_builds: tuple[str, ...] = _option(
+        (), K.LIST, "products never built: taken out of the products a rebuild is asked for "
+        "(a rebuild left with none says so and succeeds)",
+        key="build.exclude_products", env=("EXCLUDE_FROM_BUILDS",),
+    )  # fmt: skip
+    exclude_from_tarballs: tuple[str, ...] = _option(
+        (), K.LIST, "products never packed onto the binary server: taken out of the products "
+        "a tarball run is asked for (a run left with none says so and succeeds)",
+        key="tarball.exclude_products", env=("EXCLUDE_FROM_TARBALLS",),
+    )  # fmt: skip
+    o_latest: bool = _option(
+        True, K.BOOL, "a final release also moves the floating tag o_latest (its tag lists "
+        "and image tag); false: the final is published under its own tag only",
+        key="publish.o_latest", env=("O_LATEST",),
+    )  # fmt: skip
     jobs: int = _option(
         0, K.INT, "packages built in parallel (0: min(cpu, 8))",
         key="build.jobs", env=("DM_RELEASE_JOBS",), flag="--jobs",
