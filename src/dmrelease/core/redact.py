@@ -30,7 +30,11 @@ REDACTED = "****"
 
 #: secrets, each from one environment variable only (DESIGN.md: never from the file); the
 #: settings (core/config.py) take them from here
-SECRETS: dict[str, str] = {"binary_token": "DM_RELEASE_BINARY_TOKEN"}
+SECRETS: dict[str, str] = {
+    "binary_token": "DM_RELEASE_BINARY_TOKEN",
+    "registry_user": "DM_RELEASE_REGISTRY_USER",
+    "registry_password": "DM_RELEASE_REGISTRY_PASSWORD",
+}
 
 #: environment variables whose values are credentials: dm-release's secrets, those git
 #: and its credential helpers are commonly given on CI, and those of object storage
