@@ -28,6 +28,7 @@ from dmrelease.adapters.config import (
 )
 from dmrelease.commands.machine import add_json_flag, emit, wants_json
 from dmrelease.core.config import (
+    AUXILIARY_HELP,
     LIBRARY_HELP,
     PRODUCT_HELP,
     SECRET_HELP,
@@ -146,6 +147,10 @@ def show_rows(loaded: Loaded) -> list[tuple[str, Any, str]]:
         for key in LIBRARY_HELP:
             name = f"libraries.{library.name}.{key}"
             rows.append((name, getattr(library, key), loaded.sources[f"libraries.{library.name}"]))
+    for auxiliary in loaded.config.auxiliaries:
+        where = loaded.sources[f"auxiliary.{auxiliary.name}"]
+        for key in AUXILIARY_HELP:
+            rows.append((f"auxiliary.{auxiliary.name}.{key}", getattr(auxiliary, key), where))
     for name in SECRETS:
         value = _Masked() if getattr(loaded.config, name) is not None else None
         rows.append((name, value, loaded.sources[name]))
@@ -377,6 +382,26 @@ def reference_text() -> str:
     for key, text in LIBRARY_HELP.items():
         default = "required" if key == "tag" else "default `servers.binary`"
         out.append(f"- `{key}` (text, {default}): {_prose(text)}")
+    out += [
+        "",
+        "## Auxiliary repositories: `[auxiliary.NAME]`",
+        "",
+        "One table per repository that is not in the product but carries its releases "
+        "(documentation, environment definitions, the installer, test data), named like "
+        "the repository (letters, digits, '.', '_' and '-'). The release sessions that "
+        "tag the product (weekly, candidate, final) tag it too, after the product's "
+        "packages are pushed, at the first ref of the session's list it has (a final: "
+        "its last candidate's tag), else at `ref`; a patch release or a backport makes "
+        "the product's release branch in it where it lacks one, from the first ref of the "
+        "session's list it has (the previous final, the first candidate), else from "
+        "`ref`. A tag already there at the commit chosen is kept; at another commit the "
+        "session is refused (exit 1) before anything is written; a branch already there "
+        "is kept as it is. Its keys:",
+        "",
+    ]
+    kinds = {"url": "text, required", "ref": "text", "products": "list"}
+    for key, text in AUXILIARY_HELP.items():
+        out.append(f"- `{key}` ({kinds[key]}): {_prose(text)}")
     out += [
         "",
         "## Secrets",

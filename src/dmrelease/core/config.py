@@ -26,6 +26,8 @@ from dmrelease.core.redact import SECRETS as SECRETS
 from dmrelease.core.requests import BuildRequest, RefList
 
 __all__ = [
+    "AUXILIARY_HELP",
+    "AUXILIARY_KEYS",
     "CREDENTIAL_VARIABLES",
     "FLAVORS",
     "LIBRARY_HELP",
@@ -34,6 +36,7 @@ __all__ = [
     "PRODUCT_KEYS",
     "SECRETS",
     "SECRET_HELP",
+    "AuxiliaryConfig",
     "Config",
     "K",
     "Kind",
@@ -129,6 +132,24 @@ class LibraryConfig:
     server: str | None = None
 
 
+@dataclass(frozen=True)
+class AuxiliaryConfig:
+    """One ``[auxiliary.<name>]`` table: a repository that is not in the product but
+    carries its releases (documentation, environment definitions, the installer, test
+    data; DMTN-106 §4.5). ``url``: its git URL or the absolute path of a repository;
+    ``ref``: the branch tagged when no ref of the session's list exists in it (None: the
+    repository's default branch); ``products``: the products whose releases it carries
+    (empty: every configured product)."""
+
+    name: str
+    url: str
+    ref: str | None = None
+    products: tuple[str, ...] = ()
+
+    def carries(self, product: str) -> bool:
+        return not self.products or product in self.products
+
+
 #: the keys of a ``[products.<metapackage>]`` table and their help (the reference and
 #: ``config init`` print it); ``repos`` is required, the others default as in ProductConfig
 PRODUCT_HELP = {
@@ -146,13 +167,16 @@ LIBRARY_HELP = {
     "server": "URL of the binary server holding that release",
 }
 LIBRARY_KEYS = set(LIBRARY_HELP)
-#: what each secret is (the reference and --help print it)
-SECRET_HELP = {
-    "binary_token": "the token sent to the binary server (servers.binary)",
-    "registry_user": "the user name dm-release docker logs in to the registry with "
-    "(docker.registry)",
-    "registry_password": "that user's password or token",
+#: the keys of an ``[auxiliary.<name>]`` table and their help; ``url`` is required
+AUXILIARY_HELP = {
+    "url": "git URL of the repository, or its path (relative to the file)",
+    "ref": "the branch tagged when no ref of the session's list exists in it (default: "
+    "the repository's default branch)",
+    "products": "the products whose releases it carries (default: every product)",
 }
+AUXILIARY_KEYS = set(AUXILIARY_HELP)
+#: what each secret is (the reference and --help print it)
+SECRET_HELP = {"binary_token": "the token sent to the binary server (servers.binary)"}
 K = Kind
 
 
@@ -163,6 +187,7 @@ class Config:
 
     products: tuple[ProductConfig, ...] = ()
     libraries: tuple[LibraryConfig, ...] = ()
+    auxiliaries: tuple[AuxiliaryConfig, ...] = ()
     no_binary_fetch: bool = _option(
         False, K.BOOL, "never install binaries from the binary server; build instead",
         key="build.no_binary_fetch", env=("NO_BINARY_FETCH",), flag="--no-binary-fetch",
@@ -287,42 +312,7 @@ class Config:
         16 << 30, K.INT, "bytes a binary tarball may unpack to (the sum of its members)",
         key="servers.unpack_max_bytes", env=("DM_RELEASE_UNPACK_MAX_BYTES",),
     )  # fmt: skip
-    docker_registry: str | None = _option(
-        None, K.TEXT, "the registry dm-release docker pushes images to: HOST[:PORT] or "
-        "https://HOST[:PORT]",
-        key="docker.registry", env=("DM_RELEASE_DOCKER_REGISTRY",),
-    )  # fmt: skip
-    docker_repository: str = _option(
-        "lsst/scipipe", K.TEXT, "the image's repository in that registry",
-        key="docker.repository", env=("DM_RELEASE_DOCKER_REPOSITORY",),
-    )  # fmt: skip
-    docker_tag_prefix: str = _option(
-        "al9", K.TEXT, "the prefix of the image's tags: PREFIX-<EUPS tag>",
-        key="docker.tag_prefix", env=("DM_RELEASE_DOCKER_TAG_PREFIX",),
-    )  # fmt: skip
-    docker_base_image: str | None = _option(
-        None, K.TEXT, "the image the distribution image is built FROM: an EUPS stack in "
-        "/opt/lsst/software/stack with its loadLSST.bash",
-        key="docker.base_image", env=("DM_RELEASE_DOCKER_BASE_IMAGE",),
-    )  # fmt: skip
-    docker_builder: str = _option(
-        "auto", K.TEXT, "the image builder: auto (buildah, else a docker engine that "
-        "answers), buildah or docker",
-        key="docker.builder", env=("DM_RELEASE_DOCKER_BUILDER",),
-    )  # fmt: skip
-    docker_platforms: tuple[str, ...] = _option(
-        (), K.LIST, "the platforms to build an image for, os/arch (default: this "
-        "machine's, linux/amd64 or linux/arm64)",
-        key="docker.platforms", env=("DM_RELEASE_DOCKER_PLATFORMS",),
-    )  # fmt: skip
-    docker_tls_verify: bool = _option(
-        True, K.BOOL, "verify the registry's TLS certificate (false: a local registry "
-        "over plain HTTP)",
-        key="docker.tls_verify", env=("DM_RELEASE_DOCKER_TLS_VERIFY",),
-    )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
-    registry_user: Secret | None = field(default=None, repr=False)
-    registry_password: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 
     @property
@@ -334,6 +324,11 @@ class Config:
         (the loader has checked that each is configured: ``config-product``)."""
         by_name = {p.name: p for p in self.products}
         return tuple(by_name[n] for n in names) if names else self.products
+
+    def auxiliaries_of(self, product: str) -> tuple[AuxiliaryConfig, ...]:
+        """The auxiliary repositories that carry ``product``'s releases, in their order."""
+        return tuple(a for a in self.auxiliaries if a.carries(product))
+
 
 
 @dataclass(frozen=True)
@@ -368,15 +363,6 @@ class RequestOptions:
     build_id: str | None = _option(
         None, K.TEXT, "the build (bNNNN in versiondb) to publish or pack (default: the last)",
         env=("MANIFEST_ID",), flag="--build", metavar="bNNNN",
-    )  # fmt: skip
-    no_push: bool = _option(
-        False, K.BOOL, "build the image but push nothing to the registry",
-        env=("NO_PUSH",), flag="--no-push",
-    )  # fmt: skip
-    docker_tags: tuple[str, ...] = _option(
-        (), K.LIST, "more tags for the image, each pushed as given and as PREFIX-TAG; they "
-        "move like the floating tags",
-        env=("DOCKER_TAGS",), flag="--docker-tags", metavar="TAG",
     )  # fmt: skip
     eupspkg_source: str | None = _option(
         None, K.TEXT, "how a published source package gets its source: git (cloned at "

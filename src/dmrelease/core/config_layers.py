@@ -3,7 +3,8 @@
 Precedence is default < file < environment < flag (STYLE.md habit 11); among an option's
 environment variables the first one set wins. Every problem is collected with the file,
 line and rule (``config-syntax``, ``config-unknown-key``, ``config-type``,
-``config-secret``, ``config-product``, ``config-library``, ``config-value``). Every integer
+``config-secret``, ``config-product``, ``config-library``, ``config-auxiliary``,
+``config-value``). Every integer
 is range-checked (``config-value``): timeouts at most :data:`MAX_TIMEOUT` seconds, job
 counts at most :data:`MAX_JOBS`, any other number at most :data:`MAX_NUMBER`. Pure: the
 adapter reads the file and hands in the process environment.
@@ -20,10 +21,12 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from dmrelease.core.config import (
+    AUXILIARY_KEYS,
     FLAVORS,
     LIBRARY_KEYS,
     PRODUCT_KEYS,
     SECRETS,
+    AuxiliaryConfig,
     Config,
     Kind,
     LibraryConfig,
@@ -251,6 +254,7 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self.products: list[ProductConfig] = []
         self.libraries: list[LibraryConfig] = []
+        self.auxiliaries: list[AuxiliaryConfig] = []
 
     def set(self, name: str, value: Any, origin: _Origin, label: str) -> None:
         try:
@@ -304,11 +308,15 @@ def _file_layer(builder: _Builder, text: str, path: str, base: Path) -> None:
         elif section == "libraries":
             for name, table in entries.items():
                 _library(builder, name, table, _Origin(path, where.line, base), text)
+        elif section == "auxiliary":
+            for name, table in entries.items():
+                _auxiliary(builder, name, table, _Origin(path, where.line, base), text)
         else:
             for key, value in entries.items():
                 at = _Origin(path, _line_of(text, section, key), base)
                 _file_entry(builder, f"{section}.{key}", value, at, by_key)
     _check_libraries(builder, text, path, base)
+    _check_auxiliaries(builder, text, path, base)
 
 
 def _check_libraries(builder: _Builder, text: str, path: str, base: Path) -> None:
@@ -366,7 +374,6 @@ def _secret_variable(dotted: str) -> str | None:
         others = keys - {server}
         if leaf == name or (
             section == "servers"
-            and server in keys
             and leaf.endswith(word)
             and not any(leaf.startswith(other) for other in others)
         ):
@@ -438,6 +445,62 @@ def _library(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -
     if len(builder.problems) == before:
         builder.libraries.append(LibraryConfig(name, str(tag), server))
         builder.sources[section] = _source(at, section)
+
+
+#: an auxiliary repository's name: a repository's name (it names its clone's directory)
+_AUXILIARY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+#: a URL git reads as one: ``scheme://...`` or scp-like ``user@host:path``
+_SCP_URL = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
+
+
+def _auxiliary(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -> None:
+    """``[auxiliary.NAME]``: ``url`` (a git URL or a path, relative to the file), optional
+    ``ref`` (a branch name) and ``products`` (configured products)."""
+    section = f"auxiliary.{name}"
+    at = _Origin(at.path, _key_line(text, section, "url"), at.base)
+    if not _AUXILIARY_NAME.match(name) or name.endswith(".lock") or not isinstance(table, dict):
+        hint = "letters, digits, '.', '_' and '-', starting with a letter or digit"
+        builder.fail(at, "config-auxiliary", f"{section}: a table named like a repository", hint)
+        return
+    before = len(builder.problems)
+    unknown = sorted(set(table) - AUXILIARY_KEYS)
+    if unknown:
+        builder.fail(at, "config-unknown-key", f"{section}: unknown key {unknown[0]}")
+    url, ref, products = table.get("url"), table.get("ref"), table.get("products", [])
+    if not isinstance(url, str) or not url.strip() or url.startswith("-"):
+        builder.fail(at, "config-auxiliary", f"{section}: url = <git URL or path>",
+                     "e.g. https://github.com/lsst/lsst-texmf or ../aux/texmf.git")  # fmt: skip
+    elif _url_problem(url):
+        builder.fail(at, "config-auxiliary", f"{section}: url: a URL with a password",
+                     "credentials come from git's own helpers, never the file")  # fmt: skip
+    where = _Origin(at.path, _key_line(text, section, "ref"), at.base)
+    if ref is not None and not (isinstance(ref, str) and _branch_problem(ref) is None):
+        shown = _branch_problem(ref) if isinstance(ref, str) else "not text"
+        builder.fail(where, "config-auxiliary", f"{section}: ref = <branch>: {shown}")
+    where = _Origin(at.path, _key_line(text, section, "products"), at.base)
+    if not isinstance(products, list) or not all(
+        isinstance(p, str) and is_package_name(p) for p in products
+    ):
+        builder.fail(where, "config-auxiliary", f"{section}: products = [<product>, ...]")
+    if len(builder.problems) == before:
+        assert isinstance(url, str)
+        located = url if "://" in url or _SCP_URL.match(url) else str(at.base / url)
+        auxiliary = AuxiliaryConfig(name, located, ref, tuple(products))
+        builder.auxiliaries.append(auxiliary)
+        builder.sources[section] = _source(at, section)
+
+
+def _check_auxiliaries(builder: _Builder, text: str, path: str, base: Path) -> None:
+    """Each product an auxiliary repository names is configured."""
+    products = {product.name for product in builder.products}
+    for auxiliary in builder.auxiliaries:
+        section = f"auxiliary.{auxiliary.name}"
+        at = _Origin(path, _key_line(text, section, "products"), base)
+        for name in auxiliary.products:
+            if name not in products:
+                message = f"{section}: product {name!r} is not configured"
+                hint = f"add [products.{name}] or drop it from products"
+                builder.fail(at, "config-auxiliary", message, hint)
 
 
 _LISTS = ("external", "external_repos", "libraries")
@@ -553,8 +616,9 @@ def build_options(
     config = Config(
         products=tuple(builder.products),
         libraries=tuple(builder.libraries),
+        auxiliaries=tuple(builder.auxiliaries),
         config_path=path if text is not None else None,
-        **{name: _secret(environ or {}, name) for name in SECRETS},
+        binary_token=_secret(environ or {}, "binary_token"),
         **settings,
     )
     _check(builder, config, request)
@@ -564,9 +628,8 @@ def build_options(
         if getattr(config, name) is not None:
             builder.sources[name] = f"environment {variable}"
     sources = {name: builder.sources.get(name, DEFAULT) for name in (*options(), *SECRETS)}
-    products = {
-        k: v for k, v in builder.sources.items() if k.startswith(("products.", "libraries."))
-    }
+    tables = ("products.", "libraries.", "auxiliary.")
+    products = {k: v for k, v in builder.sources.items() if k.startswith(tables)}
     return Loaded(config, request, {**sources, **products})
 
 
