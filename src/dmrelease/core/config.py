@@ -176,7 +176,12 @@ AUXILIARY_HELP = {
 }
 AUXILIARY_KEYS = set(AUXILIARY_HELP)
 #: what each secret is (the reference and --help print it)
-SECRET_HELP = {"binary_token": "the token sent to the binary server (servers.binary)"}
+SECRET_HELP = {
+    "binary_token": "the token sent to the binary server (servers.binary)",
+    "registry_user": "the user name dm-release docker logs in to the registry with "
+    "(docker.registry)",
+    "registry_password": "that user's password or token",
+}
 K = Kind
 
 
@@ -312,7 +317,42 @@ class Config:
         16 << 30, K.INT, "bytes a binary tarball may unpack to (the sum of its members)",
         key="servers.unpack_max_bytes", env=("DM_RELEASE_UNPACK_MAX_BYTES",),
     )  # fmt: skip
+    docker_registry: str | None = _option(
+        None, K.TEXT, "the registry dm-release docker pushes images to: HOST[:PORT] or "
+        "https://HOST[:PORT]",
+        key="docker.registry", env=("DM_RELEASE_DOCKER_REGISTRY",),
+    )  # fmt: skip
+    docker_repository: str = _option(
+        "lsst/scipipe", K.TEXT, "the image's repository in that registry",
+        key="docker.repository", env=("DM_RELEASE_DOCKER_REPOSITORY",),
+    )  # fmt: skip
+    docker_tag_prefix: str = _option(
+        "al9", K.TEXT, "the prefix of the image's tags: PREFIX-<EUPS tag>",
+        key="docker.tag_prefix", env=("DM_RELEASE_DOCKER_TAG_PREFIX",),
+    )  # fmt: skip
+    docker_base_image: str | None = _option(
+        None, K.TEXT, "the image the distribution image is built FROM: an EUPS stack in "
+        "/opt/lsst/software/stack with its loadLSST.bash",
+        key="docker.base_image", env=("DM_RELEASE_DOCKER_BASE_IMAGE",),
+    )  # fmt: skip
+    docker_builder: str = _option(
+        "auto", K.TEXT, "the image builder: auto (buildah, else a docker engine that "
+        "answers), buildah or docker",
+        key="docker.builder", env=("DM_RELEASE_DOCKER_BUILDER",),
+    )  # fmt: skip
+    docker_platforms: tuple[str, ...] = _option(
+        (), K.LIST, "the platforms to build an image for, os/arch (default: this "
+        "machine's, linux/amd64 or linux/arm64)",
+        key="docker.platforms", env=("DM_RELEASE_DOCKER_PLATFORMS",),
+    )  # fmt: skip
+    docker_tls_verify: bool = _option(
+        True, K.BOOL, "verify the registry's TLS certificate (false: a local registry "
+        "over plain HTTP)",
+        key="docker.tls_verify", env=("DM_RELEASE_DOCKER_TLS_VERIFY",),
+    )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
+    registry_user: Secret | None = field(default=None, repr=False)
+    registry_password: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 
     @property
@@ -363,6 +403,15 @@ class RequestOptions:
     build_id: str | None = _option(
         None, K.TEXT, "the build (bNNNN in versiondb) to publish or pack (default: the last)",
         env=("MANIFEST_ID",), flag="--build", metavar="bNNNN",
+    )  # fmt: skip
+    no_push: bool = _option(
+        False, K.BOOL, "build the image but push nothing to the registry",
+        env=("NO_PUSH",), flag="--no-push",
+    )  # fmt: skip
+    docker_tags: tuple[str, ...] = _option(
+        (), K.LIST, "more tags for the image, each pushed as given and as PREFIX-TAG; they "
+        "move like the floating tags",
+        env=("DOCKER_TAGS",), flag="--docker-tags", metavar="TAG",
     )  # fmt: skip
     eupspkg_source: str | None = _option(
         None, K.TEXT, "how a published source package gets its source: git (cloned at "

@@ -374,6 +374,7 @@ def _secret_variable(dotted: str) -> str | None:
         others = keys - {server}
         if leaf == name or (
             section == "servers"
+            and server in keys
             and leaf.endswith(word)
             and not any(leaf.startswith(other) for other in others)
         ):
@@ -618,7 +619,7 @@ def build_options(
         libraries=tuple(builder.libraries),
         auxiliaries=tuple(builder.auxiliaries),
         config_path=path if text is not None else None,
-        binary_token=_secret(environ or {}, "binary_token"),
+        **{name: _secret(environ or {}, name) for name in SECRETS},
         **settings,
     )
     _check(builder, config, request)
