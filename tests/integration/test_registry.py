@@ -1,0 +1,194 @@
+"""The registry client against a real registry (docker-registry on 127.0.0.1, htpasswd
+auth), with images a real builder pushed: digests, labels, tags, moving a tag by putting a
+manifest, a manifest list, and every refusal exit 2 naming the URL, never the password."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+from image_fixtures import RunningRegistry
+
+from dmrelease.adapters.image_builder import Builder, RegistryCredentials
+from dmrelease.adapters.registry import OCI_INDEX, Registry, RegistryError
+from dmrelease.core.config import Secret
+
+Pushed = dict[str, str]
+
+
+def tiny_context(folder: Path, text: str) -> Path:
+    """A context of one file and one label: no RUN, so any platform builds anywhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hello.txt").write_text(text)
+    (folder / "Dockerfile").write_text(
+        "FROM scratch\nARG GREETING=none\nCOPY hello.txt /hello.txt\nLABEL greeting=$GREETING\n"
+    )
+    return folder
+
+
+def buildah_label(builder: Builder) -> dict[str, str]:
+    """The label buildah adds to every image it builds."""
+    return (
+        {"io.buildah.version": builder.name.split()[1]}
+        if builder.name.startswith("buildah")
+        else {}
+    )
+
+
+@pytest.fixture(scope="module")
+def pushed(
+    builder: Builder, registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> Pushed:
+    """registry/tests/registry:one (linux/amd64, greeting=one) and :two (linux/arm64,
+    greeting=two), and the list :both joining them; their digests by tag."""
+    folder = tmp_path_factory.mktemp("registry-images")
+    digests: Pushed = {}
+    with (folder / "log").open("w") as log:
+        return _push_all(builder, registry, folder, digests, log)
+
+
+def _push_all(
+    builder: Builder, registry: RunningRegistry, folder: Path, digests: Pushed, log: TextIO
+) -> Pushed:
+    for tag, platform in (("one", "linux/amd64"), ("two", "linux/arm64")):
+        image = f"localhost/dm-release-tests/registry:{tag}"
+        builder.build(
+            tiny_context(folder / tag, f"{tag}\n"), image=image, platform=platform,
+            build_args={"GREETING": tag}, labels={}, timestamp=0, log=log,
+        )  # fmt: skip
+        digests[tag] = builder.push(
+            image, f"{registry.host}/tests/registry:{tag}", credentials=registry.credentials,
+            tls_verify=False, log=log,
+        )  # fmt: skip
+    members = [
+        ("linux/amd64", f"{registry.host}/tests/registry@{digests['one']}"),
+        ("linux/arm64", f"{registry.host}/tests/registry@{digests['two']}"),
+    ]
+    digests["both"] = builder.manifest_list(
+        f"{registry.host}/tests/registry:both", members, credentials=registry.credentials,
+        tls_verify=False, log=log,
+    )  # fmt: skip
+    return digests
+
+
+def test_the_digest_of_a_pushed_tag_is_the_one_the_push_returned(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = registry.client()
+    assert client.digest("tests/registry", "one") == pushed["one"]
+    assert client.digest("tests/registry", "two") == pushed["two"]
+    assert client.digest("tests/registry", "both") == pushed["both"]
+    assert len({pushed["one"], pushed["two"], pushed["both"]}) == 3
+
+
+def test_an_absent_tag_or_repository_has_no_digest(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = registry.client()
+    assert client.digest("tests/registry", "three") is None
+    assert client.digest("tests/nothing-here", "one") is None
+    assert client.tags("tests/nothing-here") == []
+
+
+def test_labels_of_an_image_and_of_a_list_its_first_member(
+    builder: Builder, registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = registry.client()
+    added = buildah_label(builder)
+    assert client.labels("tests/registry", "one") == {"greeting": "one", **added}
+    assert client.labels("tests/registry", pushed["two"]) == {"greeting": "two", **added}
+    assert client.labels("tests/registry", "both") == {"greeting": "one", **added}
+
+
+def test_the_manifest_list_names_both_platforms_by_digest(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    media_type, body = registry.client().manifest("tests/registry", "both")
+    document = json.loads(body)
+    members = [
+        (m["platform"]["os"], m["platform"]["architecture"], m["digest"])
+        for m in document["manifests"]
+    ]  # fmt: skip
+    assert media_type == OCI_INDEX
+    assert members == [("linux", "amd64", pushed["one"]), ("linux", "arm64", pushed["two"])]
+
+
+def test_put_manifest_moves_a_tag_without_a_builder(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = registry.client()
+    for source in ("one", "two"):  # create the floating tag, then move it
+        media_type, body = client.manifest("tests/registry", source)
+        assert client.put_manifest("tests/registry", "moving", media_type, body) == pushed[source]
+        assert client.digest("tests/registry", "moving") == pushed[source]
+        assert client.labels("tests/registry", "moving")["greeting"] == source
+    assert client.digest("tests/registry", "one") == pushed["one"]  # the source stays
+    assert client.tags("tests/registry") == ["both", "moving", "one", "two"]
+
+
+def test_without_credentials_the_registry_refuses_exit_2(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = Registry(registry.host, None, tls_verify=False)
+    with pytest.raises(RegistryError) as refused:
+        client.digest("tests/registry", "one")
+    assert refused.value.exit_code == 2
+    assert str(refused.value) == (
+        f"{registry.url}/v2/tests/registry/manifests/one: the registry asks for credentials "
+        "and none were given (DM_RELEASE_REGISTRY_USER, DM_RELEASE_REGISTRY_PASSWORD)"
+    )
+
+
+def test_a_wrong_password_is_refused_naming_the_user_never_the_password(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    wrong = "not-" + registry.password
+    client = registry.client(RegistryCredentials(registry.username, Secret(wrong)))
+    with pytest.raises(RegistryError) as refused:
+        client.tags("tests/registry")
+    assert refused.value.exit_code == 2
+    assert str(refused.value) == (
+        f"{registry.url}/v2/tests/registry/tags/list?n=1000: the registry refused the "
+        f"credentials of user {registry.username}"
+    )
+    assert wrong not in str(refused.value) and registry.password not in str(refused.value)
+
+
+def test_an_unreachable_registry_is_exit_2_naming_its_url() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = Registry(f"http://127.0.0.1:{port}", None, tls_verify=False)
+    client.session.adapters["http://"].max_retries.total = 0  # type: ignore[attr-defined]
+    with pytest.raises(RegistryError) as unreachable:
+        client.digest("tests/registry", "one")
+    assert unreachable.value.exit_code == 2
+    assert str(unreachable.value) == (
+        f"http://127.0.0.1:{port}/v2/tests/registry/manifests/one: registry unreachable "
+        "(ConnectionError)"
+    )
+
+
+def test_a_bare_host_with_tls_verify_off_falls_back_to_plain_http(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = registry.client()
+    assert client.url == f"https://{registry.host}"
+    assert client.digest("tests/registry", "one") == pushed["one"]
+    assert client.url == registry.url
+
+
+def test_a_bare_host_with_tls_verify_on_does_not_fall_back(
+    registry: RunningRegistry, pushed: Pushed
+) -> None:
+    client = Registry(registry.host, registry.credentials, tls_verify=True)
+    client.session.adapters["https://"].max_retries.total = 0  # type: ignore[attr-defined]
+    with pytest.raises(RegistryError) as refused:
+        client.digest("tests/registry", "one")
+    assert refused.value.exit_code == 2
+    assert str(refused.value).startswith(
+        f"https://{registry.host}/v2/tests/registry/manifests/one: TLS failed (SSLError)"
+    )
