@@ -181,6 +181,8 @@ SECRET_HELP = {
     "registry_user": "the user name dm-release docker logs in to the registry with "
     "(docker.registry)",
     "registry_password": "that user's password or token",
+    "jenkins_user": "the Jenkins user dm-release jenkins signs in as (jenkins.url)",
+    "jenkins_token": "that user's Jenkins API token",
 }
 K = Kind
 
@@ -350,9 +352,30 @@ class Config:
         "over plain HTTP)",
         key="docker.tls_verify", env=("DM_RELEASE_DOCKER_TLS_VERIFY",),
     )  # fmt: skip
+    jenkins_url: str | None = _option(
+        None, K.TEXT, "URL of the Jenkins that dm-release jenkins triggers and follows (a "
+        "Jenkins build's own JENKINS_URL names its Jenkins)",
+        key="jenkins.url", env=("JENKINS_URL",),
+    )  # fmt: skip
+    jenkins_timeout: int = _option(
+        30, K.INT, "seconds before one request to Jenkins is abandoned",
+        key="jenkins.timeout", env=("DM_RELEASE_JENKINS_TIMEOUT",),
+    )  # fmt: skip
+    jenkins_poll_ms: int = _option(
+        2000, K.INT, "milliseconds between two reads of a followed build (its queue item, "
+        "console log and result)",
+        key="jenkins.poll_ms", env=("DM_RELEASE_JENKINS_POLL_MS",),
+    )  # fmt: skip
+    jenkins_retries: int = _option(
+        10, K.INT, "times a request Jenkins answers 429 or 503 (busy) is sent again, after "
+        "its Retry-After or a back-off of 1, 2, 4 ... 60 seconds",
+        key="jenkins.retries", env=("DM_RELEASE_JENKINS_RETRIES",),
+    )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     registry_user: Secret | None = field(default=None, repr=False)
     registry_password: Secret | None = field(default=None, repr=False)
+    jenkins_user: Secret | None = field(default=None, repr=False)
+    jenkins_token: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 
     @property

@@ -100,6 +100,10 @@ def _timeout_problem(seconds: float) -> str | None:
     return None if seconds > 0 else "not a positive number of seconds"
 
 
+def _retries_problem(retries: int) -> str | None:
+    return None if retries >= 0 else "not 0 (no retry) or more"
+
+
 #: the largest value of a number setting; larger ones overflow the C types of timeouts
 #: (``OverflowError``) and thread pools long before they mean anything
 MAX_TIMEOUT = 86_400
@@ -110,6 +114,9 @@ _NUMBER_LIMITS = {
     "git_jobs": MAX_JOBS,
     "git_timeout": MAX_TIMEOUT,
     "download_deadline": MAX_TIMEOUT,
+    "jenkins_timeout": MAX_TIMEOUT,
+    "jenkins_poll_ms": 1000 * MAX_TIMEOUT,
+    "jenkins_retries": 1000,
 }
 
 
@@ -130,6 +137,14 @@ def _url_problem(url: str | None) -> str | None:
     userinfo = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
     if ":" in userinfo:
         return "a URL with a password: give the token in DM_RELEASE_BINARY_TOKEN instead"
+    return None
+
+
+def _jenkins_url_problem(url: str) -> str | None:
+    """Jenkins is signed in to as the user of the environment, never of the URL (the
+    client checks the rest of the URL when it connects)."""
+    if "@" in url.partition("://")[2].split("/", 1)[0]:
+        return "a URL with credentials: set JENKINS_USER_ID and JENKINS_API_TOKEN instead"
     return None
 
 
@@ -165,12 +180,16 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "flavor": _flavor_problem,
     "binary_server": _url_problem,
     "source_server": _url_problem,
+    "jenkins_url": _jenkins_url_problem,
+    "jenkins_timeout": _timeout_problem,
+    "jenkins_poll_ms": _positive_problem,
+    "jenkins_retries": _retries_problem,
     "build_id": _build_id_problem,
     "eupspkg_source": _eupspkg_source_problem,
 }
 
 #: options whose rejected value is not repeated in the message: it may hold a credential
-_UNECHOED = frozenset({"binary_server", "source_server"})
+_UNECHOED = frozenset({"binary_server", "source_server", "jenkins_url"})
 
 
 @dataclass(frozen=True)
@@ -366,18 +385,21 @@ def _secret_variable(dotted: str) -> str | None:
     (binary_token) is meant by a key whose last part is it (``binary_token``,
     ``servers.binary_token``), or by a ``<word>`` of ``[servers]`` not named after
     another of its keys (``servers.token``, ``servers.api_token``; not
-    ``servers.source_token``, nor ``servers.password``)."""
+    ``servers.source_token``, nor ``servers.password``), or by a ``<word>`` of the
+    ``[<server>]`` table (``jenkins.token``, ``jenkins.api_token``)."""
     section, _, leaf = dotted.lower().rpartition(".")
     keys = {key.partition(".")[2] for key in _by_key() if key.startswith("servers.")}
     for name, variable in SECRETS.items():
         server, _, word = name.rpartition("_")
         others = keys - {server}
-        if leaf == name or (
+        in_its_table = section == server and leaf.endswith(word)
+        in_servers = (
             section == "servers"
             and server in keys
             and leaf.endswith(word)
             and not any(leaf.startswith(other) for other in others)
-        ):
+        )
+        if leaf == name or in_its_table or in_servers:
             return variable
     return None
 
