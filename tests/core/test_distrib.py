@@ -388,3 +388,15 @@ def test_a_refused_tag_list_is_named_with_its_reason() -> None:
         "2 server files would be rewritten; a published file is never changed: "
         "nothing was written"
     )
+
+
+@pytest.mark.parametrize(
+    ("tag", "allowed", "refused"),
+    [("v29_1_0", ("o_latest",), ()), ("w_2025_24", ("w_latest",), ("w_latest",)),
+     ("d_2025_06_11", ("d_latest",), ("d_latest",)), ("v29_1_0_rc1", (), ())],
+)  # fmt: skip
+def test_o_latest_false_drops_only_a_final_s_o_latest(
+    tag: str, allowed: tuple[str, ...], refused: tuple[str, ...]
+) -> None:
+    assert floating_tags(tag) == floating_tags(tag, o_latest=True) == allowed
+    assert floating_tags(tag, o_latest=False) == refused

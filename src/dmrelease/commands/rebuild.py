@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -40,10 +41,21 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
+    from dmrelease.core.exclusions import exclude
     from dmrelease.stages.rebuild import rebuild
 
     loaded = load_options(args.config, flag_values(args, FLAGS))
     request = loaded.request.build_request(dry_run=args.dry_run)
+    config = loaded.config
+    configured = [product.name for product in config.products]
+    excluded = exclude(request.products, configured, config.exclude_from_builds)
+    if note := excluded.note("rebuild", "EXCLUDE_FROM_BUILDS", "build"):
+        print(note, file=sys.stderr)
+    if excluded.nothing_left:  # the job asked for nothing else: a success with no build
+        if args.json:
+            emit(args, {"prepare": None, "build": None, "excluded": list(excluded.dropped)})
+        return 0
+    request = dataclasses.replace(request, products=excluded.kept)
     prepared, built = rebuild(loaded.config, request, log=sys.stderr)  # the live stream
     if args.json:  # emit writes it in one write: redacted once, not per token
         emit(args, {"prepare": prepared.as_dict(), "build": built.as_dict() if built else None})

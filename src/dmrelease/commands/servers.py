@@ -21,13 +21,13 @@ def add_tag_flags(parser: argparse.ArgumentParser, tag_help: str, writes: str) -
     parser.add_argument(
         "--tag", dest="eups_tag", metavar="TAG",
         help=f"{tag_help} (required): w_2025_24, d_2025_06_11, v29_1_0_rc1, v29_1_0; "
-        "letters, digits and _ only [env EUPS_TAG]",
+        "letters, digits and _ only [env EUPS_TAG, else the EUPS tag of RELEASE_GIT_TAG]",
     )  # fmt: skip
     parser.add_argument(
         "--also-tag", nargs="*", metavar="TAG",
         help=f"floating tags to {writes} too, replacing their tag lists (default: w_latest "
-        "for a weekly, d_latest for a daily, o_latest for a final, none otherwise; the "
-        "flag alone: none)",
+        "for a weekly, d_latest for a daily, o_latest for a final unless O_LATEST is false, "
+        "none otherwise; the flag alone: none)",
     )  # fmt: skip
 
 
@@ -43,16 +43,26 @@ def add_server_dir(parser: argparse.ArgumentParser, tree: str, key: str) -> None
 def requested_tags(
     verb: str, args: argparse.Namespace, loaded: Loaded
 ) -> tuple[str, tuple[str, ...]]:
-    """The EUPS tag asked (the flag or EUPS_TAG; UsageError without one) and the floating
-    tags: ``--also-tag``'s, or the tag's own (w_latest for a weekly…) when it is not given."""
+    """The EUPS tag asked (the flag or EUPS_TAG, else the EUPS tag of the release's git tag
+    RELEASE_GIT_TAG, as the official-release pipeline gives it; UsageError without one) and
+    the floating tags: ``--also-tag``'s, or the tag's own (w_latest for a weekly, o_latest
+    for a final when O_LATEST allows it) when it is not given."""
     from dmrelease.core.distrib import floating_tags
     from dmrelease.core.errors import UsageError
+    from dmrelease.core.names import eups_tag
+    from dmrelease.core.tag_kinds import InvalidName
 
-    tag = loaded.request.eups_tag
+    tag, release = loaded.request.eups_tag, loaded.request.release_tag
+    if not tag and release:
+        try:
+            tag = eups_tag(release)
+        except InvalidName as error:
+            raise UsageError(f"{verb}: RELEASE_GIT_TAG {release!r}: {error.reason}") from None
     if not tag:
         raise UsageError(f"{verb} needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
-    floating = floating_tags(tag) if args.also_tag is None else tuple(args.also_tag)
-    return tag, floating
+    if args.also_tag is not None:
+        return tag, tuple(args.also_tag)
+    return tag, floating_tags(tag, o_latest=loaded.config.o_latest)
 
 
 def run_in_workspace(

@@ -79,17 +79,25 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
+    from dmrelease.core.exclusions import exclude
     from dmrelease.core.requests import TarballRequest
     from dmrelease.stages.tarball import check_request, tarball
 
     loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
-    asked = loaded.request
+    asked, config = loaded.request, loaded.config
     tag, floating = requested_tags("tarball", args, loaded)
+    configured = [product.name for product in config.products]
+    excluded = exclude(asked.selected, configured, config.exclude_from_tarballs)
+    if note := excluded.note("tarball", "EXCLUDE_FROM_TARBALLS", "pack"):
+        print(note, file=sys.stderr)
+    if excluded.nothing_left:  # the job asked for nothing else: a success with no tarball
+        if args.json:
+            emit(args, {"eups_tag": tag, "packed": [], "excluded": list(excluded.dropped)})
+        return 0
     request = TarballRequest(
-        tag, asked.build_id, asked.selected, args.flavor, floating, args.server_dir,
+        tag, asked.build_id, excluded.kept, args.flavor, floating, args.server_dir,
         args.dry_run,
     )  # fmt: skip
-    config = loaded.config
     checked = check_request(config, request)  # bad input stops before any fetch
     packed = run_in_workspace(
         config,

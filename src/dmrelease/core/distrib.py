@@ -153,14 +153,15 @@ def eups_tag_problem(name: str) -> str | None:
     return None
 
 
-def floating_tags(eups_tag: str) -> tuple[str, ...]:
+def floating_tags(eups_tag: str, *, o_latest: bool = True) -> tuple[str, ...]:
     """The floating tags that follow ``eups_tag``: ``w_latest`` for a weekly, ``d_latest``
-    for a daily, ``o_latest`` for a final; none for a candidate or any other tag."""
+    for a daily, ``o_latest`` for a final unless ``o_latest`` is false (the O_LATEST
+    setting); none for a candidate or any other tag."""
     try:
         floating = FLOATING_TAGS.get(parse_eups_tag(eups_tag).kind)
     except InvalidName:
         return ()
-    return (floating,) if floating else ()
+    return (floating,) if floating and (o_latest or floating != "o_latest") else ()
 
 
 def is_floating(tag: str) -> bool:

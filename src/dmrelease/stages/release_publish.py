@@ -126,7 +126,7 @@ def publish_build(
 ) -> None:
     """Publish (then pack) the build unless the journal says it is done; with ``dry_run``
     print the commands it would run instead."""
-    floating = floating_tags(publication.eups_tag)
+    floating = floating_tags(publication.eups_tag, o_latest=config.o_latest)
     if dry_run:
         _show(config, publication, log, would)
         return
