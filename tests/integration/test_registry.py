@@ -67,6 +67,8 @@ def _push_all(
         ("linux/amd64", f"{registry.host}/tests/registry@{digests['one']}"),
         ("linux/arm64", f"{registry.host}/tests/registry@{digests['two']}"),
     ]
+    for tag in ("one", "two"):
+        builder.remove(f"localhost/dm-release-tests/registry:{tag}")
     digests["both"] = builder.manifest_list(
         f"{registry.host}/tests/registry:both", members, credentials=registry.credentials,
         tls_verify=False, log=log,

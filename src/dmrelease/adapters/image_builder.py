@@ -303,7 +303,7 @@ class Buildah(Builder):
             raise UsageError(f"{destination}: a manifest list needs at least one member")
         key = hashlib.sha256(json.dumps([destination, list(members)]).encode()).hexdigest()
         local = f"localhost/dm-release-list:{key[:16]}"
-        self.remove(local)
+        self._remove_list(local)
         verify = f"--tls-verify={str(tls_verify).lower()}"
         with _auth_folder(host, credentials) as auth, tempfile.TemporaryDirectory() as scratch:
             authfile = [] if auth is None else ["--authfile", str(auth / "config.json")]
@@ -330,7 +330,12 @@ class Buildah(Builder):
                 code, output = stream_command(argv, log)
                 return _pushed(destination, code, output, digestfile, credentials)
             finally:
-                self.remove(local)
+                self._remove_list(local)
+
+    def _remove_list(self, name: str) -> None:
+        """Drop a local manifest list (left by a run that died), if there is one."""
+        if _quick(self._argv("manifest", "inspect", name)).returncode == 0:
+            _quick(self._argv("manifest", "rm", name))
 
     def has_image(self, image: str) -> bool:
         return _quick(self._argv("inspect", "--type", "image", image)).returncode == 0

@@ -173,9 +173,13 @@ class Registry:
         headers: dict[str, str] = dict(kwargs.pop("headers", {}))
         if self._authorization:
             headers["Authorization"] = self._authorization
+        # a bare host: HTTPS is tried once, without the session's retries, before HTTP
+        send = self.session.request if self.explicit or self.tls_verify else requests.request
         try:
-            return self.session.request(method, self.url + path, headers=headers,
-                                        timeout=self.timeout, **kwargs)  # fmt: skip
+            response = send(method, self.url + path, headers=headers, timeout=self.timeout,
+                            verify=self.tls_verify, **kwargs)  # fmt: skip
+            self.explicit = True
+            return response
         except requests.exceptions.SSLError as error:
             if self.explicit or self.tls_verify:
                 raise self._fail(f"{self.url}{path}: TLS failed ({error.__class__.__name__}); "
