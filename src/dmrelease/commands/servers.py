@@ -43,11 +43,21 @@ def add_server_dir(parser: argparse.ArgumentParser, tree: str, key: str) -> None
 def requested_tags(
     verb: str, args: argparse.Namespace, loaded: Loaded
 ) -> tuple[str, tuple[str, ...]]:
-    """The EUPS tag asked (the flag or EUPS_TAG, else the EUPS tag of the release's git tag
-    RELEASE_GIT_TAG, as the official-release pipeline gives it; UsageError without one) and
-    the floating tags: ``--also-tag``'s, or the tag's own (w_latest for a weekly, o_latest
-    for a final when O_LATEST allows it) when it is not given."""
+    """The EUPS tag asked (:func:`asked_eups_tag`) and the floating tags: ``--also-tag``'s,
+    or the tag's own (w_latest for a weekly, o_latest for a final when O_LATEST allows it)
+    when it is not given."""
     from dmrelease.core.distrib import floating_tags
+
+    tag = asked_eups_tag(verb, loaded)
+    if args.also_tag is not None:
+        return tag, tuple(args.also_tag)
+    return tag, floating_tags(tag, o_latest=loaded.config.o_latest)
+
+
+def asked_eups_tag(verb: str, loaded: Loaded) -> str:
+    """The EUPS tag asked: the flag or EUPS_TAG, else the EUPS tag of the release's git tag
+    RELEASE_GIT_TAG (v29.1.0.rc1 is v29_1_0_rc1), as the release pipelines give it to the
+    jobs they start; UsageError without either, or with a git tag that is no release."""
     from dmrelease.core.errors import UsageError
     from dmrelease.core.names import eups_tag
     from dmrelease.core.tag_kinds import InvalidName
@@ -60,9 +70,7 @@ def requested_tags(
             raise UsageError(f"{verb}: RELEASE_GIT_TAG {release!r}: {error.reason}") from None
     if not tag:
         raise UsageError(f"{verb} needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
-    if args.also_tag is not None:
-        return tag, tuple(args.also_tag)
-    return tag, floating_tags(tag, o_latest=loaded.config.o_latest)
+    return tag
 
 
 def run_in_workspace(
