@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from eups_client import Served, serve_directory
-from image_fixtures import base_image, builder, pull_image_tree, registry  # noqa: F401 (fixtures)
+from image_fixtures import (  # noqa: F401 (fixtures)
+    base_image,
+    builder,
+    pull_image_tree,
+    registry,
+    token_registry,
+)
 from release_helpers import Setup, make_setup, ok
 from vendor import Vendor, require_vendor
 

@@ -4,6 +4,8 @@ image back to look inside it.
 - ``registry`` (session): Debian's ``docker-registry`` on a free port of 127.0.0.1 with
   htpasswd (bcrypt) authentication and its data in a temporary folder; yields a
   :class:`RunningRegistry` (host, url, username, password, credentials, client()).
+- ``token_registry`` (session): the same with token authentication (Bearer challenges),
+  its token service (registry_token.py) on another port.
 - ``builder`` (session): ``find_builder()``, buildah here.
 - ``base_image`` (session): ``make_base_image`` with the vendor's EUPS tarball; made once per
   machine and kept in the builder's local storage under its content key, so a second run (CI
@@ -28,13 +30,15 @@ import socket
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 import requests
+from registry_token import ISSUER, SERVICE, TokenService, token_service
 from vendor import EUPS_TARBALL, REQUIRE_ENV, vendor_dir
 
 from dmrelease.adapters.base_image import make_base_image
@@ -56,6 +60,8 @@ __all__ = [
     "pull_image_tree",
     "registry",
     "require_tools",
+    "serve_registry",
+    "token_registry",
 ]
 
 #: set to 1 (CI does) and a missing image tool fails the tests that need it instead of skipping
@@ -95,6 +101,7 @@ class RunningRegistry:
     username: str
     password: str
     data: Path
+    token: TokenService | None = None  # the token service, for a Bearer registry
 
     @property
     def credentials(self) -> RegistryCredentials:
@@ -111,14 +118,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _config(data: Path, port: int, htpasswd: Path) -> str:
+def _config(data: Path, port: int, auth: Mapping[str, object]) -> str:
     return json.dumps({  # YAML is a superset of JSON
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
         "storage": {"filesystem": {"rootdirectory": str(data / "storage")},
                     "delete": {"enabled": True}},
         "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
-        "auth": {"htpasswd": {"realm": "dm-release-tests", "path": str(htpasswd)}},
+        "auth": auth,
     }, indent=1)  # fmt: skip
 
 
@@ -129,21 +136,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
-    """docker-registry on 127.0.0.1 (htpasswd auth), stopped after the session."""
-    require_tools("docker-registry", "htpasswd")
-    data = tmp_path_factory.mktemp("registry")
-    username, password = "dm-release", secrets.token_urlsafe(18)
-    hashed = subprocess.run(
-        ["htpasswd", "-Bbn", username, password], capture_output=True, text=True, check=True
-    ).stdout.strip()  # fmt: skip
-    htpasswd = data / "htpasswd"
-    htpasswd.write_text(hashed + "\n")
+@contextmanager
+def serve_registry(data: Path, auth: Mapping[str, object]) -> Iterator[str]:
+    """docker-registry with ``auth`` (its config's auth table) and its storage in ``data``,
+    on a free port of 127.0.0.1, answering (401 on /v2/); yields 127.0.0.1:PORT."""
+    require_tools("docker-registry")
     for _attempt in range(3):  # a free port taken meanwhile: another one
         port = _free_port()
         config = data / "config.yml"
-        config.write_text(_config(data, port, htpasswd))
+        config.write_text(_config(data, port, auth))
         log = (data / "registry.log").open("w")
         server = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdin=subprocess.DEVNULL, stdout=log,
@@ -161,7 +162,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
     else:
         pytest.fail(f"docker-registry did not answer:\n{(data / 'registry.log').read_text()}")
     try:
-        yield RunningRegistry(f"127.0.0.1:{port}", url, username, password, data)
+        yield f"127.0.0.1:{port}"
     finally:
         server.terminate()
         try:
@@ -170,6 +171,35 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """docker-registry on 127.0.0.1 (htpasswd auth: Basic), stopped after the session."""
+    require_tools("docker-registry", "htpasswd")
+    data = tmp_path_factory.mktemp("registry")
+    username, password = "dm-release", secrets.token_urlsafe(18)
+    hashed = subprocess.run(
+        ["htpasswd", "-Bbn", username, password], capture_output=True, text=True, check=True
+    ).stdout.strip()  # fmt: skip
+    htpasswd = data / "htpasswd"
+    htpasswd.write_text(hashed + "\n")
+    auth = {"htpasswd": {"realm": "dm-release-tests", "path": str(htpasswd)}}
+    with serve_registry(data, auth) as host:
+        yield RunningRegistry(host, f"http://{host}", username, password, data)
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """docker-registry on 127.0.0.1 with token authentication (Bearer challenges) and the
+    token service of registry_token on another port; ``.token`` is that service."""
+    data = tmp_path_factory.mktemp("token-registry")
+    username, password = "dm-release-bearer", secrets.token_urlsafe(18)
+    with token_service(username, password, data) as service:
+        auth = {"token": {"realm": service.url, "service": SERVICE, "issuer": ISSUER,
+                          "rootcertbundle": str(data / "token.pem")}}  # fmt: skip
+        with serve_registry(data, auth) as host:
+            yield RunningRegistry(host, f"http://{host}", username, password, data, service)
 
 
 @pytest.fixture(scope="session")

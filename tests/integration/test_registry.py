@@ -194,3 +194,79 @@ def test_a_bare_host_with_tls_verify_on_does_not_fall_back(
     assert str(refused.value).startswith(
         f"https://{registry.host}/v2/tests/registry/manifests/one: TLS failed (SSLError)"
     )
+
+
+# -- a registry that answers with Bearer challenges (token authentication) -------------------
+
+
+@pytest.fixture(scope="module")
+def bearer_pushed(
+    builder: Builder, token_registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """tests/bearer:one pushed by the builder through the token service; its digest."""
+    folder = tmp_path_factory.mktemp("bearer")
+    image = "localhost/dm-release-tests/registry:bearer"
+    with (folder / "log").open("w") as log:
+        builder.build(tiny_context(folder / "context", "bearer\n"), image=image,
+                      platform="linux/amd64", build_args={"GREETING": "bearer"}, labels={},
+                      timestamp=0, log=log)  # fmt: skip
+        try:
+            return builder.push(image, f"{token_registry.host}/tests/bearer:one",
+                                credentials=token_registry.credentials, tls_verify=False,
+                                log=log)  # fmt: skip
+        finally:
+            builder.remove(image)
+
+
+def test_a_bearer_registry_is_answered_with_a_token_for_the_scope(
+    builder: Builder, token_registry: RunningRegistry, bearer_pushed: str
+) -> None:
+    assert token_registry.token is not None
+    client = token_registry.client()
+    del token_registry.token.asked[:]
+    assert client.digest("tests/bearer", "one") == bearer_pushed
+    assert client.labels("tests/bearer", "one") == {"greeting": "bearer", **buildah_label(builder)}
+    assert client.tags("tests/bearer") == ["one"]
+    # one token for the repository's pull scope, reused for the manifest, config and tags
+    assert token_registry.token.asked == ["repository:tests/bearer:pull"]
+
+
+def test_a_bearer_registry_grants_push_to_move_a_tag(
+    token_registry: RunningRegistry, bearer_pushed: str
+) -> None:
+    assert token_registry.token is not None
+    client = token_registry.client()
+    media_type, body = client.manifest("tests/bearer", "one")
+    del token_registry.token.asked[:]
+    assert client.put_manifest("tests/bearer", "latest", media_type, body) == bearer_pushed
+    assert token_registry.token.asked == ["repository:tests/bearer:pull,push"]
+    assert client.digest("tests/bearer", "latest") == bearer_pushed
+
+
+def test_a_token_service_refusing_the_password_is_exit_2_naming_the_user(
+    token_registry: RunningRegistry, bearer_pushed: str
+) -> None:
+    assert token_registry.token is not None
+    wrong = "not-" + token_registry.password
+    client = token_registry.client(RegistryCredentials(token_registry.username, Secret(wrong)))
+    with pytest.raises(RegistryError) as refused:
+        client.digest("tests/bearer", "one")
+    assert refused.value.exit_code == 2
+    assert str(refused.value) == (
+        f"{token_registry.token.url}: the registry refused the credentials of user "
+        f"{token_registry.username}"
+    )
+    assert wrong not in str(refused.value)
+
+
+def test_a_bearer_registry_without_credentials_is_exit_2(
+    token_registry: RunningRegistry, bearer_pushed: str
+) -> None:
+    assert token_registry.token is not None
+    with pytest.raises(RegistryError) as refused:
+        Registry(token_registry.host, None, tls_verify=False).digest("tests/bearer", "one")
+    assert refused.value.exit_code == 2
+    assert str(refused.value) == (
+        f"{token_registry.token.url}: the registry asks for credentials and none were given "
+        "(DM_RELEASE_REGISTRY_USER, DM_RELEASE_REGISTRY_PASSWORD)"
+    )

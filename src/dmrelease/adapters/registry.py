@@ -127,10 +127,11 @@ class Registry:
             "sha256:" + hashlib.sha256(body).hexdigest()
         )
 
-    def tags(self, repo: str) -> list[str]:
-        """The repository's tags, sorted ([] when the repository does not exist)."""
+    def tags(self, repo: str, *, page: int = 1000) -> list[str]:
+        """The repository's tags, sorted ([] when the repository does not exist), asked
+        ``page`` at a time (the registry's Link header names the next page)."""
         found: list[str] = []
-        path: str | None = f"/v2/{repo}/tags/list?n=1000"
+        path: str | None = f"/v2/{repo}/tags/list?n={page}"
         while path:
             response = self._request("GET", path, missing_ok=True)
             if response is None:
