@@ -75,6 +75,12 @@ def tarball(session: nox.Session) -> None:
     _dm_release(session, "tarball", *session.posargs, extras=PUBLISHING)
 
 
+@nox.session(name="build_stack", default=False)
+def build_stack(session: nox.Session) -> None:
+    """Build and push the distribution image: nox -s build_stack -- --tag TAG [docker args]."""
+    _dm_release(session, "docker", *session.posargs)
+
+
 def _release(session: nox.Session, command: str, extras: str = "") -> None:
     """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs

@@ -316,7 +316,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "__main__": frozenset({"cli"}),
 }
 #: the front module of each stage family, the one module another family may import from
-FRONTS = ("workspace", "rebuild", "release", "verify", "release_state", "publish", "tarball")
+FRONTS = (
+    "workspace", "rebuild", "release", "verify", "release_state", "publish", "tarball", "docker",
+)  # fmt: skip
 
 
 def module_name(path: Path) -> str:

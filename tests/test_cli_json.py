@@ -27,7 +27,7 @@ DB = DATA / "versiondb" / "content_sha.db.txt"
 #: the verbs that report: each has --json
 REPORTING = {
     "tag classify", "tag eups", "tag weekly", "table deps", "manifest verify", "rebuild",
-    "publish", "tarball",
+    "publish", "tarball", "docker",
     "release plan", "release validate", "release apply", "release weekly",
     "release candidate", "release final", "release patch", "release backport",
     "release nightly", "doctor",
@@ -336,3 +336,19 @@ def test_tarball_without_a_build_is_exit_2_with_the_error(
     assert (status, err) == (2, f"dm-release: error: {message}\n")
     assert doc == {"verb": "tarball", "ok": False, "diagnostics": [], "error": message}
     assert not server.exists()
+
+
+def test_docker_without_a_base_image_is_exit_2_with_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Checked before a builder or the registry is asked (a real run is in
+    tests/integration/test_docker.py)."""
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n')
+    status, doc, err = document(
+        capsys, "docker", "--config", config, "--tag", "w_2025_24", "--no-push", "--dry-run"
+    )
+    message = "no base image: set docker.base_image (DM_RELEASE_DOCKER_BASE_IMAGE)"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "docker", "ok": False, "diagnostics": [], "error": message}

@@ -53,7 +53,7 @@ def complete(bash_script: Path, line: str, cwd: Path | None = None) -> list[str]
 
 def test_bash_completes_verbs(bash_script: Path) -> None:
     assert complete(bash_script, "dm-release re") == ["rebuild", "release"]
-    assert complete(bash_script, "dm-release do") == ["doctor"]
+    assert complete(bash_script, "dm-release do") == ["docker", "doctor"]
 
 
 def test_bash_completes_a_group_s_commands_and_a_verb_s_options(bash_script: Path) -> None:

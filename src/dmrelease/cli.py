@@ -24,8 +24,8 @@ from dmrelease.core.redact import redact
 
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
 VERB_MODULES = (
-    "tag", "table", "manifest", "demo", "rebuild", "publish", "tarball", "release", "doctor",
-    "config",
+    "tag", "table", "manifest", "demo", "rebuild", "publish", "tarball", "docker", "release",
+    "doctor", "config",
 )  # fmt: skip
 
 #: the shells ``dm-release completion`` writes a script for (shtab's static scripts)

@@ -66,7 +66,7 @@ def test_config_show_on_the_demo_gives_each_value_its_source(
     assert sorted(k for k in PRODUCT_HELP if f"{product}.{k}" in lines) != sorted(PRODUCT_HELP)
     assert shown.pop("binary_token") == {"name": "binary_token", "value": None,
                                          "source": "default"}  # fmt: skip
-    for secret in ("registry_user", "registry_password"):  # dm-release docker's
+    for secret in ("registry_password",):  # dm-release docker's
         assert shown.pop(secret) == {"name": secret, "value": None, "source": "default"}
     for secret in ("jenkins_user", "jenkins_token"):  # dm-release jenkins'
         assert shown.pop(secret) == {"name": secret, "value": None, "source": "default"}

@@ -58,6 +58,10 @@ def test_every_variable_a_verb_reads_is_in_its_help(
     setup = make_setup(tmp_path / "product")
     config = str(setup.config)
     plan = tmp_path / "plan.json"
+    # docker plans the image of the tag list tarball writes (no builder, no registry)
+    docker = setup.config.with_name("docker.toml")
+    binary = f'binary_server = "{tmp_path / "binary"}"\n'
+    docker.write_text(f'{setup.config.read_text()}{binary}\n[docker]\nbase_image = "base"\n')
     runs: dict[tuple[str, ...], list[str]] = {
         ("tag", "classify"): ["29.1.0", "w.2025.24"],
         ("tag", "eups"): ["29.1.0"],
@@ -84,6 +88,7 @@ def test_every_variable_a_verb_reads_is_in_its_help(
             "--config",
             config,
         ],
+        ("docker",): ["--tag", "w_2025_24", "--no-push", "--dry-run", "--config", str(docker)],
         ("release", "weekly"): ["w.2025.24", "--config", config],
         ("release", "plan"): [
             "v29.1.0.rc1",

@@ -178,9 +178,8 @@ AUXILIARY_KEYS = set(AUXILIARY_HELP)
 #: what each secret is (the reference and --help print it)
 SECRET_HELP = {
     "binary_token": "the token sent to the binary server (servers.binary)",
-    "registry_user": "the user name dm-release docker logs in to the registry with "
+    "registry_password": "the password or token of docker.user at the registry "
     "(docker.registry)",
-    "registry_password": "that user's password or token",
     "jenkins_user": "the Jenkins user dm-release jenkins signs in as (jenkins.url)",
     "jenkins_token": "that user's Jenkins API token",
 }
@@ -347,6 +346,11 @@ class Config:
         "machine's, linux/amd64 or linux/arm64)",
         key="docker.platforms", env=("DM_RELEASE_DOCKER_PLATFORMS",),
     )  # fmt: skip
+    registry_user: str | None = _option(
+        None, K.TEXT, "the user dm-release docker logs in to the registry as (its password "
+        "is the secret DM_RELEASE_REGISTRY_PASSWORD)",
+        key="docker.user", env=("DM_RELEASE_REGISTRY_USER",),
+    )  # fmt: skip
     docker_tls_verify: bool = _option(
         True, K.BOOL, "verify the registry's TLS certificate (false: a local registry "
         "over plain HTTP)",
@@ -372,7 +376,6 @@ class Config:
         key="jenkins.retries", env=("DM_RELEASE_JENKINS_RETRIES",),
     )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
-    registry_user: Secret | None = field(default=None, repr=False)
     registry_password: Secret | None = field(default=None, repr=False)
     jenkins_user: Secret | None = field(default=None, repr=False)
     jenkins_token: Secret | None = field(default=None, repr=False)
@@ -391,7 +394,6 @@ class Config:
     def auxiliaries_of(self, product: str) -> tuple[AuxiliaryConfig, ...]:
         """The auxiliary repositories that carry ``product``'s releases, in their order."""
         return tuple(a for a in self.auxiliaries if a.carries(product))
-
 
 
 @dataclass(frozen=True)

@@ -635,13 +635,15 @@ def build_options(
     if "refs" in asked:  # checked by the layer (config-value), so this cannot fail
         asked["refs"] = parse_ref_list(asked["refs"])
     request = RequestOptions(**asked)
-    settings = {n: v for n, v in builder.values.items() if n in setting_options()}
+    settings: dict[str, Any] = {
+        n: v for n, v in builder.values.items() if n in setting_options()
+    }
+    settings.update((name, _secret(environ or {}, name)) for name in SECRETS)
     config = Config(
         products=tuple(builder.products),
         libraries=tuple(builder.libraries),
         auxiliaries=tuple(builder.auxiliaries),
         config_path=path if text is not None else None,
-        **{name: _secret(environ or {}, name) for name in SECRETS},
         **settings,
     )
     _check(builder, config, request)

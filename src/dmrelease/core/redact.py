@@ -32,7 +32,6 @@ REDACTED = "****"
 #: settings (core/config.py) take them from here
 SECRETS: dict[str, str] = {
     "binary_token": "DM_RELEASE_BINARY_TOKEN",
-    "registry_user": "DM_RELEASE_REGISTRY_USER",
     "registry_password": "DM_RELEASE_REGISTRY_PASSWORD",
     "jenkins_user": "JENKINS_USER_ID",
     "jenkins_token": "JENKINS_API_TOKEN",

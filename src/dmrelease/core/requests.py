@@ -20,12 +20,17 @@ from dmrelease.core.errors import CheckFailed, Diagnostic
 from dmrelease.core.refnames import ref_name_problem
 
 if TYPE_CHECKING:  # annotations only: every command loads the settings, which import
+    import datetime as dt
+    from pathlib import Path
+
     from dmrelease.core.plan import Session  # this module, so it loads no tag parser
     from dmrelease.core.tags import Daily, Tag
 
 __all__ = [
     "BackportRequest",
     "BuildRequest",
+    "DockerRequest",
+    "JoinRequest",
     "NightlyRequest",
     "PublishRequest",
     "RefList",
@@ -186,4 +191,37 @@ class NightlyRequest:
 
     daily: Daily
     products: tuple[str, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class DockerRequest:
+    """One distribution image of ``eups_tag`` (its tag list on the binary server), built
+    at ``when`` (UTC, read at the edge: the dated tag) with ``products`` installed (empty:
+    the configured products), tagged also with the ``floating`` tags the release kind
+    allows and the ``extra`` ones (DOCKER_TAGS), for ``platforms`` (empty: the configured
+    ones, else this machine's). ``build_id`` (MANIFEST_ID) must be the tag list's when
+    given. ``per_platform``: push only each platform's ``<prefix>-<tag>_<arch>`` for a later
+    join; ``results``: where results.json goes (None: the output dir)."""
+
+    eups_tag: str
+    when: dt.datetime
+    products: tuple[str, ...] = ()
+    build_id: str | None = None
+    floating: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    no_push: bool = False
+    per_platform: bool = False
+    results: Path | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """One join of per-platform images (the results.json of each platform's run) into one
+    manifest list under the image's tags."""
+
+    results: tuple[Path, ...]
+    output: Path | None = None
     dry_run: bool = False
