@@ -70,9 +70,10 @@ RUN set -eu; \\
     src=/tmp/dm-release-base/eups-src; mkdir -p "$src" {home}/stack/ups_db; \\
     tar -xzf /tmp/dm-release-base/{tarball} -C "$src" --strip-components=1; \\
     cd "$src"; \\
-    ./configure --prefix={home}/eups/{version} --with-eups={home}/stack \\
-        --with-python=/usr/bin/python3 >/dev/null; \\
-    make install >/dev/null; \\
+    log=/tmp/dm-release-base/eups-build.log; \\
+    {{ ./configure --prefix={home}/eups/{version} --with-eups={home}/stack \\
+        --with-python=/usr/bin/python3 && make install; }} >"$log" 2>&1 \\
+        || {{ tail -n 40 "$log"; exit 1; }}; \\
     cp /tmp/dm-release-base/loadLSST.bash {home}/loadLSST.bash; \\
     cd /; rm -rf /tmp/dm-release-base; \\
     bash -c 'source {home}/loadLSST.bash && eups --version'
