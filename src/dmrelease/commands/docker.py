@@ -13,6 +13,7 @@ from dmrelease.adapters.config import (
     flag_values,
 )
 from dmrelease.commands.machine import add_json_flag, emit
+from dmrelease.commands.servers import asked_eups_tag
 
 #: the options of dmrelease.core.config that docker takes as flags (--tag is its own)
 FLAGS = ("selected", "build_id", "no_push", "docker_tags")
@@ -55,7 +56,8 @@ def register(verbs: Any) -> None:
     parser.add_argument(
         "--tag", dest="eups_tag", metavar="TAG",
         help="the EUPS tag whose image to build (required unless --join): w_2025_24, "
-        "d_2025_06_11, v29_1_0_rc1, v29_1_0 [env EUPS_TAG]",
+        "d_2025_06_11, v29_1_0_rc1, v29_1_0 [env EUPS_TAG, else the EUPS tag of "
+        "RELEASE_GIT_TAG]",
     )  # fmt: skip
     parser.add_argument(
         "--also-tag", nargs="*", metavar="TAG",
@@ -95,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
 
     from dmrelease.adapters.config import load_options
     from dmrelease.core.distrib import floating_tags
-    from dmrelease.core.errors import UsageError
     from dmrelease.core.requests import DockerRequest, JoinRequest
     from dmrelease.stages.docker import docker, join
 
@@ -105,14 +106,13 @@ def run(args: argparse.Namespace) -> int:
         request = JoinRequest(tuple(args.join), args.results, args.dry_run)
         results = join(config, request, log=sys.stderr)
     else:
-        if not asked.eups_tag:
-            raise UsageError("docker needs an EUPS tag: give --tag TAG (or set EUPS_TAG)")
+        tag = asked_eups_tag("docker", loaded)
         floating = args.also_tag
         if floating is None:  # O_LATEST=false: a final leaves o_latest where it is
-            floating = floating_tags(asked.eups_tag, o_latest=config.o_latest)
+            floating = floating_tags(tag, o_latest=config.o_latest)
         when = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the run's time: the dated tag
         docker_request = DockerRequest(
-            asked.eups_tag, when, asked.selected, asked.build_id, tuple(floating),
+            tag, when, asked.selected, asked.build_id, tuple(floating),
             asked.docker_tags, tuple(args.platforms or ()), bool(asked.no_push),
             args.per_platform, args.results, args.dry_run,
         )  # fmt: skip
