@@ -13,6 +13,7 @@ from image_fixtures import (  # noqa: F401 (fixtures)
     builder,
     pull_image_tree,
     registry,
+    tls_registry,
     token_registry,
 )
 from release_helpers import Setup, make_setup, ok

@@ -4,6 +4,7 @@ image back to look inside it.
 - ``registry`` (session): Debian's ``docker-registry`` on a free port of 127.0.0.1 with
   htpasswd (bcrypt) authentication and its data in a temporary folder; yields a
   :class:`RunningRegistry` (host, url, username, password, credentials, client()).
+- ``tls_registry`` (session): the same over HTTPS with a self-signed certificate.
 - ``token_registry`` (session): the same with token authentication (Bearer challenges),
   its token service (registry_token.py) on another port.
 - ``builder`` (session): ``find_builder()``, buildah here.
@@ -30,6 +31,7 @@ import socket
 import subprocess
 import tarfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +40,8 @@ from typing import NoReturn
 
 import pytest
 import requests
-from registry_token import ISSUER, SERVICE, TokenService, token_service
+from registry_token import ISSUER, SERVICE, TokenService, self_signed, token_service
+from urllib3.exceptions import InsecureRequestWarning
 from vendor import EUPS_TARBALL, REQUIRE_ENV, vendor_dir
 
 from dmrelease.adapters.base_image import make_base_image
@@ -61,6 +64,7 @@ __all__ = [
     "registry",
     "require_tools",
     "serve_registry",
+    "tls_registry",
     "token_registry",
 ]
 
@@ -118,39 +122,46 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _config(data: Path, port: int, auth: Mapping[str, object]) -> str:
+def _config(data: Path, port: int, auth: Mapping[str, object], tls: bool) -> str:
+    http: dict[str, object] = {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)}
+    if tls:
+        http["tls"] = {"certificate": str(data / "tls.pem"), "key": str(data / "tls.key")}
     return json.dumps({  # YAML is a superset of JSON
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
         "storage": {"filesystem": {"rootdirectory": str(data / "storage")},
                     "delete": {"enabled": True}},
-        "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
+        "http": http,
         "auth": auth,
     }, indent=1)  # fmt: skip
 
 
 def _answers(url: str) -> bool:
     try:
-        return requests.get(f"{url}/v2/", timeout=2).status_code == 401
+        with warnings.catch_warnings():  # a self-signed certificate, known to be one
+            warnings.simplefilter("ignore", InsecureRequestWarning)
+            return requests.get(f"{url}/v2/", timeout=2, verify=False).status_code == 401
     except requests.RequestException:
         return False
 
 
 @contextmanager
-def serve_registry(data: Path, auth: Mapping[str, object]) -> Iterator[str]:
+def serve_registry(data: Path, auth: Mapping[str, object], *, tls: bool = False) -> Iterator[str]:
     """docker-registry with ``auth`` (its config's auth table) and its storage in ``data``,
-    on a free port of 127.0.0.1, answering (401 on /v2/); yields 127.0.0.1:PORT."""
+    on a free port of 127.0.0.1, answering (401 on /v2/); yields 127.0.0.1:PORT. With
+    ``tls`` it speaks HTTPS only, with the certificate and key data/tls.pem, data/tls.key."""
     require_tools("docker-registry")
+    scheme = "https" if tls else "http"
     for _attempt in range(3):  # a free port taken meanwhile: another one
         port = _free_port()
         config = data / "config.yml"
-        config.write_text(_config(data, port, auth))
+        config.write_text(_config(data, port, auth, tls))
         log = (data / "registry.log").open("w")
         server = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
+        url = f"{scheme}://127.0.0.1:{port}"
         ends = time.monotonic() + REGISTRY_START
         while server.poll() is None and time.monotonic() < ends and not _answers(url):
             time.sleep(0.1)
@@ -179,14 +190,31 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
     require_tools("docker-registry", "htpasswd")
     data = tmp_path_factory.mktemp("registry")
     username, password = "dm-release", secrets.token_urlsafe(18)
+    with serve_registry(data, _htpasswd(data, username, password)) as host:
+        yield RunningRegistry(host, f"http://{host}", username, password, data)
+
+
+def _htpasswd(data: Path, username: str, password: str) -> dict[str, object]:
+    """The auth table of an htpasswd (bcrypt) account written to data/htpasswd."""
+    require_tools("htpasswd")
     hashed = subprocess.run(
         ["htpasswd", "-Bbn", username, password], capture_output=True, text=True, check=True
     ).stdout.strip()  # fmt: skip
-    htpasswd = data / "htpasswd"
-    htpasswd.write_text(hashed + "\n")
-    auth = {"htpasswd": {"realm": "dm-release-tests", "path": str(htpasswd)}}
-    with serve_registry(data, auth) as host:
-        yield RunningRegistry(host, f"http://{host}", username, password, data)
+    (data / "htpasswd").write_text(hashed + "\n")
+    return {"htpasswd": {"realm": "dm-release-tests", "path": str(data / "htpasswd")}}
+
+
+@pytest.fixture(scope="session")
+def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """docker-registry on 127.0.0.1 speaking HTTPS only, with a self-signed certificate
+    (for 127.0.0.1, data/tls.pem) and an htpasswd account: a private registry's setup."""
+    data = tmp_path_factory.mktemp("tls-registry")
+    username, password = "dm-release-tls", secrets.token_urlsafe(18)
+    certificate, key = self_signed("127.0.0.1")
+    (data / "tls.pem").write_bytes(certificate)
+    (data / "tls.key").write_bytes(key)
+    with serve_registry(data, _htpasswd(data, username, password), tls=True) as host:
+        yield RunningRegistry(host, f"https://{host}", username, password, data)
 
 
 @pytest.fixture(scope="session")

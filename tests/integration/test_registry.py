@@ -4,6 +4,7 @@ manifest, a manifest list, and every refusal exit 2 naming the URL, never the pa
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TextIO
 import pytest
 from image_fixtures import RunningRegistry
 
-from dmrelease.adapters.image_builder import Builder, RegistryCredentials
+from dmrelease.adapters.image_builder import Builder, PushFailed, RegistryCredentials
 from dmrelease.adapters.registry import OCI_INDEX, Registry, RegistryError
 from dmrelease.core.config import Secret
 
@@ -270,3 +271,71 @@ def test_a_bearer_registry_without_credentials_is_exit_2(
         f"{token_registry.token.url}: the registry asks for credentials and none were given "
         "(DM_RELEASE_REGISTRY_USER, DM_RELEASE_REGISTRY_PASSWORD)"
     )
+
+
+# -- a registry over HTTPS with a self-signed certificate ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_pushed(
+    builder: Builder, tls_registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """tests/tls:one pushed over HTTPS without verifying the certificate; its digest."""
+    folder = tmp_path_factory.mktemp("tls")
+    image = "localhost/dm-release-tests/registry:tls"
+    with (folder / "log").open("w") as log:
+        builder.build(tiny_context(folder / "context", "tls\n"), image=image,
+                      platform="linux/amd64", build_args={"GREETING": "tls"}, labels={},
+                      timestamp=0, log=log)  # fmt: skip
+        try:
+            return builder.push(image, f"{tls_registry.host}/tests/tls:one",
+                                credentials=tls_registry.credentials, tls_verify=False,
+                                log=log)  # fmt: skip
+        finally:
+            builder.remove(image)
+
+
+def test_a_self_signed_registry_is_read_over_https_with_tls_verify_off(
+    builder: Builder, tls_registry: RunningRegistry, tls_pushed: str,
+    recwarn: pytest.WarningsRecorder,
+) -> None:  # fmt: skip
+    client = tls_registry.client()
+    assert client.digest("tests/tls", "one") == tls_pushed
+    assert client.labels("tests/tls", "one") == {"greeting": "tls", **buildah_label(builder)}
+    assert client.url == tls_registry.url  # HTTPS answered: no fallback to HTTP
+    assert [str(w.message) for w in recwarn] == []  # no InsecureRequestWarning when asked
+
+
+def test_a_self_signed_registry_with_tls_verify_on_is_exit_2(
+    tls_registry: RunningRegistry, tls_pushed: str
+) -> None:
+    client = Registry(tls_registry.host, tls_registry.credentials, tls_verify=True)
+    client.session.adapters["https://"].max_retries.total = 0  # type: ignore[attr-defined]
+    with pytest.raises(RegistryError) as refused:
+        client.digest("tests/tls", "one")
+    assert refused.value.exit_code == 2
+    assert str(refused.value) == (
+        f"{tls_registry.url}/v2/tests/tls/manifests/one: TLS failed (SSLError); a registry "
+        "with a self-signed certificate or plain HTTP needs TLS verification off"
+    )
+
+
+def test_a_push_to_a_self_signed_registry_with_tls_verify_on_is_exit_2(
+    builder: Builder, tls_registry: RunningRegistry, tls_pushed: str, tmp_path: Path
+) -> None:
+    image = "localhost/dm-release-tests/registry:tls-verify"
+    builder.build(tiny_context(tmp_path, "verify\n"), image=image, platform="linux/amd64",
+                  build_args={}, labels={}, timestamp=0, log=io.StringIO())  # fmt: skip
+    destination = f"{tls_registry.host}/tests/tls:verified"
+    try:
+        with pytest.raises(PushFailed) as refused:
+            builder.push(image, destination, credentials=tls_registry.credentials,
+                         tls_verify=True, log=io.StringIO())  # fmt: skip
+    finally:
+        builder.remove(image)
+    assert refused.value.exit_code == 2
+    assert str(refused.value).startswith(
+        f"{destination}: push refused or registry unreachable (exit 125):\n"
+    )
+    assert "x509: certificate signed by unknown authority" in str(refused.value)
+    assert tls_registry.client().digest("tests/tls", "verified") is None

@@ -353,19 +353,22 @@ class Buildah(Builder):
 
 
 def _pushed(
-    destination: str, code: int, output: str, digestfile: Path,
+    destination: str, code: int, output: str, digestfile: Path | None,
     credentials: RegistryCredentials | None,
 ) -> str:  # fmt: skip
-    """The digest a push wrote, or PushFailed naming the destination and the tool's words."""
+    """The digest a push wrote (in ``digestfile``; without one, the last digest its output
+    names: docker push ends with ``TAG: digest: sha256:… size: N``, docker manifest push
+    with the digest alone), or PushFailed naming the destination and the tool's words."""
     if code != 0:
         raise PushFailed(_redact(
             f"{destination}: push refused or registry unreachable (exit {code}):\n"
             f"{_tail(output, 8)}", credentials,
         ))  # fmt: skip
-    found = _DIGEST.search(digestfile.read_text() if digestfile.is_file() else output)
-    if found is None:
+    text = digestfile.read_text() if digestfile is not None and digestfile.is_file() else ""
+    found = _DIGEST.findall(text if digestfile is not None else output)
+    if not found:
         raise PushFailed(f"{destination}: the push said no digest")
-    return found.group(0)
+    return str(found[-1])
 
 
 class Docker(Builder):
@@ -421,7 +424,7 @@ class Docker(Builder):
             code, output = stream_command([self.executable, "tag", image, destination], log)
             if code == 0:
                 code, output = stream_command([self.executable, *config, "push", destination], log)
-            return _pushed(destination, code, output, Path("/nonexistent"), credentials)
+            return _pushed(destination, code, output, None, credentials)
 
     def manifest_list(
         self,
@@ -450,7 +453,7 @@ class Docker(Builder):
                     break
             if code == 0:
                 code, output = stream_command([*docker, "push", *insecure, destination], log)
-            return _pushed(destination, code, output, Path("/nonexistent"), credentials)
+            return _pushed(destination, code, output, None, credentials)
 
     def has_image(self, image: str) -> bool:
         argv = [self.executable, "image", "inspect", image]

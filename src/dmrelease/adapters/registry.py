@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +171,7 @@ class Registry:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         import requests
+        from urllib3.exceptions import InsecureRequestWarning
 
         headers: dict[str, str] = dict(kwargs.pop("headers", {}))
         if self._authorization:
@@ -177,8 +179,12 @@ class Registry:
         # a bare host: HTTPS is tried once, without the session's retries, before HTTP
         send = self.session.request if self.explicit or self.tls_verify else requests.request
         try:
-            response = send(method, self.url + path, headers=headers, timeout=self.timeout,
-                            verify=self.tls_verify, **kwargs)  # fmt: skip
+            with warnings.catch_warnings():
+                if not self.tls_verify:  # asked for: not a warning on every request
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                response = send(method, self.url + path, headers=headers,
+                                timeout=self.timeout, verify=self.tls_verify,
+                                **kwargs)  # fmt: skip
             self.explicit = True
             return response
         except requests.exceptions.SSLError as error:
