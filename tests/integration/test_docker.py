@@ -48,6 +48,7 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 def docker(
     config: Path, registry: RunningRegistry, base: str, repository: str, *args: str,
     command: tuple[str, ...] = (sys.executable, "-m", "dmrelease", "docker"),
+    without: tuple[str, ...] = (),
 ) -> tuple[int, Any, str]:  # fmt: skip
     """``dm-release docker ARGS --json`` as Jenkins runs it: the settings in the
     environment, the registry's account in DM_RELEASE_REGISTRY_USER/PASSWORD."""
@@ -61,6 +62,8 @@ def docker(
         "DM_RELEASE_REGISTRY_USER": registry.username,
         "DM_RELEASE_REGISTRY_PASSWORD": registry.password,
     })  # fmt: skip
+    for name in without:
+        del env[name]
     done = subprocess.run(
         [*command, "--config", str(config), "--json", *args],
         cwd=config.parent, env=env, capture_output=True, text=True, check=False,
@@ -242,3 +245,18 @@ def test_per_platform_images_are_joined_in_one_manifest_list(
                               str(amd64), str(arm64))  # fmt: skip
     assert code == 0, err
     assert (again["outcome"], again["digest"]) == ("unchanged", listed)
+
+
+def test_without_the_registry_password_the_run_stops_before_building_exit_2(
+    product: tuple[Path, dict[str, str]], registry: RunningRegistry, base_image: str
+) -> None:
+    config, _ = product
+    code, doc, err = docker(config, registry, base_image, "nocreds/scipipe", "--tag", TAG,
+                            without=("DM_RELEASE_REGISTRY_PASSWORD",))  # fmt: skip
+    assert code == 2, err
+    assert doc["ok"] is False and doc["diagnostics"] == []
+    assert doc["error"] == (
+        f"{registry.url}/v2/nocreds/scipipe/manifests/al9-w_2025_24: the registry asks for "
+        "credentials and none were given (DM_RELEASE_REGISTRY_USER, DM_RELEASE_REGISTRY_PASSWORD)"
+    )
+    assert "building" not in err
