@@ -100,11 +100,16 @@ class Registry:
         return media_type, response.content
 
     def labels(self, repo: str, ref: str) -> dict[str, str]:
-        """The Labels of the image's config; for a list, of its first member's image."""
+        """The Labels of the image's config; for a list, of its first member's image
+        (attestations, whose platform is unknown/unknown, are not images)."""
         media_type, body = self.manifest(repo, ref)
         document = _document(body, self._where(repo, ref))
         if media_type in LIST_MEDIA_TYPES or "manifests" in document:
-            members = document.get("manifests") or []
+            # an image of a platform, not an attestation (BuildKit's unknown/unknown members)
+            members = [
+                m for m in document.get("manifests") or []
+                if m.get("platform", {}).get("os", "") != "unknown"
+            ]  # fmt: skip
             if not members:
                 raise RegistryError(f"{self._where(repo, ref)}: a manifest list with no member")
             media_type, body = self.manifest(repo, members[0]["digest"])
