@@ -31,7 +31,7 @@ REPORTING = {
     "release plan", "release validate", "release apply", "release weekly",
     "release candidate", "release final", "release patch", "release backport",
     "release nightly", "doctor",
-    "demo", "config show",
+    "demo", "config show", "jenkins run", "jenkins status",
 }  # fmt: skip
 #: the verbs that report nothing: a shell script, a file written, Markdown
 WITHOUT_JSON = {"completion", "config init", "config reference"}

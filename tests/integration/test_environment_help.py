@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jenkins_fake import FakeJenkins, Script, fake_jenkins
 from release_helpers import JENKINS_VARIABLES, make_setup, merge_ticket
 
 from dmrelease import cli
@@ -48,13 +49,25 @@ def _help(words: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
+@pytest.fixture
+def jenkins() -> Iterator[FakeJenkins]:
+    """A local Jenkins with a job that dm-release jenkins run follows to its end."""
+    with fake_jenkins() as fake:
+        fake.add_job("nightly-release", {"EUPS_TAG": ""}, Script(waits=0))
+        yield fake
+
+
 def test_every_variable_a_verb_reads_is_in_its_help(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jenkins: FakeJenkins
 ) -> None:
     # git's "elsewhere" variables too: the first one set ends the check that reads them,
     # so GIT_DIR (asserted below) would go unread where e.g. GIT_CONFIG_NOSYSTEM is set
     for name in (*JENKINS_VARIABLES, CONFIG_VARIABLE, *GIT_ELSEWHERE):
         monkeypatch.delenv(name, raising=False)
+    for name in ("JENKINS_USER_ID", "JENKINS_API_TOKEN"):  # the fake lets anyone in
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JENKINS_URL", jenkins.url)
+    monkeypatch.setenv("DM_RELEASE_JENKINS_POLL_MS", "1")
     setup = make_setup(tmp_path / "product")
     config = str(setup.config)
     plan = tmp_path / "plan.json"
@@ -125,6 +138,15 @@ def test_every_variable_a_verb_reads_is_in_its_help(
         ("doctor",): ["--config", config, "--timeout", "1"],
         ("demo",): ["--dir", str(tmp_path / "demo"), "--quiet"],
         ("completion",): ["bash"],
+        ("jenkins", "run"): [
+            "nightly-release",
+            "-p",
+            "EUPS_TAG=w_2025_24",
+            "--wait",
+            "--config",
+            config,
+        ],
+        ("jenkins", "status"): ["nightly-release", "--config", config],
     }
     commands = dict(_commands(cli.build_parser()))
     assert sorted(commands) == sorted(runs), "each command needs a run in this test"
@@ -159,3 +181,7 @@ def test_every_variable_a_verb_reads_is_in_its_help(
     assert "DM_RELEASE_GIT_TIMEOUT" in read[("release", "validate")]
     assert "DM_RELEASE_GIT_TIMEOUT" not in read[("tag", "classify")]
     assert "GIT_DIR" in read[("demo",)]  # its fetches ask whether git reads from elsewhere
+    # dm-release jenkins: its URL, polling and credentials
+    assert {"JENKINS_URL", "DM_RELEASE_JENKINS_POLL_MS", "JENKINS_API_TOKEN"} <= read[
+        ("jenkins", "run")
+    ]

@@ -138,10 +138,37 @@ def find_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
             _trusted(file, cwd)
             return Found(file, how)
         looked.append(str(file))
-    raise UsageError(
+    raise NoConfigFound(
         f"no {CONFIG_NAME} found: no --config, {CONFIG_VARIABLE} not set, and none of "
         f"{', '.join(looked)}{_HOW_TO_GIVE}"
     )
+
+
+class NoConfigFound(UsageError):
+    """No file named, and none found by searching."""
+
+
+def load_options_or_environment(
+    path: Path | None = None, flags: Mapping[str, Any] | None = None
+) -> Loaded:
+    """The settings and request options of the configuration file, or, when none is
+    named and none is found, of the defaults and the environment alone: for a verb that
+    needs no product (dm-release jenkins, whose settings JENKINS_URL and the credentials
+    can give)."""
+    try:
+        found = find_config(path)
+    except NoConfigFound:
+        from pathlib import Path
+
+        from dmrelease.core.config_env import with_environment
+        from dmrelease.core.config_layers import build_options
+
+        try:
+            loaded = build_options(environ=os.environ, flags=flags, cwd=Path.cwd())
+            return with_environment(loaded, flavor=machine_flavor())
+        except CheckFailed as exc:
+            raise ConfigInvalid(exc.diagnostics) from None
+    return load_found(found, flags)
 
 
 def config_named(path: Path | None, *, environ: Mapping[str, str] | None = None) -> bool:
