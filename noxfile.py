@@ -3,6 +3,8 @@ release engineer run. Each session installs dm-release and passes its arguments 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint"]
@@ -36,6 +38,25 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
+
+
+#: npm-groovy-lint (CodeNarc on the Java installed), the Jenkinsfiles' linter
+GROOVY_LINT = "npm-groovy-lint@16.2.0"
+
+
+@nox.session(default=False)
+def lint_jenkins(session: nox.Session) -> None:
+    """Render the job definitions offline (jenkins-jobs test jenkins/jobs) and lint the
+    Jenkinsfiles (npm-groovy-lint, installed by npm, on Java 17), failing on a warning."""
+    session.install("jenkins-job-builder>=6", "setuptools<81")  # JJB 6 imports pkg_resources
+    rendered = f"{session.create_tmp()}/jobs"
+    session.run("jenkins-jobs", "test", "--config-xml", "jenkins/jobs", "-o", rendered)
+    jenkinsfiles = sorted(str(path) for path in Path("jenkins").glob("*.Jenkinsfile"))
+    session.run(
+        "npm", "exec", "--yes", f"--package={GROOVY_LINT}", "--", "npm-groovy-lint",
+        "--noserver", "--config", "jenkins/.groovylintrc.json", "--failon", "warning",
+        *jenkinsfiles, external=True,
+    )  # fmt: skip
 
 
 @nox.session(default=False)

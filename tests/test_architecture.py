@@ -168,6 +168,7 @@ _SH = re.compile(r"""\bsh\s+(?:'''(.*?)'''|'([^']*)'|"([^"]*)")""", re.DOTALL)
 _PARAMETER = re.compile(r"\b(string|booleanParam|choice)\(\s*name:\s*'(\w+)'")
 _CHOICES = re.compile(r"\s*choices:\s*\[([^\]]*)\]")
 _VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+_PASSED = re.compile(r",\s*value:")
 
 
 class RecordingSession:
@@ -213,10 +214,14 @@ def nox_sessions() -> dict[str, Callable[[RecordingSession], None]]:
 
 
 def jenkins_parameters(text: str) -> dict[str, list[str]]:
-    """Each parameter and the values to try: a choice's choices, else one sample value."""
+    """Each parameter and the values to try: a choice's choices, else one sample value
+    (the parameters a ``build job:`` step gives another job, ``name: ..., value: ...``, are
+    that job's, not declared here)."""
     found = {}
     for match in _PARAMETER.finditer(text):
         kind, name = match.groups()
+        if _PASSED.match(text, match.end()):
+            continue
         choices = _CHOICES.match(text, text.index(",", match.end()) + 1)
         found[name] = re.findall(r"'([^']*)'", choices[1]) if kind == "choice" and choices else []
         found[name] = found[name] or ["v29.1.0.rc1"]
@@ -296,6 +301,135 @@ def test_every_jenkins_parameter_is_read_by_dm_release_or_a_step(path: Path) -> 
     read = {variable for spec in options().values() for variable in spec.env}
     used = {name for step in _SH.findall(text) for name in _VARIABLE.findall("".join(step))}
     assert set(jenkins_parameters(text)) - read - used == set()
+
+
+def script_verb(script: str) -> str:
+    """The dm-release verb a script of scripts/ runs: ``main(["VERB", *sys.argv[1:]])``."""
+    text = (ROOT / script).read_text()
+    found = re.findall(r'main\(\["([\w-]+)", \*sys\.argv\[1:\]\]\)', text)
+    assert len(found) == 1, f"{script}: runs no one dm-release verb with its arguments"
+    return found[0]
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_the_scripts_jenkins_calls_get_arguments_dm_release_accepts(path: Path) -> None:
+    parser = cli.build_parser()
+    for command in sh_commands(path.read_text()):
+        words = shlex.split(command)
+        for at, word in enumerate(words):
+            script = word.removeprefix("./")
+            if not script.startswith("scripts/"):
+                continue
+            argv = [script_verb(script), *words[at + 1 :]]
+            try:
+                parser.parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"{command}: dm-release {' '.join(argv)}: refused by its parser")
+
+
+def test_the_scripts_check_sees_each_script_s_verb() -> None:
+    scripts = sorted(p.name for p in (ROOT / "scripts").iterdir())
+    assert {script_verb(f"scripts/{name}") for name in scripts} >= {"publish", "rebuild", "tarball"}
+
+
+#: what a Jenkinsfile may not hold: control flow, Groovy definitions, closures over values,
+#: script blocks, conditions, interpolation (the steps decide nothing: dm-release does)
+_LOGIC = re.compile(
+    r"\b(?:if|else|for|while|switch|case|def|return|script|when|each|collect|find\w*)\b"
+    r"|=~|==|!=|\?:|\?\.|\.split\b|\.trim\b|\+"
+)
+#: shell that decides or computes: command substitution, tests, expansions with operators
+_SHELL_LOGIC = re.compile(r"\$\(|`|\[\[|\btest\b|\$\{\w*[^\w}]|\bif\b|\bcase\b|\bfor\b")
+_QUOTED = re.compile(r"'''.*?'''|'(?:[^'\\\n]|\\.)*'", re.DOTALL)
+_DOUBLE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def jenkins_code(text: str) -> str:
+    """A Jenkinsfile without its comments and single-quoted strings (what is left is code);
+    a double-quoted string is code when it interpolates (``"${LABEL}"`` is the matrix
+    axis, the one interpolation allowed)."""
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    text = _QUOTED.sub("''", text)
+    text = text.replace('"${LABEL}"', "''")
+    return _DOUBLE.sub(lambda m: "''" if "$" not in m[0] else m[0].replace("$", "+"), text)
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_a_jenkinsfile_holds_no_logic(path: Path) -> None:
+    """Parameters, agents, credentials and ``sh`` of nox sessions or scripts/ only."""
+    text = path.read_text()
+    assert _LOGIC.findall(jenkins_code(text)) == []
+    steps = ["".join(groups) for groups in _SH.findall(text)]
+    assert steps and [step for step in steps if _SHELL_LOGIC.search(step)] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if (params.O_LATEST) { sh 'x' }",
+        "def tag = params.RELEASE_GIT_TAG",
+        "script { sh 'x' }",
+        "stage('a') { when { expression { true } } }",
+        "['a', 'b'].each { sh 'x' }",
+        "string(name: 'REFS', value: \"v${params.RELEASE_GIT_TAG}\")",
+        "string(name: 'REFS', value: params.REFS?.trim())",
+        "string(name: 'REFS', value: 'v' + params.RELEASE_GIT_TAG)",
+    ],
+)
+def test_the_logic_check_sees_logic(text: str) -> None:
+    assert _LOGIC.findall(jenkins_code(text))
+
+
+@pytest.mark.parametrize(
+    "step",
+    ["nox -s tarball -- --tag $(date +%Y)", 'test -n "$TAG" && nox -s x', "nox -s ${KIND:-weekly}"],
+)
+def test_the_shell_check_sees_logic(step: str) -> None:
+    assert _SHELL_LOGIC.search(step)
+
+
+_STARTS = re.compile(r"\bbuild\s+job:\s*'([\w/.-]+)',\s*parameters:\s*\[(.*?)\]", re.DOTALL)
+_GIVEN = re.compile(r"\b(string|booleanParam)\(\s*name:\s*'(\w+)',\s*value:\s*params\.(\w+)\s*\)")
+_DECLARED = re.compile(
+    r"\b(string|booleanParam|choice)\(\s*name:\s*'(\w+)',\s*(?:defaultValue|choices):"
+)
+
+
+def declared_kinds(text: str) -> dict[str, str]:
+    """Each declared parameter and its kind (a choice is given to a job as a string)."""
+    return {name: kind.replace("choice", "string") for kind, name in _DECLARED.findall(text)}
+
+
+def started_jobs(text: str) -> list[tuple[str, list[tuple[str, str, str]], int]]:
+    """Each ``build job:`` step: the job, the (kind, name, value's parameter) it gives, and
+    how many parameters it gives in all."""
+    return [
+        (job, _GIVEN.findall(given), given.count("name:")) for job, given in _STARTS.findall(text)
+    ]
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_every_job_a_pipeline_starts_exists_and_declares_what_it_is_given(path: Path) -> None:
+    """``build job: 'release/tarball'`` starts jenkins/tarball.Jenkinsfile's job; each value
+    it gives is one of this job's parameters, of the kind the other job declares."""
+    text = path.read_text()
+    mine = declared_kinds(text)
+    assert set(mine) == set(jenkins_parameters(text))
+    for job, passed, count in started_jobs(text):
+        started = ROOT / "jenkins" / f"{job.rsplit('/', 1)[-1]}.Jenkinsfile"
+        assert started.is_file(), f"{path.name} starts {job}: no {started.name}"
+        theirs = declared_kinds(started.read_text())
+        assert len(passed) == count, f"{job}: a value that is not a parameter of {path.name}"
+        for kind, name, source in passed:
+            assert theirs.get(name) == kind, f"{job} has no {kind} parameter {name}"
+            assert mine.get(source) == kind, f"{path.name} has no {kind} parameter {source}"
+
+
+def test_the_release_pipelines_start_the_tarball_and_build_stack_jobs() -> None:
+    for name in ("official-release", "weekly-release"):
+        text = (ROOT / "jenkins" / f"{name}.Jenkinsfile").read_text()
+        jobs = [job for job, _, _ in started_jobs(text)]
+        assert jobs == ["release/tarball", "release/docker/build-stack"], name
 
 
 # Layers, cycles and stage families (issue 9 §5). Each rule is a checker of one module's
