@@ -25,9 +25,13 @@ def register(verbs: Any) -> None:
             "release candidate, its validation, a backport onto the release branch, the "
             "next candidate, the final and a patch release, each release published to a "
             "source and a binary server in the demo's directory, and a library product "
-            "released and used by another product; it ends with the last final installed "
-            "into a fresh stack from the binary server, served over HTTP on 127.0.0.1 "
-            "(every package fetched, none built). No network is needed. Each step says "
+            "released and used by another product; then the last final's distribution "
+            "image is built (with --eups-source, on a machine with buildah or a docker "
+            "engine; pushed to a docker-registry started on 127.0.0.1 when that program is "
+            "installed), or the demo says what it skipped and why; it ends with the last "
+            "final installed into a fresh stack from the binary server, served over HTTP "
+            "on 127.0.0.1 (every package fetched, none built). No network is needed, except "
+            "for the Debian mirror the first time an image's base is made. Each step says "
             "what it is, what it made and where to look; a summary table and the commands "
             "to try on your own product close the tour. Reproducible: every commit and tag (those "
             "dm-release makes too) has a fixed date and author, so the SHAs, versions and "
@@ -47,6 +51,14 @@ def register(verbs: Any) -> None:
         "--keep",
         action="store_true",
         help="keep the temporary directory and print where it is",
+    )
+    parser.add_argument(
+        "--eups-source",
+        type=Path,
+        metavar="TARBALL",
+        help="the source tarball of EUPS (eups-2.2.15.tar.gz) to make the image's base "
+        "image from; without it the image is skipped (nox -s demo gives the one in "
+        "../shared/vendor when it is there)",
     )
     loud = parser.add_mutually_exclusive_group()
     loud.add_argument("--quiet", "-q", action="store_true", help="print only the summary table")
@@ -68,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     verbosity = (
         Verbosity.QUIET if args.quiet else Verbosity.VERBOSE if args.verbose else Verbosity.NORMAL
     )
+    if args.eups_source is not None and not args.eups_source.is_file():
+        raise UsageError(f"{args.eups_source}: no such EUPS source tarball (--eups-source)")
     if args.dir is not None:
         root: Path = args.dir
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
@@ -77,10 +91,13 @@ def run(args: argparse.Namespace) -> int:
         root = Path(tempfile.mkdtemp(prefix="dm-release-demo-"))
     root = root.resolve()
     kept = args.dir is not None or args.keep
+    eups_source = args.eups_source.resolve() if args.eups_source is not None else None
     out = human(args)  # the tour; stdout has only the document under --json
     rows: list[Any] = []
     try:
-        manifest = run_demo(root, out, sys.stderr, verbosity, kept=kept, rows=rows)
+        manifest = run_demo(
+            root, out, sys.stderr, verbosity, kept=kept, rows=rows, eups_source=eups_source
+        )
     except KeyboardInterrupt:  # Ctrl-C: not a failure to look into; cli.main exits 130
         print(f"dm-release demo: interrupted; {_interrupted(root, kept)}", file=sys.stderr)
         raise

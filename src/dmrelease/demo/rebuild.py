@@ -31,6 +31,7 @@ from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, parse_manifest, render_manifest
 from dmrelease.core.names import Daily
 from dmrelease.core.requests import NightlyRequest
+from dmrelease.demo.image import image_section
 from dmrelease.demo.library import run_library_demo
 from dmrelease.demo.release import FLOW, run_release_demo
 from dmrelease.demo.servers import FRESH_STACK, fresh_stack, show_servers
@@ -102,6 +103,12 @@ versiondb = "versiondb"            # the manifests bNNNN, a git repository
 stack = "stack"                    # the EUPS stack the builds install into
 source_server = "servers/source"   # where the releases publish their source packages
 binary_server = "servers/binary"   # where they publish their binary tarballs
+
+[docker]
+repository = "demo/demo_distrib"   # the distribution image's repository in the registry
+tag_prefix = "demo"                # its tags: demo-<EUPS tag>, demo-<EUPS tag>-<UTC time>
+tls_verify = false                 # the demo's registry: plain HTTP on 127.0.0.1
+# registry, base_image: the demo sets them (a docker-registry it starts, an image it makes)
 
 # [servers]
 # binary = "https://example.org/stack/binaries"   # install binaries instead of building
@@ -281,8 +288,9 @@ def _product(tour: Tour, root: Path) -> tuple[DemoProduct, Config]:
     return demo, config
 
 
-def _distribution(tour: Tour, config: Config) -> None:
-    """The servers the sessions published to, then the final installed from binaries."""
+def _distribution(tour: Tour, config: Config, eups_source: Path | None) -> None:
+    """The servers the sessions published to, the final's image (or what was skipped),
+    then the final installed from binaries."""
     with tour.section(
         "The distribution servers",
         "After its green build every weekly, candidate and final published its build: "
@@ -301,6 +309,7 @@ def _distribution(tour: Tour, config: Config) -> None:
         ),
     ):
         show_servers(tour, config)
+    image_section(tour, config, eups_source, "v29_1_1", "b4")
     with tour.section(
         "A fresh stack from the binary server",
         "Binaries are made once: a new machine, or a new environment, installs them. The "
@@ -322,16 +331,18 @@ def run_demo(
     *,
     kept: bool = True,
     rows: list[Row] | None = None,
+    eups_source: Path | None = None,
 ) -> Manifest:
     """Create the demo product, run a nightly, change one leaf package and run the next, then run
     the release flow (:mod:`dmrelease.demo.release`); print the tour at ``verbosity``
     (``kept``: whether the directory stays after the run, said in the tour). The stages'
     own messages go to ``log`` with --verbose, else to demo.log in ``root``, which is
     written when the run fails or the directory is kept. ``rows``: a list that gets the
-    summary table's rows (for --json)."""
+    summary table's rows (for --json). ``eups_source``: the EUPS source tarball the
+    final's image is built on (None: that section says it skipped the image)."""
     tour = Tour(root, out, log, verbosity)
     try:
-        manifest = _run(tour, root, kept)
+        manifest = _run(tour, root, kept, eups_source)
     except BaseException:
         with contextlib.suppress(Exception):  # the demo's own error is the one to report
             tour.keep_log()
@@ -344,11 +355,12 @@ def run_demo(
     return manifest
 
 
-def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
+def _run(tour: Tour, root: Path, kept: bool, eups_source: Path | None) -> Manifest:
     tour.intro(
         kept,
         f"two nightlies, {FLOW}; each published to a source and a binary server, then the "
-        "last final installed into a fresh stack from the binaries",
+        "last final's image (when this machine can build one) and the last final installed "
+        "into a fresh stack from the binaries",
     )
     demo, config = _product(tour, root)
     with tour.section(
@@ -393,7 +405,7 @@ def _run(tour: Tour, root: Path, kept: bool) -> Manifest:
         _show_nightly(tour, config, title, "nightly after a change", again)
     run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES))
     run_library_demo(tour, config, functools.partial(create_packages, demo))
-    _distribution(tour, config)  # last: the tour ends with the fresh stack's install
+    _distribution(tour, config, eups_source)  # last: the tour ends with the fresh stack's install
     tour.summary()
     tour.next_steps(demo.root / "dm-release.toml", kept)
     return again.manifest

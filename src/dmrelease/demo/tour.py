@@ -12,6 +12,7 @@ same SHAs on every run.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 import io
 import textwrap
@@ -225,6 +226,11 @@ class Tour:
         stamp = f"@{self._clock} +0000"
         dates = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
         self._pins.enter_context(pinned({**IDENTITY, **dates}))
+
+    def moment(self) -> dt.datetime:
+        """The time the git processes of this minute of the section are pinned to: the
+        run's clock for a command that reads one (the image's dated tag)."""
+        return dt.datetime.fromtimestamp(self._clock, dt.UTC)
 
     def row(self, row: Row) -> None:
         self.rows.append(row)
