@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -371,3 +373,45 @@ def test_layers_apply_whiteouts_and_never_write_outside_the_tree(tmp_path: Path)
     # a link's target is taken inside the tree, as in the container: ../.. stops at its root
     assert (tree / "outside/escaped").read_text() == "y"
     assert (tree / str(outside).lstrip("/") / "escaped").read_text() == "x"
+
+
+STOPPED_BUILD = """
+import sys
+from pathlib import Path
+from dmrelease.adapters.image_builder import find_builder
+try:
+    find_builder().build(Path(sys.argv[1]), image=sys.argv[2], platform="linux/amd64",
+                         build_args={}, labels={}, timestamp=None, log=sys.stdout)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_build_and_the_builder_with_it(
+    builder: Builder, base_image: str, tmp_path: Path
+) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    marker = f"dm-release-stopped-{tmp_path.name}"
+    (context / "Dockerfile").write_text(
+        f"FROM {base_image}\nRUN echo {marker} started && sleep 600\n"
+    )
+    image = "localhost/dm-release-tests/builder:stopped"
+    process = subprocess.Popen(
+        [sys.executable, "-c", STOPPED_BUILD, str(context), image],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # until the RUN step is under way
+        seen.append(line)
+        if line.startswith(f"{marker} started"):
+            break
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, "".join(seen) + rest
+    assert rest.splitlines()[-1] == "interrupted"
+    running = subprocess.run(["pgrep", "-f", f"echo {marker}"], capture_output=True, text=True)
+    assert running.stdout == ""  # the RUN step's shell is gone with buildah
+    assert not builder.has_image(image)

@@ -206,19 +206,37 @@ def stream_command(argv: list[str], log: TextIO, cwd: Path | None = None) -> tup
         raise BuilderMissing(f"{argv[0]}: cannot run it: {error.strerror}") from None
     seen: list[str] = []
     assert process.stdout is not None
-    with process.stdout:
-        for line in process.stdout:
-            seen.append(line)
-            log.write(line)
-            log.flush()
+    try:
+        with process.stdout:
+            for line in process.stdout:
+                seen.append(line)
+                log.write(line)
+                log.flush()
+    except BaseException:  # Ctrl-C, a log that cannot be written: the tool stops too
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
     return process.wait(), "".join(seen)
 
 
 def _quick(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
-        timeout=QUICK, check=False,
-    )  # fmt: skip
+    """A short question to a tool: its answer, or BuilderMissing when it cannot be run or
+    does not answer within QUICK seconds."""
+    try:
+        return subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
+            timeout=QUICK, check=False,
+        )  # fmt: skip
+    except OSError as error:
+        raise BuilderMissing(f"{argv[0]}: cannot run it: {error.strerror}") from None
+    except subprocess.TimeoutExpired:
+        raise BuilderMissing(
+            f"{' '.join(argv[:3])}: no answer within {QUICK} s (is its storage locked?)"
+        ) from None
 
 
 def _build_failed(tool: str, context: Path, image: str, code: int, output: str) -> BuildFailed:
@@ -477,7 +495,7 @@ def _version(argv: list[str], pattern: str) -> str | None:
         return None
     try:
         done = _quick(argv)
-    except (OSError, subprocess.TimeoutExpired):
+    except BuilderMissing:
         return None
     found = re.search(pattern, done.stdout) if done.returncode == 0 else None
     return found.group(1) if found else None
