@@ -43,6 +43,7 @@ from dmrelease.stages.release_apply import (
     streams,
     untrusted,
 )
+from dmrelease.stages.release_auxiliary import auxiliary_steps
 from dmrelease.stages.release_plan import (
     Planned,
     plan_session,
@@ -422,18 +423,22 @@ def tag_then_build(
     session = request.session
     builds = request.build and session.tags
     publishing = session.tags and publishes(config)
+    run = session_run(config, request, out, log, would)
+    check_aux, write_aux = auxiliary_steps(config, run.product.name)
     steps = [SessionStep("check", check_destinations_of)] if publishing else []
     steps += [
         lock_step(builds, request.break_lock),
         plan_step(lambda run: plan_for(run.config, request, run.log)),
+        *check_aux,
         SessionStep("apply", apply_step),
+        *write_aux,
     ]
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
     if publishing:
         source = "package" if session is Session.FINAL else "git"
         steps.append(publish_step(source, built=builds))
-    return run_steps(steps, session_run(config, request, out, log, would)).result
+    return run_steps(steps, run).result
 
 
 def branch_session(
@@ -463,7 +468,9 @@ def branch_session(
         asked = _Asked(session, release_branch, refs, tuple(packages), release_branch)
         return _plan(config, product, asked, run.log)
 
-    steps = [lock_step(False, break_lock), plan_step(make), SessionStep("apply", apply_step)]
+    check_aux, write_aux = auxiliary_steps(config, product.name)
+    steps = [lock_step(False, break_lock), plan_step(make), *check_aux]
+    steps += [SessionStep("apply", apply_step), *write_aux]
     return run_steps(steps, run).result
 
 
@@ -503,11 +510,14 @@ def apply_file(
             if problems:
                 raise CheckFailed(problems)
 
+    check_aux, write_aux = auxiliary_steps(config, product.name)
     steps = [
         SessionStep("check", weekly_built),
         lock_step(False, break_lock),
         SessionStep("plan", reopen),
+        *check_aux,
         SessionStep("apply", apply_step),
+        *write_aux,
     ]
     return run_steps(steps, run).result
 

@@ -17,6 +17,7 @@ from dmrelease.core.redact import redact
 from dmrelease.core.requests import ReleaseRequest
 from dmrelease.core.rules import check_plan, check_tags_present
 from dmrelease.stages.release_apply import saved_plan_path
+from dmrelease.stages.release_auxiliary import auxiliary_problems
 from dmrelease.stages.release_plan import Planned, gather_facts, product_of
 from dmrelease.stages.release_session import fetched_remotes, plan_for
 from dmrelease.stages.release_state import journal_for, read_lock, release_ref
@@ -52,7 +53,8 @@ def validate(
         entries, _origin = load_repos((product_of(config, plan.product),))
     remotes = {name: redact(entry.url) for name, entry in entries.items()}
     made = _recorded(config, plan)
-    return check_plan(plan, facts) + check_tags_present(plan, facts, remotes, made)
+    problems = check_plan(plan, facts) + check_tags_present(plan, facts, remotes, made)
+    return problems + auxiliary_problems(config, plan, made)
 
 
 def _recorded(config: Config, plan: ReleasePlan) -> bool:

@@ -16,6 +16,7 @@ from dmrelease.core.plan import Session
 from dmrelease.core.requests import BuildRequest, ReleaseRequest
 from dmrelease.core.rules import check_plan
 from dmrelease.stages.rebuild import build, prepare
+from dmrelease.stages.release_auxiliary import auxiliary_steps
 from dmrelease.stages.release_plan import Planned, gather_facts, tag_plan, unbuilt
 from dmrelease.stages.release_publish import publishes
 from dmrelease.stages.release_session import (
@@ -97,14 +98,16 @@ def weekly(
         if publishes(run.config):  # the servers writable, before anything is built or tagged
             check_destinations_of(run)
 
+    check_aux, write_aux = auxiliary_steps(config, run.product.name)
     steps = [
         SessionStep("check", check),
         lock_step(False, request.break_lock),
         plan_step(_weekly_plan(request)),
+        *check_aux,
     ]
     if request.build:
         steps.append(SessionStep("build", _weekly_build(request)))
-    steps.append(SessionStep("apply", apply_step))
+    steps += [SessionStep("apply", apply_step), *write_aux]
     if publishes(config):  # with --no-build too: the manifest it tags was built green
         if request.build:
             steps.append(SessionStep("built", built_step))
