@@ -71,7 +71,7 @@ def test_a_tarball_of_excluded_products_only_says_so_and_succeeds(built: Path) -
     )  # fmt: skip
     assert _json(done) == {
         "verb": "tarball", "ok": True, "error": None, "diagnostics": [],
-        "eups_tag": "w_2025_24", "packed": [], "excluded": ["meta"],
+        "tag": "w_2025_24", "tags": [], "packed": [], "excluded": ["meta"],
     }  # fmt: skip
     assert not server.exists()
 

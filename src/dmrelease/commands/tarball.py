@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     if excluded.nothing_left:  # the job asked for nothing else: a success with no tarball
         if args.json:
-            emit(args, {"eups_tag": tag, "packed": [], "excluded": list(excluded.dropped)})
+            emit(args, {"tag": tag, "tags": [], "packed": [], "excluded": list(excluded.dropped)})
         return 0
     request = TarballRequest(
         tag, asked.build_id, excluded.kept, args.flavor, floating, args.server_dir,
