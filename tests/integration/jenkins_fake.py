@@ -24,7 +24,8 @@ answers the part of Jenkins's REST API a client uses as Jenkins answers it.
 
 A build moves one step per read of its console log: each read shows the next chunk of
 its script, the read of the last finishes it (no clock: the tests see the same requests
-every run). ``busy`` holds answers for the next requests, ``(status, Retry-After)``.
+every run). ``busy`` holds answers for the next requests, ``(status, Retry-After)``;
+``delay`` makes every answer late.
 ``requests`` records every request, ``METHOD /path?query``, in order.
 """
 
@@ -35,6 +36,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -115,6 +117,8 @@ class FakeJenkins:
         self.busy: list[tuple[int, str | None]] = []
         #: the next POST is refused as if Jenkins had restarted (every session's crumb stale)
         self.restart_before_post = False
+        #: seconds each answer waits before it is sent (a Jenkins that hangs)
+        self.delay = 0.0
         self._sessions: dict[str, str] = {}  # session cookie -> its crumb
         self._lock = threading.Lock()
 
@@ -135,6 +139,8 @@ class FakeJenkins:
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         with self._lock:
             status, headers, body = self._answer(request)
+        if self.delay:
+            time.sleep(self.delay)
         request.send_response(status)
         for name, value in headers.items():
             request.send_header(name, value)
@@ -352,6 +358,12 @@ def _not_found() -> Answer:
     return 404, {"Content-Type": "text/html"}, b"<html>Not Found</html>"
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """An answer to a client that went away (it gave up on a late answer) is no
+        error of the test; any other shows as the client's failure."""
+
+
 @contextmanager
 def fake_jenkins(users: dict[str, str] | None = None) -> Iterator[FakeJenkins]:
     """A :class:`FakeJenkins` served on a free port of 127.0.0.1 (its ``url``) until the
@@ -368,7 +380,7 @@ def fake_jenkins(users: dict[str, str] | None = None) -> Iterator[FakeJenkins]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # the test reads fake.requests
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = _Server(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     # a short poll: shutdown waits for it, at the end of each of the many tests
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)

@@ -240,6 +240,18 @@ def test_the_command_honours_retry_after(
     )
 
 
+def test_a_jenkins_that_does_not_answer_in_time_is_exit_2(fake: FakeJenkins) -> None:
+    fake.add_job(JOB, PARAMETERS)
+    fake.delay = 2.0
+    client = JenkinsClient(fake.url, USER, TOKEN, timeout=0.2)
+    with pytest.raises(JenkinsError) as failed:
+        client.job(JOB)
+    assert str(failed.value) == (
+        f"GET /job/{JOB}/api/json: Jenkins at {fake.url} did not answer within "
+        "jenkins.timeout (0.2 s)"
+    )
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

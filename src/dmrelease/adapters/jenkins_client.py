@@ -1,41 +1,32 @@
-"""Jenkins over its REST API, on python-jenkins: trigger a job, follow it to its result.
+"""Jenkins's jobs and builds: trigger a job, follow it to its result, stop it.
 
-python-jenkins gives the session (HTTP basic authentication with the user's API token,
-cookies kept), the CSRF crumb (``GET /crumbIssuer/api/json`` before the first request, its
-``crumbRequestField`` header on every request after; none when Jenkins has no crumb
-issuer, a 404), ``get_job_info``, ``get_queue_item``, ``get_build_info``, ``stop_build``,
-``cancel_queue`` and ``build_job``, which POSTs ``/job/X/buildWithParameters`` (or
-``/job/X/build`` without parameters) and returns the queue item's id from the
-``Location`` of Jenkins's 201 (``.../queue/item/N/``). Jobs in folders are ``A/B``
-(``/job/A/job/B/``).
-
-What python-jenkins does not do is done here, through its session: the console log as it
-grows (``GET /job/X/N/logText/progressiveText?start=K``: the bytes from K, ``X-Text-Size``
-the next K, ``X-More-Data: true`` while the log grows), a parameterized job triggered
-with its defaults (``buildWithParameters`` without parameters: build_job would POST
-``/build``, which such a job refuses), a crumb Jenkins no longer takes (403 "No valid
-crumb": a new one is fetched and the request sent again, once), and 429 / 503 (Jenkins or
-its proxy busy): the request is sent again after its ``Retry-After``, else after 1, 2, 4
-... 60 seconds, at most ``retries`` times. Every other failure is a :class:`JenkinsError`
-(exit 2) naming the request and Jenkins's URL, never the token: unreachable, credentials
-refused (401), no permission (403), no such job or build (404).
+The calls are python-jenkins's, through :class:`~dmrelease.adapters.jenkins_session.
+JenkinsSession` (crumb, retries, errors): ``get_job_info``, ``get_queue_item``,
+``get_build_info``, ``stop_build``, ``cancel_queue`` and ``build_job``, which POSTs
+``/job/X/buildWithParameters`` (or ``/job/X/build`` without parameters) and returns the
+queue item's id from the ``Location`` of Jenkins's 201 (``.../queue/item/N/``). Jobs in
+folders are ``A/B`` (``/job/A/job/B/``). Done here through its session: the console log
+as it grows (``GET /job/X/N/logText/progressiveText?start=K``: the bytes from K,
+``X-Text-Size`` the next K, ``X-More-Data: true`` while the log grows), and a
+parameterized job triggered with its defaults (``buildWithParameters`` without
+parameters: build_job would POST ``/build``, which such a job refuses).
 """
 
 from __future__ import annotations
 
 import codecs
-import email.utils
+import functools
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 from urllib.parse import urljoin, urlsplit
 
 import jenkins  # type: ignore[import-untyped]  # python-jenkins ships no type hints
 import requests
 
-from dmrelease.core.errors import DmReleaseError, UsageError
+from dmrelease.adapters.jenkins_session import JenkinsError, JenkinsSession
 
 __all__ = [
     "Build",
@@ -47,27 +38,13 @@ __all__ = [
     "exit_code_of",
 ]
 
-T = TypeVar("T")
-
 #: the console log from byte ``start`` (Jenkins's progressive text, as its own page reads it)
 PROGRESSIVE_TEXT = "%(folder_url)sjob/%(short_name)s/%(number)s/logText/progressiveText"
 #: python-jenkins's own template, for the parameterized job triggered with its defaults
 BUILD_WITH_PARAMETERS = jenkins.BUILD_WITH_PARAMS_JOB
-#: the statuses of a server that will take the request later
-BUSY = (429, 503)
-#: the longest wait between two tries, whatever Retry-After says
-MAX_WAIT = 600
-#: the back-off without a Retry-After: 1, 2, 4 ... seconds, at most this
-MAX_BACKOFF = 60
 #: the build results of Jenkins that are a success; UNSTABLE, FAILURE, ABORTED and
 #: NOT_BUILT are not
 SUCCESS = "SUCCESS"
-
-
-class JenkinsError(DmReleaseError):
-    """Jenkins cannot be reached, refuses the credentials, or has no such job: exit 2."""
-
-    exit_code = 2
 
 
 def exit_code_of(result: str | None) -> int:
@@ -130,35 +107,6 @@ class Followed:
     build: Build | None
 
 
-class _Answer(Exception):
-    """Jenkins answered a status of 400 or more (raised by the session's response handler,
-    so that python-jenkins's own mapping, which folds 401, 403 and 500 together, is not in
-    the way)."""
-
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(response.status_code)
-        self.status = response.status_code
-        self.reason = response.reason or ""
-        self.path = urlsplit(response.url).path
-        self.method = response.request.method or "GET"
-        self.retry_after = response.headers.get("Retry-After")
-        # Jenkins's page for a missing or stale crumb (its CrumbFilter), under any Jetty
-        self.crumb_refused = self.status == 403 and "No valid crumb" in response.text
-
-
-class _Missing(jenkins.NotFoundException):  # type: ignore[misc]
-    """A 404, as python-jenkins expects it (no crumb issuer; no job, build, queue item)."""
-
-
-class _Session(jenkins.Jenkins):  # type: ignore[misc]
-    def _response_handler(self, response: requests.Response) -> requests.Response:
-        if response.status_code == 404:
-            raise _Missing(urlsplit(response.url).path)
-        if response.status_code >= 400:
-            raise _Answer(response)
-        return response
-
-
 class JenkinsClient:
     """One Jenkins: ``url`` (its root), signed in as ``user`` with ``token`` (both or
     neither: anonymous); ``log`` takes the lines for people (queued, started, retries)."""
@@ -175,36 +123,30 @@ class JenkinsClient:
         log: Callable[[str], None] = lambda line: None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"jenkins.url: {url!r} is not an http:// or https:// URL")
-        if bool(user) != bool(token):
-            given, missing = ("JENKINS_USER_ID", "JENKINS_API_TOKEN")[:: 1 if user else -1]
-            raise UsageError(f"{given} is set but {missing} is not: set both, or neither")
-        self.url = url if url.endswith("/") else f"{url}/"
-        self._signed_in = bool(user)
-        self._server = _Session(self.url, user or None, token or None, timeout=timeout)
-        self._retries, self._poll, self._timeout = retries, poll_seconds, timeout
-        self._log, self._sleep = log, sleep
+        self._session = JenkinsSession(url, user, token, timeout=timeout, retries=retries,
+                                       log=log, sleep=sleep)  # fmt: skip
+        self.url = self._session.url
+        self._server, self._call = self._session.server, self._session.call
+        self._poll, self._log, self._sleep = poll_seconds, log, sleep
 
     # -- reading -------------------------------------------------------------------------
 
     def job(self, name: str) -> Job:
         info = self._call(
-            f"GET {self._path('job', name)}api/json",
+            f"GET {self._session.path(name)}api/json",
             lambda: self._server.get_job_info(name),
             missing=f"Jenkins at {self.url} has no job {name}",
         )
         properties = info.get("property") or []
         definitions = [p for p in properties if "parameterDefinitions" in p]
         names = tuple(d["name"] for p in definitions for d in p["parameterDefinitions"] or [])
-        url = str(info.get("url") or urljoin(self.url, self._path("job", name)))
+        url = str(info.get("url") or urljoin(self.url, self._session.path(name)))
         return Job(name, url, bool(info.get("buildable")), bool(definitions), names)
 
     def build(self, job: str, number: int | str) -> Build:
         """Build ``number`` of ``job``: a number or a permalink (``lastBuild``)."""
         info = self._call(
-            f"GET {self._path('job', job)}{number}/api/json",
+            f"GET {self._session.path(job)}{number}/api/json",
             lambda: self._server.get_build_info(job, number),
             missing=f"Jenkins at {self.url} has no build {number} of job {job}",
         )
@@ -234,7 +176,7 @@ class JenkinsClient:
     def trigger(self, job: Job, parameters: Sequence[tuple[str, str]]) -> Queued:
         """Queue a build of ``job``; the queue item from the Location of the 201."""
         if parameters or not job.parameterized:
-            what = f"POST {self._path('job', job.name)}build"
+            what = f"POST {self._session.path(job.name)}build"
             number = self._call(
                 what + ("WithParameters" if parameters else ""),
                 lambda: self._server.build_job(job.name, list(parameters) or None),
@@ -243,14 +185,14 @@ class JenkinsClient:
             url = self.trigger_url(job, parameters)
             response = self._call(
                 f"POST {urlsplit(url).path}",
-                lambda: self._server.jenkins_request(requests.Request("POST", url)),
+                functools.partial(self._request, "POST", url),
             )
             number = _queue_id(response.headers.get("Location", ""), url)
         return Queued(int(number), f"{self.url}queue/item/{number}/")
 
     def stop(self, job: str, number: int) -> None:
         self._call(
-            f"POST {self._path('job', job)}{number}/stop",
+            f"POST {self._session.path(job)}{number}/stop",
             lambda: self._server.stop_build(job, number),
             missing=f"Jenkins at {self.url} has no build {number} of job {job}",
         )
@@ -308,7 +250,7 @@ class JenkinsClient:
             url = f"{base}?start={start}"
             response = self._call(
                 f"GET {urlsplit(url).path}?start={start}",
-                lambda url=url: self._server.jenkins_request(requests.Request("GET", url)),
+                functools.partial(self._request, "GET", url),
                 missing=f"Jenkins at {self.url} has no build {number} of job {job}",
             )
             data = response.content
@@ -334,6 +276,11 @@ class JenkinsClient:
                 return build
             self._sleep(self._poll)
 
+    def _request(self, method: str, url: str) -> requests.Response:
+        """A request through python-jenkins's session: its crumb, its authentication."""
+        response: requests.Response = self._server.jenkins_request(requests.Request(method, url))
+        return response
+
     def _interrupted(self, job: Job, queued: Queued, number: int | None) -> None:
         try:
             if number is None:
@@ -347,87 +294,6 @@ class JenkinsClient:
             self.stop(job.name, number)
         except JenkinsError as exc:
             self._log(f"interrupted: could not stop it: {exc}")
-
-    # -- every request -------------------------------------------------------------------
-
-    def _path(self, kind: str, name: str) -> str:
-        folder, short = self._server._get_job_folder(name)
-        return f"{urlsplit(self.url).path}{folder}{kind}/{short}/"
-
-    def _call(self, what: str, action: Callable[[], T], *, missing: str | None = None) -> T:
-        """``action`` (one python-jenkins call), sent again after a stale crumb (once) or
-        a busy answer (``retries`` times); failures as :class:`JenkinsError`."""
-        crumb_renewed, tries = False, 0
-        while True:
-            try:
-                return action()
-            except _Answer as answer:
-                if answer.crumb_refused and not crumb_renewed:
-                    crumb_renewed = True
-                    self._server.crumb = None  # python-jenkins fetches one with the next request
-                    self._log(f"jenkins: {answer.method} {answer.path}: Jenkins refused the "
-                              "crumb (403): fetching a new one")  # fmt: skip
-                    continue
-                if answer.status in BUSY and tries < self._retries:
-                    tries += 1
-                    wait = _wait(answer.retry_after, tries)
-                    self._log(f"jenkins: {answer.method} {answer.path}: {answer.status} "
-                              f"{answer.reason}: trying again in {wait:g} s ({tries} of "
-                              f"{self._retries})")  # fmt: skip
-                    self._sleep(wait)
-                    continue
-                raise JenkinsError(self._refusal(answer, tries)) from None
-            except jenkins.JenkinsException as exc:
-                if isinstance(exc, _Missing) or isinstance(exc.__context__, _Missing):
-                    # python-jenkins turns a 404 into JenkinsException("... does not exist")
-                    found = missing or f"{what}: Jenkins at {self.url} answered 404 Not Found"
-                    raise JenkinsError(found) from None
-                if isinstance(exc, jenkins.TimeoutException):
-                    late = f"did not answer within jenkins.timeout ({self._timeout:g} s)"
-                    raise JenkinsError(f"{what}: Jenkins at {self.url} {late}") from None
-                raise JenkinsError(f"{what}: Jenkins at {self.url}: {exc}") from None
-            except (requests.RequestException, OSError) as exc:
-                raise JenkinsError(
-                    f"{what}: Jenkins at {self.url} is unreachable: {_reason(exc)}"
-                ) from None
-            except ValueError:  # python-jenkins's json.loads of an answer that is not JSON
-                raise JenkinsError(f"{what}: Jenkins at {self.url} answered no JSON") from None
-
-    def _refusal(self, answer: _Answer, tries: int) -> str:
-        at = f"{answer.method} {answer.path}: Jenkins at {self.url}"
-        status = f"{answer.status} {answer.reason}".strip()
-        if answer.status == 401:
-            if self._signed_in:
-                how = "check JENKINS_USER_ID and JENKINS_API_TOKEN"
-                return f"{at} refused the credentials ({status}): {how}"
-            return f"{at} asks to sign in ({status}): set JENKINS_USER_ID and JENKINS_API_TOKEN"
-        if answer.crumb_refused:
-            return f"{at} refused a crumb it had just given ({status}: No valid crumb)"
-        if answer.status == 403:
-            who = "the user of JENKINS_USER_ID" if self._signed_in else "anonymous"
-            how = "" if self._signed_in else ": set JENKINS_USER_ID and JENKINS_API_TOKEN"
-            return f"{at} refused it ({status}): {who} may not do this{how}"
-        if answer.status in BUSY:
-            retries = "retry" if tries == 1 else "retries"
-            return f"{at} is still busy ({status}) after {tries} {retries} (jenkins.retries)"
-        return f"{at} answered {status}"
-
-
-def _wait(retry_after: str | None, tries: int) -> float:
-    """Seconds before try ``tries`` + 1: ``Retry-After`` (seconds, or an HTTP date), else
-    1, 2, 4 ... :data:`MAX_BACKOFF`; never more than :data:`MAX_WAIT`."""
-    value = (retry_after or "").strip()
-    seconds: float | None = None
-    if value.isdigit():
-        seconds = int(value)
-    elif value:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            seconds = None
-    if seconds is None:
-        seconds = min(2 ** (tries - 1), MAX_BACKOFF)
-    return float(min(max(seconds, 0), MAX_WAIT))
 
 
 def _queue_id(location: str, url: str) -> int:
@@ -458,20 +324,3 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _reason(exc: BaseException) -> str:
-    """What the operating system said (``Connection refused``, ``Name or service not
-    known``), from the chain of errors requests and urllib3 wrap it in."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        error = pending.pop(0)
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, OSError) and error.strerror:
-            return str(error.strerror)
-        pending += [e for e in (error.__cause__, error.__context__, getattr(error, "reason", None),
-                                *error.args) if isinstance(e, BaseException)]  # fmt: skip
-    return type(exc).__name__

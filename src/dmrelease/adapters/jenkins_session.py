@@ -1,0 +1,198 @@
+"""One Jenkins session: python-jenkins's, with what its requests need around them.
+
+python-jenkins gives the session (HTTP basic authentication with the user's API token,
+cookies kept) and the CSRF crumb (``GET /crumbIssuer/api/json`` before the first request,
+its ``crumbRequestField`` header on every request after; none when Jenkins has no crumb
+issuer, a 404). :meth:`JenkinsSession.call` runs one of its calls and adds: a crumb
+Jenkins no longer takes (403 "No valid crumb", as after a restart: crumbs are bound to the
+web session) is fetched again and the request sent again, once; 429 and 503 (Jenkins or
+its proxy busy) are sent again after ``Retry-After`` (seconds or an HTTP date), else after
+1, 2, 4 ... 60 seconds, at most ``retries`` times; every other failure is a
+:class:`JenkinsError` (exit 2) naming the request and Jenkins's URL, never the token:
+unreachable, credentials refused (401), no permission (403), no such thing (404).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import jenkins  # type: ignore[import-untyped]  # python-jenkins ships no type hints
+import requests
+
+from dmrelease.core.errors import DmReleaseError, UsageError
+
+__all__ = ["JenkinsError", "JenkinsSession"]
+
+T = TypeVar("T")
+
+#: the statuses of a server that will take the request later
+BUSY = (429, 503)
+#: the longest wait between two tries, whatever Retry-After says
+MAX_WAIT = 600
+#: the back-off without a Retry-After: 1, 2, 4 ... seconds, at most this
+MAX_BACKOFF = 60
+
+
+class JenkinsError(DmReleaseError):
+    """Jenkins cannot be reached, refuses the credentials, or has no such job: exit 2."""
+
+    exit_code = 2
+
+
+class _Answer(Exception):
+    """Jenkins answered a status of 400 or more (raised by the session's response handler,
+    so that python-jenkins's own mapping, which folds 401, 403 and 500 together, is not in
+    the way)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.status = response.status_code
+        self.reason = response.reason or ""
+        self.path = urlsplit(response.url).path
+        self.method = response.request.method or "GET"
+        self.retry_after = response.headers.get("Retry-After")
+        # Jenkins's page for a missing or stale crumb (its CrumbFilter), under any Jetty
+        self.crumb_refused = self.status == 403 and "No valid crumb" in response.text
+
+
+class _Missing(jenkins.NotFoundException):  # type: ignore[misc]
+    """A 404, as python-jenkins expects it (no crumb issuer; no job, build, queue item)."""
+
+
+class _Session(jenkins.Jenkins):  # type: ignore[misc]
+    def _response_handler(self, response: requests.Response) -> requests.Response:
+        if response.status_code == 404:
+            raise _Missing(urlsplit(response.url).path)
+        if response.status_code >= 400:
+            raise _Answer(response)
+        return response
+
+
+class JenkinsSession:
+    """Jenkins at ``url`` (its root), signed in as ``user`` with ``token`` (both or
+    neither: anonymous); ``server`` is python-jenkins's client; ``log`` takes the lines
+    for people (a retry, a crumb fetched again)."""
+
+    def __init__(
+        self,
+        url: str,
+        user: str | None,
+        token: str | None,
+        *,
+        timeout: float = 30,
+        retries: int = 10,
+        log: Callable[[str], None] = lambda line: None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(f"jenkins.url: {url!r} is not an http:// or https:// URL")
+        if bool(user) != bool(token):
+            given, missing = ("JENKINS_USER_ID", "JENKINS_API_TOKEN")[:: 1 if user else -1]
+            raise UsageError(f"{given} is set but {missing} is not: set both, or neither")
+        self.url = url if url.endswith("/") else f"{url}/"
+        self.server = _Session(self.url, user or None, token or None, timeout=timeout)
+        self._signed_in = bool(user)
+        self._retries, self._timeout = retries, timeout
+        self._log, self._sleep = log, sleep
+
+    def path(self, name: str) -> str:
+        """The path of job ``name`` (``A/B`` in a folder: ``/job/A/job/B/``)."""
+        folder, short = self.server._get_job_folder(name)
+        return f"{urlsplit(self.url).path}{folder}job/{short}/"
+
+    def call(self, what: str, action: Callable[[], T], *, missing: str | None = None) -> T:
+        """``action`` (one python-jenkins call), sent again after a stale crumb (once) or
+        a busy answer (``retries`` times); failures as :class:`JenkinsError`."""
+        crumb_renewed, tries = False, 0
+        while True:
+            try:
+                return action()
+            except _Answer as answer:
+                if answer.crumb_refused and not crumb_renewed:
+                    crumb_renewed = True
+                    self.server.crumb = None  # python-jenkins fetches one with the next request
+                    self._log(f"jenkins: {answer.method} {answer.path}: Jenkins refused the "
+                              "crumb (403): fetching a new one")  # fmt: skip
+                    continue
+                if answer.status in BUSY and tries < self._retries:
+                    tries += 1
+                    wait = _wait(answer.retry_after, tries)
+                    self._log(f"jenkins: {answer.method} {answer.path}: {answer.status} "
+                              f"{answer.reason}: trying again in {wait:g} s ({tries} of "
+                              f"{self._retries})")  # fmt: skip
+                    self._sleep(wait)
+                    continue
+                raise JenkinsError(self._refusal(answer, tries)) from None
+            except jenkins.JenkinsException as exc:
+                if isinstance(exc, _Missing) or isinstance(exc.__context__, _Missing):
+                    # python-jenkins turns a 404 into JenkinsException("... does not exist")
+                    found = missing or f"{what}: Jenkins at {self.url} answered 404 Not Found"
+                    raise JenkinsError(found) from None
+                if isinstance(exc, jenkins.TimeoutException):
+                    late = f"did not answer within jenkins.timeout ({self._timeout:g} s)"
+                    raise JenkinsError(f"{what}: Jenkins at {self.url} {late}") from None
+                raise JenkinsError(f"{what}: Jenkins at {self.url}: {exc}") from None
+            except (requests.RequestException, OSError) as exc:
+                raise JenkinsError(
+                    f"{what}: Jenkins at {self.url} is unreachable: {_reason(exc)}"
+                ) from None
+            except ValueError:  # python-jenkins's json.loads of an answer that is not JSON
+                raise JenkinsError(f"{what}: Jenkins at {self.url} answered no JSON") from None
+
+    def _refusal(self, answer: _Answer, tries: int) -> str:
+        at = f"{answer.method} {answer.path}: Jenkins at {self.url}"
+        status = f"{answer.status} {answer.reason}".strip()
+        if answer.status == 401:
+            if self._signed_in:
+                how = "check JENKINS_USER_ID and JENKINS_API_TOKEN"
+                return f"{at} refused the credentials ({status}): {how}"
+            return f"{at} asks to sign in ({status}): set JENKINS_USER_ID and JENKINS_API_TOKEN"
+        if answer.crumb_refused:
+            return f"{at} refused a crumb it had just given ({status}: No valid crumb)"
+        if answer.status == 403:
+            who = "the user of JENKINS_USER_ID" if self._signed_in else "anonymous"
+            how = "" if self._signed_in else ": set JENKINS_USER_ID and JENKINS_API_TOKEN"
+            return f"{at} refused it ({status}): {who} may not do this{how}"
+        if answer.status in BUSY:
+            retries = "retry" if tries == 1 else "retries"
+            return f"{at} is still busy ({status}) after {tries} {retries} (jenkins.retries)"
+        return f"{at} answered {status}"
+
+
+def _wait(retry_after: str | None, tries: int) -> float:
+    """Seconds before try ``tries`` + 1: ``Retry-After`` (seconds, or an HTTP date), else
+    1, 2, 4 ... :data:`MAX_BACKOFF`; never more than :data:`MAX_WAIT`."""
+    value = (retry_after or "").strip()
+    seconds: float | None = None
+    if value.isdigit():
+        seconds = int(value)
+    elif value:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            seconds = None
+    if seconds is None:
+        seconds = min(2 ** (tries - 1), MAX_BACKOFF)
+    return float(min(max(seconds, 0), MAX_WAIT))
+
+
+def _reason(exc: BaseException) -> str:
+    """What the operating system said (``Connection refused``, ``Name or service not
+    known``), from the chain of errors requests and urllib3 wrap it in."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        error = pending.pop(0)
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.strerror:
+            return str(error.strerror)
+        pending += [e for e in (error.__cause__, error.__context__, getattr(error, "reason", None),
+                                *error.args) if isinstance(e, BaseException)]  # fmt: skip
+    return type(exc).__name__
