@@ -396,3 +396,23 @@ def test_a_reviewed_plan_applied_tags_the_auxiliaries_too(weekly: Setup) -> None
     for name in AUX:
         found = tags(aux_remote(weekly, name))
         assert found["v29.1.0.rc1"] == found["w.2025.24"]
+
+
+def test_the_plan_lists_the_auxiliaries(weekly: Setup) -> None:
+    code, out, err = run(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24", "--json")
+    assert code == 0, err
+    shas = {name: tags(aux_remote(weekly, name))["w.2025.24"] for name in AUX}
+    assert [line for line in err.splitlines() if line.startswith("auxiliary ")] == [
+        f"auxiliary {name}: tag v29.1.0.rc1 at {sha[:12]} from tag w.2025.24"
+        for name, sha in shas.items()
+    ]
+    assert json.loads(out)["auxiliary"] == [
+        {
+            "name": name, "url": str(weekly.root / "aux" / f"{name}.git"), "sha": sha,
+            "ref": "w.2025.24", "ref_kind": "tag", "tag": "v29.1.0.rc1", "branch": None,
+            "done": False,
+        }
+        for name, sha in shas.items()
+    ]  # fmt: skip
+    code, out, _err = run(make_setup(weekly.root / "plain"), "plan", "w.2025.24", "--json")
+    assert code == 0 and "auxiliary" not in json.loads(out)

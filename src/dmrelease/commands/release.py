@@ -296,7 +296,8 @@ def run_session(args: argparse.Namespace) -> int:
 
 def run_plan(args: argparse.Namespace) -> int:
     from dmrelease.core.plan import PLAN_FORMAT, plan_to_json, render_plan
-    from dmrelease.stages.release import plan_for, validate_request
+    from dmrelease.core.redact import redact
+    from dmrelease.stages.release import auxiliary_targets, plan_for, validate_request
     from dmrelease.stages.workspace import work_dir_lock
 
     loaded = _loaded(args)
@@ -313,8 +314,13 @@ def run_plan(args: argparse.Namespace) -> int:
         with work_dir_lock(config):  # the plan is made in the work clones, fetched once
             planned, _workspace = plan_for(config, request)
         problems = []
+    # the auxiliary repositories: validate has judged them; the plan shows them too
+    targets, aux_problems = auxiliary_targets(config, planned.plan)
+    problems += [] if args.validate else aux_problems
     if problems:
         raise CheckFailed(problems)
+    for target in targets:
+        print(redact(target.line()), file=sys.stderr)
     if args.output:
         from dmrelease.adapters.files import write_atomically
 
@@ -322,7 +328,11 @@ def run_plan(args: argparse.Namespace) -> int:
         write_atomically(args.output, text, parents=False, what="the plan")
     if wants_json(args):
         plan = planned.plan
-        emit(args, {"format": PLAN_FORMAT, "checksum": plan.checksum, "plan": plan.to_dict()})
+        document = {"format": PLAN_FORMAT, "checksum": plan.checksum, "plan": plan.to_dict()}
+        if config.auxiliaries_of(plan.product):
+            shown = [{**t.to_dict(), "url": redact(t.url)} for t in targets]
+            document["auxiliary"] = shown
+        emit(args, document)
     else:
         sys.stdout.write(render_plan(planned.plan))
     if args.validate:

@@ -95,6 +95,14 @@ class AuxTarget:
         """``tag NAME`` or ``branch NAME``: what the session makes there."""
         return f"tag {self.tag}" if self.tag is not None else f"branch {self.branch}"
 
+    def to_dict(self) -> dict[str, object]:
+        """The target as ``release plan --json`` shows it (``url`` as configured: the
+        caller redacts it)."""
+        return {
+            "name": self.name, "url": self.url, "sha": self.sha, "ref": self.ref,
+            "ref_kind": self.ref_kind, "tag": self.tag, "branch": self.branch, "done": self.done,
+        }  # fmt: skip
+
     def refspec(self) -> str:
         if self.tag is not None:
             return f"refs/tags/{self.tag}:refs/tags/{self.tag}"

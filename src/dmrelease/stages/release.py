@@ -26,6 +26,7 @@ each journaled (:mod:`dmrelease.stages.release_steps`).
 from __future__ import annotations
 
 from dmrelease.stages.release_apply import saved_plan_path
+from dmrelease.stages.release_auxiliary import auxiliary_targets
 from dmrelease.stages.release_backport import Outcome, backport
 from dmrelease.stages.release_nightly import nightly
 from dmrelease.stages.release_plan import Planned, product_of
@@ -48,6 +49,7 @@ __all__ = [
     "Planned",
     "WouldRun",
     "apply_file",
+    "auxiliary_targets",
     "backport",
     "branch_session",
     "check_early",
