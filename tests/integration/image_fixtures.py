@@ -11,9 +11,9 @@ image back to look inside it.
 - ``base_image`` (session): ``make_base_image`` with the vendor's EUPS tarball; made once per
   machine and kept in the builder's local storage under its content key, so a second run (CI
   runs the suite on two interpreters) reuses it.
-- ``pull_image_tree(ref, platform=None) -> Path``: ``skopeo copy`` of ``HOST/REPO:TAG`` (or
-  ``@sha256:``) from the registry to an OCI layout, its layers applied in order (whiteouts
-  included) to a folder, returned for inspection.
+- ``pull_image_tree(ref, platform=None, source=None) -> Path``: ``skopeo copy`` of
+  ``HOST/REPO:TAG`` (or ``@sha256:``) from the registry (``source``, default ``registry``)
+  to an OCI layout, its layers applied in order (whiteouts included) to a folder.
 
 Without a tool (buildah, docker-registry, htpasswd, skopeo, mmdebstrap) the tests that need it
 skip, naming what is missing and how to install it; with DM_RELEASE_REQUIRE_BUILDER=1 (CI sets
@@ -374,18 +374,20 @@ def _open_layer(path: Path) -> tarfile.TarFile:
 def pull_image_tree(
     registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., Path]:
-    """pull_image_tree("HOST/REPO:TAG", platform=None) -> the image's files in a folder.
+    """pull_image_tree("HOST/REPO:TAG", platform=None, source=None) -> the image's files in
+    a folder.
 
-    The image is copied from the registry with skopeo (with the registry's account): a
-    real pull, independent of the builder's local storage."""
+    The image is copied with skopeo with the account of ``source`` (default: the
+    ``registry`` fixture's): a real pull, independent of the builder's local storage."""
     require_tools("skopeo")
 
-    def pull(ref: str, platform: str | None = None) -> Path:
+    def pull(ref: str, platform: str | None = None, source: RunningRegistry | None = None) -> Path:
+        account = source or registry
         scratch = tmp_path_factory.mktemp("pulled")
         layout, tree = scratch / "oci", scratch / "tree"
         argv = [
             "skopeo", "copy", "--quiet", "--src-tls-verify=false",
-            "--src-creds", f"{registry.username}:{registry.password}",
+            "--src-creds", f"{account.username}:{account.password}",
         ]  # fmt: skip
         if platform is not None:
             os_, arch = platform.split("/")[:2]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -322,6 +323,14 @@ def test_a_self_signed_registry_is_read_over_https_with_tls_verify_off(
     assert client.labels("tests/tls", "one") == {"greeting": "tls", **buildah_label(builder)}
     assert client.url == tls_registry.url  # HTTPS answered: no fallback to HTTP
     assert [str(w.message) for w in recwarn] == []  # no InsecureRequestWarning when asked
+
+
+def test_an_image_pushed_over_https_is_pulled_back_whole(
+    tls_registry: RunningRegistry, tls_pushed: str, pull_image_tree: Callable[..., Path]
+) -> None:
+    tree = pull_image_tree(f"{tls_registry.host}/tests/tls@{tls_pushed}", source=tls_registry)
+    assert sorted(p.name for p in tree.iterdir()) == ["hello.txt"]
+    assert (tree / "hello.txt").read_bytes() == b"tls\n"
 
 
 def test_a_self_signed_registry_with_tls_verify_on_is_exit_2(
