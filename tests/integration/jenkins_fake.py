@@ -16,7 +16,8 @@ answers the part of Jenkins's REST API a client uses as Jenkins answers it.
   ``POST /queue/cancelItem?id=N`` cancels a waiting item.
 - ``GET /job/X/N/api/json`` (N a number or ``lastBuild``): ``building``, ``result``,
   ``duration`` (ms), ``timestamp``, the ``ParametersAction``; ``GET
-  /job/X/N/logText/progressiveText?start=K``: the log's bytes from K, ``X-Text-Size`` and,
+  /job/X/N/logText/progressiveText?start=K``: the log's bytes from K without its console
+  notes, ``X-Text-Size`` (where the next read starts: the log's size, notes counted) and,
   while the build runs, ``X-More-Data: true``; ``POST /job/X/N/stop``: ABORTED, then a 302
   to the build's page, as Jenkins.
 - With ``users``, the basic authentication of one of them (user, API token): a wrong token
@@ -53,6 +54,9 @@ NO_CRUMB_PAGE = (
     "<html><head><title>Error 403 No valid crumb was included in the request</title></head>"
     "<body><h2>HTTP ERROR 403 No valid crumb was included in the request</h2></body></html>"
 )
+#: the annotations Jenkins keeps in a console log (hyperlinks, pipeline steps) and strips
+#: from its plain progressive text: X-Text-Size counts them, the text has none
+CONSOLE_NOTE = re.compile(rb"\x1b\[8mha:[A-Za-z0-9+/=]*\x1b\[0m")
 #: an answer: status, headers, body
 Answer = tuple[int, dict[str, str], bytes]
 PERMALINKS = ("lastBuild", "lastCompletedBuild", "lastSuccessfulBuild", "lastFailedBuild")
@@ -301,7 +305,7 @@ class FakeJenkins:
         headers = {"Content-Type": "text/plain;charset=UTF-8", "X-Text-Size": str(len(build.log))}
         if build.building:
             headers["X-More-Data"] = "true"
-        return 200, headers, bytes(build.log[start:])
+        return 200, headers, CONSOLE_NOTE.sub(b"", bytes(build.log[start:]))
 
     def _job_document(self, job: FakeJob) -> dict[str, Any]:
         properties = []
