@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -317,6 +318,25 @@ def test_the_base_image_key_follows_the_eups_tarball_and_the_suite(tmp_path: Pat
     }
     assert len(keys) == 4
     assert base.base_image_key(one) == base.base_image_key(one)
+
+
+def test_without_mmdebstrap_a_base_image_to_make_is_exit_2_naming_it(
+    builder: Builder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "bin"  # buildah, but no mmdebstrap
+    tools.mkdir()
+    found = shutil.which("buildah")
+    assert found is not None
+    (tools / "buildah").symlink_to(found)
+    monkeypatch.setenv("PATH", str(tools))
+    tarball = tmp_path / "eups-9.9.9.tar.gz"  # a key no image in local storage has
+    tarball.write_bytes(b"not built")
+    with pytest.raises(BuilderMissing) as missing:
+        base.make_base_image(builder, eups_source=tarball, log=io.StringIO())
+    assert missing.value.exit_code == 2
+    assert str(missing.value) == (
+        "mmdebstrap: not found; the base image is made with it (apt-get install mmdebstrap)"
+    )
 
 
 def test_a_missing_eups_tarball_is_exit_2(builder: Builder, tmp_path: Path) -> None:
