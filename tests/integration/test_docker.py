@@ -260,3 +260,41 @@ def test_without_the_registry_password_the_run_stops_before_building_exit_2(
         "credentials and none were given (DM_RELEASE_REGISTRY_USER, DM_RELEASE_REGISTRY_PASSWORD)"
     )
     assert "building" not in err
+
+
+def test_a_tag_list_without_the_products_or_of_another_build_is_refused_exit_1(
+    tmp_path: Path,
+) -> None:
+    """Read before any builder or registry is asked (a plan that pushes nothing needs none)."""
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n\n[docker]\nbase_image = "b"\n')
+    (tmp_path / "server").mkdir()
+    tag_list = tmp_path / "server" / f"{TAG}.list"
+    tag_list.write_text(f"EUPS distribution {TAG} version list. Version 1.0\n#BUILD=b3\n"
+                        f"{'other':<20} {'generic':<10} 1.0\n")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DM_RELEASE_")}
+    env.update({"DM_RELEASE_BINARY_SERVER_DIR": "server", "MANIFEST_ID": "b2"})
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", "docker", "--config", str(config), "--tag", TAG,
+         "--no-push", "--dry-run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+    where = f"server/{TAG}.list"  # as the setting names it
+    assert done.stderr == (
+        f"{where}:1: image-product: base is not in the tag list of {TAG}\n"
+        f"{where}:1: image-build: the tag list of {TAG} is build b3, not b2 (MANIFEST_ID)\n"
+    )
+    tag_list.write_text(tag_list.read_text().replace("other", "base "))
+    done = subprocess.run(
+        [sys.executable, "-m", "dmrelease", "docker", "--config", str(config), "--tag", TAG,
+         "--no-push", "--dry-run", "--build", "b3", "--also-tag"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(
+        r"docker lsst/scipipe: dry run: would build linux/(amd64|arm64), push nothing \(its "
+        r"tags: al9-w_2025_24, al9-w_2025_24-\d{8}T\d{6}Z\)\n", done.stderr,
+    ), done.stderr  # fmt: skip
+    assert not (tmp_path / "work").exists()

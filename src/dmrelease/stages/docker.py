@@ -33,6 +33,7 @@ from dmrelease.core.images import (
     PlatformImage,
     PushPlan,
     Results,
+    arch_of,
     dockerfile,
     image_tags,
     platform_tag,
@@ -167,6 +168,8 @@ def plan_image(
     tags = image_tags(config.docker_tag_prefix, request.eups_tag, request.when,
                       request.floating, request.extra)  # fmt: skip
     platforms = request.platforms or config.docker_platforms or (this_platform(),)
+    for platform in platforms:
+        arch_of(platform)  # UsageError before the registry is asked
     repo = config.docker_repository
     if registry is None:
         return DockerPlan(repo, tags, identity, text_of_dockerfile, platforms, None)
@@ -216,8 +219,10 @@ def docker(
         results = _unchanged(plan, plan.push.existing or "", request)
     elif request.dry_run:
         tool = f" with {builder.name}" if builder is not None else ""
+        tags = ", ".join((plan.tags.base, plan.tags.dated, *plan.tags.floating))
+        kept = "" if plan.push is not None else f", push nothing (its tags: {tags})"
         log.write(f"docker {plan.image}: dry run: would build {', '.join(plan.platforms)}"
-                  f"{tool}\n")  # fmt: skip
+                  f"{tool}{kept}\n")  # fmt: skip
         results = _results(plan, (), None, None, pushed=False, outcome="planned")
     else:
         assert builder is not None
