@@ -28,6 +28,7 @@ from dmrelease.core.images import IDENTITY_LABEL, LABEL_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = "opt/lsst/software/stack"
+LOCAL = "localhost/dm-release"  # where the builder keeps what it built
 DATED = re.compile(r"al9-w_2025_24-\d{8}T\d{6}Z\Z")
 
 
@@ -79,7 +80,7 @@ def tags_of(registry: RunningRegistry, repository: str) -> dict[str, str | None]
 
 def test_the_image_is_pushed_pulled_back_holds_the_stack_and_a_rerun_is_a_no_op(
     product: tuple[Path, dict[str, str]], registry: RunningRegistry, base_image: str,
-    pull_image_tree: Callable[..., Path],
+    builder: Builder, pull_image_tree: Callable[..., Path],
 ) -> None:  # fmt: skip
     config, versions = product
     # as the Jenkins stage runs it: scripts/build-stack (what nox -s build_stack calls)
@@ -115,6 +116,7 @@ def test_the_image_is_pushed_pulled_back_holds_the_stack_and_a_rerun_is_a_no_op(
     assert labels[LABEL_PREFIX + "products"] == "meta"
     assert labels[LABEL_PREFIX + "base-image"] == base_image
     assert err.count("docker: [1/1] building ") == 1
+    assert not builder.has_image(f"{LOCAL}/lsst/scipipe:al9-w_2025_24_amd64")  # pushed: dropped
     # pulled back: the stack holds every package of the tag list at its version, tagged
     tree = pull_image_tree(f"{registry.host}/lsst/scipipe:{base}")
     stack = tree / HOME / "stack"
@@ -174,7 +176,7 @@ def test_other_content_under_an_immutable_tag_is_refused_before_anything_is_buil
 
 def test_no_push_builds_only_and_dry_run_builds_nothing(
     product: tuple[Path, dict[str, str]], registry: RunningRegistry, base_image: str,
-    tmp_path: Path,
+    builder: Builder, tmp_path: Path,
 ) -> None:  # fmt: skip
     config, _ = product
     out = tmp_path / "planned.json"
@@ -199,6 +201,9 @@ def test_no_push_builds_only_and_dry_run_builds_nothing(
     assert json.loads(out.read_text())["platforms"] == doc["platforms"]
     assert err.count("docker: [1/1] building ") == 1 and "pushing" not in err
     assert tags_of(registry, "dry/scipipe") == {}
+    local = f"{LOCAL}/dry/scipipe:al9-w_2025_24_amd64"  # the image built, kept locally
+    assert builder.labels(local)[IDENTITY_LABEL] == doc["identity"]
+    builder.remove(local)
 
 
 def test_per_platform_images_are_joined_in_one_manifest_list(

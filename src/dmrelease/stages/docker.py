@@ -231,6 +231,8 @@ def docker(
             results = _results(plan, built, None, None, pushed=False, outcome="built")
         else:
             results = _push(plan, built, request.per_platform, builder, registry, log)
+            for image in built:  # in the registry now: the local copy is not kept
+                builder.remove(_local_name(config, plan, image.platform))
     if not request.dry_run:
         _write(results, request.results or config.outputs / RESULTS_NAME, log)
     return results
@@ -268,17 +270,23 @@ def _server_url(config: Config) -> Iterator[str]:
         yield url
 
 
+def _local_name(config: Config, plan: DockerPlan, platform: str) -> str:
+    """The name of the image built for ``platform`` in the builder's local storage."""
+    return (
+        f"localhost/dm-release/{config.docker_repository}:{platform_tag(plan.tags.base, platform)}"
+    )
+
+
 def _build(
     config: Config, request: DockerRequest, plan: DockerPlan, builder: Builder, log: TextIO
 ) -> tuple[PlatformImage, ...]:
     context = config.work_dir / "docker" / request.eups_tag
     context.mkdir(parents=True, exist_ok=True)
     (context / "Dockerfile").write_text(plan.dockerfile)
-    local = f"localhost/dm-release/{config.docker_repository}"
     built = []
     with _server_url(config) as url:
         for count, platform in enumerate(plan.platforms, start=1):
-            image = f"{local}:{platform_tag(plan.tags.base, platform)}"
+            image = _local_name(config, plan, platform)
             log.write(f"docker: [{count}/{len(plan.platforms)}] building {image} ({platform}) "
                       f"with {builder.name}, installing {' '.join(plan.identity.products)} at "
                       f"{request.eups_tag} from {url}\n")  # fmt: skip
