@@ -142,7 +142,8 @@ class Builder(ABC):
         log: TextIO = sys.stderr,
     ) -> str:
         """Push a manifest list of ``members`` ((platform, "HOST/REPO@sha256:..."), each
-        already in the registry) as ``destination``; returns the list's digest."""
+        already in the registry, in the destination's repository: a registry refuses a list
+        naming manifests it does not hold there) as ``destination``; returns its digest."""
 
     @abstractmethod
     def has_image(self, image: str) -> bool:
