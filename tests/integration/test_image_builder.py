@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from eups_client import Served
-from image_fixtures import RunningRegistry, apply_layer
+from image_fixtures import PACKAGES, RunningRegistry, apply_layer
 from test_registry import buildah_label, tiny_context
 
 from dmrelease.adapters import base_image as base
@@ -435,3 +435,14 @@ def test_ctrl_c_stops_the_build_and_the_builder_with_it(
     running = subprocess.run(["pgrep", "-f", f"echo {marker}"], capture_output=True, text=True)
     assert running.stdout == ""  # the RUN step's shell is gone with buildah
     assert not builder.has_image(image)
+
+
+def test_ci_installs_every_tool_the_image_tests_need_and_requires_them() -> None:
+    """The image tests skip without their tools, but never in CI: .ci/run installs each
+    missing one from Debian's packages and sets DM_RELEASE_REQUIRE_BUILDER=1."""
+    script = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    for tool, package in PACKAGES.items():
+        assert f"command -v {tool} >/dev/null 2>&1 || missing+=({package})\n" in script, tool
+    assert "\nexport DM_RELEASE_REQUIRE_BUILDER=1\n" in script
+    assert script.index("export DM_RELEASE_REQUIRE_BUILDER=1") < script.index("nox -s tests")
+    assert sorted(PACKAGES) == ["buildah", "docker-registry", "htpasswd", "mmdebstrap", "skopeo"]
