@@ -59,11 +59,13 @@ __all__ = [
     "RunningRegistry",
     "apply_layer",
     "base_image",
+    "buildah_label",
     "builder",
     "pull_image_tree",
     "registry",
     "require_tools",
     "serve_registry",
+    "tiny_context",
     "tls_registry",
     "token_registry",
 ]
@@ -253,6 +255,28 @@ def base_image(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> st
     log_path = tmp_path_factory.mktemp("base-image") / "build.log"
     with log_path.open("w") as log:
         return make_base_image(builder, eups_source=tarball, log=log)
+
+
+# -- small images for the tests ----------------------------------------------------------
+
+
+def tiny_context(folder: Path, text: str) -> Path:
+    """A context of one file and one label: no RUN, so any platform builds anywhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hello.txt").write_text(text)
+    (folder / "Dockerfile").write_text(
+        "FROM scratch\nARG GREETING=none\nCOPY hello.txt /hello.txt\nLABEL greeting=$GREETING\n"
+    )
+    return folder
+
+
+def buildah_label(builder: Builder) -> dict[str, str]:
+    """The label buildah adds to every image it builds."""
+    return (
+        {"io.buildah.version": builder.name.split()[1]}
+        if builder.name.startswith("buildah")
+        else {}
+    )
 
 
 # -- pulling an image back --------------------------------------------------------------------

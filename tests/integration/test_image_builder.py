@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 from eups_client import Served
-from image_fixtures import PACKAGES, RunningRegistry, apply_layer
-from test_registry import buildah_label, tiny_context
+from image_fixtures import PACKAGES, RunningRegistry, apply_layer, buildah_label, tiny_context
 
 from dmrelease.adapters import base_image as base
 from dmrelease.adapters.image_builder import (

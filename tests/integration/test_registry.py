@@ -12,32 +12,13 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
-from image_fixtures import RunningRegistry
+from image_fixtures import RunningRegistry, buildah_label, tiny_context
 
 from dmrelease.adapters.image_builder import Builder, PushFailed, RegistryCredentials
 from dmrelease.adapters.registry import OCI_INDEX, Registry, RegistryError
 from dmrelease.core.config import Secret
 
 Pushed = dict[str, str]
-
-
-def tiny_context(folder: Path, text: str) -> Path:
-    """A context of one file and one label: no RUN, so any platform builds anywhere."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "hello.txt").write_text(text)
-    (folder / "Dockerfile").write_text(
-        "FROM scratch\nARG GREETING=none\nCOPY hello.txt /hello.txt\nLABEL greeting=$GREETING\n"
-    )
-    return folder
-
-
-def buildah_label(builder: Builder) -> dict[str, str]:
-    """The label buildah adds to every image it builds."""
-    return (
-        {"io.buildah.version": builder.name.split()[1]}
-        if builder.name.startswith("buildah")
-        else {}
-    )
 
 
 @pytest.fixture(scope="module")
