@@ -470,3 +470,13 @@ def test_without_a_jenkins_url_the_command_says_where_to_give_it(
         2, "", "dm-release: error: no Jenkins to ask: set jenkins.url in dm-release.toml, "
         "or JENKINS_URL\n",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("url", ["ci.example.org", "ftp://ci.example.org/", "https:///job/x"])
+def test_a_jenkins_url_that_is_not_http_is_a_usage_error(
+    signed_in: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    signed_in.write_text(f'[jenkins]\nurl = "{url}"\n')
+    assert dm(capsys, "run", JOB, "--wait") == (
+        2, "", f"dm-release: error: jenkins.url: {url!r} is not an http:// or https:// URL\n"
+    )  # fmt: skip
