@@ -202,21 +202,6 @@ class Config:
         False, K.BOOL, "ask the build command to build documentation (BUILD_DOCS=1)",
         key="build.docs", env=("BUILD_DOCS",), flag="--build-docs",
     )  # fmt: skip
-    exclude_from_builds: tuple[str, ...] = _option(
-        (), K.LIST, "products never built: taken out of the products a rebuild is asked for "
-        "(a rebuild left with none says so and succeeds)",
-        key="build.exclude_products", env=("EXCLUDE_FROM_BUILDS",),
-    )  # fmt: skip
-    exclude_from_tarballs: tuple[str, ...] = _option(
-        (), K.LIST, "products never packed onto the binary server: taken out of the products "
-        "a tarball run is asked for (a run left with none says so and succeeds)",
-        key="tarball.exclude_products", env=("EXCLUDE_FROM_TARBALLS",),
-    )  # fmt: skip
-    o_latest: bool = _option(
-        True, K.BOOL, "a final release also moves the floating tag o_latest (its tag lists "
-        "and image tag); false: the final is published under its own tag only",
-        key="publish.o_latest", env=("O_LATEST",),
-    )  # fmt: skip
     jobs: int = _option(
         0, K.INT, "packages built in parallel (0: min(cpu, 8))",
         key="build.jobs", env=("DM_RELEASE_JOBS",), flag="--jobs",
@@ -374,6 +359,21 @@ class Config:
         10, K.INT, "times a request Jenkins answers 429 or 503 (busy) is sent again, after "
         "its Retry-After or a back-off of 1, 2, 4 ... 60 seconds",
         key="jenkins.retries", env=("DM_RELEASE_JENKINS_RETRIES",),
+    )  # fmt: skip
+    exclude_from_builds: tuple[str, ...] = _option(
+        (), K.LIST, "products never built: taken out of the products a rebuild is asked for "
+        "(a rebuild left with none says so and succeeds)",
+        key="build.exclude_products", env=("EXCLUDE_FROM_BUILDS",),
+    )  # fmt: skip
+    exclude_from_tarballs: tuple[str, ...] = _option(
+        (), K.LIST, "products never packed onto the binary server: taken out of the products "
+        "a tarball run is asked for (a run left with none says so and succeeds)",
+        key="tarball.exclude_products", env=("EXCLUDE_FROM_TARBALLS",),
+    )  # fmt: skip
+    o_latest: bool = _option(
+        True, K.BOOL, "a final release also moves the floating tag o_latest (its tag lists "
+        "and image tag); false: the final is published under its own tag only",
+        key="publish.o_latest", env=("O_LATEST",),
     )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     registry_password: Secret | None = field(default=None, repr=False)
