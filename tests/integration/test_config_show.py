@@ -68,7 +68,7 @@ def test_config_show_on_the_demo_gives_each_value_its_source(
                                          "source": "default"}  # fmt: skip
     for secret in ("registry_password",):  # dm-release docker's
         assert shown.pop(secret) == {"name": secret, "value": None, "source": "default"}
-    for secret in ("jenkins_user", "jenkins_token"):  # dm-release jenkins'
+    for secret in ("jenkins_token",):  # dm-release jenkins'
         assert shown.pop(secret) == {"name": secret, "value": None, "source": "default"}
     assert shown == {}
     names = [value["name"] for value in document["values"]]  # in order of declaration

@@ -284,7 +284,8 @@ def test_refused_credentials_are_exit_2_without_the_token(
     assert (code, out) == (2, "")
     assert err == (
         f"dm-release: error: GET /crumbIssuer/api/json: Jenkins at {fake.url} refused the "
-        "credentials (401 Unauthorized): check JENKINS_USER_ID and JENKINS_API_TOKEN\n"
+        "credentials (401 Unauthorized): check jenkins.user (JENKINS_USER_ID) and "
+        "JENKINS_API_TOKEN\n"
     )  # the page of the 401 names the user: it is not printed
     assert wrong not in out + err and USER not in out + err
     monkeypatch.delenv("JENKINS_API_TOKEN")
@@ -296,7 +297,8 @@ def test_refused_credentials_are_exit_2_without_the_token(
     )
     monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
     assert dm(capsys, "run", JOB) == (2, "", "dm-release: error: JENKINS_API_TOKEN is set but "
-                                      "JENKINS_USER_ID is not: set both, or neither\n")  # fmt: skip
+                                      "jenkins.user (JENKINS_USER_ID) is not: set both, or "
+                                      "neither\n")  # fmt: skip
     assert not any(r.startswith("POST") for r in fake.requests)
 
 
@@ -480,3 +482,50 @@ def test_a_jenkins_url_that_is_not_http_is_a_usage_error(
     assert dm(capsys, "run", JOB, "--wait") == (
         2, "", f"dm-release: error: jenkins.url: {url!r} is not an http:// or https:// URL\n"
     )  # fmt: skip
+
+
+def test_a_user_named_like_a_common_word_is_printed_as_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user is a setting, not a secret: a user named ``release`` leaves every
+    "release" of the job's names, URLs and log as it is (only the token is redacted)."""
+    job, token = "release/tarball", "77gg66hh55ii44jj33kk"
+    chunks = (b"+ nox -s release_candidate\n", b"Finished: SUCCESS\n")
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JENKINS_USER_ID", "release")
+    monkeypatch.setenv("JENKINS_API_TOKEN", token)
+    with fake_jenkins({"release": token}) as fake:
+        fake.add_job(job, {"RELEASE_GIT_TAG": ""}, Script(chunks, waits=0))
+        (tmp_path / "dm-release.toml").write_text(f'[jenkins]\nurl = "{fake.url}"\npoll_ms = 1\n')
+        code = cli.main(["jenkins", "run", job, "-p", "RELEASE_GIT_TAG=w.2025.24", "--wait"])
+        out, err = capsys.readouterr()
+        build = fake.build_url(job, 1)
+        assert (code, out) == (0, "+ nox -s release_candidate\nFinished: SUCCESS\n")
+        assert err.splitlines() == [
+            f"triggered: {job}, queue item 1 ({fake.url}queue/item/1/)",
+            f"started: {job} #1 {build}",
+            f"{job} #1: SUCCESS in 1 min 2 s ({build})",
+        ]
+        assert build.endswith("/job/release/job/tarball/1/")
+        code = cli.main(["jenkins", "status", job, "--json"])
+        out, err = capsys.readouterr()
+        assert (code, json.loads(out)["build"]["job"], err.splitlines()[0]) == (
+            0, job, f"{job} #1: SUCCESS",
+        )  # fmt: skip
+        assert token not in out + err
+
+
+def test_a_jenkins_user_named_jenkins_leaves_the_configuration_reference_whole(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a secret, the user ``jenkins`` was blanked out of ``| ****.url |`` and "dm-release
+    **** triggers"; as a setting the reference is the same with it set or not."""
+    monkeypatch.delenv("JENKINS_USER_ID", raising=False)
+    assert cli.main(["config", "reference"]) == 0
+    unset = capsys.readouterr().out
+    monkeypatch.setenv("JENKINS_USER_ID", "jenkins")
+    assert cli.main(["config", "reference"]) == 0
+    assert capsys.readouterr().out == unset
+    assert "| `jenkins.url` | text |" in unset and "dm-release jenkins triggers" in unset

@@ -92,7 +92,9 @@ class JenkinsSession:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"jenkins.url: {url!r} is not an http:// or https:// URL")
         if bool(user) != bool(token):
-            given, missing = ("JENKINS_USER_ID", "JENKINS_API_TOKEN")[:: 1 if user else -1]
+            given, missing = ("jenkins.user (JENKINS_USER_ID)", "JENKINS_API_TOKEN")[
+                :: 1 if user else -1
+            ]
             raise UsageError(f"{given} is set but {missing} is not: set both, or neither")
         self.url = url if url.endswith("/") else f"{url}/"
         self.server = _Session(self.url, user or None, token or None, timeout=timeout)
@@ -149,13 +151,13 @@ class JenkinsSession:
         status = f"{answer.status} {answer.reason}".strip()
         if answer.status == 401:
             if self._signed_in:
-                how = "check JENKINS_USER_ID and JENKINS_API_TOKEN"
+                how = "check jenkins.user (JENKINS_USER_ID) and JENKINS_API_TOKEN"
                 return f"{at} refused the credentials ({status}): {how}"
             return f"{at} asks to sign in ({status}): set JENKINS_USER_ID and JENKINS_API_TOKEN"
         if answer.crumb_refused:
             return f"{at} refused a crumb it had just given ({status}: No valid crumb)"
         if answer.status == 403:
-            who = "the user of JENKINS_USER_ID" if self._signed_in else "anonymous"
+            who = "the user of jenkins.user" if self._signed_in else "anonymous"
             how = "" if self._signed_in else ": set JENKINS_USER_ID and JENKINS_API_TOKEN"
             return f"{at} refused it ({status}): {who} may not do this{how}"
         if answer.status in BUSY:

@@ -32,11 +32,11 @@ _RAW = argparse.RawDescriptionHelpFormatter
 _CONNECTION = (
     "Jenkins is jenkins.url of dm-release.toml, or JENKINS_URL (a Jenkins build has\n"
     "it: a step reaches its own Jenkins); without a dm-release.toml the environment\n"
-    "alone is read. Signed in as JENKINS_USER_ID with the API token JENKINS_API_TOKEN\n"
-    "(both from the environment only, never printed), or anonymous when neither is\n"
-    "set. The requests go through python-jenkins and requests, which also read\n"
-    "JENKINS_API_EXTRA_HEADERS, PYTHONHTTPSVERIFY, HTTPS_PROXY, HTTP_PROXY, NO_PROXY\n"
-    "and REQUESTS_CA_BUNDLE."
+    "alone is read. Signed in as jenkins.user, or JENKINS_USER_ID, with the API token\n"
+    "JENKINS_API_TOKEN (a secret: from the environment only, never printed), or\n"
+    "anonymous when neither is set. The requests go through python-jenkins and\n"
+    "requests, which also read JENKINS_API_EXTRA_HEADERS, PYTHONHTTPSVERIFY,\n"
+    "HTTPS_PROXY, HTTP_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE."
 )
 
 
@@ -213,9 +213,9 @@ def _client(args: argparse.Namespace) -> JenkinsClient:
     config = load_options_or_environment(args.config).config
     if not config.jenkins_url:
         raise UsageError("no Jenkins to ask: set jenkins.url in dm-release.toml, or JENKINS_URL")
-    user, token = config.jenkins_user, config.jenkins_token
+    token = config.jenkins_token
     return JenkinsClient(
-        config.jenkins_url, user.value if user else None, token.value if token else None,
+        config.jenkins_url, config.jenkins_user, token.value if token else None,
         timeout=config.jenkins_timeout, retries=config.jenkins_retries,
         poll_seconds=config.jenkins_poll_ms / 1000, log=_say,
     )  # fmt: skip

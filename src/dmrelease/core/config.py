@@ -178,10 +178,8 @@ AUXILIARY_KEYS = set(AUXILIARY_HELP)
 #: what each secret is (the reference and --help print it)
 SECRET_HELP = {
     "binary_token": "the token sent to the binary server (servers.binary)",
-    "registry_password": "the password or token of docker.user at the registry "
-    "(docker.registry)",
-    "jenkins_user": "the Jenkins user dm-release jenkins signs in as (jenkins.url)",
-    "jenkins_token": "that user's Jenkins API token",
+    "registry_password": "the password or token of docker.user at the registry (docker.registry)",
+    "jenkins_token": "the Jenkins API token of jenkins.user (JENKINS_USER_ID)",
 }
 K = Kind
 
@@ -346,6 +344,11 @@ class Config:
         "Jenkins build's own JENKINS_URL names its Jenkins)",
         key="jenkins.url", env=("JENKINS_URL",),
     )  # fmt: skip
+    jenkins_user: str | None = _option(
+        None, K.TEXT, "the Jenkins user dm-release jenkins signs in as (its API token is "
+        "the secret JENKINS_API_TOKEN; neither: anonymous)",
+        key="jenkins.user", env=("JENKINS_USER_ID",),
+    )  # fmt: skip
     jenkins_timeout: int = _option(
         30, K.INT, "seconds before one request to Jenkins is abandoned",
         key="jenkins.timeout", env=("DM_RELEASE_JENKINS_TIMEOUT",),
@@ -377,7 +380,6 @@ class Config:
     )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     registry_password: Secret | None = field(default=None, repr=False)
-    jenkins_user: Secret | None = field(default=None, repr=False)
     jenkins_token: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 

@@ -33,7 +33,6 @@ REDACTED = "****"
 SECRETS: dict[str, str] = {
     "binary_token": "DM_RELEASE_BINARY_TOKEN",
     "registry_password": "DM_RELEASE_REGISTRY_PASSWORD",
-    "jenkins_user": "JENKINS_USER_ID",
     "jenkins_token": "JENKINS_API_TOKEN",
 }
 
