@@ -207,6 +207,20 @@ def test_a_session_killed_between_the_product_and_the_auxiliaries_is_finished_by
     chosen = heads(setup)
     moved = advance(setup.root, "scipipe_env", "develop", "after the kill\n")
     product = {n: tag_objects(setup.remote(n)) for n in PACKAGES}
+    # a dry run and the plan show what the rerun will push: the journaled choice, if any
+    env_sha = moved if where == "write" else chosen["scipipe_env"]
+    shown = f"auxiliary scipipe_env: tag w.2025.24 at {env_sha[:12]} from branch develop"
+    code, _out, err = run(setup, "weekly", "w.2025.24", "--dry-run")
+    assert code == 0, err
+    assert [line for line in err.splitlines() if line.startswith("auxiliary scipipe_env")] == [
+        shown
+    ]
+    code, out, err = run(setup, "plan", "w.2025.24", "--session", "weekly", "--json")
+    assert code == 0, err
+    assert shown in err.splitlines()
+    assert [t["sha"] for t in json.loads(out)["auxiliary"] if t["name"] == "scipipe_env"] == [
+        env_sha
+    ]
     ok(setup, "weekly", "w.2025.24")
     assert {n: tag_objects(setup.remote(n)) for n in PACKAGES} == product  # nothing re-made
     env = tags(aux_remote(setup, "scipipe_env"))["w.2025.24"]
@@ -416,3 +430,86 @@ def test_the_plan_lists_the_auxiliaries(weekly: Setup) -> None:
     ]  # fmt: skip
     code, out, _err = run(make_setup(weekly.root / "plain"), "plan", "w.2025.24", "--json")
     assert code == 0 and "auxiliary" not in json.loads(out)
+
+
+def racing_hook(setup: Setup, name: str, ref: str, sha: str) -> None:
+    """A post-receive hook on every remote of the product that makes ``ref`` at ``sha`` in
+    the auxiliary remote ``name`` unless it is there: another session's write landing
+    between the auxiliary check and the auxiliary write (the product's push is between)."""
+    bare = setup.root / "aux" / f"{name}.git"
+    script = (
+        "#!/bin/sh\n"
+        f"env -i PATH=\"$PATH\" git --git-dir='{bare}' update-ref {ref} {sha} '' "
+        ">/dev/null 2>&1\nexit 0\n"
+    )
+    for package in PACKAGES:
+        hook = setup.product.remote(package) / "hooks" / "post-receive"
+        hook.write_text(script)
+        hook.chmod(0o755)
+
+
+def test_a_tag_made_elsewhere_after_the_check_is_a_conflict_the_others_are_tagged(
+    tmp_path: Path,
+) -> None:
+    setup = with_aux(tmp_path)
+    texmf = aux_remote(setup, "lsst-texmf")
+    first, head = texmf.rev_parse("main~1"), texmf.rev_parse("main")
+    racing_hook(setup, "lsst-texmf", "refs/tags/w.2025.24", first)
+    code, _out, err = run(setup, "weekly", "w.2025.24")
+    assert code == 1
+    assert err.splitlines()[-1] == (
+        f"lsst-texmf:1: auxiliary-tag-conflict: {texmf.repo} has w.2025.24 at {first[:12]}; "
+        f"the release tags {head[:12]} (branch main) (a tag is never moved: tag the release "
+        "under another name, or delete that tag by hand if it is wrong)"
+    )
+    assert tags(texmf) == {"w.2025.24": first}  # not moved
+    env = aux_remote(setup, "scipipe_env")
+    assert tags(env) == {"w.2025.24": env.rev_parse("develop")}
+    journal = journal_json(setup.journal("weekly", "w.2025.24"))
+    assert [s for s in journal["stages"] if s.startswith("auxiliary")] == [
+        "auxiliary lsst-texmf planned", "auxiliary scipipe_env planned",
+        "auxiliary scipipe_env pushed",
+    ]  # fmt: skip
+
+
+def test_a_release_branch_made_after_the_check_is_kept_not_fast_forwarded(
+    weekly: Setup,
+) -> None:
+    ok(weekly, *RC1)
+    ok(weekly, "final", "29.1.0", "--no-build")
+    final = {name: tags(aux_remote(weekly, name))["29.1.0"] for name in AUX}
+    texmf = aux_remote(weekly, "lsst-texmf")
+    behind = texmf.rev_parse("29.1.0~1")  # a push of the final's commit would fast-forward it
+    racing_hook(weekly, "lsst-texmf", "refs/heads/v29.1.x", behind)
+    text = ok(weekly, "patch", "29.1.1", "--packages", "base")
+    assert "auxiliary lsst-texmf: branch v29.1.x exists already: kept as it is\n" in text
+    assert "auxiliary scipipe_env: branch v29.1.x pushed\n" in text
+    assert texmf.rev_parse("v29.1.x") == behind
+    assert aux_remote(weekly, "scipipe_env").rev_parse("v29.1.x") == final["scipipe_env"]
+    journal = journal_json(weekly.journal("patch_release", "29.1.1"))
+    pushed = {e[2]: e[3] for e in journal["events"] if e[2].endswith(" pushed")}
+    assert pushed == {
+        "auxiliary lsst-texmf pushed": "already on the remote",
+        "auxiliary scipipe_env pushed": "pushed branch v29.1.x",
+    }
+    assert journal["stages"][-1] == "auxiliary" and not journal["errors"]
+
+
+def test_the_auxiliaries_are_listed_whatever_repository_the_user_stands_in(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = weekly.root / "elsewhere"
+    here.mkdir()
+    git = Git(here)
+    git.run("init", "--quiet")
+    nowhere = f"{weekly.root}/nowhere/"
+    git.run("config", f"url.{nowhere}.insteadOf", f"{weekly.root}/aux/")  # not dm-release's
+    assert not git.ok("ls-remote", "--", str(weekly.root / "aux" / "lsst-texmf.git"))
+    monkeypatch.chdir(here)
+    code, _out, err = run(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24")
+    assert code == 0, err
+    shas = {name: tags(aux_remote(weekly, name))["w.2025.24"] for name in AUX}
+    assert [line for line in err.splitlines() if line.startswith("auxiliary ")] == [
+        f"auxiliary {name}: tag v29.1.0.rc1 at {sha[:12]} from tag w.2025.24"
+        for name, sha in shas.items()
+    ]

@@ -103,6 +103,13 @@ class AuxTarget:
             "ref_kind": self.ref_kind, "tag": self.tag, "branch": self.branch, "done": self.done,
         }  # fmt: skip
 
+    def push_options(self) -> tuple[str, ...]:
+        """A new branch is pushed with a lease that it must not exist: one made there since
+        the check is kept as it is, never fast-forwarded to the chosen commit."""
+        if self.tag is not None:
+            return ()
+        return (f"--force-with-lease=refs/heads/{self.branch}:",)
+
     def refspec(self) -> str:
         if self.tag is not None:
             return f"refs/tags/{self.tag}:refs/tags/{self.tag}"

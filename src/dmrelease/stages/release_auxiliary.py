@@ -20,6 +20,7 @@ remote has and pushes the rest; nothing is moved or deleted.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import TextIO
 
 from dmrelease.adapters.config import auto_git_jobs
 from dmrelease.adapters.git import Git, GitError
-from dmrelease.adapters.journal import JournalFile, now
+from dmrelease.adapters.journal import JournalFile, journal_path, now
 from dmrelease.core.auxiliary import (
     AuxRemote,
     AuxTarget,
@@ -51,8 +52,14 @@ __all__ = ["AuxiliarySteps", "auxiliary_problems", "auxiliary_steps", "auxiliary
 
 
 def _listed(config: Config, auxiliary: AuxiliaryConfig) -> AuxRemote:
-    git = Git(Path.cwd(), timeout=config.git_timeout)
-    return parse_ls_remote(git.lines("ls-remote", "--symref", "--", auxiliary.url))
+    """The remote listed from an empty directory of its own, git stopped from looking
+    above it: not wherever the user stands, whose repository's config (``insteadOf``,
+    ``core.sshCommand``) would apply, and which may be gone."""
+    with tempfile.TemporaryDirectory(prefix="dm-release-ls-remote-") as empty:
+        where = Path(empty)
+        ceiling = {"GIT_CEILING_DIRECTORIES": str(where.parent)}
+        git = Git(where, env=ceiling, timeout=config.git_timeout)
+        return parse_ls_remote(git.lines("ls-remote", "--symref", "--", auxiliary.url))
 
 
 def _remotes(
@@ -81,10 +88,14 @@ def auxiliary_targets(
     config: Config, plan: ReleasePlan, journal: Journal | None = None
 ) -> tuple[list[AuxTarget], list[Diagnostic]]:
     """What each auxiliary repository of ``plan``'s product gets, from what its remote
-    shows now and what ``journal`` (of this plan) recorded; and every problem."""
+    shows now and what ``journal`` (of this plan; when not given, the session's journal
+    file as it is, only read) recorded; and every problem."""
     auxiliaries = config.auxiliaries_of(plan.product)
     if not auxiliaries:
         return [], []
+    if journal is None:  # what a rerun would take: a plan and a dry run show the same
+        path = journal_path(config.state_dir, plan.product, str(plan.session), plan.release)
+        journal = JournalFile(path).load()
     if journal is not None and journal.plan_checksum != plan.checksum:
         journal = None  # an earlier plan's choices are not this one's
     remotes, problems = _remotes(config, auxiliaries)
@@ -141,7 +152,7 @@ class AuxiliarySteps:
 
     def check(self, run: SessionRun) -> None:
         plan = run.made().plan
-        found = None if run.dry_run or run.journal is None else run.journal.current()
+        found = None if run.journal is None else run.journal.current()  # a dry run reads it too
         targets, problems = auxiliary_targets(run.config, plan, found)
         if problems:
             raise CheckFailed(problems)
@@ -168,6 +179,10 @@ class AuxiliarySteps:
                 record.pushed(target, "already on the remote")
                 continue
             why, raced = _make(run.config, plan, target, run.out)
+            if isinstance(raced, AuxTarget):  # made there meanwhile: kept as it is
+                record.pushed(raced, "already on the remote")
+                print(raced.line(), file=run.log)
+                continue
             conflicts += raced
             if why is None:
                 record.pushed(target, f"pushed {target.made}")
@@ -229,7 +244,7 @@ def _show(
         if target.tag is not None:
             message = aux_tag_message(plan, target.name)
             commands.append(("tag", "--annotate", "-m", message, target.tag, target.sha))
-        commands.append(("push", "--atomic", REMOTE, target.refspec()))
+        commands.append(("push", "--atomic", *target.push_options(), REMOTE, target.refspec()))
         show(out, target.name, commands, would)
 
 
@@ -262,9 +277,10 @@ def _fetched(git: Git, target: AuxTarget) -> None:
 
 def _make(
     config: Config, plan: ReleasePlan, target: AuxTarget, out: TextIO
-) -> tuple[str | None, list[Diagnostic]]:
-    """Make and push ``target``'s tag or branch: why it failed (None: done), and the
-    conflict when the remote got that tag elsewhere since the check."""
+) -> tuple[str | None, list[Diagnostic] | AuxTarget]:
+    """Make and push ``target``'s tag or branch: why it failed (None: done), and what the
+    remote got since the check when that refused the push: the tag elsewhere (the
+    conflict), or the tag or branch itself (done: the target as it is there)."""
     refspec = target.refspec()
     try:
         git = _bare(config, target)
@@ -279,7 +295,7 @@ def _make(
                     f"{git.repo} has a local tag {target.tag} at {local[:12]}, not "
                     f"{target.sha[:12]}: remove that repository and rerun"
                 )
-        pushed = Writer(False, out).push(target.name, git, [refspec])
+        pushed = Writer(False, out).push(target.name, git, [refspec], target.push_options())
     except (GitError, DmReleaseError) as exc:
         text = exc.stderr if isinstance(exc, GitError) else str(exc)
         return redact(text.strip()) or "failed", []
@@ -289,12 +305,18 @@ def _make(
     return redact(pushed.stderr.strip() or why), _raced(config, plan, target)
 
 
-def _raced(config: Config, plan: ReleasePlan, target: AuxTarget) -> list[Diagnostic]:
-    """The conflict a refused push met: the remote has the tag at another commit now."""
+def _raced(config: Config, plan: ReleasePlan, target: AuxTarget) -> list[Diagnostic] | AuxTarget:
+    """What a refused push met: the remote has the tag at another commit now (the
+    conflict), or has the tag or branch (done); nothing of it (``[]``: a failure)."""
     auxiliary = next(a for a in config.auxiliaries if a.name == target.name)
     try:
         remote = _listed(config, auxiliary)
     except GitError:
         return []
-    decided = decide(auxiliary, remote, plan, default_branch=config.default_branch, planned=target)
-    return [decided] if isinstance(decided, Diagnostic) else []
+    decided = decide(
+        auxiliary, remote, plan, default_branch=config.default_branch, planned=target,
+        shown_url=redact(auxiliary.url),
+    )  # fmt: skip
+    if isinstance(decided, Diagnostic):
+        return [decided]
+    return decided if decided.done else []

@@ -94,15 +94,18 @@ class Writer:
     def _show(self, package: str, args: Sequence[str]) -> None:
         show(self.out, package, [args], self.would)
 
-    def push(self, package: str, git: Git, refspecs: Sequence[str]) -> Pushed:
-        """``git push --atomic`` of ``refspecs``; what the remote reported of each ref
-        (nothing in a dry run). A refused push is no error here: its report says why."""
-        shown = ("push", "--atomic", REMOTE, *refspecs)
+    def push(
+        self, package: str, git: Git, refspecs: Sequence[str], options: Sequence[str] = ()
+    ) -> Pushed:
+        """``git push --atomic`` of ``refspecs`` (with ``options``, e.g. a lease); what the
+        remote reported of each ref (nothing in a dry run). A refused push is no error
+        here: its report says why."""
+        shown = ("push", "--atomic", *options, REMOTE, *refspecs)
         if self.dry_run:
             self._show(package, shown)
             return Pushed({}, "")
         try:
-            out = git.run("push", "--porcelain", "--atomic", REMOTE, *refspecs)
+            out = git.run("push", "--porcelain", "--atomic", *options, REMOTE, *refspecs)
         except GitError as exc:
             return Pushed(_porcelain(exc.stdout), exc.stderr)
         return Pushed(_porcelain(out), "")
