@@ -23,6 +23,7 @@ from vendor import EUPS_TARBALL, vendor_dir
 
 from dmrelease.adapters.image_builder import Builder
 from dmrelease.adapters.registry import Registry
+from dmrelease.core.images import platform_tag
 from dmrelease.core.manifest import parse_manifest
 from dmrelease.demo.image import (
     NO_BUILDER,
@@ -34,6 +35,7 @@ from dmrelease.demo.image import (
 )
 from dmrelease.demo.rebuild import run_demo
 from dmrelease.demo.tour import Verbosity
+from dmrelease.stages.docker import this_platform
 
 SOURCE = Path("eups-2.2.15.tar.gz")
 #: the image's tags: the section's pinned time (2025-07-14 00:48:40 UTC) in the dated one
@@ -188,12 +190,22 @@ def test_the_pushed_image_holds_the_final_s_stack_at_its_versions(
         assert (stack / name / version / "lib" / f"{name}.txt").read_text() == f"{name} {version}\n"
 
 
+@pytest.fixture
+def local_image(builder: Builder) -> Iterator[str]:
+    """The name --no-push leaves the demo's image under in the builder's storage (its
+    result), removed afterwards so that each run of the test does not leave one more."""
+    image = f"localhost/dm-release/{REPO}:{platform_tag(TAGS[0], this_platform())}"
+    yield image
+    builder.remove(image)
+
+
 def test_without_docker_registry_the_image_is_built_and_not_pushed(
-    tmp_path: Path, eups_source: Path
+    tmp_path: Path, eups_source: Path, builder: Builder, local_image: str
 ) -> None:
     root = tmp_path / "demo"
     root.mkdir()
     out = _run(root, eups_source, _path_without(tmp_path / "bin", REGISTRY_PROGRAM))
+    assert builder.has_image(local_image)  # the result of a build that pushes nothing
     lines = out.splitlines()
     why = f"{REGISTRY_PROGRAM} is not installed, so nothing is pushed"
     assert f"  not pushed: {why} (apt-get install docker-registry)" in lines
