@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from rebuild_helpers import GRAPH, config_for, make_product, run_build, run_prepare, write_config
 
+from dmrelease.demo.synthetic import SyntheticProduct
+
 #: the Jenkins parameters and dm-release variables a test must not inherit
 CLEARED = (
     "EUPS_TAG", "MANIFEST_ID", "PRODUCTS", "RUBINENV_VER", "SPLENV_REF", "O_LATEST",
@@ -36,6 +38,17 @@ def dm_release(*args: str | Path, cwd: Path, **parameters: str) -> subprocess.Co
         [sys.executable, "-m", "dmrelease", *map(str, args)],
         cwd=cwd, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
+
+
+def remote_refs(product: SyntheticProduct) -> dict[str, str]:
+    """Every ref of every package's bare remote: what a release would change."""
+    return {
+        name: subprocess.run(
+            ["git", "for-each-ref"], cwd=product.remote(name), capture_output=True, text=True,
+            check=True,
+        ).stdout
+        for name in product.packages
+    }  # fmt: skip
 
 
 @pytest.fixture
@@ -173,3 +186,89 @@ def test_a_release_git_tag_that_is_no_release_is_a_usage_error(built: Path) -> N
         "expected M.n.p, vM.n.p.rcN, w.YYYY.WW, d.YYYY.MM.DD or bN\n"
     )
     assert not (built.parent / "server").exists()
+
+
+def test_a_release_of_excluded_products_only_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    """EXCLUDE_FROM_BUILDS takes products out of the release sessions, their plan and their
+    publish too (the real official-release tags, builds and publishes the products without
+    them), not only out of a rebuild: official-release's prepare, tag, build and publish."""
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    before = remote_refs(product)
+    note = "every product asked is in EXCLUDE_FROM_BUILDS (meta): nothing to build\n"
+    for argv in (
+        ("release", "validate", "--session", "release_candidate", "v1.0.0.rc1", "--output",
+         tmp_path / "release-plan.json"),
+        ("release", "plan", "v1.0.0.rc1"),
+        ("release", "candidate", "--no-build"),
+        ("release", "candidate"),
+        ("release", "final", "1.0.0"),
+        ("release", "weekly", "w.2025.24"),
+    ):  # fmt: skip
+        done = dm_release(
+            *argv, "--config", config, cwd=tmp_path, RELEASE_GIT_TAG="v1.0.0.rc1",
+            SOURCE_GIT_REFS="w.2025.24", EXCLUDE_FROM_BUILDS="lsst_sitcom meta",
+        )  # fmt: skip
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", f"release {argv[1]}: {note}")
+    done = dm_release(
+        "release", "candidate", "v1.0.0.rc1", "--refs", "main", "--json", "--config", config,
+        cwd=tmp_path, EXCLUDE_FROM_BUILDS="meta", PRODUCTS="meta",
+    )  # fmt: skip
+    assert _json(done) == {
+        "verb": "release candidate", "ok": True, "error": None, "diagnostics": [],
+        "dry_run": False, "journal": None, "would": None, "excluded": ["meta"],
+    }  # fmt: skip
+    done = dm_release(
+        "publish", "--config", config, "--tag", "v1_0_0_rc1", "--server-dir",
+        tmp_path / "server", cwd=tmp_path, EXCLUDE_FROM_BUILDS="meta",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr == (
+        "publish: every product asked is in EXCLUDE_FROM_BUILDS (meta): nothing to publish\n"
+    )
+    assert not (tmp_path / "server").exists() and not (tmp_path / "release-plan.json").exists()
+    assert not (tmp_path / "work").exists() and not (tmp_path / "versiondb").exists()
+    assert remote_refs(product) == before
+
+
+def test_an_image_of_excluded_products_only_says_so_and_builds_nothing(built: Path) -> None:
+    """EXCLUDE_FROM_TARBALLS: the tarball job left those products off the binary server, so
+    build-stack's image does not install them; with nothing left it builds nothing, exit 0
+    before any builder or registry is looked for."""
+    done = dm_release(
+        "docker", "--config", built, "--tag", "w_2025_24", cwd=built.parent,
+        EXCLUDE_FROM_TARBALLS="meta", PATH="/nonexistent",
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr == (
+        "docker: every product asked is in EXCLUDE_FROM_TARBALLS (meta): nothing to install\n"
+    )
+    done = dm_release(
+        "docker", "--config", built, "--json", cwd=built.parent, RELEASE_GIT_TAG="1.0.0",
+        EXCLUDE_FROM_TARBALLS="lsst_sitcom meta", PRODUCTS="meta", PATH="/nonexistent",
+    )  # fmt: skip
+    assert _json(done) == {
+        "verb": "docker", "ok": True, "error": None, "diagnostics": [],
+        "tag": "v1_0_0", "tags": [], "excluded": ["meta"],
+    }  # fmt: skip
+    assert not (built.parent / "results.json").exists()
+
+
+def test_a_weekly_under_require_tag_without_its_tag_is_a_usage_error(tmp_path: Path) -> None:
+    """weekly-release runs the session with --require-tag: started with RELEASE_GIT_TAG
+    empty it stops before anything is fetched or tagged, instead of making this week's
+    weekly that its tarball and build-stack jobs (given the empty tag) cannot follow."""
+    product = make_product(tmp_path)
+    config = write_config(tmp_path, product)
+    before = remote_refs(product)
+    for parameters in ({"RELEASE_GIT_TAG": ""}, {}):
+        done = dm_release(
+            "release", "weekly", "--require-tag", "--config", config, cwd=tmp_path, **parameters
+        )
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == (
+            "dm-release: error: weekly --require-tag: give the tag, e.g. w.2025.24, or set "
+            "RELEASE_GIT_TAG or GIT_TAG (read in order)\n"
+        )
+    assert not (tmp_path / "work").exists() and not (tmp_path / "versiondb").exists()
+    assert remote_refs(product) == before

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
     from dmrelease.adapters.config import load_options
     from dmrelease.core.distrib import floating_tags
+    from dmrelease.core.exclusions import exclude
     from dmrelease.core.requests import DockerRequest, JoinRequest
     from dmrelease.stages.docker import docker, join
 
@@ -110,9 +111,17 @@ def run(args: argparse.Namespace) -> int:
         floating = args.also_tag
         if floating is None:  # O_LATEST=false: a final leaves o_latest where it is
             floating = floating_tags(tag, o_latest=config.o_latest)
+        configured = [product.name for product in config.products]
+        excluded = exclude(asked.selected, configured, config.exclude_from_tarballs)
+        if note := excluded.note("docker", "EXCLUDE_FROM_TARBALLS", "install"):
+            print(note, file=sys.stderr)  # not on the binary server: the tarball job left them
+        if excluded.nothing_left:
+            if args.json:
+                emit(args, {"tag": tag, "tags": [], "excluded": list(excluded.dropped)})
+            return 0
         when = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the run's time: the dated tag
         docker_request = DockerRequest(
-            tag, when, asked.selected, asked.build_id, tuple(floating),
+            tag, when, excluded.kept, asked.build_id, tuple(floating),
             asked.docker_tags, tuple(args.platforms or ()), bool(asked.no_push),
             args.per_platform, args.results, args.dry_run,
         )  # fmt: skip

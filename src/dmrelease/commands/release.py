@@ -12,7 +12,9 @@ source embedded). nightly rebuilds from the default branch (git.default_branch, 
 publishes d_YYYY_MM_DD and d_latest, with no git tag (the nox session nightly).
 Options come from dm-release.toml < environment < flags: the tag from RELEASE_GIT_TAG
 (else GIT_TAG) when the TAG argument is not given, the refs from REFS, else
-SOURCE_GIT_REFS, else GIT_REFS, the products from PRODUCTS.
+SOURCE_GIT_REFS, else GIT_REFS, the products from PRODUCTS. A product named in
+EXCLUDE_FROM_BUILDS (build.exclude_products) is left out of the sessions, plan and
+validate, as out of a rebuild: with every product asked excluded they say so and exit 0.
 """
 
 from __future__ import annotations
@@ -124,7 +126,13 @@ def register(verbs: Any) -> None:
             action="store_true",
             help="tag only; skip the rebuild (a weekly then tags only a manifest built green)",
         )
-        sub.set_defaults(handler=run_session, session=session)
+        if session is Session.WEEKLY:
+            sub.add_argument(
+                "--require-tag", action="store_true",
+                help=f"refuse to run without the TAG argument or {_TAG_VARIABLES} (exit 2) "
+                "instead of making this week's weekly: a job whose later steps need the tag",
+            )  # fmt: skip
+        sub.set_defaults(handler=run_session, session=session, require_tag=False)
     _add_backport(commands)
     _add_nightly(commands)
 
@@ -221,15 +229,55 @@ def _product(args: argparse.Namespace, loaded: Loaded) -> str:
     return product_of(loaded.config, args.product, loaded.request.selected).name
 
 
-def _tag(options: RequestOptions, session: Session | None, where: str) -> Tag:
+def _not_excluded(args: argparse.Namespace, loaded: Loaded) -> tuple[Loaded, tuple[str, ...]]:
+    """``loaded`` with the products of EXCLUDE_FROM_BUILDS taken out of those asked (the
+    real official-release leaves them out of its tags, build and publish), the line saying
+    so on stderr, and the products taken out; every product asked excluded leaves an
+    empty selection, and ``_nothing_left`` is true: there is nothing to do."""
+    import dataclasses
+
+    from dmrelease.core.exclusions import exclude
+
+    config = loaded.config
+    asked = (args.product,) if args.product else loaded.request.selected
+    excluded = exclude(asked, [p.name for p in config.products], config.exclude_from_builds)
+    if note := excluded.note(f"release {args.release_command}", "EXCLUDE_FROM_BUILDS", "build"):
+        print(note, file=sys.stderr)
+    if not excluded.dropped:
+        return loaded, ()
+    args.product = None  # the product asked, when kept, is the selection's only one
+    request = dataclasses.replace(loaded.request, selected=excluded.kept)
+    return dataclasses.replace(loaded, request=request), excluded.dropped
+
+
+def _nothing_left(args: argparse.Namespace, loaded: Loaded, dropped: tuple[str, ...]) -> bool:
+    """Every product asked is excluded: with --json the document says which, and the
+    command exits 0 (a job's run of an excluded product is a success with nothing done)."""
+    if not dropped or loaded.request.selected:
+        return False
+    if wants_json(args):
+        emit(args, {"dry_run": bool(getattr(args, "dry_run", False)), "journal": None,
+                    "would": None, "excluded": list(dropped)})  # fmt: skip
+    return True
+
+
+def _tag(
+    options: RequestOptions, session: Session | None, where: str, *, require: bool = False
+) -> Tag:
     """The TAG argument, else the environment's, parsed once (``tag-canonical`` at
-    ``where`` when it is not a canonical name); a weekly defaults to this week's."""
+    ``where`` when it is not a canonical name); a weekly defaults to this week's unless
+    ``require`` (its --require-tag)."""
     from dmrelease.commands.tag import utc_now, weekly_at
 
     text = options.release_tag
     if not text:
-        if session is Session.WEEKLY:
+        if session is Session.WEEKLY and not require:
             return weekly_at(utc_now())
+        if session is Session.WEEKLY:
+            raise UsageError(
+                f"weekly --require-tag: give the tag, e.g. w.2025.24, or set {_TAG_VARIABLES} "
+                "(read in order)"
+            )
         raise UsageError(f"give the tag, e.g. v29.1.0.rc1, or set {_TAG_VARIABLES} (read in order)")
     try:
         return parse_tag(text)
@@ -283,6 +331,11 @@ def run_session(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import tag_then_build, weekly
 
     loaded = _loaded(args)
+    if args.require_tag and not loaded.request.release_tag:  # before anything else
+        _tag(loaded.request, args.session, "<tag>", require=True)
+    loaded, dropped = _not_excluded(args, loaded)
+    if _nothing_left(args, loaded, dropped):
+        return 0
     product = _product(args, loaded)
     request = ReleaseRequest(
         args.session, _tag(loaded.request, args.session, product), product, loaded.request.refs,
@@ -300,7 +353,9 @@ def run_plan(args: argparse.Namespace) -> int:
     from dmrelease.stages.release import auxiliary_targets, plan_for, validate_request
     from dmrelease.stages.workspace import work_dir_lock
 
-    loaded = _loaded(args)
+    loaded, dropped = _not_excluded(args, _loaded(args))
+    if _nothing_left(args, loaded, dropped):
+        return 0
     config, product = loaded.config, _product(args, loaded)
     given = _SESSIONS[args.session] if args.session else None
     tag = _tag(loaded.request, None, product if given else "<tag>")

@@ -364,13 +364,14 @@ class Config:
         key="jenkins.retries", env=("DM_RELEASE_JENKINS_RETRIES",),
     )  # fmt: skip
     exclude_from_builds: tuple[str, ...] = _option(
-        (), K.LIST, "products never built: taken out of the products a rebuild is asked for "
-        "(a rebuild left with none says so and succeeds)",
+        (), K.LIST, "products never built: taken out of the products a rebuild, a release "
+        "session (its plan, tags and build) or a publish is asked for (a run left with none "
+        "says so and succeeds)",
         key="build.exclude_products", env=("EXCLUDE_FROM_BUILDS",),
     )  # fmt: skip
     exclude_from_tarballs: tuple[str, ...] = _option(
         (), K.LIST, "products never packed onto the binary server: taken out of the products "
-        "a tarball run is asked for (a run left with none says so and succeeds)",
+        "a tarball run or an image is asked for (a run left with none says so and succeeds)",
         key="tarball.exclude_products", env=("EXCLUDE_FROM_TARBALLS",),
     )  # fmt: skip
     o_latest: bool = _option(
