@@ -58,12 +58,18 @@ def test_a_tag_there_at_the_commit_is_done_elsewhere_refused() -> None:
     remote = AuxRemote("main", {"main": A}, {"v1.0.0.rc1": A})
     got = decide(DOCS, remote, plan(), default_branch="main")
     assert isinstance(got, AuxTarget) and got.done
+    assert got == AuxTarget("docs", DOCS.url, A, "main", "branch", "v1.0.0.rc1", done=True)
     remote = AuxRemote("main", {"main": A}, {"v1.0.0.rc1": B})
     refused = decide(DOCS, remote, plan(), default_branch="main", shown_url="docs.git")
     assert isinstance(refused, Diagnostic)
     assert str(refused).startswith(
         f"docs:1: auxiliary-tag-conflict: docs.git has v1.0.0.rc1 at {B[:12]}; the release "
         f"tags {A[:12]} (branch main)"
+    )
+    assert str(refused) == (
+        f"docs:1: auxiliary-tag-conflict: docs.git has v1.0.0.rc1 at {B[:12]}; the release "
+        f"tags {A[:12]} (branch main) (a tag is never moved: tag the release under another "
+        "name, or delete that tag by hand if it is wrong)"
     )
 
 
@@ -76,6 +82,10 @@ def test_no_ref_and_no_default_branch_and_a_package_of_the_product_are_refused()
     afw = AuxiliaryConfig("afw", "x")
     got = decide(afw, AuxRemote("main", {"main": A}, {}), plan(), default_branch="main")
     assert isinstance(got, Diagnostic) and got.rule == "auxiliary-in-product"
+    assert str(got) == (
+        "afw:1: auxiliary-in-product: afw is a package of meta and an auxiliary repository "
+        "(drop [auxiliary.afw]: the product's packages are tagged with it)"
+    )
 
 
 def test_the_release_branch_of_a_patch_and_of_a_backport() -> None:
@@ -100,3 +110,14 @@ def test_a_journaled_choice_is_read_back_and_a_bad_one_ignored() -> None:
     got = decide(DOCS, remote, plan(Session.WEEKLY, "w.2025.24"), default_branch="main",
                  planned=planned_in(journal.finish_stage(stage, "t1", detail), DOCS))  # fmt: skip
     assert isinstance(got, AuxTarget) and got.sha == B
+    assert got == AuxTarget("docs", DOCS.url, B, "main", "branch", "w.2025.24")
+
+
+def test_a_new_branch_is_pushed_with_a_lease_that_it_does_not_exist_a_tag_without() -> None:
+    branch = AuxTarget("docs", DOCS.url, A, "29.1.0", "tag", None, "v29.1.x")
+    assert (branch.push_options(), branch.refspec()) == (
+        ("--force-with-lease=refs/heads/v29.1.x:",),
+        f"{A}:refs/heads/v29.1.x",
+    )
+    tag = AuxTarget("docs", DOCS.url, A, "main", "branch", "w.2025.24")
+    assert (tag.push_options(), tag.refspec()) == ((), "refs/tags/w.2025.24:refs/tags/w.2025.24")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -313,6 +314,12 @@ def test_an_unreachable_auxiliary_stops_the_session_before_any_write(tmp_path: P
     code, _out, err = run(setup, *RC1)
     assert code == 1
     assert f"scipipe_env:1: git: {tmp_path}/aux/scipipe_env.git: " in err
+    gone = tmp_path / "aux" / "scipipe_env.git"
+    assert err.endswith(
+        f"scipipe_env:1: git: {gone}: fatal: '{gone}' does not appear to be a git repository\n"
+        "fatal: Could not read from remote repository.\n\nPlease make sure you have the "
+        "correct access rights\nand the repository exists.\n"
+    )
     assert snapshot([setup.product.remote(n) for n in PACKAGES]) == before
 
 
@@ -389,6 +396,11 @@ def test_a_refused_auxiliary_push_is_finished_by_a_rerun(weekly: Setup) -> None:
     assert code == 1
     assert "1 repositories not pushed:\n  scipipe_env: " in err
     assert "remote: refused by policy" in err and "rerun the same command to finish" in err
+    assert err.endswith(  # git pads the hook's line with blanks (a progress line's clearing)
+        "dm-release: error: 1 repositories not pushed:\n  scipipe_env: remote: refused by "
+        f"policy        \nerror: failed to push some refs to '{hook.parent.parent}'\n"
+        "rerun the same command to finish: what is done is verified and skipped\n"
+    )
     texmf = tag_objects(aux_remote(weekly, "lsst-texmf"))
     assert "v29.1.0.rc1" in texmf and "v29.1.0.rc1" not in tags(aux_remote(weekly, "scipipe_env"))
     journal = journal_json(weekly.journal("release_candidate", "v29.1.0.rc1"))
@@ -513,3 +525,63 @@ def test_the_auxiliaries_are_listed_whatever_repository_the_user_stands_in(
         f"auxiliary {name}: tag v29.1.0.rc1 at {sha[:12]} from tag w.2025.24"
         for name, sha in shas.items()
     ]
+
+
+#: a token as the user of an auxiliary's URL (a password is refused by the config)
+TOKEN = "ghp_" + "Tk7" * 7
+
+
+def with_token_url(setup: Setup, url: str) -> None:
+    """scipipe_env's table given ``url`` instead of its path."""
+    text = setup.config.read_text()
+    setup.config.write_text(text.replace('url = "aux/scipipe_env.git"', f'url = "{url}"'))
+
+
+def test_an_unreachable_auxiliary_with_a_token_is_shown_without_it(tmp_path: Path) -> None:
+    setup = with_aux(tmp_path)
+    with socket.socket() as free:  # a port nothing listens on once closed
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with_token_url(setup, f"https://{TOKEN}@127.0.0.1:{port}/x.git")
+    before = snapshot([setup.product.remote(n) for n in PACKAGES])
+    code, out, err = run(setup, "weekly", "w.2025.24")
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("scipipe_env:")]
+    assert len(lines) == 1
+    shown = (  # then curl's reason, whose words vary with its version
+        f"scipipe_env:1: git: https://****@127.0.0.1:{port}/x.git: fatal: unable to access "
+        f"'https://127.0.0.1:{port}/x.git/': "
+    )
+    assert lines[0].startswith(shown) and len(lines[0]) > len(shown)
+    assert TOKEN not in out + err
+    assert snapshot([setup.product.remote(n) for n in PACKAGES]) == before
+
+
+def test_an_auxiliary_url_with_a_token_is_redacted_in_the_plan_and_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup = with_aux(tmp_path)
+    url = f"https://{TOKEN}@aux.invalid/scipipe_env.git"
+    with_token_url(setup, url)
+    # git reaches the bare remote under that URL (its own rewriting, as a mirror would)
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", f"url.{tmp_path}/aux/scipipe_env.git.insteadOf")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", url)
+    text = ok(setup, "weekly", "w.2025.24")
+    assert "auxiliary scipipe_env: tag w.2025.24 pushed\n" in text
+    code, out, err = run(setup, "plan", "w.2025.24", "--session", "weekly", "--json")
+    assert code == 0, err
+    env = aux_remote(setup, "scipipe_env")
+    assert json.loads(out)["auxiliary"][1] == {
+        "name": "scipipe_env", "url": "https://****@aux.invalid/scipipe_env.git",
+        "sha": env.rev_parse("develop"), "ref": "develop", "ref_kind": "branch",
+        "tag": "w.2025.24", "branch": None, "done": True,
+    }  # fmt: skip
+    env.run("tag", "-d", "w.2025.24")
+    code, out, err = run(setup, "validate", "w.2025.24", "--session", "weekly")
+    assert code == 1
+    assert [line for line in err.splitlines() if line.startswith("scipipe_env:")] == [
+        "scipipe_env:1: auxiliary-tag-missing: https://****@aux.invalid/scipipe_env.git "
+        "lacks tag w.2025.24 of the release (rerun the release session to finish it)"
+    ]
+    assert TOKEN not in out + err + text
