@@ -25,8 +25,10 @@ answers the part of Jenkins's REST API a client uses as Jenkins answers it.
 
 A build moves one step per read of its console log: each read shows the next chunk of
 its script, the read of the last finishes it (no clock: the tests see the same requests
-every run). ``busy`` holds answers for the next requests, ``(status, Retry-After)``;
-``delay`` makes every answer late.
+every run). ``busy`` holds answers for the next requests, ``(status, Retry-After)``,
+``busy_after_queueing`` for the next triggers, given once the build is queued (a proxy's
+503 for a Jenkins slow to answer); ``delay`` makes every answer late. A job's
+``queueItem``/``inQueue`` and ``nextBuildNumber`` say what a trigger did.
 ``requests`` records every request, ``METHOD /path?query``, in order.
 """
 
@@ -119,10 +121,17 @@ class FakeJenkins:
         self.queue: dict[int, QueueEntry] = {}
         self.requests: list[str] = []
         self.busy: list[tuple[int, str | None]] = []
+        #: answers for the next triggers, each given after the build is queued (a proxy
+        #: that gave up waiting for Jenkins's answer)
+        self.busy_after_queueing: list[tuple[int, str | None]] = []
+        #: a queued build starts at once (an idle executor, no quiet period)
+        self.start_on_queueing = False
         #: the next POST is refused as if Jenkins had restarted (every session's crumb stale)
         self.restart_before_post = False
         #: seconds each answer waits before it is sent (a Jenkins that hangs)
         self.delay = 0.0
+        #: seconds the answer to a trigger waits, after the build is queued
+        self.trigger_delay = 0.0
         self._sessions: dict[str, str] = {}  # session cookie -> its crumb
         self._lock = threading.Lock()
 
@@ -145,6 +154,8 @@ class FakeJenkins:
             status, headers, body = self._answer(request)
         if self.delay:
             time.sleep(self.delay)
+        if self.trigger_delay and request.command == "POST" and status == 201:
+            time.sleep(self.trigger_delay)
         request.send_response(status)
         for name, value in headers.items():
             request.send_header(name, value)
@@ -161,9 +172,7 @@ class FakeJenkins:
         parts = urlsplit(target)
         path, query = unquote(parts.path), parse_qsl(parts.query, keep_blank_values=True)
         if self.busy:
-            status, retry_after = self.busy.pop(0)
-            headers = {"Retry-After": retry_after} if retry_after is not None else {}
-            return status, {**headers, "Content-Type": "text/html"}, b"<html>busy</html>"
+            return _busy(*self.busy.pop(0))
         refused = self._refused(request)
         if refused:
             return refused
@@ -227,7 +236,10 @@ class FakeJenkins:
         if (method, rest) == ("GET", "api/json"):
             return _json(self._job_document(job))
         if method == "POST" and rest in ("build", "buildWithParameters"):
-            return self._trigger(job, rest, query)
+            answer = self._trigger(job, rest, query)
+            if answer[0] == 201 and self.busy_after_queueing:
+                return _busy(*self.busy_after_queueing.pop(0))
+            return answer
         match = re.fullmatch(r"(\d+|[a-zA-Z]+)/(api/json|logText/progressiveText|stop|)", rest)
         build = self._build_of(job, match[1]) if match else None
         if match is None or build is None:
@@ -257,6 +269,10 @@ class FakeJenkins:
         script = job.scripts.pop(0) if len(job.scripts) > 1 else job.scripts[0]
         number = len(self.queue) + 1
         self.queue[number] = QueueEntry(number, job.name, parameters, script)
+        if self.start_on_queueing:
+            entry = self.queue[number]
+            entry.build = len(job.builds) + 1
+            job.builds[entry.build] = FakeBuild(job.name, entry.build, parameters, script)
         return 201, {"Location": f"{self.url}queue/item/{number}/"}, b""
 
     def _queue_item(self, number: int) -> Answer:
@@ -320,11 +336,16 @@ class FakeJenkins:
             properties.append({"_class": "hudson.model.ParametersDefinitionProperty",
                                "parameterDefinitions": definitions})  # fmt: skip
         last = max(job.builds, default=None)
+        waiting = [e.id for e in self.queue.values()
+                   if e.job == job.name and e.build is None and not e.cancelled]  # fmt: skip
         return {
             "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
             "name": job.name.rpartition("/")[2], "fullName": job.name,
             "url": self.job_url(job.name), "buildable": job.buildable,
             "nextBuildNumber": len(job.builds) + 1, "property": properties,
+            "inQueue": bool(waiting),
+            "queueItem": {"_class": "hudson.model.Queue$WaitingItem", "id": waiting[0]}
+            if waiting else None,
             "lastBuild": None if last is None else {"number": last,
                                                     "url": self.build_url(job.name, last)},
         }  # fmt: skip
@@ -356,6 +377,11 @@ def _cookie(header: str) -> str | None:
 def _json(document: Any, headers: dict[str, str] | None = None) -> Answer:
     body = json.dumps(document).encode()
     return 200, {"Content-Type": "application/json;charset=utf-8", **(headers or {})}, body
+
+
+def _busy(status: int, retry_after: str | None) -> Answer:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return status, {**headers, "Content-Type": "text/html"}, b"<html>busy</html>"
 
 
 def _not_found() -> Answer:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,79 @@ def test_busy_answers_are_sent_again_after_retry_after_else_a_back_off(
     assert fake.requests == [*["GET /crumbIssuer/api/json"] * 5, f"GET /job/{JOB}/api/json?depth=0"]
 
 
+def test_a_busy_trigger_is_sent_again_only_after_a_retry_after_with_nothing_queued(
+    fake: FakeJenkins,
+) -> None:
+    """The trigger's POST is not sent blindly again: a second one would queue a second
+    build. After a Retry-After the job is read first, and the POST sent again only when it
+    has no new queue item and no new build."""
+    fake.add_job(JOB, PARAMETERS)
+    slept: list[float] = []
+    said: list[str] = []
+    client = JenkinsClient(fake.url, USER, TOKEN, log=said.append, sleep=slept.append)
+    job = client.job(JOB)
+    fake.busy = [(429, "3")]
+    assert client.trigger(job, [("EUPS_TAG", "w_2025_24")]).id == 1
+    post = f"POST /job/{JOB}/buildWithParameters?EUPS_TAG=w_2025_24"
+    assert fake.requests[2:] == [post, f"GET /job/{JOB}/api/json?depth=0", post]
+    assert (slept, len(fake.queue)) == ([3.0], 1)
+    assert said == [f"jenkins: POST /job/{JOB}/buildWithParameters: 429 Too Many Requests: "
+                    "trying again in 3 s (1 of 10)"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("busy", "after_queueing", "why"),
+    [
+        ((503, None), False, "no Retry-After: a proxy may have answered for a Jenkins that "
+         "queued it; look at the job before triggering it again"),
+        ((429, None), False, "no Retry-After: a proxy may have answered for a Jenkins that "
+         "queued it; look at the job before triggering it again"),
+        ((503, "5"), True, f"queue item 1 of {JOB} was queued meanwhile, maybe by this "
+         f"trigger: see dm-release jenkins status {JOB} once it starts"),
+    ],
+)  # fmt: skip
+def test_a_busy_trigger_that_may_have_queued_a_build_is_not_sent_again(
+    fake: FakeJenkins, busy: tuple[int, str | None], after_queueing: bool, why: str
+) -> None:
+    fake.add_job(JOB, PARAMETERS)
+    client = JenkinsClient(fake.url, USER, TOKEN, sleep=lambda seconds: None)
+    job = client.job(JOB)
+    if after_queueing:  # Jenkins queued it, its proxy answered 503
+        fake.busy_after_queueing = [busy]
+    else:
+        fake.busy = [busy]
+    with pytest.raises(JenkinsError) as failed:
+        client.trigger(job, [])
+    status = {429: "429 Too Many Requests", 503: "503 Service Unavailable"}[busy[0]]
+    assert (failed.value.exit_code, str(failed.value)) == (2, (
+        f"POST /job/{JOB}/buildWithParameters: Jenkins at {fake.url} answered {status}: "
+        f"not sent again ({why})"
+    ))  # fmt: skip
+    assert [r for r in fake.requests if r.startswith("POST")] == [
+        f"POST /job/{JOB}/buildWithParameters"
+    ]
+    assert len(fake.queue) == (1 if after_queueing else 0)
+
+
+def test_a_busy_trigger_of_a_build_already_started_is_not_sent_again(
+    fake: FakeJenkins,
+) -> None:
+    """Queued and started (its queue item gone) while the answer came back busy."""
+    fake.add_job(JOB, PARAMETERS, Script(waits=0))
+    client = JenkinsClient(fake.url, USER, TOKEN, sleep=lambda seconds: None)
+    job = client.job(JOB)
+    fake.busy_after_queueing = [(503, "1")]
+    fake.start_on_queueing = True
+    with pytest.raises(JenkinsError) as failed:
+        client.trigger(job, [])
+    assert str(failed.value) == (
+        f"POST /job/{JOB}/buildWithParameters: Jenkins at {fake.url} answered 503 Service "
+        f"Unavailable: not sent again (build #1 of {JOB} started meanwhile, maybe by this "
+        f"trigger: see dm-release jenkins status {JOB} 1)"
+    )
+    assert list(fake.jobs[JOB].builds) == [1] and len(fake.queue) == 1
+
+
 def test_a_jenkins_still_busy_after_the_retries_is_exit_2(fake: FakeJenkins) -> None:
     fake.add_job(JOB, PARAMETERS)
     fake.busy = [(503, "0")] * 3
@@ -354,6 +428,34 @@ def test_ctrl_c_while_queued_cancels_the_queue_item(fake: FakeJenkins, tmp_path:
         "dm-release: interrupted",
     ]
     assert fake.requests.count("POST /queue/cancelItem?id=1") == 1
+    assert fake.queue[1].cancelled and fake.jobs[JOB].builds == {}
+
+
+def test_ctrl_c_before_jenkins_answers_the_trigger_cancels_the_item_it_queued(
+    fake: FakeJenkins, tmp_path: Path
+) -> None:
+    """SIGINT while the answer to the POST is still on its way: the queue item Jenkins
+    made (new since the job was read, with the parameters given) is cancelled, best effort,
+    though its id never reached the client."""
+    fake.add_job(JOB, PARAMETERS, Script(waits=10**9))
+    fake.trigger_delay = 600.0  # the answer never comes within the test
+    process = _dm_release(fake, tmp_path, "run", JOB, "-p", "EUPS_TAG=w_2025_24", "--wait")
+    while 1 not in fake.queue and process.poll() is None:
+        threading.Event().wait(0.01)  # until Jenkins has queued it; no bound on how long
+    assert process.poll() is None
+    assert fake.requests[-1] == f"POST /job/{JOB}/buildWithParameters?EUPS_TAG=w_2025_24"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.decode().splitlines() == [
+        f"interrupted: cancelling queue item 1 of {JOB} (queued before Jenkins answered)",
+        "dm-release: interrupted",
+    ]
+    assert fake.requests[-3:] == [
+        f"GET /job/{JOB}/api/json?depth=0",
+        "GET /queue/item/1/api/json?depth=0",
+        "POST /queue/cancelItem?id=1",
+    ]
     assert fake.queue[1].cancelled and fake.jobs[JOB].builds == {}
 
 

@@ -61,6 +61,9 @@ class Job:
     buildable: bool
     parameterized: bool
     parameters: tuple[str, ...]  # the names of its parameter definitions, in their order
+    #: what a trigger changes: the number its next build gets, and its first queue item
+    next_build: int | None = None
+    queue_item: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,11 @@ class JenkinsClient:
         definitions = [p for p in properties if "parameterDefinitions" in p]
         names = tuple(d["name"] for p in definitions for d in p["parameterDefinitions"] or [])
         url = str(info.get("url") or urljoin(self.url, self._session.path(name)))
-        return Job(name, url, bool(info.get("buildable")), bool(definitions), names)
+        queue_item = (info.get("queueItem") or {}).get("id")
+        next_build = info.get("nextBuildNumber")
+        return Job(name, url, bool(info.get("buildable")), bool(definitions), names,
+                   None if next_build is None else int(next_build),
+                   None if queue_item is None else int(queue_item))  # fmt: skip
 
     def build(self, job: str, number: int | str) -> Build:
         """Build ``number`` of ``job``: a number or a permalink (``lastBuild``)."""
@@ -174,21 +181,72 @@ class JenkinsClient:
         }))  # fmt: skip
 
     def trigger(self, job: Job, parameters: Sequence[tuple[str, str]]) -> Queued:
-        """Queue a build of ``job``; the queue item from the Location of the 201."""
+        """Queue a build of ``job``; the queue item from the Location of the 201.
+        A busy answer is sent again only after a Retry-After and when ``job`` (as read
+        before) has neither a new queue item nor a new build: a second POST would queue
+        a second build (Jenkins merges only identical items still waiting)."""
+        try:
+            return self._trigger(job, parameters)
+        except KeyboardInterrupt:
+            self._interrupted_trigger(job, parameters)
+            raise
+
+    def _trigger(self, job: Job, parameters: Sequence[tuple[str, str]]) -> Queued:
+        unchanged = functools.partial(self._untriggered, job)
         if parameters or not job.parameterized:
             what = f"POST {self._session.path(job.name)}build"
             number = self._call(
                 what + ("WithParameters" if parameters else ""),
                 lambda: self._server.build_job(job.name, list(parameters) or None),
+                unchanged=unchanged,
             )
         else:
             url = self.trigger_url(job, parameters)
             response = self._call(
                 f"POST {urlsplit(url).path}",
                 functools.partial(self._request, "POST", url),
+                unchanged=unchanged,
             )
             number = _queue_id(response.headers.get("Location", ""), url)
         return Queued(int(number), f"{self.url}queue/item/{number}/")
+
+    def _interrupted_trigger(self, before: Job, parameters: Sequence[tuple[str, str]]) -> None:
+        """Ctrl-C before Jenkins answered the trigger, best effort: a queue item of the job
+        that is new since ``before`` was read and has the parameters given is cancelled;
+        anything else is said, not touched (it may be someone else's)."""
+        try:
+            now = self.job(before.name)
+            if now.queue_item is not None and now.queue_item != before.queue_item:
+                queued = Queued(now.queue_item, f"{self.url}queue/item/{now.queue_item}/")
+                given = {f"{k}={v}" for k, v in parameters}
+                if given <= set(str(self.queue_item(queued).get("params") or "").split("\n")):
+                    self._log(f"interrupted: cancelling queue item {queued.id} of "
+                              f"{before.name} (queued before Jenkins answered)")  # fmt: skip
+                    self.cancel(queued)
+                    return
+            if now.next_build != before.next_build or now.queue_item != before.queue_item:
+                self._log(f"interrupted before Jenkins answered: {before.name} has a build "
+                          "or queue item it did not have before: see dm-release jenkins "
+                          f"status {before.name}")  # fmt: skip
+                return
+            self._log(f"interrupted before Jenkins answered: no build of {before.name} is "
+                      "queued yet; look at the job before triggering it again")  # fmt: skip
+        except JenkinsError as exc:
+            self._log(f"interrupted: could not read {before.name}: {exc}")
+
+    def _untriggered(self, before: Job) -> str | None:
+        """None when ``before.name`` has the queue item and next build number it had in
+        ``before``; else what changed (a build queued or started since it was read)."""
+        now = self.job(before.name)
+        if now.queue_item != before.queue_item and now.queue_item is not None:
+            return (f"queue item {now.queue_item} of {before.name} was queued meanwhile, maybe "
+                    f"by this trigger: see dm-release jenkins status {before.name} once it "
+                    "starts")  # fmt: skip
+        if now.next_build != before.next_build:
+            return (f"build #{before.next_build} of {before.name} started meanwhile, maybe by "
+                    f"this trigger: see dm-release jenkins status {before.name} "
+                    f"{before.next_build}")  # fmt: skip
+        return None
 
     def stop(self, job: str, number: int) -> None:
         self._call(

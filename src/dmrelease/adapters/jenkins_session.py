@@ -35,6 +35,11 @@ BUSY = (429, 503)
 MAX_WAIT = 600
 #: the back-off without a Retry-After: 1, 2, 4 ... seconds, at most this
 MAX_BACKOFF = 60
+#: why a busy answer to a trigger without a Retry-After is not sent again
+NO_RETRY_AFTER = (
+    "no Retry-After: a proxy may have answered for a Jenkins that queued it; look at the job "
+    "before triggering it again"
+)
 
 
 class JenkinsError(DmReleaseError):
@@ -107,9 +112,22 @@ class JenkinsSession:
         folder, short = self.server._get_job_folder(name)
         return f"{urlsplit(self.url).path}{folder}job/{short}/"
 
-    def call(self, what: str, action: Callable[[], T], *, missing: str | None = None) -> T:
+    def call(
+        self,
+        what: str,
+        action: Callable[[], T],
+        *,
+        missing: str | None = None,
+        unchanged: Callable[[], str | None] | None = None,
+    ) -> T:
         """``action`` (one python-jenkins call), sent again after a stale crumb (once) or
-        a busy answer (``retries`` times); failures as :class:`JenkinsError`."""
+        a busy answer (``retries`` times); failures as :class:`JenkinsError`.
+
+        ``unchanged`` guards an action that must not be done twice (a trigger): a busy
+        answer is then sent again only when it has a Retry-After (Jenkins, or a proxy,
+        refusing before passing it on; a proxy's 503 for a Jenkins too slow to answer
+        has none, and Jenkins may have queued the build behind it) and, after the wait,
+        ``unchanged()`` finds nothing done (None; else what it found)."""
         crumb_renewed, tries = False, 0
         while True:
             try:
@@ -122,12 +140,17 @@ class JenkinsSession:
                               "crumb (403): fetching a new one")  # fmt: skip
                     continue
                 if answer.status in BUSY and tries < self._retries:
+                    if unchanged is not None and answer.retry_after is None:
+                        raise JenkinsError(self._not_again(answer, NO_RETRY_AFTER)) from None
                     tries += 1
                     wait = _wait(answer.retry_after, tries)
                     self._log(f"jenkins: {answer.method} {answer.path}: {answer.status} "
                               f"{answer.reason}: trying again in {wait:g} s ({tries} of "
                               f"{self._retries})")  # fmt: skip
                     self._sleep(wait)
+                    done = unchanged() if unchanged is not None else None
+                    if done is not None:
+                        raise JenkinsError(self._not_again(answer, done)) from None
                     continue
                 raise JenkinsError(self._refusal(answer, tries)) from None
             except jenkins.JenkinsException as exc:
@@ -145,6 +168,11 @@ class JenkinsSession:
                 ) from None
             except ValueError:  # python-jenkins's json.loads of an answer that is not JSON
                 raise JenkinsError(f"{what}: Jenkins at {self.url} answered no JSON") from None
+
+    def _not_again(self, answer: _Answer, why: str) -> str:
+        status = f"{answer.status} {answer.reason}".strip()
+        return (f"{answer.method} {answer.path}: Jenkins at {self.url} answered {status}: "
+                f"not sent again ({why})")  # fmt: skip
 
     def _refusal(self, answer: _Answer, tries: int) -> str:
         at = f"{answer.method} {answer.path}: Jenkins at {self.url}"
