@@ -4,11 +4,14 @@ answers the part of Jenkins's REST API a client uses as Jenkins answers it.
 - ``GET /crumbIssuer/api/json``: ``{"crumb", "crumbRequestField": "Jenkins-Crumb"}`` and a
   session cookie; the crumb is good only with that cookie (Jenkins binds crumbs to the web
   session). Every POST without the session's crumb in ``Jenkins-Crumb`` is a 403 with
-  Jenkins's page "No valid crumb was included in the request". (Jenkins exempts requests
-  signed in with an API token; this one does not, and the client sends it always.)
+  Jenkins's page "No valid crumb was included in the request". This is stricter than
+  Jenkins: since 2.96 Jenkins exempts requests signed in with an API token from the crumb,
+  so the stale-crumb renewal is met only without a token (a browser session, or an older
+  Jenkins); the client sends the crumb always, so it works with either.
 - ``GET /job/A/job/B/api/json``: a job (its parameter definitions with their defaults,
   ``buildable``) or a folder; ``POST .../buildWithParameters?K=V`` (a parameterized job)
-  or ``.../build`` (one without parameters; the other way round is a 400): 201 with
+  or ``.../build`` (one without parameters; the other way round is a 400, whose text is
+  the fake's own, not asserted): 201 with
   ``Location: <url>queue/item/N/``. As Jenkins, parameters a job does not define are
   dropped, and those not given take their defaults.
 - ``GET /queue/item/N/api/json``: ``why`` while waiting (in the quiet period, a countdown),
