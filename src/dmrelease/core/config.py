@@ -360,7 +360,8 @@ class Config:
     )  # fmt: skip
     jenkins_retries: int = _option(
         10, K.INT, "times a request Jenkins answers 429 or 503 (busy) is sent again, after "
-        "its Retry-After or a back-off of 1, 2, 4 ... 60 seconds",
+        "its Retry-After or a back-off of 1, 2, 4 ... 60 seconds (a trigger only after a "
+        "Retry-After, when the job shows nothing queued)",
         key="jenkins.retries", env=("DM_RELEASE_JENKINS_RETRIES",),
     )  # fmt: skip
     exclude_from_builds: tuple[str, ...] = _option(
