@@ -48,7 +48,7 @@ GROOVY_LINT = "npm-groovy-lint@16.2.0"
 def lint_jenkins(session: nox.Session) -> None:
     """Render the job definitions offline (jenkins-jobs test jenkins/jobs) and lint the
     Jenkinsfiles (npm-groovy-lint, installed by npm, on Java 17), failing on a warning."""
-    session.install("jenkins-job-builder>=6", "setuptools<81")  # JJB 6 imports pkg_resources
+    session.install("jenkins-job-builder>=6,<7", "setuptools<81")  # JJB 6 imports pkg_resources
     rendered = f"{session.create_tmp()}/jobs"
     session.run("jenkins-jobs", "test", "--config-xml", "jenkins/jobs", "-o", rendered)
     jenkinsfiles = sorted(str(path) for path in Path("jenkins").glob("*.Jenkinsfile"))

@@ -180,3 +180,19 @@ def test_the_parameter_reader_reads_each_kind() -> None:
         ("string", "A", "x y", "a (one)"), ("booleanParam", "B", "false", "b"),
         ("choice", "C", "p,q", "c"),
     ]  # fmt: skip
+
+
+def test_ci_renders_and_lints_the_jenkins_jobs_after_the_tests() -> None:
+    """The Jenkinsfiles lint clean in CI, not only when someone runs nox -s lint_jenkins:
+    .ci/run installs Java and npm when missing (npm-groovy-lint's needs) and runs the session
+    after the suite; and the render's JJB stays below 7 there as in the test extra."""
+    script = (ROOT / ".ci" / "run").read_text()
+    for tool, package in (("java", "default-jre-headless"), ("npm", "npm")):
+        line = f"command -v {tool} >/dev/null 2>&1 || missing+=({package})\n"
+        assert line in script, tool
+        assert script.index(line) < script.index('apt-get install -y -qq "${missing[@]}"')
+    assert script.endswith("\n.venv/bin/nox -s lint_jenkins\n")
+    assert script.index(".venv/bin/nox -s tests_floor") < script.rindex("nox -s lint_jenkins")
+    noxfile = (ROOT / "noxfile.py").read_text()
+    assert 'session.install("jenkins-job-builder>=6,<7", "setuptools<81")' in noxfile
+    assert '"jenkins-job-builder>=6,<7",' in (ROOT / "pyproject.toml").read_text()
