@@ -300,3 +300,29 @@ def test_the_environment_section_is_filled_to_the_width_argparse_uses(
 
 
 _CUT_AT_HYPHEN = re.compile(r"\w-$", re.MULTILINE)
+
+
+def test_show_gives_each_auxiliary_key_its_own_line_and_a_default_one_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "dm-release.toml"
+    file.write_text(
+        "[products.meta]\nrepos = 'repos.yaml'\n\n"
+        "[auxiliary.docs]\nurl = 'docs.git'\n\n"
+        "[auxiliary.env]\nproducts = ['meta']\nref = 'develop'\nurl = 'env.git'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "show", "--json"]) == 0
+    values = {
+        v["name"]: (v["value"], v["source"])
+        for v in json.loads(capsys.readouterr().out)["values"]
+        if v["name"].startswith("auxiliary.")
+    }
+    assert values == {
+        "auxiliary.docs.url": (str(tmp_path / "docs.git"), f"{file}:5"),
+        "auxiliary.docs.ref": (None, "default"),
+        "auxiliary.docs.products": ([], "default"),
+        "auxiliary.env.url": (str(tmp_path / "env.git"), f"{file}:10"),
+        "auxiliary.env.ref": ("develop", f"{file}:9"),
+        "auxiliary.env.products": (["meta"], f"{file}:8"),
+    }

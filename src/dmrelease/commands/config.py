@@ -148,9 +148,9 @@ def show_rows(loaded: Loaded) -> list[tuple[str, Any, str]]:
             name = f"libraries.{library.name}.{key}"
             rows.append((name, getattr(library, key), loaded.sources[f"libraries.{library.name}"]))
     for auxiliary in loaded.config.auxiliaries:
-        where = loaded.sources[f"auxiliary.{auxiliary.name}"]
-        for key in AUXILIARY_HELP:
-            rows.append((f"auxiliary.{auxiliary.name}.{key}", getattr(auxiliary, key), where))
+        for key in AUXILIARY_HELP:  # a key's own line, "default" for one not given
+            name = f"auxiliary.{auxiliary.name}.{key}"
+            rows.append((name, getattr(auxiliary, key), loaded.sources[name]))
     for name in SECRETS:
         value = _Masked() if getattr(loaded.config, name) is not None else None
         rows.append((name, value, loaded.sources[name]))

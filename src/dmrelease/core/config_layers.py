@@ -511,6 +511,10 @@ def _auxiliary(builder: _Builder, name: str, table: Any, at: _Origin, text: str)
         auxiliary = AuxiliaryConfig(name, located, ref, tuple(products))
         builder.auxiliaries.append(auxiliary)
         builder.sources[section] = _source(at, section)
+        for key in AUXILIARY_KEYS:  # each key its own line; one not given is a default
+            line = _key_line(text, section, key)
+            given = _source(_Origin(at.path, line, at.base), key)
+            builder.sources[f"{section}.{key}"] = given if key in table else DEFAULT
 
 
 def _check_auxiliaries(builder: _Builder, text: str, path: str, base: Path) -> None:
