@@ -303,7 +303,8 @@ class Config:
     )  # fmt: skip
     docker_registry: str | None = _option(
         None, K.TEXT, "the registry dm-release docker pushes images to: HOST[:PORT] or "
-        "https://HOST[:PORT]",
+        "https://HOST[:PORT]; http://HOST[:PORT] is a registry over plain HTTP, for the "
+        "builder's push too (no TLS whatever docker.tls_verify says)",
         key="docker.registry", env=("DM_RELEASE_DOCKER_REGISTRY",),
     )  # fmt: skip
     docker_repository: str = _option(
