@@ -22,6 +22,7 @@ it) they fail instead.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -53,6 +54,7 @@ from dmrelease.adapters.image_builder import (
 )
 from dmrelease.adapters.registry import Registry
 from dmrelease.core.config import Secret
+from dmrelease.core.redact import redact
 
 __all__ = [
     "REQUIRE_BUILDER",
@@ -199,8 +201,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
 def _htpasswd(data: Path, username: str, password: str) -> dict[str, object]:
     """The auth table of an htpasswd (bcrypt) account written to data/htpasswd."""
     require_tools("htpasswd")
-    hashed = subprocess.run(
-        ["htpasswd", "-Bbn", username, password], capture_output=True, text=True, check=True
+    hashed = subprocess.run(  # -i: the password on standard input, not in argv (ps)
+        ["htpasswd", "-iBn", username], input=password, capture_output=True, text=True,
+        check=True,
     ).stdout.strip()  # fmt: skip
     (data / "htpasswd").write_text(hashed + "\n")
     return {"htpasswd": {"realm": "dm-release-tests", "path": str(data / "htpasswd")}}
@@ -409,9 +412,14 @@ def pull_image_tree(
         account = source or registry
         scratch = tmp_path_factory.mktemp("pulled")
         layout, tree = scratch / "oci", scratch / "tree"
+        # the account in a private auth file, not in argv (ps shows every argument)
+        authfile = scratch / "auth.json"
+        authfile.touch(mode=0o600)
+        pair = base64.b64encode(f"{account.username}:{account.password}".encode()).decode()
+        authfile.write_text(json.dumps({"auths": {ref.partition("/")[0]: {"auth": pair}}}))
         argv = [
             "skopeo", "copy", "--quiet", "--src-tls-verify=false",
-            "--src-creds", f"{account.username}:{account.password}",
+            "--src-authfile", str(authfile),
         ]  # fmt: skip
         if platform is not None:
             os_, arch = platform.split("/")[:2]
@@ -420,8 +428,9 @@ def pull_image_tree(
             [*argv, f"docker://{ref}", f"oci:{layout}:pulled"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
+        authfile.unlink()
         assert done.returncode == 0, (
-            f"skopeo copy {ref}: {done.stderr.replace(registry.password, '****')}"
+            f"skopeo copy {ref}: {redact(done.stderr, (account.password, registry.password))}"
         )
         manifest = _image_manifest(layout, platform)
         tree.mkdir()

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 from eups_client import Served
-from image_fixtures import PACKAGES, RunningRegistry, apply_layer, buildah_label, tiny_context
+from image_fixtures import (
+    PACKAGES,
+    RunningRegistry,
+    _htpasswd,
+    apply_layer,
+    buildah_label,
+    tiny_context,
+)
 
 from dmrelease.adapters import base_image as base
 from dmrelease.adapters.image_builder import (
@@ -39,7 +46,10 @@ LOOKED_FOR = (
 
 
 #: every local image this module builds (tags of localhost/dm-release-tests/builder)
-MADE = ("pushed", "same1", "same2", "later", "small", "amd64", "arm64", "on-base")
+MADE = (
+    "pushed", "same1", "same2", "later", "small", "amd64", "arm64", "on-base", "rebuilt",
+    "kept", "argv",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -132,6 +142,47 @@ def test_build_push_and_pull_back_the_same_files_and_labels(
     assert (tree / "hello.txt").read_bytes() == b"pushed\n"
 
 
+def test_the_fixtures_put_no_password_on_a_command_line(
+    builder: Builder,
+    registry: RunningRegistry,
+    pull_image_tree: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every argument is visible to anyone on the machine (ps): the fixtures' skopeo pull
+    and htpasswd take the password from a private file or standard input."""
+    image = "localhost/dm-release-tests/builder:argv"
+    builder.build(tiny_context(tmp_path / "context", "argv\n"), image=image,
+                  platform="linux/amd64", build_args={}, labels={}, timestamp=0)  # fmt: skip
+    destination = f"{registry.host}/tests/builder:argv"
+    builder.push(image, destination, credentials=registry.credentials, tls_verify=False,
+                 log=io.StringIO())  # fmt: skip
+    seen: list[list[str]] = []
+    real = subprocess.run
+
+    def spy(argv: list[str], *args: object, **kwargs: object) -> object:
+        seen.append([str(a) for a in argv])
+        return real(argv, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    tree = pull_image_tree(destination)
+    password = "argv-Secret-1234567"
+    _htpasswd(tmp_path, "someone", password)
+    monkeypatch.undo()
+    assert (tree / "hello.txt").read_bytes() == b"argv\n"  # pulled with the account
+    assert [a[:2] for a in seen if a[0] in ("skopeo", "htpasswd")] == [
+        ["skopeo", "copy"], ["htpasswd", "-iBn"],
+    ]  # fmt: skip
+    for argv in seen:
+        assert not any(registry.password in a or password in a for a in argv), argv
+    assert not list(tree.parent.glob("auth.json"))  # the private file is gone after the pull
+    verified = subprocess.run(
+        ["htpasswd", "-vi", str(tmp_path / "htpasswd"), "someone"], input=password,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+
+
 def test_the_same_context_and_timestamp_make_the_same_image(
     builder: Builder, registry: RunningRegistry, tmp_path: Path
 ) -> None:
@@ -149,6 +200,31 @@ def test_the_same_context_and_timestamp_make_the_same_image(
                           timestamp=1700000001, log=io.StringIO())  # fmt: skip
     assert ids[0] == ids[1] != later
     assert digests[0] == digests[1]
+
+
+def test_a_rebuild_under_the_same_name_drops_the_image_it_replaced(
+    builder: Builder, tmp_path: Path
+) -> None:
+    image = "localhost/dm-release-tests/builder:rebuilt"
+    kept = "localhost/dm-release-tests/builder:kept"
+    build = {"platform": "linux/amd64", "build_args": {}, "labels": {}, "timestamp": None}
+    first = builder.build(tiny_context(tmp_path / "1", "first\n"), image=image, **build)
+    second = builder.build(tiny_context(tmp_path / "2", "second\n"), image=image, **build)
+    assert first != second
+    assert not builder.has_image(first)  # not left behind untagged
+    assert builder.has_image(second) and builder.has_image(image)
+    # an image that keeps another name is kept with it
+    subprocess.run(["buildah", "tag", image, kept], check=True, capture_output=True)
+    third = builder.build(tiny_context(tmp_path / "3", "third\n"), image=image, **build)
+    assert builder.has_image(second) and builder.has_image(kept)
+    assert builder.has_image(third)
+    # the same context and timestamp again make the same id: it stays, under its name
+    build["timestamp"] = 1700000000
+    fourth = builder.build(tiny_context(tmp_path / "4", "fourth\n"), image=image, **build)
+    again = builder.build(tiny_context(tmp_path / "4", "fourth\n"), image=image, **build)
+    assert again == fourth
+    assert builder.has_image(fourth) and builder.has_image(image)
+    assert not builder.has_image(third)
 
 
 def test_a_failing_build_is_build_failed_with_the_builders_last_lines(
@@ -395,9 +471,13 @@ def test_layers_apply_whiteouts_and_never_write_outside_the_tree(tmp_path: Path)
 
 
 STOPPED_BUILD = """
+import signal
 import sys
 from pathlib import Path
 from dmrelease.adapters.image_builder import find_builder
+# started from a shell's background job, SIGINT is ignored and Python then installs no
+# handler: Ctrl-C must still be KeyboardInterrupt here, whatever started the test
+signal.signal(signal.SIGINT, signal.default_int_handler)
 try:
     find_builder().build(Path(sys.argv[1]), image=sys.argv[2], platform="linux/amd64",
                          build_args={}, labels={}, timestamp=None, log=sys.stdout)
@@ -407,14 +487,22 @@ except KeyboardInterrupt:
 """
 
 
+def _running(pattern: str) -> str:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+
+
 def test_ctrl_c_stops_the_build_and_the_builder_with_it(
     builder: Builder, base_image: str, tmp_path: Path
 ) -> None:
     context = tmp_path / "context"
     context.mkdir()
     marker = f"dm-release-stopped-{tmp_path.name}"
+    # a RUN step's own child (as eups distrib install's are), found by its unique duration:
+    # sh stays its parent (a command follows), and buildah's chroot gives it another group
+    nap = f"600.{abs(hash(marker)) % 10**9}"
     (context / "Dockerfile").write_text(
-        f"FROM {base_image}\nRUN echo {marker} started && sleep 600\n"
+        f"FROM {base_image}\nRUN echo {marker} started && sh -c 'sleep {nap}; true' "
+        f"{marker}-sleep\n"
     )
     image = "localhost/dm-release-tests/builder:stopped"
     process = subprocess.Popen(
@@ -423,16 +511,22 @@ def test_ctrl_c_stops_the_build_and_the_builder_with_it(
     )  # fmt: skip
     assert process.stdout is not None
     seen = []
-    for line in process.stdout:  # until the RUN step is under way
-        seen.append(line)
-        if line.startswith(f"{marker} started"):
-            break
-    process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=120)
+    try:
+        for line in process.stdout:  # until the RUN step is under way
+            seen.append(line)
+            if line.startswith(f"{marker} started"):
+                break
+        assert _running(f"sleep {nap}") != ""  # the step's child is there to be stopped
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=120)
+    finally:  # never leave the build running on (it holds the builder's storage)
+        process.kill()
+        process.wait()
     assert process.returncode == 130, "".join(seen) + rest
     assert rest.splitlines()[-1] == "interrupted"
-    running = subprocess.run(["pgrep", "-f", f"echo {marker}"], capture_output=True, text=True)
-    assert running.stdout == ""  # the RUN step's shell is gone with buildah
+    assert _running(f"echo {marker}") == ""  # the RUN step's shell is gone with buildah
+    assert _running(f"{marker}-sleep") == ""  # and so is its child's shell
+    assert _running(f"sleep {nap}") == ""  # and the child itself
     assert not builder.has_image(image)
 
 

@@ -19,14 +19,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -199,9 +201,11 @@ def stream_command(argv: list[str], log: TextIO, cwd: Path | None = None) -> tup
     """Run argv, copying its output (stdout and stderr) to log line by line as it comes;
     returns (exit code, the whole output)."""
     try:
+        # a session of its own: a RUN step's processes keep its id even where buildah's
+        # chroot gives them another process group, so they can all be found and stopped
         process = subprocess.Popen(
             argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace",
+            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
         )  # fmt: skip
     except OSError as error:
         raise BuilderMissing(f"{argv[0]}: cannot run it: {error.strerror}") from None
@@ -220,8 +224,30 @@ def stream_command(argv: list[str], log: TextIO, cwd: Path | None = None) -> tup
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        _kill_session(process.pid)
         raise
     return process.wait(), "".join(seen)
+
+
+def _session_members(session: int) -> list[int]:
+    """The processes whose session id is ``session`` (Linux /proc; [] elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if len(fields) > 3 and fields[3] == str(session):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _kill_session(session: int) -> None:
+    """SIGKILL what the stopped tool left running in its session (a RUN step whose parent
+    buildah was stopped runs on, reparented, otherwise)."""
+    for pid in _session_members(session):
+        with suppress(OSError):  # gone meanwhile
+            os.kill(pid, signal.SIGKILL)
 
 
 def _quick(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -282,10 +308,30 @@ class Buildah(Builder):
                 argv += ["--build-arg", f"{key}={value}"]
             for key, value in labels.items():
                 argv += ["--label", f"{key}={value}"]
+            before = self._local_id(image)
             code, output = stream_command([*argv, str(context)], log)
             if code != 0 or not iidfile.is_file():
                 raise _build_failed("buildah", context, image, code, output)
-            return iidfile.read_text().strip()
+            built = iidfile.read_text().strip()
+            self._drop_replaced(before, built)
+            return built
+
+    def _local_id(self, image: str) -> str | None:
+        done = _quick(self._argv("inspect", "--type", "image", "--format", "{{.FromImageID}}",
+                                 image))  # fmt: skip
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
+    def _drop_replaced(self, before: str | None, built: str) -> None:
+        """Drop the image a build took the name from, once it has no name left: a rebuild
+        of the same name otherwise leaves it behind, untagged (about 190 MB each)."""
+        if before is None or before.removeprefix("sha256:") == built.removeprefix("sha256:"):
+            return
+        done = _quick(self._argv("inspect", "--type", "image", "--format", "{{.FromImage}}",
+                                 before))  # fmt: skip
+        if done.returncode == 0 and not done.stdout.strip():
+            _quick(self._argv("rmi", before))  # refused while a container uses it: kept
 
     def push(
         self,
@@ -422,10 +468,23 @@ class Docker(Builder):
                 argv += ["--build-arg", f"{key}={value}"]
             for key, value in labels.items():
                 argv += ["--label", f"{key}={value}"]
+            before = self._inspect(image)
             code, output = stream_command([*argv, str(context)], log)
             if code != 0 or not iidfile.is_file():
                 raise _build_failed("docker", context, image, code, output)
-            return iidfile.read_text().strip()
+            built = iidfile.read_text().strip()
+            # the image the name was taken from goes once it has no name left, as buildah's
+            replaced = None if before is None else self._inspect(str(before["Id"]))
+            if replaced is not None and replaced["Id"] != built and not replaced.get("RepoTags"):
+                _quick([self.executable, "image", "rm", str(replaced["Id"])])
+            return built
+
+    def _inspect(self, image: str) -> dict[str, object] | None:
+        done = _quick([self.executable, "image", "inspect", image])
+        if done.returncode != 0:
+            return None
+        (found,) = json.loads(done.stdout)
+        return dict(found)
 
     def push(
         self,
