@@ -585,3 +585,26 @@ def test_an_auxiliary_url_with_a_token_is_redacted_in_the_plan_and_validate(
         "lacks tag w.2025.24 of the release (rerun the release session to finish it)"
     ]
     assert TOKEN not in out + err + text
+
+
+def test_validate_lists_each_auxiliary_once_and_shows_them(
+    weekly: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = weekly.root / "git.trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))  # every git command, by git itself
+    asked = ("validate", "v29.1.0.rc1", "--refs", "w.2025.24", "--json")
+    code, out, err = run(weekly, *asked)
+    assert code == 0, err
+    listed = [
+        line.rpartition(" -- ")[2]
+        for line in trace.read_text().splitlines()
+        if "built-in: git ls-remote --symref -- " in line
+    ]
+    assert sorted(listed) == [str(weekly.root / "aux" / f"{name}.git") for name in sorted(AUX)]
+    shas = {name: tags(aux_remote(weekly, name))["w.2025.24"] for name in AUX}
+    assert [line for line in err.splitlines() if line.startswith("auxiliary ")] == [
+        f"auxiliary {name}: tag v29.1.0.rc1 at {sha[:12]} from tag w.2025.24"
+        for name, sha in shas.items()
+    ]
+    assert [(t["name"], t["sha"]) for t in json.loads(out)["auxiliary"]] == list(shas.items())
+    assert err.splitlines()[-1] == "release_candidate meta v29.1.0.rc1: every rule holds"

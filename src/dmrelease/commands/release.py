@@ -350,7 +350,7 @@ def run_session(args: argparse.Namespace) -> int:
 def run_plan(args: argparse.Namespace) -> int:
     from dmrelease.core.plan import PLAN_FORMAT, plan_to_json, render_plan
     from dmrelease.core.redact import redact
-    from dmrelease.stages.release import auxiliary_targets, plan_for, validate_request
+    from dmrelease.stages.release import plan_for, validate_request, with_auxiliaries
     from dmrelease.stages.workspace import work_dir_lock
 
     loaded, dropped = _not_excluded(args, _loaded(args))
@@ -368,13 +368,10 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         with work_dir_lock(config):  # the plan is made in the work clones, fetched once
             planned, _workspace = plan_for(config, request)
-        problems = []
-    # the auxiliary repositories: validate has judged them; the plan shows them too
-    targets, aux_problems = auxiliary_targets(config, planned.plan)
-    problems += [] if args.validate else aux_problems
+        planned, problems = with_auxiliaries(config, planned)
     if problems:
         raise CheckFailed(problems)
-    for target in targets:
+    for target in planned.auxiliary:
         print(redact(target.line()), file=sys.stderr)
     if args.output:
         from dmrelease.adapters.files import write_atomically
@@ -385,7 +382,7 @@ def run_plan(args: argparse.Namespace) -> int:
         plan = planned.plan
         document = {"format": PLAN_FORMAT, "checksum": plan.checksum, "plan": plan.to_dict()}
         if config.auxiliaries_of(plan.product):
-            shown = [{**t.to_dict(), "url": redact(t.url)} for t in targets]
+            shown = [{**t.to_dict(), "url": redact(t.url)} for t in planned.auxiliary]
             document["auxiliary"] = shown
         emit(args, document)
     else:

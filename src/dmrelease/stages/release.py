@@ -26,7 +26,7 @@ each journaled (:mod:`dmrelease.stages.release_steps`).
 from __future__ import annotations
 
 from dmrelease.stages.release_apply import saved_plan_path
-from dmrelease.stages.release_auxiliary import auxiliary_targets
+from dmrelease.stages.release_auxiliary import with_auxiliaries
 from dmrelease.stages.release_backport import Outcome, backport
 from dmrelease.stages.release_nightly import nightly
 from dmrelease.stages.release_plan import Planned, product_of
@@ -49,7 +49,6 @@ __all__ = [
     "Planned",
     "WouldRun",
     "apply_file",
-    "auxiliary_targets",
     "backport",
     "branch_session",
     "check_early",
@@ -66,4 +65,5 @@ __all__ = [
     "validate",
     "validate_request",
     "weekly",
+    "with_auxiliaries",
 ]

@@ -20,6 +20,7 @@ remote has and pushes the rest; nothing is moved or deleted.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,10 +46,18 @@ from dmrelease.core.journal import Journal
 from dmrelease.core.plan import ReleasePlan
 from dmrelease.core.redact import redact
 from dmrelease.stages.release_apply import PushFailed, tagger
+from dmrelease.stages.release_plan import Planned
 from dmrelease.stages.release_steps import SessionRun, SessionStep
 from dmrelease.stages.release_writes import REMOTE, WouldRun, Writer, show
 
-__all__ = ["AuxiliarySteps", "auxiliary_problems", "auxiliary_steps", "auxiliary_targets"]
+__all__ = [
+    "AuxiliarySteps",
+    "auxiliary_problems",
+    "auxiliary_report",
+    "auxiliary_steps",
+    "auxiliary_targets",
+    "with_auxiliaries",
+]
 
 
 def _listed(config: Config, auxiliary: AuxiliaryConfig) -> AuxRemote:
@@ -114,9 +123,24 @@ def auxiliary_targets(
     return targets, problems
 
 
+def with_auxiliaries(config: Config, planned: Planned) -> tuple[Planned, list[Diagnostic]]:
+    """``release plan``'s auxiliary repositories: the plan with what each gets, and what
+    the session would be refused for."""
+    targets, problems = auxiliary_targets(config, planned.plan)
+    return dataclasses.replace(planned, auxiliary=tuple(targets)), problems
+
+
 def auxiliary_problems(config: Config, plan: ReleasePlan, made: bool) -> list[Diagnostic]:
-    """``release validate``'s check of the auxiliary repositories: what the session would
-    be refused for and, once the release was ``made``, ``auxiliary-tag-missing`` for a
+    """``release validate``'s check of the auxiliary repositories (:func:`auxiliary_report`'s
+    problems)."""
+    return auxiliary_report(config, plan, made)[1]
+
+
+def auxiliary_report(
+    config: Config, plan: ReleasePlan, made: bool
+) -> tuple[list[AuxTarget], list[Diagnostic]]:
+    """What each auxiliary repository gets (listed once), and what the session would be
+    refused for and, once the release was ``made``, ``auxiliary-tag-missing`` for a
     repository that lacks its tag (or release branch)."""
     targets, problems = auxiliary_targets(config, plan)
     if made:
@@ -129,7 +153,7 @@ def auxiliary_problems(config: Config, plan: ReleasePlan, made: bool) -> list[Di
                         hint="rerun the release session to finish it",
                     )
                 )  # fmt: skip
-    return problems
+    return targets, problems
 
 
 def auxiliary_steps(config: Config, product: str) -> tuple[list[SessionStep], list[SessionStep]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from dmrelease.adapters.config import auto_git_jobs, auto_jobs
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.adapters.versiondb import VersionDb
+from dmrelease.core.auxiliary import AuxTarget
 from dmrelease.core.build import Action
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
@@ -35,11 +36,13 @@ from dmrelease.stages.workspace import Workspace, load_repos
 
 @dataclass(frozen=True)
 class Planned:
-    """A plan, the clone of each of its packages, and what was left out of it and why."""
+    """A plan, the clone of each of its packages, and what was left out of it and why;
+    ``auxiliary``: what its auxiliary repositories get, once they were listed."""
 
     plan: ReleasePlan
     clones: Mapping[str, Path]
     notes: tuple[str, ...] = ()
+    auxiliary: tuple[AuxTarget, ...] = ()
 
 
 def product_of(config: Config, name: str | None, selected: Sequence[str] = ()) -> ProductConfig:

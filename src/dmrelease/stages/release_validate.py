@@ -5,11 +5,13 @@ the release family (front: :mod:`dmrelease.stages.release`).
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import TextIO
 
 from dmrelease.adapters.git import Git
+from dmrelease.core.auxiliary import AuxTarget
 from dmrelease.core.config import Config
 from dmrelease.core.errors import Diagnostic
 from dmrelease.core.plan import ReleasePlan
@@ -17,7 +19,7 @@ from dmrelease.core.redact import redact
 from dmrelease.core.requests import ReleaseRequest
 from dmrelease.core.rules import check_plan, check_tags_present
 from dmrelease.stages.release_apply import saved_plan_path
-from dmrelease.stages.release_auxiliary import auxiliary_problems
+from dmrelease.stages.release_auxiliary import auxiliary_report
 from dmrelease.stages.release_plan import Planned, gather_facts, product_of
 from dmrelease.stages.release_session import fetched_remotes, plan_for
 from dmrelease.stages.release_state import journal_for, read_lock, release_ref
@@ -30,10 +32,12 @@ def validate_request(
     config: Config, request: ReleaseRequest, log: TextIO | None = None
 ) -> tuple[Planned, list[Diagnostic]]:
     """``release validate``: plan in clones of its own, which it removes (it changes no
-    repository of the work dir), then :func:`validate`."""
+    repository of the work dir), then :func:`validate`; the plan comes back with what its
+    auxiliary repositories get (each listed once)."""
     with tempfile.TemporaryDirectory(prefix="dm-release-validate-") as scratch:
         planned, workspace = plan_for(config, request, log, root=Path(scratch))
-        return planned, validate(config, planned, workspace)
+        problems, targets = _validated(config, planned, workspace)
+        return dataclasses.replace(planned, auxiliary=tuple(targets)), problems
 
 
 def validate(
@@ -44,6 +48,12 @@ def validate(
     applied), ``tag-missing`` for each of its tags a remote lacks. The remotes the
     ``workspace`` just cloned or fetched are judged by what that brought, the others
     listed."""
+    return _validated(config, planned, workspace)[0]
+
+
+def _validated(
+    config: Config, planned: Planned, workspace: Workspace | None
+) -> tuple[list[Diagnostic], list[AuxTarget]]:
     plan = planned.plan
     lock = read_lock(config, plan.product)  # the versiondb remote's when it has one
     facts = gather_facts(config, plan, planned.clones, lock, fetched_remotes(workspace))
@@ -54,7 +64,8 @@ def validate(
     remotes = {name: redact(entry.url) for name, entry in entries.items()}
     made = _recorded(config, plan)
     problems = check_plan(plan, facts) + check_tags_present(plan, facts, remotes, made)
-    return problems + auxiliary_problems(config, plan, made)
+    targets, auxiliary = auxiliary_report(config, plan, made)
+    return problems + auxiliary, targets
 
 
 def _recorded(config: Config, plan: ReleasePlan) -> bool:
