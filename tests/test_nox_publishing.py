@@ -60,17 +60,43 @@ def test_the_publishing_jobs_bind_the_storage_credentials_and_the_environment(na
     assert text.count("withCredentials([") == 1
 
 
-def test_the_jobs_bind_no_credential_dm_release_does_not_read() -> None:
+#: how a Jenkinsfile binds a credential to an environment variable
+_BINDINGS = (
+    r"(?:usernameVariable|passwordVariable): '(\w+)'",
+    r"(?:file|string)\(credentialsId: '[\w-]+', variable: '(\w+)'",
+)
+
+
+def _credentials_read() -> set[str]:
+    """The variables a credential may be bound to: those object storage reads, dm-release's
+    secrets and the registry's account name (docker.user, for build-stack); no other setting's
+    variable (a credential bound to EUPS_TAG would become a setting's value)."""
     from dmrelease.adapters.object_store import ENVIRONMENT
     from dmrelease.core.config import options
     from dmrelease.core.redact import SECRETS
 
     read = {v for variables, _what in ENVIRONMENT for v in variables}
-    # dm-release's own secrets and settings (the registry's account, for build-stack)
-    read |= set(SECRETS.values()) | {v for spec in options().values() for v in spec.env}
+    return read | set(SECRETS.values()) | set(options()["registry_user"].env)
+
+
+def _bound(text: str) -> set[str]:
+    return {name for pattern in _BINDINGS for name in re.findall(pattern, text)}
+
+
+def test_the_jobs_bind_no_credential_dm_release_does_not_read() -> None:
+    read = _credentials_read()
     for path in sorted((ROOT / "jenkins").glob("*.Jenkinsfile")):
-        bound = set(re.findall(r"(?:usernameVariable|passwordVariable): '(\w+)'", path.read_text()))
-        bound |= set(
-            re.findall(r"file\(credentialsId: '[\w-]+', variable: '(\w+)'", path.read_text())
-        )
-        assert bound <= read, path.name
+        assert _bound(path.read_text()) <= read, path.name
+    # what the check finds, and a setting's variable bound as a credential is refused
+    text = (
+        "withCredentials([string(credentialsId: 'dm-release-binary-token', variable: "
+        "'DM_RELEASE_BINARY_TOKEN'), usernamePassword(credentialsId: 'x', usernameVariable: "
+        "'DM_RELEASE_REGISTRY_USER', passwordVariable: 'EUPS_TAG'), file(credentialsId: 'g', "
+        "variable: 'GOOGLE_APPLICATION_CREDENTIALS'), string(credentialsId: 'y', variable: "
+        "'PRODUCTS')])"
+    )
+    assert _bound(text) == {
+        "DM_RELEASE_BINARY_TOKEN", "DM_RELEASE_REGISTRY_USER", "EUPS_TAG",
+        "GOOGLE_APPLICATION_CREDENTIALS", "PRODUCTS",
+    }  # fmt: skip
+    assert _bound(text) - read == {"EUPS_TAG", "PRODUCTS"}
