@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -17,12 +18,18 @@ from dmrelease.core.images import (
     PushPlan,
     Results,
     arch_of,
+    base_image_problem,
+    builder_problem,
     dockerfile,
     image_tags,
+    platform_problem,
     platform_tag,
     push_plan,
     read_results,
+    registry_problem,
+    repository_problem,
     sha256_text,
+    tag_prefix_problem,
 )
 
 WHEN = dt.datetime(2025, 6, 12, 15, 4, 5, tzinfo=dt.UTC)
@@ -87,6 +94,74 @@ def test_bad_tags_are_usage_errors(
 
 
 @pytest.mark.parametrize(
+    ("tag", "extra", "name"),
+    [
+        ("w_2025_24", ("w_2025_23",), "al9-w_2025_23"),  # another release's base, prefixed
+        ("w_2025_24", ("al9-v29_1_0",), "al9-v29_1_0"),  # another release's base, as given
+        ("w_2025_24", ("al9-w_2025_24",), "al9-w_2025_24"),  # this release's own
+        ("w_2025_24", ("v29_1_0-20250101T000000Z",), "al9-v29_1_0-20250101T000000Z"),
+        ("w_2025_24", ("al9-d_2025_06_11_arm64",), "al9-d_2025_06_11_arm64"),
+        ("w_2025_24", ("b12_amd64",), "al9-b12_amd64"),
+    ],
+)
+def test_a_floating_tag_that_names_an_immutable_tag_is_refused(
+    tag: str, extra: tuple[str, ...], name: str
+) -> None:
+    for floating, also in ((extra, ()), ((), extra)):
+        with pytest.raises(UsageError) as refused:
+            image_tags("al9", tag, WHEN, floating, also)
+        assert str(refused.value) == (
+            f"{extra[0]!r} cannot be a floating tag: {name} is the name of a release's "
+            "immutable tag (al9-<EUPS tag>, its dated tag or one platform's), which is never "
+            "moved"
+        )
+        assert refused.value.exit_code == 2
+
+
+def test_floating_names_that_are_no_release_s_stay_allowed() -> None:
+    extra = ("w_latest", "al9-w_latest", "latest", "al9-x", "al9-w_2025", "v29_1_0.x")
+    assert image_tags("al9", "w_2025_24", WHEN, (), extra).floating == (
+        "w_latest", "al9-w_latest", "al9-al9-w_latest", "latest", "al9-latest", "al9-x",
+        "al9-al9-x", "al9-w_2025", "al9-al9-w_2025", "v29_1_0.x", "al9-v29_1_0.x",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "problem"),
+    [
+        (registry_problem, "reg.example:5000", None),
+        (registry_problem, "https://reg.example", None),
+        (registry_problem, "http://127.0.0.1:5000/", None),
+        (registry_problem, "u:p@reg.example:5000", "a registry with credentials: set "
+         "docker.user and DM_RELEASE_REGISTRY_PASSWORD instead"),
+        (registry_problem, "https://u:p@reg.example", "a registry with credentials: set "
+         "docker.user and DM_RELEASE_REGISTRY_PASSWORD instead"),
+        (registry_problem, "https://reg.example/v2", "not HOST[:PORT], https://HOST[:PORT] "
+         "or http://HOST[:PORT] (no path)"),
+        (repository_problem, "lsst/scipipe", None),
+        (repository_problem, "Bad Repo", "not a repository: lower-case path parts of letters "
+         "and digits joined by '.', '_', '__' or '-', separated by '/' (lsst/scipipe)"),
+        (base_image_problem, "localhost/dm-release/base:key-1", None),
+        (base_image_problem, "reg.example:5000/lsst/newinstall@sha256:" + "a" * 64, None),
+        (base_image_problem, "b\nRUN touch /pwned", "not an image reference: "
+         "[HOST[:PORT]/]REPOSITORY[:TAG][@DIGEST], no spaces, not starting with '-'"),
+        (base_image_problem, "-x", "not an image reference: "
+         "[HOST[:PORT]/]REPOSITORY[:TAG][@DIGEST], no spaces, not starting with '-'"),
+        (tag_prefix_problem, "al9", None),
+        (tag_prefix_problem, "a b", "not a docker tag prefix: letters, digits, '_', '.', '-', "
+         "at most 64, starting with a letter or digit and not ending in '.' or '-'"),
+        (builder_problem, "buildah", None),
+        (builder_problem, "podman", "not one of auto, buildah, docker"),
+        (platform_problem, ("linux/amd64", "linux/arm64/v8"), None),
+        (platform_problem, ("linux/amd64", "linux"),
+         "not a list of platforms OS/ARCH[/VARIANT] (linux/amd64): 'linux'"),
+    ],
+)  # fmt: skip
+def test_docker_settings_are_checked(check: Any, value: Any, problem: str | None) -> None:
+    assert check(value) == problem
+
+
+@pytest.mark.parametrize(
     ("platform", "arch"),
     [("linux/amd64", "amd64"), ("linux/arm64", "arm64"), ("linux/arm64/v8", "arm64")],
 )
@@ -114,7 +189,7 @@ def test_the_dockerfile_installs_each_product_at_the_tag_from_the_build_argument
     )
 
 
-def identity(**changes: str) -> Identity:
+def identity(products: tuple[str, ...] = ("meta",), **changes: str) -> Identity:
     fields = {
         "eups_tag": "w_2025_24",
         "build_id": "b1",
@@ -124,7 +199,7 @@ def identity(**changes: str) -> Identity:
         "dockerfile": sha256_text("F"),
     }
     fields.update(changes)
-    return Identity(products=("meta",), **fields)
+    return Identity(products=products, **fields)
 
 
 def test_the_identity_is_what_the_image_is_made_of_and_each_part_counts() -> None:
@@ -140,7 +215,9 @@ def test_the_identity_is_what_the_image_is_made_of_and_each_part_counts() -> Non
     digests = {identity().digest}
     for name in ("eups_tag", "build_id", "tag_list", "base_image", "base", "dockerfile"):
         digests.add(identity(**{name: "other"}).digest)
-    assert len(digests) == 7
+    digests.add(identity(products=("meta", "extra")).digest)
+    digests.add(identity(products=("extra",)).digest)
+    assert len(digests) == 9
 
 
 TAGS = image_tags("al9", "w_2025_24", WHEN, ("w_latest",))
@@ -159,6 +236,23 @@ def test_the_base_tag_there_with_the_same_identity_is_a_no_op() -> None:
 def test_a_dated_tag_there_alone_is_pushed_again_a_run_stopped_half_way() -> None:
     plan = push_plan("r/x", TAGS, "I", {TAGS.dated: (A, "I"), TAGS.base: None})
     assert plan == PushPlan(TAGS.push_order)
+
+
+def test_the_base_tag_there_for_other_platforms_is_refused_naming_both_sets() -> None:
+    """An amd64-only image under the base tag is not the amd64 + arm64 image asked."""
+    asked = ("linux/arm64", "linux/amd64")
+    with pytest.raises(ImageConflict) as refused:
+        push_plan("r/x", TAGS, "I", {TAGS.base: (A, "I")}, platforms=asked,
+                  held=("linux/amd64",))  # fmt: skip
+    assert refused.value.exit_code == 1
+    assert [str(d) for d in refused.value.diagnostics] == [
+        f"r/x:al9-w_2025_24:1: image-immutable: the registry holds {A} under al9-w_2025_24 "
+        "for linux/amd64, this run is for linux/amd64, linux/arm64; an immutable tag is never "
+        "moved (release under a new EUPS tag, or build the platforms it holds)"
+    ]
+    same = push_plan("r/x", TAGS, "I", {TAGS.base: (A, "I")}, platforms=asked,
+                     held=("linux/amd64", "linux/arm64"))  # fmt: skip
+    assert same == PushPlan((), A)
 
 
 def test_every_immutable_tag_with_another_identity_is_refused() -> None:

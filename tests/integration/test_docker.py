@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from image_fixtures import RunningRegistry
+from image_fixtures import RunningRegistry, tiny_context
 from test_tarball import TAG, built_product, tarball
 
+from dmrelease.adapters.base_image import KEY_LABEL
 from dmrelease.adapters.image_builder import Builder
+from dmrelease.core.config_layers import build_options
 from dmrelease.core.images import IDENTITY_LABEL, LABEL_PREFIX
+from dmrelease.stages.docker import registry_of
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = "opt/lsst/software/stack"
@@ -70,6 +73,7 @@ def docker(
         cwd=config.parent, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert registry.password not in done.stdout + done.stderr
+    assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout), done.stderr
 
 
@@ -115,6 +119,9 @@ def test_the_image_is_pushed_pulled_back_holds_the_stack_and_a_rerun_is_a_no_op(
     assert labels[LABEL_PREFIX + "build"] == "b1"
     assert labels[LABEL_PREFIX + "products"] == "meta"
     assert labels[LABEL_PREFIX + "base-image"] == base_image
+    # the base is known by the key of its inputs, whichever builder made it
+    assert labels[LABEL_PREFIX + "base"] == builder.labels(base_image)[KEY_LABEL]
+    assert labels[LABEL_PREFIX + "platform"] == "linux/amd64"
     assert err.count("docker: [1/1] building ") == 1
     assert not builder.has_image(f"{LOCAL}/lsst/scipipe:al9-w_2025_24_amd64")  # pushed: dropped
     # pulled back: the stack holds every package of the tag list at its version, tagged
@@ -141,6 +148,14 @@ def test_the_image_is_pushed_pulled_back_holds_the_stack_and_a_rerun_is_a_no_op(
     assert "building" not in err and "pushing" not in err
     assert f"al9-w_2025_24 is there with the same content ({digest}): nothing to do" in err
     assert tags_of(registry, "lsst/scipipe") == dict.fromkeys(doc["tags"], digest)
+    # the tags that hold the image (not a dated tag of this run's clock) and its platform
+    assert (again["tags"], again["platforms"]) == (doc["tags"], doc["platforms"])
+    # results that cannot be written: exit 2 naming the file, no traceback
+    where = config / "results.json"  # under a file
+    code, failed, err = docker(config, registry, base_image, "lsst/scipipe", "--tag", TAG,
+                               "--results", str(where))  # fmt: skip
+    assert (code, failed["error"]) == (2, f"{where}: cannot write: File exists"), err
+    assert "Traceback" not in err
 
 
 def test_other_content_under_an_immutable_tag_is_refused_before_anything_is_built(
@@ -225,6 +240,19 @@ def test_per_platform_images_are_joined_in_one_manifest_list(
                             credentials=registry.credentials, tls_verify=False)  # fmt: skip
     arm64 = tmp_path / "arm64.json"
     played = {"platform": "linux/arm64", "digest": stand_in, "tag": "al9-w_2025_24_arm64"}
+    # results of another build (the tag list rebuilt between the agents) are not joined
+    other_build = {**doc["labels"], LABEL_PREFIX + "build": "b2"}
+    arm64.write_text(json.dumps({**doc, "platforms": [played], "labels": other_build}))
+    code, refused, err = docker(config, registry, base_image, "joined/scipipe", "--join",
+                                str(amd64), str(arm64))  # fmt: skip
+    assert code == 1, err
+    assert [d["message"] for d in refused["diagnostics"]] == [
+        f"{registry.host}/joined/scipipe:al9-w_2025_24 of linux/arm64 is not made of what the "
+        "first results' is: org.lsst.dm-release.build b2, not b1"
+    ]
+    assert tags_of(registry, "joined/scipipe") == {
+        "al9-w_2025_24_amd64": member["digest"], "al9-w_2025_24_arm64": stand_in,
+    }  # fmt: skip
     arm64.write_text(json.dumps({**doc, "platforms": [played]}))
     code, joined, err = docker(config, registry, base_image, "joined/scipipe", "--join",
                                str(amd64), str(arm64))  # fmt: skip
@@ -250,6 +278,108 @@ def test_per_platform_images_are_joined_in_one_manifest_list(
                               str(amd64), str(arm64))  # fmt: skip
     assert code == 0, err
     assert (again["outcome"], again["digest"]) == ("unchanged", listed)
+    # one platform more is not the image under the immutable tag: refused, nothing moved
+    ppc64le = tmp_path / "ppc64le.json"
+    third = {"platform": "linux/ppc64le", "digest": stand_in, "tag": "al9-w_2025_24_ppc64le"}
+    ppc64le.write_text(json.dumps({**doc, "platforms": [third]}))
+    before = tags_of(registry, "joined/scipipe")
+    code, refused, err = docker(config, registry, base_image, "joined/scipipe", "--join",
+                                str(amd64), str(arm64), str(ppc64le))  # fmt: skip
+    assert code == 1, err
+    assert [d["message"] for d in refused["diagnostics"]] == [
+        f"the registry holds {listed} under al9-w_2025_24 for linux/amd64, linux/arm64, this "
+        "run is for linux/amd64, linux/arm64, linux/ppc64le; an immutable tag is never moved"
+    ]
+    assert tags_of(registry, "joined/scipipe") == before
+    # a single-platform run of the same tag is refused likewise
+    code, refused, err = docker(config, registry, base_image, "joined/scipipe", "--tag", TAG,
+                                "--platform", "linux/amd64", "--dry-run")  # fmt: skip
+    assert code == 1, err
+    assert [d["message"] for d in refused["diagnostics"]] == [
+        f"the registry holds {listed} under al9-w_2025_24 for linux/amd64, linux/arm64, this "
+        "run is for linux/amd64; an immutable tag is never moved"
+    ]
+    # a results file that is not there: exit 2 naming it, no traceback
+    missing = tmp_path / "missing.json"
+    code, failed, err = docker(config, registry, base_image, "joined/scipipe", "--join",
+                               str(missing))  # fmt: skip
+    assert (code, failed["error"]) == (2, f"{missing}: cannot read: No such file or directory")
+    assert "Traceback" not in err
+
+
+#: dm-release docker whose builder plays a second run of the same tag: just before this
+#: run's first push, the other run's image (RACE_WITH) lands under the base tag (RACE_TAG)
+RACED = """
+import os
+import dmrelease.adapters.image_builder as image_builder
+from dmrelease.cli import main
+
+found = image_builder.find_builder
+
+
+def find_builder(choice="auto"):
+    builder = found(choice)
+    push = builder.push
+
+    def raced(image, destination, **options):
+        other = destination.rsplit(":", 1)[0] + ":" + os.environ["RACE_TAG"]
+        push(os.environ["RACE_WITH"], other, **options)
+        return push(image, destination, **options)
+
+    builder.push = raced
+    return builder
+
+
+image_builder.find_builder = find_builder
+raise SystemExit(main())
+"""
+
+
+def test_a_base_tag_put_by_another_run_meanwhile_is_not_overwritten_exit_1(
+    product: tuple[Path, dict[str, str]], registry: RunningRegistry, base_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    config, _ = product
+    monkeypatch.setenv("RACE_WITH", base_image)
+    monkeypatch.setenv("RACE_TAG", "al9-w_2025_24")
+    code, doc, err = docker(config, registry, base_image, "raced/scipipe", "--tag", TAG,
+                            command=(sys.executable, "-c", RACED, "docker"))  # fmt: skip
+    assert code == 1, err
+    there = tags_of(registry, "raced/scipipe")
+    (problem,) = doc["diagnostics"]
+    assert (problem["file"], problem["rule"]) == (
+        f"{registry.host}/raced/scipipe:al9-w_2025_24", "image-immutable",
+    )  # fmt: skip
+    assert problem["message"].startswith(
+        f"the registry holds {there['al9-w_2025_24']} under al9-w_2025_24, made of other "
+        "content (identity none, this run's sha256:"
+    )
+    # the other run's image stays under the base tag; this run's is under its dated tag
+    assert IDENTITY_LABEL not in registry.client().labels("raced/scipipe", "al9-w_2025_24")
+    (dated,) = [tag for tag in there if DATED.fullmatch(tag)]
+    assert there[dated] != there["al9-w_2025_24"]
+    assert f"raced/scipipe:al9-w_2025_24 -> {there[dated]}" not in err
+
+
+def test_a_base_image_is_known_by_its_content_not_its_labels(
+    tmp_path: Path, product: tuple[Path, dict[str, str]], registry: RunningRegistry,
+    builder: Builder,
+) -> None:  # fmt: skip
+    """Two bases dm-release did not make, with the same labels and other files."""
+    config, _ = product
+    keys = []
+    for text in ("one\n", "two\n"):
+        image = f"localhost/f4-base:{text.strip()}"
+        builder.build(tiny_context(tmp_path / text.strip(), text), image=image,
+                      platform="linux/amd64", build_args={}, labels={"same": "x"},
+                      timestamp=0, log=sys.stderr)  # fmt: skip
+        code, doc, err = docker(config, registry, image, "bases/scipipe", "--tag", TAG,
+                                "--dry-run")  # fmt: skip
+        builder.remove(image)
+        assert code == 0, err
+        keys.append(doc["labels"][LABEL_PREFIX + "base"])
+    assert keys[0] != keys[1]
+    assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", key) for key in keys), keys
 
 
 def test_without_the_registry_password_the_run_stops_before_building_exit_2(
@@ -303,3 +433,56 @@ def test_a_tag_list_without_the_products_or_of_another_build_is_refused_exit_1(
         r"tags: al9-w_2025_24, al9-w_2025_24-\d{8}T\d{6}Z\)\n", done.stderr,
     ), done.stderr  # fmt: skip
     assert not (tmp_path / "work").exists()
+
+
+def _dry_run(tmp_path: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n\n[docker]\nbase_image = "b"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DM_RELEASE_")}
+    env.pop("DOCKER_TAGS", None)
+    env.update(environ)
+    return subprocess.run(
+        [sys.executable, "-m", "dmrelease", "docker", "--config", str(config), "--tag", TAG,
+         "--no-push", "--dry-run", *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "name"), [("w_2025_23", "al9-w_2025_23"), ("al9-v29_1_0", "al9-v29_1_0")]
+)
+def test_docker_tags_naming_another_release_s_immutable_tag_are_refused_exit_2(
+    tmp_path: Path, extra: str, name: str
+) -> None:
+    done = _dry_run(tmp_path, "--docker-tags", extra)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"dm-release: error: {extra!r} cannot be a floating tag: {name} is the name of a "
+        "release's immutable tag (al9-<EUPS tag>, its dated tag or one platform's), which is "
+        "never moved\n"
+    )
+
+
+def test_a_binary_server_that_needs_a_token_is_refused_before_anything_exit_2(
+    tmp_path: Path,
+) -> None:
+    done = _dry_run(tmp_path, DM_RELEASE_BINARY_SERVER="http://127.0.0.1:9/",
+                    DM_RELEASE_BINARY_TOKEN="t0ken-s3cret")  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "dm-release: error: the binary server needs DM_RELEASE_BINARY_TOKEN, which the image "
+        "build cannot give eups distrib install (a build argument is kept in the image's "
+        "history): build from a server that needs no token, or from a directory "
+        "(paths.binary_server)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("registry", "verify"),
+    [("http://127.0.0.1:5000", False), ("127.0.0.1:5000", True), ("https://r.example", True)],
+)
+def test_an_http_registry_is_plain_http_for_the_builder_too(registry: str, verify: bool) -> None:
+    """Else buildah would push with TLS verified and fail only after the build."""
+    environ = {"DM_RELEASE_DOCKER_REGISTRY": registry, "DM_RELEASE_DOCKER_TLS_VERIFY": "true"}
+    assert registry_of(build_options(environ=environ).config).tls_verify is verify

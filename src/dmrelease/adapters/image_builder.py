@@ -159,6 +159,11 @@ class Builder(ABC):
     def labels(self, image: str) -> dict[str, str]:
         """The labels of the local ``image`` ({} when it has none); UsageError when absent."""
 
+    @abstractmethod
+    def image_id(self, image: str) -> str:
+        """The id of the local ``image`` (the digest of its config: of what it holds);
+        UsageError when absent."""
+
 
 def _platform_parts(platform: str) -> tuple[str, str, str]:
     """linux/arm64/v8 -> (linux, arm64, v8); linux/amd64 -> (linux, amd64, '')."""
@@ -416,6 +421,13 @@ class Buildah(Builder):
         labels = json.loads(done.stdout)["OCIv1"]["config"].get("Labels")
         return dict(labels or {})
 
+    def image_id(self, image: str) -> str:
+        done = _quick(self._argv("inspect", "--type", "image", image))
+        if done.returncode != 0:
+            raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
+        found = str(json.loads(done.stdout)["FromImageID"])
+        return found if found.startswith("sha256:") else f"sha256:{found}"
+
 
 def _pushed(
     destination: str, code: int, output: str, digestfile: Path | None,
@@ -547,6 +559,13 @@ class Docker(Builder):
             raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
         (found,) = json.loads(done.stdout)
         return dict(found.get("Config", {}).get("Labels") or {})
+
+    def image_id(self, image: str) -> str:
+        done = _quick([self.executable, "image", "inspect", image])
+        if done.returncode != 0:
+            raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
+        (found,) = json.loads(done.stdout)
+        return str(found["Id"])
 
 
 def _version(argv: list[str], pattern: str) -> str | None:

@@ -203,6 +203,8 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 _UNSET = {"TEXT": '"<text>"', "PATH": '"<path>"'}
+#: the placeholder of a setting whose value is checked against a grammar: an example of it
+_EXAMPLES = {"docker_registry": '"registry.example.org"', "docker_base_image": '"newinstall"'}
 
 
 def _defaults() -> dict[str, Any]:
@@ -237,7 +239,11 @@ def init_text() -> str:
         out += ["", f"[{section}]"]
         for name, spec in entries:
             default = defaults[name]
-            value = toml_value(default) if default is not None else _UNSET[spec.kind.name]
+            value = (
+                toml_value(default)
+                if default is not None
+                else _EXAMPLES.get(name, _UNSET[spec.kind.name])
+            )
             unset = " (unset by default)" if default is None and "default" not in spec.help else ""
             out += textwrap.wrap(spec.help + unset, 88, initial_indent="# ", subsequent_indent="# ")
             given = [*(f"${v}" for v in spec.env), *([spec.flag] if spec.flag else [])]

@@ -39,6 +39,14 @@ from dmrelease.core.config import (
     setting_options,
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic
+from dmrelease.core.images import (
+    base_image_problem,
+    builder_problem,
+    platform_problem,
+    registry_problem,
+    repository_problem,
+    tag_prefix_problem,
+)
 from dmrelease.core.limits import load_toml
 from dmrelease.core.packages import BUILD_ID_RE, EUPS_TAG_RE, is_package_name
 from dmrelease.core.refnames import MAX_REF_LENGTH, ref_name_problem
@@ -186,10 +194,17 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "jenkins_retries": _retries_problem,
     "build_id": _build_id_problem,
     "eupspkg_source": _eupspkg_source_problem,
+    # [docker]: each reaches a Dockerfile, a registry URL or the builder's arguments
+    "docker_registry": registry_problem,
+    "docker_repository": repository_problem,
+    "docker_tag_prefix": tag_prefix_problem,
+    "docker_base_image": base_image_problem,
+    "docker_builder": builder_problem,
+    "docker_platforms": platform_problem,
 }
 
 #: options whose rejected value is not repeated in the message: it may hold a credential
-_UNECHOED = frozenset({"binary_server", "source_server", "jenkins_url"})
+_UNECHOED = frozenset({"binary_server", "source_server", "jenkins_url", "docker_registry"})
 
 
 @dataclass(frozen=True)
@@ -371,8 +386,13 @@ def _looks_secret(dotted: str) -> bool:
     return any(word in dotted.lower() for word in _SECRET_WORDS)
 
 
+#: secrets of a table named after what they log in to, not after the secret's name
+_SECRET_KEYS = {"docker.password": "registry_password", "docker.token": "registry_password"}
+
+
 def _secret_in_file(builder: _Builder, dotted: str, at: _Origin) -> None:
-    variable = _secret_variable(dotted)
+    alias = _SECRET_KEYS.get(dotted.lower())
+    variable = SECRETS[alias] if alias else _secret_variable(dotted)
     if variable:
         hint = f"set it in the environment: {variable}"
     else:  # naming the variable of another secret would mislead

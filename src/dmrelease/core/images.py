@@ -41,12 +41,18 @@ __all__ = [
     "PushPlan",
     "Results",
     "arch_of",
+    "base_image_problem",
+    "builder_problem",
     "dockerfile",
     "image_tags",
+    "platform_problem",
     "platform_tag",
     "push_plan",
     "read_results",
+    "registry_problem",
+    "repository_problem",
     "sha256_text",
+    "tag_prefix_problem",
 ]
 
 LABEL_PREFIX = "org.lsst.dm-release."
@@ -57,6 +63,22 @@ RESULTS_NAME = "results.json"
 #: a docker tag (the distribution spec's rule)
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+#: the distribution spec's grammar: a registry host, a repository, an image reference
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+_REPOSITORY = re.compile(_PATH)
+_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_PATH}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+_REGISTRY = re.compile(rf"(?:https?://)?{_DOMAIN}/?")
+_PREFIX = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+BUILDERS = ("auto", "buildah", "docker")
+#: an immutable tag of some EUPS tag once the prefix is taken off: the tag, its dated tag,
+#: or one platform's image of it
+_DATED = re.compile(r"(.+)-[0-9]{8}T[0-9]{6}Z")
+_ARCH = re.compile(r"(.+)_[a-z0-9]+")
 
 
 def sha256_text(text: str) -> str:
@@ -103,9 +125,74 @@ def image_tags(
             raise UsageError(f"{tag!r} is not a docker tag: letters, digits, '_', '.' and '-', "
                              "at most 128, not starting with '.' or '-'")  # fmt: skip
         for name in (tag, f"{prefix}-{tag}"):
+            if _immutable_name(prefix, name):
+                raise UsageError(
+                    f"{tag!r} cannot be a floating tag: {name} is the name of a release's "
+                    f"immutable tag ({prefix}-<EUPS tag>, its dated tag or one platform's), "
+                    "which is never moved"
+                )
             if name not in moving and name not in (base, dated):
                 moving.append(name)
     return ImageTags(base, dated, tuple(moving))
+
+
+def _parses(eups_tag: str) -> bool:
+    try:
+        parse_eups_tag(eups_tag)
+    except InvalidName:
+        return False
+    return True
+
+
+def _immutable_name(prefix: str, name: str) -> bool:
+    """Whether ``name`` is ``<prefix>-<eups tag>``, its dated tag or ``..._<arch>``."""
+    if not name.startswith(f"{prefix}-"):
+        return False
+    rest = name[len(prefix) + 1 :]
+    dated, arch = _DATED.fullmatch(rest), _ARCH.fullmatch(rest)
+    return _parses(rest) or bool(dated and _parses(dated[1])) or bool(arch and _parses(arch[1]))
+
+
+def registry_problem(registry: str) -> str | None:
+    """Why ``registry`` is not HOST[:PORT] or http(s)://HOST[:PORT], or None."""
+    if "@" in registry.split("://", 1)[-1].split("/", 1)[0]:
+        return ("a registry with credentials: set docker.user and "
+                "DM_RELEASE_REGISTRY_PASSWORD instead")  # fmt: skip
+    if not _REGISTRY.fullmatch(registry):
+        return "not HOST[:PORT], https://HOST[:PORT] or http://HOST[:PORT] (no path)"
+    return None
+
+
+def repository_problem(repository: str) -> str | None:
+    if _REPOSITORY.fullmatch(repository):
+        return None
+    return ("not a repository: lower-case path parts of letters and digits joined by '.', "
+            "'_', '__' or '-', separated by '/' (lsst/scipipe)")  # fmt: skip
+
+
+def base_image_problem(image: str) -> str | None:
+    if _REFERENCE.fullmatch(image):
+        return None
+    return ("not an image reference: [HOST[:PORT]/]REPOSITORY[:TAG][@DIGEST], no spaces, "
+            "not starting with '-'")  # fmt: skip
+
+
+def tag_prefix_problem(prefix: str) -> str | None:
+    if _PREFIX.fullmatch(prefix) and len(prefix) <= 64:
+        return None
+    return ("not a docker tag prefix: letters, digits, '_', '.', '-', at most 64, starting "
+            "with a letter or digit and not ending in '.' or '-'")  # fmt: skip
+
+
+def builder_problem(builder: str) -> str | None:
+    return None if builder in BUILDERS else f"not one of {', '.join(BUILDERS)}"
+
+
+def platform_problem(platforms: Sequence[str]) -> str | None:
+    for platform in platforms:
+        if not _PLATFORM.fullmatch(platform):
+            return f"not a list of platforms OS/ARCH[/VARIANT] (linux/amd64): {platform!r}"
+    return None
 
 
 def arch_of(platform: str) -> str:
@@ -192,10 +279,15 @@ def push_plan(
     tags: ImageTags,
     identity: str,
     found: Mapping[str, tuple[str, str | None] | None],
+    *,
+    platforms: Sequence[str] = (),
+    held: Sequence[str] | None = None,
 ) -> PushPlan:
     """The plan for ``tags`` given what the registry has: ``found`` maps each immutable tag
     to (digest, its identity label or None) or None when absent. Raises ImageConflict
-    naming every immutable tag that holds another identity; ``where`` is HOST/REPO."""
+    naming every immutable tag that holds another identity; ``where`` is HOST/REPO.
+    ``held``: the platforms of the image under the base tag; when they are not the
+    ``platforms`` asked the run is refused too (one more platform is other content)."""
     problems = []
     for tag in tags.immutable:
         there = found.get(tag)
@@ -212,6 +304,14 @@ def push_plan(
         raise ImageConflict(problems)
     there = found.get(tags.base)
     if there is not None:
+        if held is not None and platforms and sorted(held) != sorted(platforms):
+            raise ImageConflict([Diagnostic(
+                f"{where}:{tags.base}", 1, "image-immutable",
+                f"the registry holds {there[0]} under {tags.base} for "
+                f"{', '.join(sorted(held)) or 'no known platform'}, this run is for "
+                f"{', '.join(sorted(platforms))}; an immutable tag is never moved",
+                hint="release under a new EUPS tag, or build the platforms it holds",
+            )])  # fmt: skip
         return PushPlan((), there[0])
     return PushPlan(tags.push_order)
 

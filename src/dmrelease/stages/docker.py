@@ -27,6 +27,7 @@ from dmrelease.core.distrib import read_tag_list
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.images import (
     IDENTITY_LABEL,
+    LABEL_PREFIX,
     RESULTS_NAME,
     Identity,
     ImageTags,
@@ -34,11 +35,13 @@ from dmrelease.core.images import (
     PushPlan,
     Results,
     arch_of,
+    base_image_problem,
     dockerfile,
     image_tags,
     platform_tag,
     push_plan,
     read_results,
+    repository_problem,
     sha256_text,
 )
 
@@ -51,6 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["DockerPlan", "docker", "join", "plan_image", "registry_of", "this_platform"]
 
 #: machine names → the platform of an image built there
+#: the platform an image was built for, on each image (a manifest list names its members')
+PLATFORM_LABEL = LABEL_PREFIX + "platform"
+#: the labels that differ between the platforms of one image (each arch has its own base)
+_PER_PLATFORM = frozenset({LABEL_PREFIX + "base", IDENTITY_LABEL})
 _MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64",
              "arm64": "linux/arm64"}  # fmt: skip
 
@@ -85,7 +92,10 @@ def registry_of(config: Config) -> Registry:
             raise UsageError("DM_RELEASE_REGISTRY_PASSWORD is set without a user: set "
                              "docker.user (DM_RELEASE_REGISTRY_USER)")  # fmt: skip
         credentials = RegistryCredentials(config.registry_user, config.registry_password)
-    return Registry(config.docker_registry, credentials, config.docker_tls_verify)
+    # an http:// registry is plain HTTP for the builder too, whatever docker.tls_verify says:
+    # otherwise the push would fail only after the build
+    plain = config.docker_registry.lower().startswith("http://")
+    return Registry(config.docker_registry, credentials, config.docker_tls_verify and not plain)
 
 
 def _tag_list(config: Config, eups_tag: str) -> tuple[str, str]:
@@ -124,12 +134,16 @@ def _tag_list(config: Config, eups_tag: str) -> tuple[str, str]:
 
 
 def _base_key(builder: Builder, base: str) -> str:
-    """What the base image is made of: the digest of its labels (a base image dm-release
-    makes carries the key of its inputs); UsageError when it is not in local storage."""
+    """What the base image is made of: the key of its inputs when dm-release made it (its
+    label, the same whatever builder made it), else its image id (a pulled image's labels
+    say nothing of its files); UsageError when it is not in local storage."""
+    from dmrelease.adapters.base_image import KEY_LABEL
+
     if not builder.has_image(base):
         raise UsageError(f"the base image {base} is not in the builder's local storage: "
                          "pull or make it first (docker.base_image)")  # fmt: skip
-    return sha256_text(json.dumps(builder.labels(base), sort_keys=True))
+    key = builder.labels(base).get(KEY_LABEL)
+    return key if key else builder.image_id(base)
 
 
 def plan_image(
@@ -140,6 +154,22 @@ def plan_image(
     holds other content, CheckFailed when the tag list does not have what is asked."""
     if not config.docker_base_image:
         raise UsageError("no base image: set docker.base_image (DM_RELEASE_DOCKER_BASE_IMAGE)")
+    for setting, value, problem in (
+        ("docker.base_image", config.docker_base_image, base_image_problem),
+        ("docker.repository", config.docker_repository, repository_problem),
+    ):
+        why = problem(value)  # it reaches the Dockerfile and the registry's URLs
+        if why:
+            raise UsageError(f"{setting} {value!r}: {why}")
+    if config.binary_token is not None and config.binary_server:
+        raise UsageError(
+            "the binary server needs DM_RELEASE_BINARY_TOKEN, which the image build cannot "
+            "give eups distrib install (a build argument is kept in the image's history): "
+            "build from a server that needs no token, or from a directory "
+            "(paths.binary_server)"
+        )
+    tags = image_tags(config.docker_tag_prefix, request.eups_tag, request.when,
+                      request.floating, request.extra)  # fmt: skip
     text, where = _tag_list(config, request.eups_tag)
     listed = read_tag_list(text)
     build_id = listed.headers.get("BUILD", "")
@@ -165,8 +195,6 @@ def plan_image(
         request.eups_tag, build_id, sha256_text(text), products, base,
         "" if builder is None else _base_key(builder, base), sha256_text(text_of_dockerfile),
     )  # fmt: skip
-    tags = image_tags(config.docker_tag_prefix, request.eups_tag, request.when,
-                      request.floating, request.extra)  # fmt: skip
     platforms = request.platforms or config.docker_platforms or (this_platform(),)
     for platform in platforms:
         arch_of(platform)  # UsageError before the registry is asked
@@ -181,7 +209,8 @@ def plan_image(
         own = platform_tag(tags.base, platforms[0])
         checked = ImageTags(own, own)
     found = {tag: _there(registry, repo, tag) for tag in checked.immutable}
-    plan = push_plan(image, checked, identity.digest, found)
+    held = _held(registry, repo, found[checked.base])
+    plan = push_plan(image, checked, identity.digest, found, platforms=platforms, held=held)
     if request.per_platform and not plan.no_op:
         plan = PushPlan((checked.base,))
     log.write(f"docker {image}: {_said(plan, checked)}\n")
@@ -193,6 +222,34 @@ def _there(registry: Registry, repo: str, tag: str) -> tuple[str, str | None] | 
     if digest is None:
         return None
     return digest, registry.labels(repo, digest).get(IDENTITY_LABEL)
+
+
+def _held(
+    registry: Registry, repo: str, there: tuple[str, str | None] | None
+) -> tuple[str, ...] | None:
+    """The platforms of the image under a tag (None: no image there): a list's members',
+    or the one an image of dm-release records."""
+    if there is None:
+        return None
+    return tuple(platform for platform, _ in _members(registry, repo, there[0]))
+
+
+def _members(registry: Registry, repo: str, digest: str) -> list[tuple[str, str]]:
+    """(platform, digest) of each image ``digest`` is: a list's members, or itself."""
+    _, body = registry.manifest(repo, digest)
+    document = json.loads(body)
+    if "manifests" in document:
+        found = []
+        for member in document["manifests"]:
+            platform = member.get("platform") or {}
+            if platform.get("os", "unknown") == "unknown":
+                continue  # an attestation, not an image
+            parts = [platform.get("os", ""), platform.get("architecture", "")]
+            parts += [platform["variant"]] if platform.get("variant") else []
+            found.append(("/".join(parts), member["digest"]))
+        return found
+    platform = registry.labels(repo, digest).get(PLATFORM_LABEL)
+    return [(platform, digest)] if platform else []
 
 
 def _said(plan: PushPlan, tags: ImageTags) -> str:
@@ -216,7 +273,8 @@ def docker(
         builder = find_builder(config.docker_builder)  # a plan without a push needs none
     plan = plan_image(config, request, builder, registry, log)
     if plan.push is not None and plan.push.no_op:
-        results = _unchanged(plan, plan.push.existing or "", request)
+        assert registry is not None
+        results = _unchanged(plan, plan.push.existing or "", request, registry)
     elif request.dry_run:
         tool = f" with {builder.name}" if builder is not None else ""
         tags = ", ".join((plan.tags.base, plan.tags.dated, *plan.tags.floating))
@@ -238,13 +296,49 @@ def docker(
     return results
 
 
-def _unchanged(plan: DockerPlan, digest: str, request: DockerRequest) -> Results:
+def _unchanged(
+    plan: DockerPlan, digest: str, request: DockerRequest, registry: Registry
+) -> Results:
     own = plan.tags.base
     if request.per_platform:
         own = platform_tag(plan.tags.base, plan.platforms[0])
         platforms = (PlatformImage(plan.platforms[0], digest, own),)
         return _results(plan, platforms, digest, None, pushed=False, outcome="unchanged")
-    return _results(plan, (), digest, None, pushed=False, outcome="unchanged")
+    return _found(plan, digest, registry)
+
+
+def _found(plan: DockerPlan, digest: str, registry: Registry) -> Results:
+    """The results of a run that found the image ``digest`` under the base tag."""
+    repo = plan.image.split("/", 1)[1]
+    tags, members = _holding(registry, repo, plan.tags, digest)
+    is_list = len(members) != 1 or members[0].digest != digest
+    return replace(
+        _results(plan, members, digest, digest if is_list else None, pushed=False,
+                 outcome="unchanged"),
+        tags=tags,
+    )  # fmt: skip
+
+
+def _holding(
+    registry: Registry, repo: str, tags: ImageTags, digest: str
+) -> tuple[tuple[str, ...], tuple[PlatformImage, ...]]:
+    """What the registry has of the image ``digest`` under the base tag: the tags that hold
+    it (the base tag, its dated tags, this run's floating ones, then any other), and each
+    platform's image with the tag it was pushed under."""
+    present = registry.tags(repo)
+    holding = [tag for tag in present if registry.digest(repo, tag) == digest]
+    dated = sorted(t for t in holding if t.startswith(f"{tags.base}-"))
+    ordered = [tags.base, *dated, *(t for t in tags.floating if t in holding)]
+    ordered += [t for t in holding if t not in ordered]
+    members = []
+    for platform, member in _members(registry, repo, digest):
+        if member == digest:  # one image: it was pushed under its (first) dated tag
+            members.append(PlatformImage(platform, member, dated[0] if dated else tags.base))
+        else:
+            own = platform_tag(tags.base, platform)
+            held = own in present and registry.digest(repo, own) == member
+            members.append(PlatformImage(platform, member, own if held else None))
+    return tuple(ordered), tuple(members)
 
 
 def _results(
@@ -291,10 +385,10 @@ def _build(
                       f"with {builder.name}, installing {' '.join(plan.identity.products)} at "
                       f"{request.eups_tag} from {url}\n")  # fmt: skip
             log.flush()
+            labels = {**plan.identity.labels(), PLATFORM_LABEL: platform}
             image_id = builder.build(context, image=image, platform=platform,
-                                     build_args={"EUPS_PKGROOT": url},
-                                     labels=plan.identity.labels(), timestamp=None,
-                                     log=log)  # fmt: skip
+                                     build_args={"EUPS_PKGROOT": url}, labels=labels,
+                                     timestamp=None, log=log)  # fmt: skip
             built.append(PlatformImage(platform, image_id))  # a local id until pushed
     return tuple(built)
 
@@ -313,7 +407,9 @@ def _push(
         log.write(f"docker: pushing {plan.image}:{first}\n")
         digest = builder.push(one.digest, f"{plan.image}:{first}", credentials=credentials,
                               tls_verify=verify, log=log)  # fmt: skip
-        _put(registry, repo, digest, others, log)
+        existing = _put(registry, repo, digest, others, log, plan.identity.digest)
+        if existing is not None:
+            return _found(plan, existing, registry)
         pushed = (PlatformImage(one.platform, digest, first),)
         return _results(plan, pushed, digest, None, pushed=True, outcome="pushed")
     members = []
@@ -326,24 +422,44 @@ def _push(
     if per_platform:
         return _results(plan, members, members[0].digest, None, pushed=True,
                         outcome="per-platform")  # fmt: skip
-    list_digest = _join(plan.image, plan.push.tags, members, builder, registry, log)
+    list_digest, existing = _join(plan.image, plan.push.tags, members, builder, registry, log,
+                                  plan.identity.digest)  # fmt: skip
+    if existing is not None:
+        return _found(plan, existing, registry)
     return _results(plan, members, list_digest, list_digest, pushed=True, outcome="pushed")
 
 
-def _put(registry: Registry, repo: str, digest: str, tags: Sequence[str], log: TextIO) -> None:
-    """Put the manifest ``digest`` under each of ``tags`` (no builder, no upload)."""
+def _put(
+    registry: Registry, repo: str, digest: str, tags: Sequence[str], log: TextIO,
+    identity: str,
+) -> str | None:  # fmt: skip
+    """Put the manifest ``digest`` under each of ``tags`` (no builder, no upload), the base
+    tag last. The base tag is looked at again just before: another run of the same tag may
+    have put its image there since this run's plan (a build takes minutes). With the same
+    content that image stays and its digest is returned; with other content ImageConflict."""
     if not tags:
-        return
+        return None
     media_type, body = registry.manifest(repo, digest)
-    for tag in tags:
+    *others, base = tags
+    for tag in others:
         log.write(f"docker: {registry.host}/{repo}:{tag} -> {digest}\n")
         registry.put_manifest(repo, tag, media_type, body)
+    there = _there(registry, repo, base)
+    if there is not None:
+        push_plan(f"{registry.host}/{repo}", ImageTags(base, ""), identity, {base: there})
+        log.write(f"docker: {base} was put there meanwhile with the same content "
+                  f"({there[0]}): kept\n")  # fmt: skip
+        return there[0]
+    log.write(f"docker: {registry.host}/{repo}:{base} -> {digest}\n")
+    registry.put_manifest(repo, base, media_type, body)
+    return None
 
 
 def _join(
     image: str, tags: Sequence[str], members: Sequence[PlatformImage], builder: Builder,
-    registry: Registry, log: TextIO,
-) -> str:  # fmt: skip
+    registry: Registry, log: TextIO, identity: str,
+) -> tuple[str, str | None]:  # fmt: skip
+    """(the list's digest, the digest found under the base tag instead, if any: _put)."""
     first, *others = tags
     log.write(f"docker: joining {len(members)} platforms under {image}:{first}\n")
     digest = builder.manifest_list(
@@ -353,15 +469,41 @@ def _join(
         tls_verify=registry.tls_verify,
         log=log,
     )
-    _put(registry, image.split("/", 1)[1], digest, others, log)
-    return digest
+    return digest, _put(registry, image.split("/", 1)[1], digest, others, log, identity)
 
 
 def _write(results: Results, path: Path, log: TextIO) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results.as_dict(), indent=2, sort_keys=True) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results.as_dict(), indent=2, sort_keys=True) + "\n")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
     digest = f" {results.digest}" if results.digest else ""
     log.write(f"docker: {results.outcome}: {results.image}{digest} (results in {path})\n")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _shared_labels(run: Results) -> dict[str, str]:
+    """The labels every platform's image of one release has alike."""
+    return {k: v for k, v in run.labels.items() if k not in _PER_PLATFORM}
+
+
+def _unlike(path: Path, run: Results, name: str, value: str, first: str) -> Diagnostic:
+    platforms = ", ".join(p.platform for p in run.platforms)
+    return Diagnostic(str(path), 1, "image-join", f"{run.image}:{run.tags[0]} of {platforms} "
+                      f"is not made of what the first results' is: {name} {value or 'none'}, "
+                      f"not {first or 'none'}")  # fmt: skip
+
+
+def _differing(first: dict[str, str], other: dict[str, str]) -> list[tuple[str, str]]:
+    return [(name, other.get(name, "")) for name in first.keys() | other.keys()
+            if first.get(name) != other.get(name)]  # fmt: skip
 
 
 def join(
@@ -375,7 +517,7 @@ def join(
     nothing when the base tag already holds a list of the same content."""
     from dmrelease.adapters.image_builder import find_builder
 
-    runs = [read_results(path.read_text(), str(path)) for path in request.results]
+    runs = [read_results(_read(path), str(path)) for path in request.results]
     if not runs:
         raise UsageError("--join needs the results.json of at least one platform's run")
     first = runs[0]
@@ -391,6 +533,12 @@ def join(
         or run.outcome not in ("per-platform", "unchanged")
         or not run.platforms
     ]
+    same = _shared_labels(first)
+    problems += [
+        _unlike(path, run, name, value, same.get(name, ""))
+        for path, run in zip(request.results, runs, strict=True)
+        for name, value in sorted(_differing(same, _shared_labels(run)))
+    ]
     if problems:
         raise CheckFailed(problems)
     members = [member for run in runs for member in run.platforms]
@@ -399,13 +547,17 @@ def join(
     base, dated, *floating = first.tags
     tags = ImageTags(base, dated, tuple(floating))
     found = {tag: _there(registry, repo, tag) for tag in tags.immutable}
-    plan = push_plan(first.image, tags, first.identity, found)
+    plan = push_plan(first.image, tags, first.identity, found,
+                     platforms=[m.platform for m in members],
+                     held=_held(registry, repo, found[base]))  # fmt: skip
     log.write(f"docker {first.image}: {_said(plan, tags)}\n")
     outcome, digest = "unchanged", plan.existing
     if not plan.no_op and not request.dry_run:
-        digest = _join(first.image, plan.tags, members, builder or find_builder(
-            config.docker_builder), registry, log)  # fmt: skip
+        digest, existing = _join(first.image, plan.tags, members, builder or find_builder(
+            config.docker_builder), registry, log, first.identity)  # fmt: skip
         outcome = "pushed"
+        if existing is not None:
+            outcome, digest = "unchanged", existing
     elif request.dry_run and not plan.no_op:
         outcome = "planned"
     results = replace(first, platforms=tuple(members), digest=digest, list_digest=digest,
