@@ -486,3 +486,32 @@ def test_an_http_registry_is_plain_http_for_the_builder_too(registry: str, verif
     """Else buildah would push with TLS verified and fail only after the build."""
     environ = {"DM_RELEASE_DOCKER_REGISTRY": registry, "DM_RELEASE_DOCKER_TLS_VERIFY": "true"}
     assert registry_of(build_options(environ=environ).config).tls_verify is verify
+
+
+def test_the_floating_tags_move_to_the_next_release_s_image_the_immutable_ones_stay(
+    tmp_path: Path, product: tuple[Path, dict[str, str]], registry: RunningRegistry,
+    base_image: str,
+) -> None:  # fmt: skip
+    config, _ = product
+    code, first, err = docker(config, registry, base_image, "moving/scipipe", "--tag", TAG)
+    assert code == 0, err
+    # the next weekly: the same packages listed under w_2025_25
+    nxt = tmp_path / "next"
+    shutil.copytree(config.parent / "server", nxt / "server")
+    (nxt / "dm-release.toml").write_text(config.read_text())
+    for path in sorted((nxt / "server").rglob(f"{TAG}.*")):  # its tag list and environment
+        renamed = path.with_name(path.name.replace(TAG, "w_2025_25"))
+        renamed.write_text(path.read_text().replace(TAG, "w_2025_25"))
+        index = path.parent / "index.json"  # the directory's listing, as the server has it
+        index.write_text(json.dumps(sorted([*json.loads(index.read_text()), renamed.name])))
+    code, second, err = docker(nxt / "dm-release.toml", registry, base_image, "moving/scipipe",
+                               "--tag", "w_2025_25")  # fmt: skip
+    assert code == 0, err
+    assert second["digest"] != first["digest"]
+    there = tags_of(registry, "moving/scipipe")
+    assert there == {
+        **dict.fromkeys(first["tags"][:2], first["digest"]),
+        **dict.fromkeys(second["tags"], second["digest"]),
+    }
+    assert (there["w_latest"], there["al9-w_latest"]) == (second["digest"], second["digest"])
+    assert f"docker: {registry.host}/moving/scipipe:w_latest -> {second['digest']}\n" in err
