@@ -272,3 +272,35 @@ def test_a_weekly_under_require_tag_without_its_tag_is_a_usage_error(tmp_path: P
         )
     assert not (tmp_path / "work").exists() and not (tmp_path / "versiondb").exists()
     assert remote_refs(product) == before
+
+
+def test_o_latest_true_on_a_release_candidate_is_a_usage_error(built: Path) -> None:
+    """The real official-release stops with O_LATEST true on a candidate: a candidate has no
+    o_latest, so the job would succeed having moved nothing. Each step of the job refuses
+    it before it writes: prepare (validate), the session, publish, tarball and docker."""
+    root = built.parent
+    steps = {
+        "release validate": ("release", "validate", "--session", "release_candidate",
+                             "--output", root / "release-plan.json"),
+        "release candidate": ("release", "candidate", "--no-build"),
+        "publish": ("publish", "--server-dir", root / "source"),
+        "tarball": ("tarball", "--server-dir", root / "binary"),
+        "docker": ("docker", "--no-push"),
+    }  # fmt: skip
+    for verb, argv in steps.items():
+        done = dm_release(
+            *argv, "--config", built, cwd=root, RELEASE_GIT_TAG="v1.0.0.rc1",
+            SOURCE_GIT_REFS="main", O_LATEST="true", PATH="/nonexistent",
+        )  # fmt: skip
+        assert (done.returncode, done.stdout) == (2, ""), verb
+        assert done.stderr == (
+            f"dm-release: error: {verb}: O_LATEST is only allowed on a final release, not on "
+            "the release candidate v1_0_0_rc1\n"
+        ), verb
+    for made in ("release-plan.json", "source", "binary", "results.json"):
+        assert not (root / made).exists(), made
+    done = dm_release(  # false, or the setting's default: the candidate runs
+        "tarball", "--config", built, "--server-dir", root / "binary", "--json", cwd=root,
+        RELEASE_GIT_TAG="v1.0.0.rc1", O_LATEST="false",
+    )  # fmt: skip
+    assert _json(done)["tags"] == ["v1_0_0_rc1"]

@@ -13,7 +13,7 @@ from dmrelease.adapters.config import (
     flag_values,
 )
 from dmrelease.commands.machine import add_json_flag, emit
-from dmrelease.commands.servers import asked_eups_tag
+from dmrelease.commands.servers import asked_eups_tag, refuse_o_latest
 
 #: the options of dmrelease.core.config that docker takes as flags (--tag is its own)
 FLAGS = ("selected", "build_id", "no_push", "docker_tags")
@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         results = join(config, request, log=sys.stderr)
     else:
         tag = asked_eups_tag("docker", loaded)
+        refuse_o_latest("docker", tag, loaded)
         floating = args.also_tag
         if floating is None:  # O_LATEST=false: a final leaves o_latest where it is
             floating = floating_tags(tag, o_latest=config.o_latest)

@@ -337,8 +337,13 @@ def run_session(args: argparse.Namespace) -> int:
     if _nothing_left(args, loaded, dropped):
         return 0
     product = _product(args, loaded)
+    tag = _tag(loaded.request, args.session, product)
+    if args.session is Session.CANDIDATE:  # before anything is tagged
+        from dmrelease.commands.servers import refuse_o_latest
+
+        refuse_o_latest("release candidate", tag.eups_tag, loaded)
     request = ReleaseRequest(
-        args.session, _tag(loaded.request, args.session, product), product, loaded.request.refs,
+        args.session, tag, product, loaded.request.refs,
         tuple(args.packages), args.dry_run, args.break_lock, build=not args.no_build,
     )  # fmt: skip
     run = weekly if args.session is Session.WEEKLY else tag_then_build
@@ -362,6 +367,10 @@ def run_plan(args: argparse.Namespace) -> int:
     session = given or session_making(tag)
     if session is None:
         raise UsageError(f"{tag}: give --session (the tag names no release session)")
+    if session is Session.CANDIDATE:  # official-release's prepare stops on it, as its tag would
+        from dmrelease.commands.servers import refuse_o_latest
+
+        refuse_o_latest(f"release {args.release_command}", tag.eups_tag, loaded)
     request = ReleaseRequest(session, tag, product, loaded.request.refs, tuple(args.packages))
     if args.validate:  # in clones of its own: validate changes no repository
         planned, problems = validate_request(config, request)

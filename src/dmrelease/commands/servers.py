@@ -49,9 +49,32 @@ def requested_tags(
     from dmrelease.core.distrib import floating_tags
 
     tag = asked_eups_tag(verb, loaded)
+    refuse_o_latest(verb, tag, loaded)
     if args.also_tag is not None:
         return tag, tuple(args.also_tag)
     return tag, floating_tags(tag, o_latest=loaded.config.o_latest)
+
+
+def refuse_o_latest(verb: str, tag: str, loaded: Loaded) -> None:
+    """O_LATEST=true (the parameter) for a release candidate's EUPS tag ``tag`` is a usage
+    error, as the real official-release stops on it: a candidate never moves o_latest, and
+    a job asked to move it would otherwise succeed having moved nothing. A weekly, a daily
+    and a final accept it; the setting from dm-release.toml or its default is not judged."""
+    from dmrelease.core.errors import UsageError
+    from dmrelease.core.tag_kinds import InvalidName, Kind
+    from dmrelease.core.tags import parse_eups_tag
+
+    if not loaded.config.o_latest or not loaded.sources.get("o_latest", "").startswith("env"):
+        return
+    try:
+        kind = parse_eups_tag(tag).kind
+    except InvalidName:
+        return
+    if kind is Kind.RC:
+        raise UsageError(
+            f"{verb}: O_LATEST is only allowed on a final release, not on the release "
+            f"candidate {tag}"
+        )
 
 
 def asked_eups_tag(verb: str, loaded: Loaded) -> str:
