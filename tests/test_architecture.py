@@ -303,6 +303,58 @@ def test_every_jenkins_parameter_is_read_by_dm_release_or_a_step(path: Path) -> 
     assert set(jenkins_parameters(text)) - read - used == set()
 
 
+#: the Jenkins parameters that act in some verbs only, and those verbs (every other
+#: parameter, e.g. PRODUCTS or RELEASE_GIT_TAG, is read by every verb that runs)
+ACTS_IN = {
+    "EXCLUDE_FROM_BUILDS": {"rebuild", "release", "publish"},
+    "EXCLUDE_FROM_TARBALLS": {"tarball", "docker"},
+    "O_LATEST": {"publish", "tarball", "docker", "release"},
+    "NO_PUSH": {"docker"},
+    "DOCKER_TAGS": {"docker"},
+    "MANIFEST_ID": {"publish", "tarball", "docker"},
+    "EUPSPKG_SOURCE": {"publish"},
+    "PREP_ONLY": {"rebuild"},
+    "NO_BINARY_FETCH": {"rebuild"},
+    "BUILD_DOCS": {"rebuild"},
+}
+
+
+def job_verbs(text: str) -> set[str]:
+    """The dm-release verbs a Jenkinsfile's ``sh`` steps run, through nox or scripts/."""
+    sessions, verbs = nox_sessions(), set()
+    for command in sh_commands(text):
+        for name, posargs in nox_calls(command):
+            session = RecordingSession(posargs)
+            sessions[name](session)
+            verbs |= {run[1] for run in session.runs if run[0] == "dm-release"}
+        words = shlex.split(command)
+        verbs |= {script_verb(w.removeprefix("./")) for w in words if "scripts/" in w}
+    return verbs
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.name)
+def test_every_parameter_acts_in_a_verb_the_job_runs_or_is_passed_on(path: Path) -> None:
+    """A parameter only some verbs act on is declared by a job whose own steps run one of
+    them, or that gives it to a job it starts: never one that no step of the job uses."""
+    text = path.read_text()
+    verbs = job_verbs(text)
+    passed = {source for _, given, _ in started_jobs(text) for _, _, source in given}
+    for name in set(jenkins_parameters(text)) & set(ACTS_IN):
+        assert verbs & ACTS_IN[name] or name in passed, f"{name}: no step of {sorted(verbs)}"
+
+
+def test_the_verbs_said_to_act_on_a_parameter_read_its_option() -> None:
+    """ACTS_IN is checked against the commands: each verb's module (or commands/servers.py,
+    which it imports) names the option of the parameter."""
+    field = {variable: name for name, spec in options().items() for variable in spec.env}
+    servers = (ROOT / "src/dmrelease/commands/servers.py").read_text()
+    for variable, verbs in ACTS_IN.items():
+        for verb in verbs:
+            text = (ROOT / f"src/dmrelease/commands/{verb}.py").read_text()
+            shared = servers if "dmrelease.commands.servers import" in text else ""
+            assert field[variable] in text + shared, f"{verb} does not read {variable}"
+
+
 def script_verb(script: str) -> str:
     """The dm-release verb a script of scripts/ runs: ``main(["VERB", *sys.argv[1:]])``."""
     text = (ROOT / script).read_text()
