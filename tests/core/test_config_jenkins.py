@@ -71,6 +71,11 @@ def test_a_token_in_the_file_is_refused_naming_its_variable() -> None:
         "dm-release.toml:3: config-secret: jenkins.api_token: secrets are not read from the "
         "file (set it in the environment: JENKINS_API_TOKEN)"
     ]
+    # Jenkins's own word for what its API token stands in for
+    assert messages('[jenkins]\npassword = "x"\n') == [
+        "dm-release.toml:2: config-secret: jenkins.password: secrets are not read from the "
+        "file (set it in the environment: JENKINS_API_TOKEN)"
+    ]
 
 
 @pytest.mark.parametrize(

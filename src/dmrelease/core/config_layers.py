@@ -387,7 +387,11 @@ def _looks_secret(dotted: str) -> bool:
 
 
 #: secrets of a table named after what they log in to, not after the secret's name
-_SECRET_KEYS = {"docker.password": "registry_password", "docker.token": "registry_password"}
+_SECRET_KEYS = {
+    "docker.password": "registry_password",
+    "docker.token": "registry_password",
+    "jenkins.password": "jenkins_token",
+}
 
 
 def _secret_in_file(builder: _Builder, dotted: str, at: _Origin) -> None:
