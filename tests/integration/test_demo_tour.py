@@ -16,13 +16,18 @@ from pathlib import Path
 import pytest
 from release_helpers import JENKINS_VARIABLES
 
+from dmrelease.adapters import image_builder
 from dmrelease.adapters.git import Git, pinned
 from dmrelease.adapters.stack import CHAIN_DATE
 from dmrelease.core.manifest import parse_manifest
+from dmrelease.demo.image import NO_EUPS_SOURCE
 from dmrelease.demo.library import APPS_PACKAGES, APPS_STACK, LIBRARY_PACKAGES
 from dmrelease.demo.rebuild import PACKAGES, run_demo
 from dmrelease.demo.servers import FRESH_STACK
 from dmrelease.demo.tour import LOG_NAME, STAGE_EPOCH, Verbosity
+
+#: the builder each run's machine is made to have (None: none)
+BUILDER_FOUND = {Verbosity.QUIET: None, Verbosity.VERBOSE: "buildah 1.28.2"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
         for name in JENKINS_VARIABLES:
             patch.delenv(name, raising=False)
         for verbosity in (Verbosity.QUIET, Verbosity.VERBOSE):
+            # each of the image step's two reasons to skip on every machine: the quiet run
+            # finds no builder, the verbose one a builder but no EUPS source (none is given)
+            found = BUILDER_FOUND[verbosity]
+            patch.setattr(image_builder, "builder_available", lambda choice="auto", f=found: f)
             root = base / "demo"
             root.mkdir()
             out, log = io.StringIO(), io.StringIO()
@@ -201,24 +210,9 @@ QUIET = """\
 """
 
 
-def _skipped() -> tuple[str, str]:
-    """Why the runs, which give the demo no EUPS source, skip the image (for want of a
-    builder first, on a machine that has none): the tour's line and the table's cell."""
-    from dmrelease.adapters.image_builder import builder_available
-    from dmrelease.demo.image import NO_BUILDER, NO_EUPS_SOURCE
-
-    if builder_available():
-        return NO_EUPS_SOURCE, "skipped: no EUPS source"
-    return NO_BUILDER, "skipped: no builder"
-
-
-def _quiet() -> str:
-    return QUIET.format(image=_skipped()[1])
-
-
 def test_quiet_prints_the_summary_table_only(runs: tuple[Run, Run]) -> None:
     quiet = runs[0]
-    assert quiet.out == _quiet()
+    assert quiet.out == QUIET.format(image="skipped: no builder")
     assert quiet.log == ""  # the commands' own output went to demo.log
     kept = (quiet.root / LOG_NAME).read_text()
     assert "versiondb: manifests/content_sha.db.txt, manifests/b1.txt, commit, tag b1" in kept
@@ -251,7 +245,7 @@ def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -
     verbose = runs[1]
     lines = verbose.out.splitlines()
     assert [line for line in lines if line.startswith("==")] == HEADINGS
-    assert _quiet() in verbose.out  # the same table
+    assert QUIET.format(image="skipped: no EUPS source") in verbose.out  # the same table
     # the stages' own output: their log on the log stream, their messages on out as well
     # as the tour's line (twice), the per-package details, the last final's whole journal
     assert (
@@ -274,7 +268,8 @@ def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -
     for day in ("12", "13"):
         for server in ("source", "binary"):
             assert f"  {server} server: d_2025_06_{day} and d_latest" in lines
-    assert f"  skipped the image of v29_1_1: {_skipped()[0]}" in lines  # one line: what, why
+    assert f"  skipped the image of v29_1_1: {NO_EUPS_SOURCE}" in lines  # one line: what, why
+    assert sum("skipped the image" in line for line in lines) == 1
     assert "  29.1.1 (build b4) into fresh-stack/: 14 fetched, 0 built, 0 reused" in lines
     assert "    fetched  demo_distrib    g9a4a77d790+3be2ee26b0" in lines
     assert re.search(
