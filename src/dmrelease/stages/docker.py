@@ -323,13 +323,14 @@ def _holding(
     registry: Registry, repo: str, tags: ImageTags, digest: str
 ) -> tuple[tuple[str, ...], tuple[PlatformImage, ...]]:
     """What the registry has of the image ``digest`` under the base tag: the tags that hold
-    it (the base tag, its dated tags, this run's floating ones, then any other), and each
-    platform's image with the tag it was pushed under."""
+    it (the base tag, its dated tags, this run's floating ones; only those are asked, a
+    repository may have thousands), and each platform's image with the tag it was pushed
+    under."""
     present = registry.tags(repo)
-    holding = [tag for tag in present if registry.digest(repo, tag) == digest]
+    asked = [t for t in present if t.startswith(f"{tags.base}-") or t in tags.floating]
+    holding = [tag for tag in asked if registry.digest(repo, tag) == digest]
     dated = sorted(t for t in holding if t.startswith(f"{tags.base}-"))
     ordered = [tags.base, *dated, *(t for t in tags.floating if t in holding)]
-    ordered += [t for t in holding if t not in ordered]
     members = []
     for platform, member in _members(registry, repo, digest):
         if member == digest:  # one image: it was pushed under its (first) dated tag
