@@ -255,6 +255,13 @@ def test_the_base_tag_there_for_other_platforms_is_refused_naming_both_sets() ->
     assert same == PushPlan((), A)
 
 
+def test_a_per_platform_tag_with_another_identity_is_refused_once() -> None:
+    own = ImageTags("al9-w_2025_24_amd64", "al9-w_2025_24_amd64")
+    with pytest.raises(ImageConflict) as refused:
+        push_plan("r/x", own, "I", {own.base: (A, "J")})
+    assert [d.path for d in refused.value.diagnostics] == ["r/x:al9-w_2025_24_amd64"]
+
+
 def test_every_immutable_tag_with_another_identity_is_refused() -> None:
     with pytest.raises(ImageConflict) as refused:
         push_plan("r/x", TAGS, "I", {TAGS.base: (A, "J"), TAGS.dated: (B, None)})

@@ -289,7 +289,7 @@ def push_plan(
     ``held``: the platforms of the image under the base tag; when they are not the
     ``platforms`` asked the run is refused too (one more platform is other content)."""
     problems = []
-    for tag in tags.immutable:
+    for tag in dict.fromkeys(tags.immutable):  # a per-platform tag is both
         there = found.get(tag)
         if there is not None and there[1] != identity:
             digest, other = there
