@@ -219,6 +219,14 @@ def test_a_release_of_excluded_products_only_says_so_and_writes_nothing(tmp_path
         "dry_run": False, "journal": None, "would": None, "excluded": ["meta"],
     }  # fmt: skip
     done = dm_release(
+        "release", "validate", "v1.0.0.rc1", "--json", "--config", config, cwd=tmp_path,
+        EXCLUDE_FROM_BUILDS="meta",
+    )  # fmt: skip
+    assert _json(done) == {
+        "verb": "release validate", "ok": True, "error": None, "diagnostics": [],
+        "format": "dm-release-plan/1", "checksum": None, "plan": None, "excluded": ["meta"],
+    }  # fmt: skip
+    done = dm_release(
         "publish", "--config", config, "--tag", "v1_0_0_rc1", "--server-dir",
         tmp_path / "server", cwd=tmp_path, EXCLUDE_FROM_BUILDS="meta",
     )  # fmt: skip
@@ -226,6 +234,14 @@ def test_a_release_of_excluded_products_only_says_so_and_writes_nothing(tmp_path
     assert done.stderr == (
         "publish: every product asked is in EXCLUDE_FROM_BUILDS (meta): nothing to publish\n"
     )
+    done = dm_release(
+        "publish", "--config", config, "--server-dir", tmp_path / "server", "--json",
+        cwd=tmp_path, EXCLUDE_FROM_BUILDS="meta", RELEASE_GIT_TAG="1.0.0",
+    )  # fmt: skip
+    assert _json(done) == {
+        "verb": "publish", "ok": True, "error": None, "diagnostics": [],
+        "tag": "v1_0_0", "tags": [], "excluded": ["meta"],
+    }  # fmt: skip
     assert not (tmp_path / "server").exists() and not (tmp_path / "release-plan.json").exists()
     assert not (tmp_path / "work").exists() and not (tmp_path / "versiondb").exists()
     assert remote_refs(product) == before

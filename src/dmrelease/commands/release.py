@@ -255,7 +255,12 @@ def _nothing_left(args: argparse.Namespace, loaded: Loaded, dropped: tuple[str, 
     command exits 0 (a job's run of an excluded product is a success with nothing done)."""
     if not dropped or loaded.request.selected:
         return False
-    if wants_json(args):
+    if wants_json(args) and hasattr(args, "validate"):  # plan, validate: no plan
+        from dmrelease.core.plan import PLAN_FORMAT
+
+        emit(args, {"format": PLAN_FORMAT, "checksum": None, "plan": None,
+                    "excluded": list(dropped)})  # fmt: skip
+    elif wants_json(args):
         emit(args, {"dry_run": bool(getattr(args, "dry_run", False)), "journal": None,
                     "would": None, "excluded": list(dropped)})  # fmt: skip
     return True
