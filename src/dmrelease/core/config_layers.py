@@ -663,9 +663,7 @@ def build_options(
     if "refs" in asked:  # checked by the layer (config-value), so this cannot fail
         asked["refs"] = parse_ref_list(asked["refs"])
     request = RequestOptions(**asked)
-    settings: dict[str, Any] = {
-        n: v for n, v in builder.values.items() if n in setting_options()
-    }
+    settings: dict[str, Any] = {n: v for n, v in builder.values.items() if n in setting_options()}
     settings.update((name, _secret(environ or {}, name)) for name in SECRETS)
     config = Config(
         products=tuple(builder.products),
