@@ -484,6 +484,9 @@ try:
 except KeyboardInterrupt:
     print("interrupted", flush=True)
     sys.exit(130)
+except SystemExit as stop:  # SIGTERM, SIGHUP
+    print(f"exit {stop.code}", flush=True)
+    raise
 """
 
 
@@ -491,9 +494,17 @@ def _running(pattern: str) -> str:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
 
 
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "exit 143"),
+     (signal.SIGHUP, 129, "exit 129")],
+    ids=["ctrl-c", "sigterm", "sighup"],
+)  # fmt: skip
 def test_ctrl_c_stops_the_build_and_the_builder_with_it(
-    builder: Builder, base_image: str, tmp_path: Path
+    builder: Builder, base_image: str, tmp_path: Path, stop: int, code: int, said: str
 ) -> None:
+    """Ctrl-C, and a SIGTERM or hang-up (a killed job, a closed terminal: the tools run in
+    a session of their own, which neither reaches), stop buildah and its RUN step."""
     context = tmp_path / "context"
     context.mkdir()
     marker = f"dm-release-stopped-{tmp_path.name}"
@@ -517,13 +528,13 @@ def test_ctrl_c_stops_the_build_and_the_builder_with_it(
             if line.startswith(f"{marker} started"):
                 break
         assert _running(f"sleep {nap}") != ""  # the step's child is there to be stopped
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         rest, _ = process.communicate(timeout=120)
     finally:  # never leave the build running on (it holds the builder's storage)
         process.kill()
         process.wait()
-    assert process.returncode == 130, "".join(seen) + rest
-    assert rest.splitlines()[-1] == "interrupted"
+    assert process.returncode == code, "".join(seen) + rest
+    assert rest.splitlines()[-1] == said
     assert _running(f"echo {marker}") == ""  # the RUN step's shell is gone with buildah
     assert _running(f"{marker}-sleep") == ""  # and so is its child's shell
     assert _running(f"sleep {nap}") == ""  # and the child itself

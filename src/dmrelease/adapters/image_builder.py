@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -202,9 +203,35 @@ def _tail(text: str, lines: int = 20) -> str:
     return "".join(text.splitlines(keepends=True)[-lines:]).rstrip()
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _stopped_by_hangup_or_term() -> Iterator[None]:
+    """SIGTERM and SIGHUP end this process through its exceptions (exit 128 + the signal)
+    while a tool runs, so that the tool's session is stopped too: in a session of its own,
+    no hang-up or group signal reaches it. A handler already set is left as it is."""
+    kept: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                kept[signum] = signal.signal(signum, _stop)
+    try:
+        yield
+    finally:
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
 def stream_command(argv: list[str], log: TextIO, cwd: Path | None = None) -> tuple[int, str]:
     """Run argv, copying its output (stdout and stderr) to log line by line as it comes;
     returns (exit code, the whole output)."""
+    with _stopped_by_hangup_or_term():
+        return _stream(argv, log, cwd)
+
+
+def _stream(argv: list[str], log: TextIO, cwd: Path | None) -> tuple[int, str]:
     try:
         # a session of its own: a RUN step's processes keep its id even where buildah's
         # chroot gives them another process group, so they can all be found and stopped
