@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from dmrelease.adapters.config import load_options
+    from dmrelease.commands.exclusions import excluded_products
     from dmrelease.core.distrib import floating_tags
-    from dmrelease.core.exclusions import exclude
     from dmrelease.core.requests import DockerRequest, JoinRequest
     from dmrelease.stages.docker import docker, join
 
@@ -112,10 +112,15 @@ def run(args: argparse.Namespace) -> int:
         floating = args.also_tag
         if floating is None:  # O_LATEST=false: a final leaves o_latest where it is
             floating = floating_tags(tag, o_latest=config.o_latest)
-        configured = [product.name for product in config.products]
-        excluded = exclude(asked.selected, configured, config.exclude_from_tarballs)
-        if note := excluded.note("docker", "EXCLUDE_FROM_TARBALLS", "install"):
-            print(note, file=sys.stderr)  # not on the binary server: the tarball job left them
+        # not on the binary server: the tarball job left them out
+        excluded = excluded_products(
+            "docker",
+            asked.selected,
+            config,
+            config.exclude_from_tarballs,
+            "EXCLUDE_FROM_TARBALLS",
+            "install",
+        )
         if excluded.nothing_left:
             if args.json:
                 emit(args, {"tag": tag, "tags": [], "excluded": list(excluded.dropped)})

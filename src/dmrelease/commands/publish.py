@@ -72,17 +72,22 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
-    from dmrelease.core.exclusions import exclude
+    from dmrelease.commands.exclusions import excluded_products
     from dmrelease.core.requests import PublishRequest
     from dmrelease.stages.publish import check_request, default_source, publish
 
     loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
     asked = loaded.request
     tag, floating = requested_tags("publish", args, loaded)
-    configured = [product.name for product in loaded.config.products]
-    excluded = exclude(asked.selected, configured, loaded.config.exclude_from_builds)
-    if note := excluded.note("publish", "EXCLUDE_FROM_BUILDS", "publish"):
-        print(note, file=sys.stderr)  # the release left them out: not built, nothing to publish
+    # the release left them out: not built, nothing to publish
+    excluded = excluded_products(
+        "publish",
+        asked.selected,
+        loaded.config,
+        loaded.config.exclude_from_builds,
+        "EXCLUDE_FROM_BUILDS",
+        "publish",
+    )
     if excluded.nothing_left:
         if args.json:
             emit(args, {"tag": tag, "tags": [], "excluded": list(excluded.dropped)})

@@ -41,16 +41,20 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
-    from dmrelease.core.exclusions import exclude
+    from dmrelease.commands.exclusions import excluded_products
     from dmrelease.stages.rebuild import rebuild
 
     loaded = load_options(args.config, flag_values(args, FLAGS))
     request = loaded.request.build_request(dry_run=args.dry_run)
     config = loaded.config
-    configured = [product.name for product in config.products]
-    excluded = exclude(request.products, configured, config.exclude_from_builds)
-    if note := excluded.note("rebuild", "EXCLUDE_FROM_BUILDS", "build"):
-        print(note, file=sys.stderr)
+    excluded = excluded_products(
+        "rebuild",
+        request.products,
+        config,
+        config.exclude_from_builds,
+        "EXCLUDE_FROM_BUILDS",
+        "build",
+    )
     if excluded.nothing_left:  # the job asked for nothing else: a success with no build
         if args.json:
             emit(args, {"prepare": None, "build": None, "excluded": list(excluded.dropped)})

@@ -236,13 +236,18 @@ def _not_excluded(args: argparse.Namespace, loaded: Loaded) -> tuple[Loaded, tup
     empty selection, and ``_nothing_left`` is true: there is nothing to do."""
     import dataclasses
 
-    from dmrelease.core.exclusions import exclude
+    from dmrelease.commands.exclusions import excluded_products
 
     config = loaded.config
     asked = (args.product,) if args.product else loaded.request.selected
-    excluded = exclude(asked, [p.name for p in config.products], config.exclude_from_builds)
-    if note := excluded.note(f"release {args.release_command}", "EXCLUDE_FROM_BUILDS", "build"):
-        print(note, file=sys.stderr)
+    excluded = excluded_products(
+        f"release {args.release_command}",
+        asked,
+        config,
+        config.exclude_from_builds,
+        "EXCLUDE_FROM_BUILDS",
+        "build",
+    )
     if not excluded.dropped:
         return loaded, ()
     args.product = None  # the product asked, when kept, is the selection's only one

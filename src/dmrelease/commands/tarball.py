@@ -79,17 +79,21 @@ def register(verbs: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dmrelease.adapters.config import load_options
-    from dmrelease.core.exclusions import exclude
+    from dmrelease.commands.exclusions import excluded_products
     from dmrelease.core.requests import TarballRequest
     from dmrelease.stages.tarball import check_request, tarball
 
     loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
     asked, config = loaded.request, loaded.config
     tag, floating = requested_tags("tarball", args, loaded)
-    configured = [product.name for product in config.products]
-    excluded = exclude(asked.selected, configured, config.exclude_from_tarballs)
-    if note := excluded.note("tarball", "EXCLUDE_FROM_TARBALLS", "pack"):
-        print(note, file=sys.stderr)
+    excluded = excluded_products(
+        "tarball",
+        asked.selected,
+        config,
+        config.exclude_from_tarballs,
+        "EXCLUDE_FROM_TARBALLS",
+        "pack",
+    )
     if excluded.nothing_left:  # the job asked for nothing else: a success with no tarball
         if args.json:
             emit(args, {"tag": tag, "tags": [], "packed": [], "excluded": list(excluded.dropped)})
