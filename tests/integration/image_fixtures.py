@@ -51,6 +51,7 @@ from dmrelease.adapters.image_builder import (
     BuilderMissing,
     RegistryCredentials,
     find_builder,
+    stop_process,
 )
 from dmrelease.adapters.registry import Registry
 from dmrelease.core.config import Secret
@@ -179,12 +180,7 @@ def serve_registry(data: Path, auth: Mapping[str, object], *, tls: bool = False)
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, 10)
         log.close()
 
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from dmrelease.core.config import Secret
 from dmrelease.core.errors import DmReleaseError, UsageError
@@ -50,6 +50,7 @@ __all__ = [
     "builder_available",
     "find_builder",
     "split_destination",
+    "stop_process",
     "stream_command",
 ]
 
@@ -250,15 +251,21 @@ def _stream(argv: list[str], log: TextIO, cwd: Path | None) -> tuple[int, str]:
                 log.write(line)
                 log.flush()
     except BaseException:  # Ctrl-C, a log that cannot be written: the tool stops too
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 30)
         _kill_session(process.pid)
         raise
     return process.wait(), "".join(seen)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """SIGTERM ``process`` and wait for it; SIGKILL it when it has not ended within
+    ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _session_members(session: int) -> list[int]:

@@ -126,6 +126,8 @@ def local_registry(program: str, where: Path) -> Iterator[str]:
     """``docker-registry`` serving plain HTTP on a free port of 127.0.0.1, its
     configuration, data and log under ``where``, stopped when the block ends; yields its
     ``HOST:PORT``. UsageError (exit 2) when it does not answer."""
+    from dmrelease.adapters.image_builder import stop_process
+
     port = _free_port()
     config = where / "config.yml"
     write_atomically(config, REGISTRY_CONFIG.format(data=where / "data", port=port))
@@ -144,12 +146,7 @@ def local_registry(program: str, where: Path) -> Iterator[str]:
                 time.sleep(0.1)
             yield host
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, 10)
 
 
 def skipped_row(tour: Tour, choice: ImageChoice, eups_tag: str, build: str) -> Row:
