@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
+from dmrelease.adapters.local_http import serve_directory
 from dmrelease.core.config import Config
 from dmrelease.core.distrib import read_tag_list
 from dmrelease.core.requests import BuildRequest, RefList
@@ -98,28 +95,12 @@ def show_servers(tour: Tour, config: Config) -> None:
         tour.detail(*(f"    {line}" for line in final.read_text(encoding="utf-8").splitlines()))
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    """Files of one directory, GET and HEAD, without a line per request on stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextlib.contextmanager
 def serving(directory: Path) -> Iterator[str]:
     """Serve ``directory`` over HTTP on a free port of 127.0.0.1 until the block ends;
-    yields its URL."""
-    handler = functools.partial(_Quiet, directory=str(directory))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, name="demo-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    yields its URL (with the trailing slash the demo's binary server URLs carry)."""
+    with serve_directory(directory) as url:
+        yield f"{url}/"
 
 
 def fresh_stack(tour: Tour, config: Config, release: str, step: str) -> Built:
