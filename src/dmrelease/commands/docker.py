@@ -113,14 +113,9 @@ def run(args: argparse.Namespace) -> int:
         if floating is None:  # O_LATEST=false: a final leaves o_latest where it is
             floating = floating_tags(tag, o_latest=config.o_latest)
         # not on the binary server: the tarball job left them out
-        excluded = excluded_products(
-            "docker",
-            asked.selected,
-            config,
-            config.exclude_from_tarballs,
-            "EXCLUDE_FROM_TARBALLS",
-            "install",
-        )
+        excluded = excluded_products("docker", asked.selected, config,
+                                     config.exclude_from_tarballs, "EXCLUDE_FROM_TARBALLS",
+                                     "install")  # fmt: skip
         if excluded.nothing_left:
             if args.json:
                 emit(args, {"tag": tag, "tags": [], "excluded": list(excluded.dropped)})

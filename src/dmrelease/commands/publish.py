@@ -80,14 +80,9 @@ def run(args: argparse.Namespace) -> int:
     asked = loaded.request
     tag, floating = requested_tags("publish", args, loaded)
     # the release left them out: not built, nothing to publish
-    excluded = excluded_products(
-        "publish",
-        asked.selected,
-        loaded.config,
-        loaded.config.exclude_from_builds,
-        "EXCLUDE_FROM_BUILDS",
-        "publish",
-    )
+    excluded = excluded_products("publish", asked.selected, loaded.config,
+                                 loaded.config.exclude_from_builds, "EXCLUDE_FROM_BUILDS",
+                                 "publish")  # fmt: skip
     if excluded.nothing_left:
         if args.json:
             emit(args, {"tag": tag, "tags": [], "excluded": list(excluded.dropped)})

@@ -47,14 +47,9 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_options(args.config, flag_values(args, FLAGS))
     request = loaded.request.build_request(dry_run=args.dry_run)
     config = loaded.config
-    excluded = excluded_products(
-        "rebuild",
-        request.products,
-        config,
-        config.exclude_from_builds,
-        "EXCLUDE_FROM_BUILDS",
-        "build",
-    )
+    excluded = excluded_products("rebuild", request.products, config,
+                                 config.exclude_from_builds, "EXCLUDE_FROM_BUILDS",
+                                 "build")  # fmt: skip
     if excluded.nothing_left:  # the job asked for nothing else: a success with no build
         if args.json:
             emit(args, {"prepare": None, "build": None, "excluded": list(excluded.dropped)})

@@ -240,14 +240,9 @@ def _not_excluded(args: argparse.Namespace, loaded: Loaded) -> tuple[Loaded, tup
 
     config = loaded.config
     asked = (args.product,) if args.product else loaded.request.selected
-    excluded = excluded_products(
-        f"release {args.release_command}",
-        asked,
-        config,
-        config.exclude_from_builds,
-        "EXCLUDE_FROM_BUILDS",
-        "build",
-    )
+    excluded = excluded_products(f"release {args.release_command}", asked, config,
+                                 config.exclude_from_builds, "EXCLUDE_FROM_BUILDS",
+                                 "build")  # fmt: skip
     if not excluded.dropped:
         return loaded, ()
     args.product = None  # the product asked, when kept, is the selection's only one

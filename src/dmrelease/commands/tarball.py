@@ -86,14 +86,9 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_options(args.config, {**flag_values(args, FLAGS), "eups_tag": args.eups_tag})
     asked, config = loaded.request, loaded.config
     tag, floating = requested_tags("tarball", args, loaded)
-    excluded = excluded_products(
-        "tarball",
-        asked.selected,
-        config,
-        config.exclude_from_tarballs,
-        "EXCLUDE_FROM_TARBALLS",
-        "pack",
-    )
+    excluded = excluded_products("tarball", asked.selected, config,
+                                 config.exclude_from_tarballs, "EXCLUDE_FROM_TARBALLS",
+                                 "pack")  # fmt: skip
     if excluded.nothing_left:  # the job asked for nothing else: a success with no tarball
         if args.json:
             emit(args, {"tag": tag, "tags": [], "packed": [], "excluded": list(excluded.dropped)})
