@@ -305,10 +305,27 @@ def _quick(argv: list[str]) -> subprocess.CompletedProcess[str]:
         ) from None
 
 
-def _build_failed(tool: str, context: Path, image: str, code: int, output: str) -> BuildFailed:
-    return BuildFailed(
-        f"{context}: {tool} build of {image} exited {code}; its last lines:\n{_tail(output)}"
-    )
+def _built(tool: str, context: Path, image: str, code: int, output: str, iidfile: Path) -> str:
+    """The id of the image a build wrote in ``iidfile``, or BuildFailed with the tool's
+    last lines when it failed or wrote none."""
+    if code != 0 or not iidfile.is_file():
+        raise BuildFailed(
+            f"{context}: {tool} build of {image} exited {code}; its last lines:\n{_tail(output)}"
+        )
+    return iidfile.read_text().strip()
+
+
+def _pairs(option: str, values: Mapping[str, str]) -> list[str]:
+    """``option KEY=VALUE`` for each item, in order (--build-arg, --label)."""
+    return [word for key, value in values.items() for word in (option, f"{key}={value}")]
+
+
+def _inspected(argv: list[str], image: str) -> Any:
+    """The JSON a tool's inspect of a local image prints, or UsageError when there is none."""
+    done = _quick(argv)
+    if done.returncode != 0:
+        raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
+    return json.loads(done.stdout)
 
 
 class Buildah(Builder):
@@ -343,15 +360,10 @@ class Buildah(Builder):
             )  # fmt: skip
             if timestamp is not None:
                 argv += ["--timestamp", str(timestamp)]
-            for key, value in build_args.items():
-                argv += ["--build-arg", f"{key}={value}"]
-            for key, value in labels.items():
-                argv += ["--label", f"{key}={value}"]
+            argv += [*_pairs("--build-arg", build_args), *_pairs("--label", labels)]
             before = self._local_id(image)
             code, output = stream_command([*argv, str(context)], log)
-            if code != 0 or not iidfile.is_file():
-                raise _build_failed("buildah", context, image, code, output)
-            built = iidfile.read_text().strip()
+            built = _built("buildah", context, image, code, output, iidfile)
             self._drop_replaced(before, built)
             return built
 
@@ -449,17 +461,12 @@ class Buildah(Builder):
             _quick(self._argv("rmi", image))
 
     def labels(self, image: str) -> dict[str, str]:
-        done = _quick(self._argv("inspect", "--type", "image", image))
-        if done.returncode != 0:
-            raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
-        labels = json.loads(done.stdout)["OCIv1"]["config"].get("Labels")
-        return dict(labels or {})
+        found = _inspected(self._argv("inspect", "--type", "image", image), image)
+        return dict(found["OCIv1"]["config"].get("Labels") or {})
 
     def image_id(self, image: str) -> str:
-        done = _quick(self._argv("inspect", "--type", "image", image))
-        if done.returncode != 0:
-            raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
-        found = str(json.loads(done.stdout)["FromImageID"])
+        argv = self._argv("inspect", "--type", "image", image)
+        found = str(_inspected(argv, image)["FromImageID"])
         return found if found.startswith("sha256:") else f"sha256:{found}"
 
 
@@ -510,15 +517,10 @@ class Docker(Builder):
             arguments = dict(build_args)
             if timestamp is not None:
                 arguments.setdefault("SOURCE_DATE_EPOCH", str(timestamp))
-            for key, value in arguments.items():
-                argv += ["--build-arg", f"{key}={value}"]
-            for key, value in labels.items():
-                argv += ["--label", f"{key}={value}"]
+            argv += [*_pairs("--build-arg", arguments), *_pairs("--label", labels)]
             before = self._inspect(image)
             code, output = stream_command([*argv, str(context)], log)
-            if code != 0 or not iidfile.is_file():
-                raise _build_failed("docker", context, image, code, output)
-            built = iidfile.read_text().strip()
+            built = _built("docker", context, image, code, output, iidfile)
             # the image the name was taken from goes once it has no name left, as buildah's
             replaced = None if before is None else self._inspect(str(before["Id"]))
             if replaced is not None and replaced["Id"] != built and not replaced.get("RepoTags"):
@@ -588,17 +590,11 @@ class Docker(Builder):
             _quick([self.executable, "image", "rm", image])
 
     def labels(self, image: str) -> dict[str, str]:
-        done = _quick([self.executable, "image", "inspect", image])
-        if done.returncode != 0:
-            raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
-        (found,) = json.loads(done.stdout)
+        (found,) = _inspected([self.executable, "image", "inspect", image], image)
         return dict(found.get("Config", {}).get("Labels") or {})
 
     def image_id(self, image: str) -> str:
-        done = _quick([self.executable, "image", "inspect", image])
-        if done.returncode != 0:
-            raise UsageError(f"{image}: no such local image ({_tail(done.stderr, 3)})")
-        (found,) = json.loads(done.stdout)
+        (found,) = _inspected([self.executable, "image", "inspect", image], image)
         return str(found["Id"])
 
 
