@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -269,24 +270,40 @@ def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
 
 
 def _session_members(session: int) -> list[int]:
-    """The processes whose session id is ``session`` (Linux /proc; [] elsewhere)."""
+    """The live processes whose session id is ``session`` (Linux /proc; [] elsewhere):
+    zombies, already dead and waiting for their reaper, are not counted."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:  # gone meanwhile
             continue
-        if len(fields) > 3 and fields[3] == str(session):
+        if len(fields) > 3 and fields[3] == str(session) and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
 
 
+#: rounds of _kill_session, SESSION_PAUSE seconds apart, and how many in a row must find
+#: the session empty before it is taken as ended
+SESSION_ROUNDS, SESSION_PAUSE, SESSION_QUIET = 100, 0.1, 3
+
+
 def _kill_session(session: int) -> None:
     """SIGKILL what the stopped tool left running in its session (a RUN step whose parent
-    buildah was stopped runs on, reparented, otherwise)."""
-    for pid in _session_members(session):
-        with suppress(OSError):  # gone meanwhile
-            os.kill(pid, signal.SIGKILL)
+    buildah was stopped runs on, reparented, otherwise), round after round until the
+    session stays empty: a process that forks between one listing and its kill (a RUN
+    step's shell starting its command, buildah's chroot runtime starting the step) leaves
+    a child the next round finds."""
+    quiet = 0
+    for _ in range(SESSION_ROUNDS):
+        members = _session_members(session)
+        for pid in members:
+            with suppress(OSError):  # gone meanwhile
+                os.kill(pid, signal.SIGKILL)
+        quiet = 0 if members else quiet + 1
+        if quiet >= SESSION_QUIET:
+            return
+        time.sleep(SESSION_PAUSE)
 
 
 def _quick(argv: list[str]) -> subprocess.CompletedProcess[str]:
