@@ -39,7 +39,7 @@ from dmrelease.core.config import (
     setting_options,
 )
 from dmrelease.core.errors import CheckFailed, Diagnostic
-from dmrelease.core.images import (
+from dmrelease.core.image_settings import (
     base_image_problem,
     builder_problem,
     platform_problem,
