@@ -476,8 +476,12 @@ import sys
 from pathlib import Path
 from dmrelease.adapters.image_builder import find_builder
 # started from a shell's background job, SIGINT is ignored and Python then installs no
-# handler: Ctrl-C must still be KeyboardInterrupt here, whatever started the test
+# handler: Ctrl-C must still be KeyboardInterrupt here, whatever started the test; under
+# nohup SIGHUP is ignored, and the builder rightly leaves a signal's set handling alone,
+# so the hang-up and SIGTERM are given back their default (a tool started in a terminal)
 signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 try:
     find_builder().build(Path(sys.argv[1]), image=sys.argv[2], platform="linux/amd64",
                          build_args={}, labels={}, timestamp=None, log=sys.stdout)
