@@ -32,6 +32,7 @@ __all__ = [
     "DockerRequest",
     "JoinRequest",
     "NightlyRequest",
+    "NotesRequest",
     "PublishRequest",
     "RefList",
     "ReleaseRequest",
@@ -225,3 +226,25 @@ class JoinRequest:
     results: tuple[Path, ...]
     output: Path | None = None
     dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class NotesRequest:
+    """The release notes of ``product`` (None: the only configured one) between two
+    releases or builds: ``since`` and ``until`` name a release (``29.0.0``,
+    ``v29.1.0.rc2``: its annotated tag's build) or a build id (``b1234``); ``since`` None:
+    the previous final release of the product, else its first build. ``since_manifest`` and
+    ``until_manifest`` (both or neither) give the two manifests as files instead.
+    ``narrative`` and ``overrides`` are human-written files; ``release_issue`` adds its
+    blockers; ``jira`` False: Jira is not asked even when configured."""
+
+    product: str | None
+    since: str | None
+    until: str
+    since_manifest: Path | None = None
+    until_manifest: Path | None = None
+    narrative: Path | None = None
+    overrides: Path | None = None
+    release_issue: str | None = None
+    jira: bool = True
+    template: Path | None = None
