@@ -204,7 +204,11 @@ def run_init(args: argparse.Namespace) -> int:
 
 _UNSET = {"TEXT": '"<text>"', "PATH": '"<path>"'}
 #: the placeholder of a setting whose value is checked against a grammar: an example of it
-_EXAMPLES = {"docker_registry": '"registry.example.org"', "docker_base_image": '"newinstall"'}
+_EXAMPLES = {
+    "docker_registry": '"registry.example.org"',
+    "docker_base_image": '"newinstall"',
+    "release_issue": '"DM-12345"',
+}
 
 
 def _defaults() -> dict[str, Any]:

@@ -180,6 +180,7 @@ SECRET_HELP = {
     "binary_token": "the token sent to the binary server (servers.binary)",
     "registry_password": "the password or token of docker.user at the registry (docker.registry)",
     "jenkins_token": "the Jenkins API token of jenkins.user (JENKINS_USER_ID)",
+    "jira_token": "the Jira personal access token dm-release sends to jira.url (Bearer)",
 }
 K = Kind
 
@@ -365,6 +366,34 @@ class Config:
         "Retry-After, when the job shows nothing queued)",
         key="jenkins.retries", env=("DM_RELEASE_JENKINS_RETRIES",),
     )  # fmt: skip
+    jira_url: str | None = _option(
+        None, K.TEXT, "URL of the Jira (Data Center, REST v2) holding the release issue and "
+        "the tickets of a release (its personal access token is the secret "
+        "DM_RELEASE_JIRA_TOKEN; unset: no Jira is read or written)",
+        key="jira.url", env=("DM_RELEASE_JIRA_URL",),
+    )  # fmt: skip
+    jira_project: str = _option(
+        "DM", K.TEXT, "the Jira project whose versions are a release's Fix Version",
+        key="jira.project", env=("DM_RELEASE_JIRA_PROJECT",),
+    )  # fmt: skip
+    jira_jobs: int = _option(
+        4, K.INT, "requests to Jira in flight at once",
+        key="jira.jobs", env=("DM_RELEASE_JIRA_JOBS",),
+    )  # fmt: skip
+    jira_timeout: int = _option(
+        30, K.INT, "seconds before one request to Jira is abandoned",
+        key="jira.timeout", env=("DM_RELEASE_JIRA_TIMEOUT",),
+    )  # fmt: skip
+    jira_retries: int = _option(
+        5, K.INT, "times a request Jira answers 429 or 503 (busy) is sent again, after its "
+        "Retry-After or a back-off of 1, 2, 4 ... 60 seconds",
+        key="jira.retries", env=("DM_RELEASE_JIRA_RETRIES",),
+    )  # fmt: skip
+    jira_rfc_approved: tuple[str, ...] = _option(
+        ("Adopted", "Implemented"), K.LIST, "the statuses of an RFC issue that count as "
+        "approved (a patch release needs its RFC approved)",
+        key="jira.rfc_approved", env=("DM_RELEASE_JIRA_RFC_APPROVED",),
+    )  # fmt: skip
     exclude_from_builds: tuple[str, ...] = _option(
         (), K.LIST, "products never built: taken out of the products a rebuild, a release "
         "session (its plan, tags and build) or a publish is asked for (a run left with none "
@@ -384,6 +413,7 @@ class Config:
     binary_token: Secret | None = field(default=None, repr=False)
     registry_password: Secret | None = field(default=None, repr=False)
     jenkins_token: Secret | None = field(default=None, repr=False)
+    jira_token: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 
     @property
@@ -447,6 +477,12 @@ class RequestOptions:
         None, K.TEXT, "how a published source package gets its source: git (cloned at "
         "install) or package (embedded; the default for a final release)",
         env=("EUPSPKG_SOURCE",), flag="--source", metavar="git|package",
+    )  # fmt: skip
+    release_issue: str | None = _option(
+        None, K.TEXT, "the Jira issue of the release (DM-N): the issues blocking it are the "
+        "release's blockers",
+        key="jira.release_issue", env=("RELEASE_ISSUE",), flag="--release-issue",
+        metavar="KEY",
     )  # fmt: skip
 
     def build_request(self, *, dry_run: bool = False) -> BuildRequest:

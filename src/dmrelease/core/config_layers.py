@@ -125,6 +125,9 @@ _NUMBER_LIMITS = {
     "jenkins_timeout": MAX_TIMEOUT,
     "jenkins_poll_ms": 1000 * MAX_TIMEOUT,
     "jenkins_retries": 1000,
+    "jira_jobs": MAX_JOBS,
+    "jira_timeout": MAX_TIMEOUT,
+    "jira_retries": 1000,
 }
 
 
@@ -154,6 +157,19 @@ def _jenkins_url_problem(url: str) -> str | None:
     if "@" in url.partition("://")[2].split("/", 1)[0]:
         return "a URL with credentials: set JENKINS_USER_ID and JENKINS_API_TOKEN instead"
     return None
+
+
+def _jira_url_problem(url: str) -> str | None:
+    """Jira is signed in to with the token of the environment, never of the URL."""
+    if "@" in url.partition("://")[2].split("/", 1)[0]:
+        return "a URL with credentials: set DM_RELEASE_JIRA_TOKEN instead"
+    return None
+
+
+def _issue_key_problem(key: str) -> str | None:
+    from dmrelease.core.jira import is_issue_key  # only when one is given
+
+    return None if is_issue_key(key) else "not a Jira issue key (PROJECT-N, as DM-123)"
 
 
 def _refs_problem(refs: tuple[str, ...]) -> str | None:
@@ -192,6 +208,11 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "jenkins_timeout": _timeout_problem,
     "jenkins_poll_ms": _positive_problem,
     "jenkins_retries": _retries_problem,
+    "jira_url": _jira_url_problem,
+    "jira_jobs": _positive_problem,
+    "jira_timeout": _timeout_problem,
+    "jira_retries": _retries_problem,
+    "release_issue": _issue_key_problem,
     "build_id": _build_id_problem,
     "eupspkg_source": _eupspkg_source_problem,
     # [docker]: each reaches a Dockerfile, a registry URL or the builder's arguments
@@ -204,7 +225,9 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
 }
 
 #: options whose rejected value is not repeated in the message: it may hold a credential
-_UNECHOED = frozenset({"binary_server", "source_server", "jenkins_url", "docker_registry"})
+_UNECHOED = frozenset(
+    {"binary_server", "source_server", "jenkins_url", "jira_url", "docker_registry"}
+)
 
 
 @dataclass(frozen=True)

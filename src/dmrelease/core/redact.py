@@ -34,6 +34,7 @@ SECRETS: dict[str, str] = {
     "binary_token": "DM_RELEASE_BINARY_TOKEN",
     "registry_password": "DM_RELEASE_REGISTRY_PASSWORD",
     "jenkins_token": "JENKINS_API_TOKEN",
+    "jira_token": "DM_RELEASE_JIRA_TOKEN",
 }
 
 #: environment variables whose values are credentials: dm-release's secrets, those git
