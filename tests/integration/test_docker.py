@@ -478,6 +478,39 @@ def test_a_binary_server_that_needs_a_token_is_refused_before_anything_exit_2(
     )
 
 
+def test_the_tag_list_comes_through_the_binary_fetch_missing_unreachable_or_too_big(
+    tmp_path: Path, serve_tree: Callable[..., Any]
+) -> None:
+    """servers.binary's tag list is fetched as the binary fetch fetches: a missing list is
+    the release's problem (exit 1, image-tag-list), no answer the environment's (exit 2),
+    and the download limit holds (a list over servers.download_max_bytes is refused)."""
+    server = tmp_path / "served"
+    server.mkdir()
+    served = serve_tree(server)
+    done = _dry_run(tmp_path, DM_RELEASE_BINARY_SERVER=served.url)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"{served.url}/{TAG}.list:1: image-tag-list: the binary server has no tag list "
+        f"{TAG}.list\n"
+    )
+    done = _dry_run(tmp_path, DM_RELEASE_BINARY_SERVER="http://127.0.0.1:9/")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"dm-release: error: http://127.0.0.1:9/{TAG}.list: the binary server cannot be "
+        "reached\n"
+    )
+    (server / f"{TAG}.list").write_text("EUPS distribution w_2025_24 version list.\n" * 8)
+    done = _dry_run(
+        tmp_path, DM_RELEASE_BINARY_SERVER=served.url, DM_RELEASE_DOWNLOAD_MAX_BYTES="100"
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"dm-release: error: the image of {TAG}: {TAG}.list announces 336 bytes, over the "
+        "download limit of 100 bytes (servers.download_max_bytes, "
+        "DM_RELEASE_DOWNLOAD_MAX_BYTES)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("registry", "verify"),
     [("http://127.0.0.1:5000", False), ("127.0.0.1:5000", True), ("https://r.example", True)],

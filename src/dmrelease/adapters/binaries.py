@@ -53,10 +53,22 @@ UNPACK_MAX_BYTES = 16 << 30
 
 class BinaryServerError(DmReleaseError):
     """The server answered something else than found / not found, or a tarball is bad;
-    the message is redacted (a server URL may hold a token)."""
+    the message is redacted (a server URL may hold a token). ``status``: the HTTP status
+    the server answered, when that is the error; ``unreachable``: no answer at all (no
+    connection, or none in time), so that callers judge the error by what happened, not
+    by its words."""
 
-    def __init__(self, message: str, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        secrets: tuple[str, ...] = (),
+        *,
+        status: int | None = None,
+        unreachable: bool = False,
+    ) -> None:
         super().__init__(redact(message, secrets))
+        self.status = status
+        self.unreachable = unreachable
 
 
 def http_session(token: Secret | None = None, retries: int = 3) -> requests.Session:
@@ -87,11 +99,14 @@ class BinaryServer:
     deadline: float = DEADLINE
     unpack_max_bytes: int = UNPACK_MAX_BYTES
 
-    def fail(self, message: str) -> BinaryServerError:
+    def fail(
+        self, message: str, *, status: int | None = None, unreachable: bool = False
+    ) -> BinaryServerError:
         """The error, redacted of the URL's credential and of the session's token."""
         auth = self.session.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if isinstance(auth, str) and auth else ""
-        return BinaryServerError(message, (*url_secrets(self.base_url), *filter(None, [token])))
+        secrets = (*url_secrets(self.base_url), *filter(None, [token]))
+        return BinaryServerError(message, secrets, status=status, unreachable=unreachable)
 
     def tarball(self, product: str, version: str) -> str:
         return tarball_name(product, version, self.flavor)
@@ -150,7 +165,10 @@ class BinaryServer:
             )
             with answer:
                 if answer.status_code != 200:
-                    raise self.fail(f"{product}: GET {url}: HTTP {answer.status_code}")
+                    raise self.fail(
+                        f"{product}: GET {url}: HTTP {answer.status_code}",
+                        status=answer.status_code,
+                    )
                 announced = answer.headers.get("Content-Length", "")
                 if announced.isdigit() and int(announced) > self.max_bytes:
                     raise self._too_big(product, name, f"announces {announced} bytes")
@@ -161,7 +179,10 @@ class BinaryServer:
         except (requests.RequestException, urllib3.exceptions.HTTPError, TimeoutError) as exc:
             if time.monotonic() >= ends:
                 raise self._too_slow(product, name) from None
-            raise self.fail(f"{product}: download failed: {url}: {exc}") from None
+            unreachable = isinstance(exc, (requests.ConnectionError, requests.Timeout))
+            raise self.fail(
+                f"{product}: download failed: {url}: {exc}", unreachable=unreachable
+            ) from None
 
     def _wait(self, ends: float) -> float:
         """How long one connect or read may wait: the timeout, within the deadline."""

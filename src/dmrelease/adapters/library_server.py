@@ -9,7 +9,6 @@ and token, the download size and time limits, every message redacted); its
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = [
     "LibraryServerUnreachable",
     "LibraryUnavailable",
+    "binary_server_at",
+    "fetch_tag_list",
     "library_server",
     "resolve_libraries",
     "server_url",
@@ -61,43 +62,55 @@ def server_url(config: Config, library: LibraryConfig) -> str:
 def library_server(config: Config, library: LibraryConfig) -> BinaryServer:
     """The binary server ``library`` is installed from, with the binary fetch's session,
     token and limits."""
+    return binary_server_at(config, server_url(config, library))
+
+
+def binary_server_at(config: Config, url: str) -> BinaryServer:
+    """The binary server at ``url`` with the binary fetch's session, token and limits."""
     from dmrelease.adapters.binaries import BinaryServer, http_session
 
     return BinaryServer(
-        server_url(config, library), config.flavor, http_session(config.binary_token),
+        url, config.flavor, http_session(config.binary_token),
         max_bytes=config.download_max_bytes, deadline=float(config.download_deadline),
         unpack_max_bytes=config.unpack_max_bytes,
     )  # fmt: skip
 
 
-def _tag_list_text(server: BinaryServer, library: LibraryConfig) -> tuple[str, str]:
-    """The tag list's text and its URL (redacted) for messages."""
-    from dmrelease.adapters.binaries import BinaryServerError
-
-    name = f"{library.tag}.list"
+def fetch_tag_list(server: BinaryServer, tag: str, *, what: str) -> tuple[str, str]:
+    """The text of ``<tag>.list`` on ``server`` and its URL (redacted, for messages),
+    fetched like a tarball (the session, token and deadline of the binary fetch) but
+    capped at :data:`TAG_LIST_MAX_BYTES`; ``what`` begins each message. BinaryServerError
+    (its ``status``, ``unreachable``) when it cannot be fetched: the caller says what
+    that means for it."""
+    name = f"{tag}.list"
     where = redact(f"{server.base_url.rstrip('/')}/{name}")
     limited = server if server.max_bytes <= TAG_LIST_MAX_BYTES else _capped(server)
     work = Path(tempfile.mkdtemp(prefix=".dm-release-tag-list-"))
     try:
         target = work / name
-        try:
-            limited.download(name, target, what=f"library {library.name}")
-        except BinaryServerError as exc:
-            raise _unavailable(exc, library, where) from None
+        limited.download(name, target, what=what)
         return decode_text(target.read_bytes(), where), where
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _tag_list_text(server: BinaryServer, library: LibraryConfig) -> tuple[str, str]:
+    """The library's tag list's text and its URL (redacted) for messages."""
+    from dmrelease.adapters.binaries import BinaryServerError
+
+    try:
+        return fetch_tag_list(server, library.tag, what=f"library {library.name}")
+    except BinaryServerError as exc:
+        where = redact(f"{server.base_url.rstrip('/')}/{library.tag}.list")
+        raise _unavailable(exc, library, where) from None
+
+
 def _unavailable(exc: BinaryServerError, library: LibraryConfig, where: str) -> DmReleaseError:
     """Why the tag list could not be fetched: no answer (exit 2, the URL alone), not there
     (404: is the library released at that tag?), or another answer or a bad download."""
-    import requests
-
-    cause = exc.__context__  # the library's error the binary fetch reported
-    if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
+    if exc.unreachable:
         return LibraryServerUnreachable(f"library {library.name}: cannot reach {where}")
-    if re.search(r": HTTP (404|410)$", str(exc)):
+    if exc.status in (404, 410):
         return LibraryUnavailable(
             f"{exc}\n  the tag list of {library.tag} on the binary server names the "
             f"library's build: is {library.name} released at {library.tag} there?"

@@ -44,6 +44,7 @@ from dmrelease.core.images import (
     repository_problem,
     sha256_text,
 )
+from dmrelease.core.redact import redact
 
 if TYPE_CHECKING:
     from dmrelease.adapters.image_builder import Builder, RegistryCredentials
@@ -103,20 +104,20 @@ def _tag_list(config: Config, eups_tag: str) -> tuple[str, str]:
     from the directory paths.binary_server."""
     name = f"{eups_tag}.list"
     if config.binary_server:
-        from dmrelease.adapters.binaries import http_session
+        from dmrelease.adapters.binaries import BinaryServerError
+        from dmrelease.adapters.library_server import binary_server_at, fetch_tag_list
 
-        url = f"{config.binary_server.rstrip('/')}/{name}"
+        server = binary_server_at(config, config.binary_server)
         try:
-            response = http_session(config.binary_token).get(url, timeout=60)
-        except OSError as error:
-            raise UsageError(f"{url}: the binary server cannot be reached ({error})") from None
-        if response.status_code == 404:
-            raise CheckFailed(
-                [Diagnostic(url, 1, "image-tag-list", f"the binary server has no tag list {name}")]
-            )
-        if response.status_code != 200:
-            raise UsageError(f"{url}: the binary server answered {response.status_code}")
-        return response.text, url
+            return fetch_tag_list(server, eups_tag, what=f"the image of {eups_tag}")
+        except BinaryServerError as exc:
+            where = redact(f"{config.binary_server.rstrip('/')}/{name}")
+            if exc.unreachable:
+                raise UsageError(f"{where}: the binary server cannot be reached") from None
+            if exc.status in (404, 410):
+                problem = f"the binary server has no tag list {name}"
+                raise CheckFailed([Diagnostic(where, 1, "image-tag-list", problem)]) from None
+            raise UsageError(str(exc)) from None
     directory = config.binary_server_dir
     if not directory or "://" in directory:
         raise UsageError("no binary server to install from: set servers.binary (a URL) or "
