@@ -10,6 +10,7 @@ checksum over its content, so ``apply`` executes exactly the plan that was revie
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import hashlib
@@ -35,6 +36,7 @@ from dmrelease.core.refs import Resolution
 
 __all__ = [
     "PLAN_FORMAT",
+    "ChangeControl",
     "PackagePlan",
     "ReleasePlan",
     "Session",
@@ -100,6 +102,78 @@ class PackagePlan:
 
 
 @dataclass(frozen=True)
+class ChangeControl:
+    """What the change-control rules were given and found (DMTN-106 §3, §4.4): the
+    release issue, its blockers as Jira showed them (key, status), the waived ones (key,
+    why), the product owner's approval, the source weekly judged green (``w.YYYY.WW bN``),
+    a patch's RFC and its status, and each package new to the product's closure with the
+    RFC that approved it. Empty (false) when none applied: the plan then has no record."""
+
+    release_issue: str | None = None
+    blockers: tuple[tuple[str, str], ...] = ()
+    waivers: tuple[tuple[str, str], ...] = ()
+    approved_by: str | None = None
+    weekly: str | None = None
+    rfc: str | None = None
+    rfc_status: str | None = None
+    approvals: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, f.name) for f in dataclasses.fields(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release_issue": self.release_issue,
+            "blockers": [{"key": k, "status": s} for k, s in self.blockers],
+            "waivers": [{"key": k, "why": w} for k, w in self.waivers],
+            "approved_by": self.approved_by,
+            "weekly": self.weekly,
+            "rfc": self.rfc,
+            "rfc_status": self.rfc_status,
+            "approvals": [{"package": p, "rfc": r} for p, r in self.approvals],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChangeControl:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return None if value is None else str(value)
+
+        def pairs(key: str, first: str, second: str) -> tuple[tuple[str, str], ...]:
+            return tuple((str(i[first]), str(i[second])) for i in data.get(key, ()))
+
+        return cls(
+            text("release_issue"),
+            pairs("blockers", "key", "status"),
+            pairs("waivers", "key", "why"),
+            text("approved_by"),
+            text("weekly"),
+            text("rfc"),
+            text("rfc_status"),
+            pairs("approvals", "package", "rfc"),
+        )
+
+    def lines(self) -> list[str]:
+        """The record for people, one fact a line (the plan's ``change control`` part)."""
+        waived = dict(self.waivers)
+        lines = []
+        if self.release_issue:
+            lines.append(f"release issue {self.release_issue}")
+        for key, status in self.blockers:
+            why = f": waived ({waived[key]})" if key in waived else ""
+            lines.append(f"blocker {key} {status}{why}")
+        lines += [f"waiver {k} ({w})" for k, w in self.waivers if k not in dict(self.blockers)]
+        if self.approved_by:
+            lines.append(f"approved by {self.approved_by}")
+        if self.weekly:
+            lines.append(f"source weekly {self.weekly}: green")
+        if self.rfc:
+            lines.append(f"rfc {self.rfc} {self.rfc_status or '-'}")
+        lines += [f"new package {p}: approved in {r}" for p, r in self.approvals]
+        return lines
+
+
+@dataclass(frozen=True)
 class ReleasePlan:
     """A reviewed, checksummed description of one session's writes.
 
@@ -116,6 +190,7 @@ class ReleasePlan:
     build_id: str = ""
     manifest: str = ""
     manifest_checksum: str = ""
+    change_control: ChangeControl = ChangeControl()
 
     @property
     def operation(self) -> str:
@@ -144,7 +219,9 @@ class ReleasePlan:
         return {p.name: p.sha for p in self.packages}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The plan's content; ``change_control`` only when there is a record (a plan
+        without one has the content, and so the checksum, it always had)."""
+        data: dict[str, Any] = {
             "product": self.product,
             "session": str(self.session),
             "release": self.release,
@@ -155,6 +232,9 @@ class ReleasePlan:
             "manifest": self.manifest,
             "packages": [p.to_dict() for p in self.packages],
         }
+        if self.change_control:
+            data["change_control"] = self.change_control.to_dict()
+        return data
 
     @functools.cached_property
     def checksum(self) -> str:
@@ -274,6 +354,7 @@ def render_plan(plan: ReleasePlan) -> str:
         f"  source refs: {refs}",
         f"  build: {plan.build_id or '-'}   manifest: {plan.manifest_checksum or '-'}",
         f"  checksum: {plan.checksum}",
+        *(f"  change control: {line}" for line in plan.change_control.lines()),
         "",
         f"  {'package':<25} {'sha':<12} {'creates':<28} source ref (why)",
     ]
@@ -359,6 +440,7 @@ def _plan_from_dict(data: Mapping[str, Any]) -> ReleasePlan:
         build_id=str(data["build_id"]),
         manifest=str(data["manifest"]),
         manifest_checksum=str(data["manifest_checksum"]),
+        change_control=ChangeControl.from_dict(data.get("change_control") or {}),
     )
 
 

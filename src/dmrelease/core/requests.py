@@ -126,7 +126,10 @@ class ReleaseRequest:
     """One release session for ``tag`` (parsed: ``str(tag)`` is the git tag name).
 
     ``refs`` as given (empty: the session's default, computed by the stage); ``packages``
-    limits a backport; ``build`` is False for ``--no-build``.
+    limits a backport; ``build`` is False for ``--no-build``. The change control of an rc1
+    and a patch (DMTN-106 §3, §4.4): ``release_issue`` (``DM-N``), the ``waivers`` of its
+    open blockers (``(DM-N, why)``), the product owner who ``approved_by`` it, a patch's
+    ``rfc`` (``RFC-N``).
     """
 
     session: Session
@@ -137,6 +140,10 @@ class ReleaseRequest:
     dry_run: bool = False
     break_lock: bool = False
     build: bool = True
+    release_issue: str | None = None
+    waivers: tuple[tuple[str, str], ...] = ()
+    approved_by: str | None = None
+    rfc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,3 +255,11 @@ class NotesRequest:
     release_issue: str | None = None
     jira: bool = True
     template: Path | None = None
+
+
+@dataclass(frozen=True)
+class ValidationRequest:
+    """Candidate validation of a release (``release validate --install``): install it,
+    inspect it, run its demo; the summary is also written to ``summary_dir`` when given."""
+
+    summary_dir: Path | None = None
