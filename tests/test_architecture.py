@@ -504,6 +504,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 #: the front module of each stage family, the one module another family may import from
 FRONTS = (
     "workspace", "rebuild", "release", "verify", "release_state", "publish", "tarball", "docker",
+    "candidate_check",
 )  # fmt: skip
 
 

@@ -182,7 +182,11 @@ def _add_plan(commands: Any) -> None:
         sub.add_argument("--packages", nargs="+", default=[], help="patch: the packages to branch")
         sub.add_argument("--output", "-o", type=Path, help="write the plan (JSON) for apply")
         add_json_flag(sub, "the plan")
-        sub.set_defaults(handler=run_plan, validate=name == "validate")
+        sub.set_defaults(handler=run_plan, validate=name == "validate", install=False)
+        if name == "validate":
+            from dmrelease.commands.validation import add_install_flags
+
+            add_install_flags(sub)
 
 
 def _add_apply(commands: Any) -> None:
@@ -385,6 +389,9 @@ def run_plan(args: argparse.Namespace) -> int:
         planned, problems = with_auxiliaries(config, planned)
     if problems:
         raise CheckFailed(problems)
+    from dmrelease.commands.validation import install_candidate, report_install
+
+    validation = install_candidate(args, config, planned.plan) if args.install else None
     for target in planned.auxiliary:
         print(redact(target.line()), file=sys.stderr)
     if args.output:
@@ -398,12 +405,14 @@ def run_plan(args: argparse.Namespace) -> int:
         if config.auxiliaries_of(plan.product):
             shown = [{**t.to_dict(), "url": redact(t.url)} for t in planned.auxiliary]
             document["auxiliary"] = shown
-        emit(args, document)
+        if validation is not None:
+            document["validation"] = validation.document
+        emit(args, document, ok=validation.summary.ok if validation else None)
     else:
         sys.stdout.write(render_plan(planned.plan))
     if args.validate:
         print(f"{planned.plan.operation}: every rule holds", file=sys.stderr)
-    return 0
+    return report_install(validation) if validation is not None else 0
 
 
 def run_apply(args: argparse.Namespace) -> int:

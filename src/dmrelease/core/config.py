@@ -119,6 +119,7 @@ class ProductConfig:
     external: tuple[str, ...] = ()
     external_repos: tuple[str, ...] = ()
     libraries: tuple[str, ...] = ()
+    demo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ PRODUCT_HELP = {
     "external_repos": "packages of the product on external forks: a final also tags them vM.n.p",
     "libraries": "library products ([libraries.NAME]) whose packages this product uses: "
     "installed from their release on the binary server, never cloned nor built",
+    "demo": "shell command release validate --install runs in a stack with the release set "
+    "up (exit 0: the demo works)",
 }
 PRODUCT_KEYS = set(PRODUCT_HELP)
 #: the keys of a ``[libraries.<metapackage>]`` table and their help; ``tag`` is required
@@ -409,6 +412,22 @@ class Config:
         True, K.BOOL, "a final release also moves the floating tag o_latest (its tag lists "
         "and image tag); false: the final is published under its own tag only",
         key="publish.o_latest", env=("O_LATEST",),
+    )  # fmt: skip
+    validate_eups: str | None = _option(
+        None, K.TEXT, "the EUPS installation release validate --install installs with: its "
+        "setups.sh, or its directory (unset: $EUPS_DIR's; without one the binary install "
+        "uses dm-release's own fetch and the source install is skipped)",
+        key="validate.eups", env=("DM_RELEASE_VALIDATE_EUPS",),
+    )  # fmt: skip
+    eups_dir: str | None = _option(
+        None, K.TEXT, "the EUPS set up in this shell (setups.sh sets it): validate.eups when "
+        "that is not set",
+        env=("EUPS_DIR",),
+    )  # fmt: skip
+    validate_timeout: int = _option(
+        1800, K.INT, "seconds one install or the demo command of release validate --install "
+        "may take",
+        key="validate.timeout", env=("DM_RELEASE_VALIDATE_TIMEOUT",),
     )  # fmt: skip
     binary_token: Secret | None = field(default=None, repr=False)
     registry_password: Secret | None = field(default=None, repr=False)

@@ -484,8 +484,12 @@ def _product(builder: _Builder, name: str, table: Any, at: _Origin, text: str) -
         where = _Origin(at.path, _key_line(text, section, "external_repos"), at.base)
         message = f"{section}: in both external and external_repos: {', '.join(both)}"
         builder.fail(where, "config-product", message, _LISTS_HINT)
+    demo = table.get("demo")
+    if demo is not None and (not isinstance(demo, str) or not demo.strip()):
+        where = _Origin(at.path, _key_line(text, section, "demo"), at.base)
+        builder.fail(where, "config-product", f"{section}: demo = <a shell command>")
     if len(builder.problems) == before:
-        product = ProductConfig(name, at.base / str(repos), str(branch), **lists)
+        product = ProductConfig(name, at.base / str(repos), str(branch), **lists, demo=demo)
         builder.products.append(product)
         builder.sources[section] = _source(at, section)
         for key in PRODUCT_KEYS:  # each key its own line; one not given, the header's

@@ -37,6 +37,7 @@ __all__ = [
     "RefList",
     "ReleaseRequest",
     "TarballRequest",
+    "ValidationRequest",
     "bad_refs",
     "parse_ref_list",
     "ref_list_problems",
