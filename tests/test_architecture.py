@@ -505,6 +505,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 FRONTS = (
     "workspace", "rebuild", "release", "verify", "release_state", "publish", "tarball", "docker",
     "candidate_check",
+    "status",
 )  # fmt: skip
 
 

@@ -133,6 +133,7 @@ def test_every_variable_a_verb_reads_is_in_its_help(
             config,
         ],
         ("release", "final"): ["29.1.0", "--no-build", "--config", config],
+        ("status",): ["29.1.0", "--config", config],  # the final just tagged: read-only
         ("release", "patch"): ["29.1.1", "--packages", "afw", "--dry-run", "--config", config],
         ("release", "nightly"): ["--date", "2025-06-11", "--config", config],
         ("doctor",): ["--config", config, "--timeout", "1"],
@@ -185,3 +186,4 @@ def test_every_variable_a_verb_reads_is_in_its_help(
     assert {"JENKINS_URL", "DM_RELEASE_JENKINS_POLL_MS", "JENKINS_API_TOKEN"} <= read[
         ("jenkins", "run")
     ]
+    assert "RELEASE_ISSUE" in read[("status",)]  # dm-release status: the Jira release issue
