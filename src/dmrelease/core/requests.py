@@ -30,6 +30,7 @@ __all__ = [
     "BackportRequest",
     "BuildRequest",
     "DockerRequest",
+    "FixVersionRequest",
     "JoinRequest",
     "NightlyRequest",
     "NotesRequest",
@@ -264,3 +265,15 @@ class ValidationRequest:
     inspect it, run its demo; the summary is also written to ``summary_dir`` when given."""
 
     summary_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class FixVersionRequest:
+    """The Fix Version of the final ``release`` (``29.1.0``) on every Jira issue of its
+    release notes (``product`` None: the only configured one; ``release_issue`` adds its
+    blockers)."""
+
+    release: str
+    product: str | None = None
+    release_issue: str | None = None
+    dry_run: bool = False

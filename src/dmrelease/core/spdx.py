@@ -34,7 +34,7 @@ def license_problem(text: str) -> str | None:
 
 
 def _unexpected(token: str, expected: str) -> str:
-    if token.upper() in _OPERATORS:
+    if token != token.upper() and token.upper() in _OPERATORS:
         return f"{token!r} where {expected} was expected (operators are upper case)"
     return f"{token!r} where {expected} was expected"
 
