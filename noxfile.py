@@ -108,6 +108,13 @@ def build_stack(session: nox.Session) -> None:
     _dm_release(session, "docker", *session.posargs)
 
 
+@nox.session(default=False)
+def announce(session: nox.Session) -> None:
+    """Render the announcement of a planned release, posted to Discourse with --post:
+    -- VERSION --weekly w.YYYY.WW --start YYYY-MM-DD [--end ...] [--release-issue DM-N]."""
+    _dm_release(session, "announce", *session.posargs)
+
+
 def _release(session: nox.Session, command: str, extras: str = "") -> None:
     """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs

@@ -506,6 +506,7 @@ FRONTS = (
     "workspace", "rebuild", "release", "verify", "release_state", "publish", "tarball", "docker",
     "candidate_check",
     "status",
+    "announce",
 )  # fmt: skip
 
 

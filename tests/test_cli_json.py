@@ -32,6 +32,7 @@ REPORTING = {
     "release candidate", "release final", "release patch", "release backport",
     "release nightly", "doctor",
     "demo", "config show", "jenkins run", "jenkins status",
+    "announce",
 }  # fmt: skip
 #: the verbs that report nothing: a shell script, a file written, Markdown
 WITHOUT_JSON = {"completion", "config init", "config reference"}
@@ -352,3 +353,26 @@ def test_docker_without_a_base_image_is_exit_2_with_the_error(
     message = "no base image: set docker.base_image (DM_RELEASE_DOCKER_BASE_IMAGE)"
     assert (status, err) == (2, f"dm-release: error: {message}\n")
     assert doc == {"verb": "docker", "ok": False, "diagnostics": [], "error": message}
+
+
+def test_announce_dry_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                          tmp_path: Path) -> None:  # fmt: skip
+    """A dry run without a forum: the post in the document, nothing it would send."""
+    for name in ("DM_RELEASE_CONFIG", "DM_RELEASE_DISCOURSE_URL", "DM_RELEASE_JIRA_URL",
+                 "DM_RELEASE_DISCOURSE_CATEGORY", "DM_RELEASE_ANNOUNCE_FEEDBACK",
+                 "RELEASE_ISSUE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    status, doc, err = document(capsys, "announce", "29.1.0", "--weekly", "w.2025.24",
+                                "--start", "2025-06-16")  # fmt: skip
+    assert (status, doc["verb"], doc["ok"], doc["dry_run"], doc["would"], doc["topic"]) == (
+        0, "announce", True, True, None, None)  # fmt: skip
+    assert doc["announcement"]["title"] == "Upcoming release 29.1.0, from w.2025.24"
+    assert doc["announcement"]["blockers"] is None and doc["output"] is None
+    assert doc["markdown"].splitlines()[:3] == [
+        "# Upcoming release 29.1.0, from w.2025.24", "",
+        "We plan to make the release 29.1.0 from the weekly w.2025.24."]  # fmt: skip
+    human = [line for line in err.splitlines(True) if not line.startswith("note: ")]
+    assert "".join(human) == doc["markdown"] + (  # the post and the dry run's line: on stderr
+        "dry run: not posted; set discourse.url and discourse.category to see what --post "
+        "would send\n")  # fmt: skip

@@ -225,9 +225,9 @@ def test_each_verbs_help_ends_with_the_variables_it_reads(
     assert tag.endswith(
         "\nenvironment variables:\n"
         "  DM_RELEASE_BINARY_TOKEN, DM_RELEASE_REGISTRY_PASSWORD, JENKINS_API_TOKEN, "
-        "DM_RELEASE_JIRA_TOKEN,\n  GIT_PASSWORD, GIT_TOKEN, GITHUB_TOKEN, GH_TOKEN, GITLAB_TOKEN, "
-        "CI_JOB_TOKEN,\n  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, GOOGLE_SERVICE_ACCOUNT_KEY, "
-        "GOOGLE_OAUTH_ACCESS_TOKEN\n"
+        "DM_RELEASE_JIRA_TOKEN,\n  DM_RELEASE_DISCOURSE_API_KEY, GIT_PASSWORD, GIT_TOKEN, "
+        "GITHUB_TOKEN, GH_TOKEN, GITLAB_TOKEN,\n  CI_JOB_TOKEN, AWS_SECRET_ACCESS_KEY, "
+        "AWS_SESSION_TOKEN, GOOGLE_SERVICE_ACCOUNT_KEY,\n  GOOGLE_OAUTH_ACCESS_TOKEN\n"
         + " " * 32
         + "credentials: their values are shown as **** in all output\n"
     )

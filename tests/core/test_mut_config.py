@@ -74,6 +74,23 @@ CASES: list[tuple[str | None, dict[str, str], dict[str, Any], list[str]]] = [
     ("[servers]\napi_token = 'x'\n", {}, {},
      ["f.toml:2: config-secret: servers.api_token: secrets are not read from the file"
       " (set it in the environment: DM_RELEASE_BINARY_TOKEN)"]),
+    # [discourse] and [announce] (dm-release announce): the category is an id, the key a secret
+    ("[discourse]\ncategory = 0\n", {}, {},
+     ["f.toml:2: config-value: discourse.category: 0 is not a positive number"]),
+    ("[discourse]\ncategory = '5'\n", {}, {},
+     ["f.toml:2: config-type: discourse.category: expected int, got str"]),
+    ("[discourse]\nurl = 'https://bot:s3cret@forum.example.org'\n", {}, {},
+     ["f.toml:2: config-value: discourse.url: the value is a URL with credentials: set"
+      " DM_RELEASE_DISCOURSE_API_KEY instead"]),
+    ("[discourse]\napi_key = 'x'\n", {}, {},
+     ["f.toml:2: config-secret: discourse.api_key: secrets are not read from the file"
+      " (set it in the environment: DM_RELEASE_DISCOURSE_API_KEY)"]),
+    ("[discourse]\nusr = 'bot'\n", {}, {},
+     ["f.toml:2: config-unknown-key: unknown key discourse.usr (known keys of [discourse]:"
+      " discourse.category, discourse.url, discourse.user)"]),
+    ("", {"DM_RELEASE_DISCOURSE_CATEGORY": "announcements"}, {},
+     ["<environment>:1: config-type: DM_RELEASE_DISCOURSE_CATEGORY: expected an integer, got"
+      " 'announcements'"]),
     ("", {"EUPS_TAG": "w.2025.24"}, {},
      ["<environment>:1: config-value: EUPS_TAG: 'w.2025.24' is not an EUPS tag name: letters,"
       " digits and '_' only (w_2025_24, v29_1_0_rc1)"]),

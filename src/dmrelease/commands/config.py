@@ -208,6 +208,7 @@ _EXAMPLES = {
     "docker_registry": '"registry.example.org"',
     "docker_base_image": '"newinstall"',
     "release_issue": '"DM-12345"',
+    "discourse_category": "5",
 }
 
 
@@ -246,7 +247,7 @@ def init_text() -> str:
             value = (
                 toml_value(default)
                 if default is not None
-                else _EXAMPLES.get(name, _UNSET[spec.kind.name])
+                else _EXAMPLES.get(name) or _UNSET[spec.kind.name]
             )
             unset = " (unset by default)" if default is None and "default" not in spec.help else ""
             out += textwrap.wrap(spec.help + unset, 88, initial_indent="# ", subsequent_indent="# ")

@@ -184,6 +184,7 @@ SECRET_HELP = {
     "registry_password": "the password or token of docker.user at the registry (docker.registry)",
     "jenkins_token": "the Jenkins API token of jenkins.user (JENKINS_USER_ID)",
     "jira_token": "the Jira personal access token dm-release sends to jira.url (Bearer)",
+    "discourse_api_key": "the Discourse API key of discourse.user (dm-release announce --post)",
 }
 K = Kind
 
@@ -397,6 +398,24 @@ class Config:
         "approved (a patch release needs its RFC approved)",
         key="jira.rfc_approved", env=("DM_RELEASE_JIRA_RFC_APPROVED",),
     )  # fmt: skip
+    discourse_url: str | None = _option(
+        None, K.TEXT, "URL of the Discourse forum dm-release announce posts to (its API key "
+        "is the secret DM_RELEASE_DISCOURSE_API_KEY)",
+        key="discourse.url", env=("DM_RELEASE_DISCOURSE_URL",),
+    )  # fmt: skip
+    discourse_user: str | None = _option(
+        None, K.TEXT, "the Discourse user the announcement is posted as (Api-Username)",
+        key="discourse.user", env=("DM_RELEASE_DISCOURSE_USER",),
+    )  # fmt: skip
+    discourse_category: int | None = _option(
+        None, K.INT, "the id of the Discourse category the announcement is posted in",
+        key="discourse.category", env=("DM_RELEASE_DISCOURSE_CATEGORY",),
+    )  # fmt: skip
+    announce_feedback: str | None = _option(
+        None, K.TEXT, "how to give feedback on a planned release, the last part of its "
+        "announcement (default: reply to the topic)",
+        key="announce.feedback", env=("DM_RELEASE_ANNOUNCE_FEEDBACK",),
+    )  # fmt: skip
     exclude_from_builds: tuple[str, ...] = _option(
         (), K.LIST, "products never built: taken out of the products a rebuild, a release "
         "session (its plan, tags and build) or a publish is asked for (a run left with none "
@@ -433,6 +452,7 @@ class Config:
     registry_password: Secret | None = field(default=None, repr=False)
     jenkins_token: Secret | None = field(default=None, repr=False)
     jira_token: Secret | None = field(default=None, repr=False)
+    discourse_api_key: Secret | None = field(default=None, repr=False)
     config_path: str | None = None
 
     @property

@@ -166,6 +166,13 @@ def _jira_url_problem(url: str) -> str | None:
     return None
 
 
+def _discourse_url_problem(url: str) -> str | None:
+    """Discourse takes the API key of the environment in a header, never in the URL."""
+    if "@" in url.partition("://")[2].split("/", 1)[0]:
+        return "a URL with credentials: set DM_RELEASE_DISCOURSE_API_KEY instead"
+    return None
+
+
 def _issue_key_problem(key: str) -> str | None:
     from dmrelease.core.jira import is_issue_key  # only when one is given
 
@@ -209,6 +216,8 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "jenkins_poll_ms": _positive_problem,
     "jenkins_retries": _retries_problem,
     "jira_url": _jira_url_problem,
+    "discourse_url": _discourse_url_problem,
+    "discourse_category": _positive_problem,
     "jira_jobs": _positive_problem,
     "jira_timeout": _timeout_problem,
     "jira_retries": _retries_problem,
@@ -225,9 +234,9 @@ _VALUE_CHECKS: dict[str, Callable[[Any], str | None]] = {
 }
 
 #: options whose rejected value is not repeated in the message: it may hold a credential
-_UNECHOED = frozenset(
-    {"binary_server", "source_server", "jenkins_url", "jira_url", "docker_registry"}
-)
+_UNECHOED = frozenset({
+    "binary_server", "source_server", "jenkins_url", "jira_url", "discourse_url", "docker_registry",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -414,6 +423,7 @@ _SECRET_KEYS = {
     "docker.password": "registry_password",
     "docker.token": "registry_password",
     "jenkins.password": "jenkins_token",
+    "discourse.api_key": "discourse_api_key",
 }
 
 

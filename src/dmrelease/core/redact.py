@@ -35,6 +35,7 @@ SECRETS: dict[str, str] = {
     "registry_password": "DM_RELEASE_REGISTRY_PASSWORD",
     "jenkins_token": "JENKINS_API_TOKEN",
     "jira_token": "DM_RELEASE_JIRA_TOKEN",
+    "discourse_api_key": "DM_RELEASE_DISCOURSE_API_KEY",
 }
 
 #: environment variables whose values are credentials: dm-release's secrets, those git
