@@ -62,7 +62,8 @@ class LocalJira:
         self.token = token
         self.url = ""
         self.max_results = 50
-        self.delay = 0.0  # seconds each answer waits: lets the tests see requests overlap
+        self.delay = 0.0  # seconds each answer waits
+        self._gate: threading.Barrier | None = None
         self.requests: list[tuple[str, str]] = []
         self.max_in_flight = 0
         self._in_flight = 0
@@ -118,6 +119,11 @@ class LocalJira:
         after = None if retry_after is None else str(retry_after)
         with self._lock:
             self._faults.append(_Fault(path_prefix, status, after, times))
+
+    def gate(self, parties: int) -> None:
+        """Hold each answer until ``parties`` requests are in flight together (or 10 s
+        passed): a client allowed that many at once is seen to send them."""
+        self._gate = threading.Barrier(parties, timeout=10)
 
     def writes(self) -> list[tuple[str, str]]:
         """The requests that change something (PUT and POST but a search)."""
@@ -325,6 +331,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if jira.delay:
                 time.sleep(jira.delay)
+            if jira._gate is not None:
+                try:
+                    jira._gate.wait()
+                except threading.BrokenBarrierError:  # fewer came: answer them anyway
+                    jira._gate.reset()
             status, data, extra = jira.handle(self.command, self.path, self.headers, body)
         finally:
             with jira._lock:
@@ -353,7 +364,9 @@ def serve_jira(token: str | None = None) -> Iterator[LocalJira]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     jira.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="dm-release-jira", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="dm-release-jira", daemon=True
+    )
     thread.start()
     try:
         yield jira
