@@ -32,6 +32,10 @@ from dmrelease.core.manifest import Manifest, parse_manifest, render_manifest
 from dmrelease.core.names import Daily
 from dmrelease.core.requests import NightlyRequest
 from dmrelease.demo.image import image_section
+from dmrelease.demo.jira import PATCH_ISSUE, PATCH_RFC, RELEASE_ISSUE, demo_jira
+from dmrelease.demo.jira import TICKETS as DEMO_TICKETS
+from dmrelease.demo.jira import environment as jira_environment
+from dmrelease.demo.jira_server import LocalJira
 from dmrelease.demo.library import run_library_demo
 from dmrelease.demo.release import FLOW, run_release_demo
 from dmrelease.demo.servers import FRESH_STACK, fresh_stack, show_servers
@@ -113,6 +117,14 @@ tls_verify = false                 # the demo's registry: plain HTTP on 127.0.0.
 # [servers]
 # binary = "https://example.org/stack/binaries"   # install binaries instead of building
 # source = "https://example.org/stack/src"
+"""
+
+JIRA_CONFIG = """
+[jira]
+# the demo's own Jira, on 127.0.0.1 while the demo runs; its personal access token comes
+# from the environment (DM_RELEASE_JIRA_TOKEN), as on Jenkins
+url = "{jira_url}"
+project = "DM"                     # the project whose versions are the Fix Versions
 """
 
 _EPOCH = 1_750_000_000  # 2025-06-15, fixed so that SHAs are reproducible
@@ -200,10 +212,14 @@ def create_packages(
     _write(repos_yaml, "".join(f"{n}: file://{demo.remotes / n}.git\n" for n in sorted(packages)))
 
 
-def write_config(demo: DemoProduct) -> Path:
-    """The demo's dm-release.toml: its repos.yaml, the demo build command, local paths."""
+def write_config(demo: DemoProduct, jira_url: str | None = None) -> Path:
+    """The demo's dm-release.toml: its repos.yaml, the demo build command, local paths, and
+    the URL of its Jira when given."""
     path = demo.root / "dm-release.toml"
-    _write(path, CONFIG.format(product=PRODUCT, command=BUILD_COMMAND))
+    text = CONFIG.format(product=PRODUCT, command=BUILD_COMMAND)
+    if jira_url is not None:
+        text += JIRA_CONFIG.format(jira_url=jira_url)
+    _write(path, text)
     return path
 
 
@@ -270,7 +286,7 @@ def _show_nightly(tour: Tour, config: Config, title: str, step: str, done: Night
     tour.row(Row(step, done.tag, build, len(done.built), done.reused, 0))
 
 
-def _product(tour: Tour, root: Path) -> tuple[DemoProduct, Config]:
+def _product(tour: Tour, root: Path, jira: LocalJira) -> tuple[DemoProduct, Config]:
     with tour.section(
         f"The product {PRODUCT}",
         f"{len(PACKAGES)} packages shaped like a slice of lsst_distrib, each a git repository "
@@ -283,8 +299,13 @@ def _product(tour: Tour, root: Path) -> tuple[DemoProduct, Config]:
         ),
     ):
         demo = create_demo_product(root)
-        config = load_config(write_config(demo), environ={})
+        config = load_config(write_config(demo, jira.url), environ=jira_environment())
         tour.words(f"{len(PACKAGES)} repositories:", sorted(PACKAGES))
+        tour.say(
+            f"  Jira: {jira.url} (local, REST v2), {len(DEMO_TICKETS)} issues: the tickets "
+            f"of the commits, the release issues {RELEASE_ISSUE} and {PATCH_ISSUE}, the "
+            f"patch's RFC {PATCH_RFC}"
+        )
     return demo, config
 
 
@@ -342,7 +363,8 @@ def run_demo(
     final's image is built on (None: that section says it skipped the image)."""
     tour = Tour(root, out, log, verbosity)
     try:
-        manifest = _run(tour, root, kept, eups_source)
+        with demo_jira() as jira:
+            manifest = _run(tour, root, kept, eups_source, jira)
     except BaseException:
         with contextlib.suppress(Exception):  # the demo's own error is the one to report
             tour.keep_log()
@@ -355,14 +377,16 @@ def run_demo(
     return manifest
 
 
-def _run(tour: Tour, root: Path, kept: bool, eups_source: Path | None) -> Manifest:
+def _run(
+    tour: Tour, root: Path, kept: bool, eups_source: Path | None, jira: LocalJira
+) -> Manifest:
     tour.intro(
         kept,
         f"two nightlies, {FLOW}; each published to a source and a binary server, then the "
         "last final's image (when this machine can build one) and the last final installed "
         "into a fresh stack from the binaries",
     )
-    demo, config = _product(tour, root)
+    demo, config = _product(tour, root, jira)
     with tour.section(
         f"Nightly {Daily(NIGHTLIES[0])}: rebuild from main, publish it",
         "What Jenkins runs every night: clone or fetch every package, resolve the ref list "
@@ -403,7 +427,7 @@ def _run(tour: Tour, root: Path, kept: bool, eups_source: Path | None) -> Manife
         again = _run_nightly(tour, config, NIGHTLIES[1])
         title = f"second build {again.manifest.build_id}"
         _show_nightly(tour, config, title, "nightly after a change", again)
-    run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES))
+    run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES), jira)
     run_library_demo(tour, config, functools.partial(create_packages, demo))
     _distribution(tour, config, eups_source)  # last: the tour ends with the fresh stack's install
     tour.summary()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from dmrelease.adapters.files import write_atomically
 from dmrelease.adapters.git import Git
@@ -20,8 +21,17 @@ from dmrelease.core.config import Config
 from dmrelease.core.journal import Journal, parse_journal
 from dmrelease.core.limits import decode_text
 from dmrelease.core.names import parse_tag
-from dmrelease.core.plan import Session, parse_plan
+from dmrelease.core.plan import ReleasePlan, Session, parse_plan
 from dmrelease.core.requests import BackportRequest, RefList, ReleaseRequest
+from dmrelease.demo.jira import (
+    APPROVER,
+    PATCH_ISSUE,
+    PATCH_RFC,
+    RELEASE_ISSUE,
+    WAIVED,
+    WAIVER_WHY,
+)
+from dmrelease.demo.jira_server import LocalJira
 from dmrelease.demo.tour import Row, Tour, build_id, developer_env, installed
 from dmrelease.stages.release import (
     backport,
@@ -39,6 +49,16 @@ FLOW = (
     "final 29.1.0 → patch 29.1.1 (branch log, backport DM-40200, rc1, final)"
 )
 
+
+#: the change control of the first candidate: its release issue, the waiver of the blocker
+#: still open, the product owner's approval
+RC1_CONTROL: dict[str, Any] = {
+    "release_issue": RELEASE_ISSUE,
+    "waivers": ((WAIVED, WAIVER_WHY),),
+    "approved_by": APPROVER,
+}
+#: and of the patch 29.1.1's sessions: its release issue and its RFC
+PATCH_CONTROL: dict[str, Any] = {"release_issue": PATCH_ISSUE, "rfc": PATCH_RFC}
 
 #: ref name and the commit it points at (tags peeled)
 _FORMAT = "--format=%(refname:short)=%(*objectname)%(objectname)"
@@ -77,12 +97,34 @@ class _Developer:
         self.git(package).run("push", "--quiet", "origin", "main", branch)
 
 
+def _applied_plan(config: Config, session: Session, release: str) -> ReleasePlan:
+    """The plan the session applied, as its journal keeps it."""
+    product = product_of(config, None).name
+    plan_file = saved_plan_path(journal_for(config, product, session, release))
+    return parse_plan(decode_text(plan_file.read_bytes(), str(plan_file)), str(plan_file))
+
+
+def _change_control(tour: Tour, config: Config, session: Session, release: str) -> None:
+    """What the plan recorded of the change control: the release issue and its blockers
+    as Jira showed them, the waivers, the approval, the source weekly, a patch's RFC."""
+    record = _applied_plan(config, session, release).change_control
+    if record.release_issue:
+        blockers = ", ".join(f"{key} {status}" for key, status in record.blockers)
+        tour.say(f"  release issue {record.release_issue}, blocked by: {blockers or 'nothing'}")
+    for key, why in record.waivers:
+        tour.say(f"  waived: {key} ({why})")
+    if record.approved_by:
+        tour.say(f"  approved by: {record.approved_by}")
+    if record.weekly:
+        tour.say(f"  source weekly: {record.weekly} (green)")
+    if record.rfc:
+        tour.say(f"  RFC: {record.rfc} {record.rfc_status or ''}".rstrip())
+
+
 def _resolution(tour: Tour, config: Config, session: Session, release: str) -> None:
     """Which ref each package was taken from (the plan that was applied): grouped by ref
     in the tour, one line per package with --verbose."""
-    product = product_of(config, None).name
-    plan_file = saved_plan_path(journal_for(config, product, session, release))
-    plan = parse_plan(decode_text(plan_file.read_bytes(), str(plan_file)), str(plan_file))
+    plan = _applied_plan(config, session, release)
     by_ref: dict[str, list[str]] = {}
     for package in plan.packages:
         by_ref.setdefault(package.ref, []).append(package.name)
@@ -135,9 +177,16 @@ def _manifest_size(config: Config, build: str) -> int:
     return sum(1 for line in lines if line and not line.startswith(("#", "BUILD=")))
 
 
-def _candidate(session: _Session, step: str, tag: str, refs: Sequence[str] = ()) -> None:
-    request = ReleaseRequest(Session.CANDIDATE, parse_tag(tag), refs=RefList(tuple(refs)))
+def _candidate(
+    session: _Session, step: str, tag: str, refs: Sequence[str] = (), **control: Any
+) -> None:
+    """A candidate; ``control``: its change-control fields (release issue, waivers,
+    approval, RFC), shown as the plan recorded them."""
+    request = ReleaseRequest(
+        Session.CANDIDATE, parse_tag(tag), refs=RefList(tuple(refs)), **control
+    )
     session.run(step, request)
+    _change_control(session.tour, session.config, Session.CANDIDATE, tag)
     _resolution(session.tour, session.config, Session.CANDIDATE, tag)
 
 
@@ -192,9 +241,15 @@ def show_journals(tour: Tour, config: Config) -> None:
 
 
 def run_release_demo(
-    tour: Tour, config: Config, remotes: Path, clones: Path, packages: Sequence[str]
+    tour: Tour,
+    config: Config,
+    remotes: Path,
+    clones: Path,
+    packages: Sequence[str],
+    jira: LocalJira,
 ) -> None:
-    """The release flow of the demo (see the module docstring); the builds it makes write
+    """The release flow of the demo (see the module docstring), its change control against
+    the demo's ``jira``; the builds it makes write
     their manifest.txt and build.properties under ``<work_dir>/release``."""
     config = dataclasses.replace(config, output_dir=config.work_dir / "release")
     developer = _Developer(clones)
@@ -213,32 +268,46 @@ def run_release_demo(
         "A release starts from a weekly that passed its tests: vM.n.0.rc1 is tagged at the "
         "weekly's SHA in every package, then built from the new tag (a candidate is tagged "
         "before its build). Same SHAs as the weekly, so the same versions: nothing to "
-        "build.",
-        look=("work/state/journal/ (what each release operation did, step by step)",),
-        commands=("dm-release release candidate v29.1.0.rc1 --refs w.2025.24",),
+        f"build. Its criteria are checked first, in Jira: every issue blocking the release "
+        f"issue {RELEASE_ISSUE} is done or waived ({WAIVED} is still open: waived, with its "
+        "reason), the source weekly had a green build, and the product owner's approval is "
+        "recorded; the plan keeps all of it.",
+        look=(
+            "work/state/journal/ (what each release operation did, step by step)",
+            "the plan's change_control: work/state/journal/demo_distrib/*v29.1.0.rc1.plan.json",
+        ),
+        commands=(
+            "dm-release release candidate v29.1.0.rc1 --refs w.2025.24 "
+            f"--release-issue {RELEASE_ISSUE} --waive {WAIVED} --why '{WAIVER_WHY}' "
+            f"--approved-by '{APPROVER}'",
+        ),
     ):
-        _candidate(session, "first candidate", "v29.1.0.rc1", refs=("w.2025.24",))
+        _candidate(session, "first candidate", "v29.1.0.rc1", ("w.2025.24",), **RC1_CONTROL)
     with tour.section(
         "Validation of v29.1.0.rc1",
         "The candidate is now tested and characterized (DMTN-106 leaves that to the test "
         "campaigns). dm-release's part: every release rule checked again against the "
         "remotes as they are now (names, order, each tag present at its planned SHA), in "
         "clones of its own; nothing is written.",
-        commands=("dm-release release validate v29.1.0.rc1 --refs w.2025.24",),
+        commands=(
+            "dm-release release validate v29.1.0.rc1 --refs w.2025.24 (and rc1's change "
+            "control flags)",
+        ),
     ):
         request = ReleaseRequest(
-            Session.CANDIDATE, parse_tag("v29.1.0.rc1"), refs=RefList(("w.2025.24",))
-        )
+            Session.CANDIDATE, parse_tag("v29.1.0.rc1"), refs=RefList(("w.2025.24",)),
+            **RC1_CONTROL,
+        )  # fmt: skip
         planned, problems = validate_request(config, request, tour.stage_log)
         tour.say(f"  {planned.plan.operation}: {len(problems)} problems")
         tour.say(*(f"  {problem}" for problem in problems))
         tour.row(Row("validation", "v29.1.0.rc1", repositories=f"{len(problems)} problems"))
     with tour.section(
         "Backport DM-40100 onto the release branch v29.1.x",
-        "Development goes on on main (afw gets work for the next release). A bug found in "
-        "the candidate is fixed on ticket branch tickets/DM-40100 in afw and utils and merged "
-        "into main. The backport makes the release branch v29.1.x from v29.1.0.rc1 in the "
-        "packages that lack it, rebases the ticket's commits onto it as "
+        "Development goes on on main (afw gets work for the next release). The bug "
+        "DM-40100, open at rc1 (waived there), is fixed on ticket branch tickets/DM-40100 "
+        "in afw and utils, merged into main and resolved in Jira. The backport makes the "
+        "release branch v29.1.x from v29.1.0.rc1 in the packages that lack it, rebases the ticket's commits onto it as "
         "tickets/DM-40100-v29 and fast-forwards v29.1.x to it; main's other work stays out.",
         look=("git -C remotes/afw.git log --oneline --graph main v29.1.x",),
         commands=(
@@ -251,6 +320,8 @@ def run_release_demo(
                 package, "DM-40100", f"python/{package}/fix.py", "FIXED = True\n"
             )
         _backport(tour, config, "DM-40100", ("afw", "utils"))
+        jira.set_status(WAIVED, "Done")
+        tour.say(f"  {WAIVED}: Done in Jira")
     with tour.section(
         "Next release candidate v29.1.0.rc2, from the release branch and rc1",
         "Each next candidate takes, per package, the first of: the release branch where it "
@@ -266,7 +337,8 @@ def run_release_demo(
         look=("versiondb/manifests/ (the final's build id is rc2's)",),
         commands=("dm-release release final 29.1.0",),
     ):
-        session.run("final", ReleaseRequest(Session.FINAL, parse_tag("29.1.0")))
+        final = ReleaseRequest(Session.FINAL, parse_tag("29.1.0"), release_issue=RELEASE_ISSUE)
+        session.run("final", final)
         _same_shas(tour, remotes, packages, "29.1.0", "v29.1.0.rc2")
     with tour.section(
         "Patch release 29.1.1",
@@ -275,18 +347,21 @@ def run_release_demo(
         "before, v29.1.1.rc1 taking the release branch first, then 29.1.0.",
         look=("git -C remotes/log.git log --oneline --graph v29.1.x",),
         commands=(
-            "dm-release release patch 29.1.1 --packages log",
+            f"dm-release release patch 29.1.1 --packages log --rfc {PATCH_RFC}",
             "dm-release release backport DM-40200 --to v29.1.x --packages log --merge",
-            "dm-release release candidate v29.1.1.rc1",
-            "dm-release release final 29.1.1",
+            f"dm-release release candidate v29.1.1.rc1 --rfc {PATCH_RFC}",
+            f"dm-release release final 29.1.1 --rfc {PATCH_RFC} --release-issue {PATCH_ISSUE}",
         ),
     ):
-        patch = ReleaseRequest(Session.PATCH, parse_tag("29.1.1"), packages=("log",))
+        patch = ReleaseRequest(
+            Session.PATCH, parse_tag("29.1.1"), packages=("log",), **PATCH_CONTROL
+        )
         session.run("patch branch", patch, builds=False)
         developer.merge_ticket("log", "DM-40200", "python/log/fix.py", "LEVEL = 'INFO'\n")
         _backport(tour, config, "DM-40200", ("log",))
-        _candidate(session, "patch candidate", "v29.1.1.rc1")
-        session.run("patch final", ReleaseRequest(Session.FINAL, parse_tag("29.1.1")))
+        _candidate(session, "patch candidate", "v29.1.1.rc1", **PATCH_CONTROL)
+        final = ReleaseRequest(Session.FINAL, parse_tag("29.1.1"), **PATCH_CONTROL)
+        session.run("patch final", final)
     with tour.section(
         "Tags and release branches of every repository",
         "Each tag with the commit it points at, oldest first: a final and its last "
