@@ -307,8 +307,9 @@ def run_release_demo(
         "Development goes on on main (afw gets work for the next release). The bug "
         "DM-40100, open at rc1 (waived there), is fixed on ticket branch tickets/DM-40100 "
         "in afw and utils, merged into main and resolved in Jira. The backport makes the "
-        "release branch v29.1.x from v29.1.0.rc1 in the packages that lack it, rebases the ticket's commits onto it as "
-        "tickets/DM-40100-v29 and fast-forwards v29.1.x to it; main's other work stays out.",
+        "release branch v29.1.x from v29.1.0.rc1 in the packages that lack it, rebases the "
+        "ticket's commits onto it as tickets/DM-40100-v29 and fast-forwards v29.1.x to it; "
+        "main's other work stays out.",
         look=("git -C remotes/afw.git log --oneline --graph main v29.1.x",),
         commands=(
             "dm-release release backport DM-40100 --to v29.1.x --packages afw utils --merge",
