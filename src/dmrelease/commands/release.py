@@ -88,6 +88,41 @@ def _writer(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _change_control(parser: argparse.ArgumentParser) -> None:
+    """The change-control flags of an rc1 and a patch (judged when jira.url is set)."""
+    add_option_flags(parser, ("release_issue",))
+    parser.add_argument(
+        "--waive", action="append", default=[], metavar="KEY",
+        help="rc1: let the open blocker KEY (e.g. DM-12345) of the release issue through; "
+        "each --waive needs its --why (recorded in the plan); repeatable",
+    )  # fmt: skip
+    parser.add_argument(
+        "--why", action="append", default=[], metavar="TEXT",
+        help="why the blocker of the --waive before it is waived",
+    )  # fmt: skip
+    parser.add_argument(
+        "--approved-by", metavar="NAME",
+        help="rc1: the product owner who approved the candidate (recorded in the plan)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rfc", metavar="KEY",
+        help="a patch (patch session, candidate or final of M.n.p with p > 0): its RFC issue, "
+        "e.g. RFC-123, approved in Jira (a status of jira.rfc_approved)",
+    )  # fmt: skip
+
+
+def _change_request(args: argparse.Namespace, loaded: Loaded) -> dict[str, Any]:
+    """The request's change-control fields from the flags and the release issue option."""
+    from dmrelease.core.criteria import parse_waivers
+
+    return {
+        "release_issue": loaded.request.release_issue,
+        "waivers": parse_waivers(getattr(args, "waive", []), getattr(args, "why", [])),
+        "approved_by": getattr(args, "approved_by", None),
+        "rfc": getattr(args, "rfc", None),
+    }
+
+
 def register(verbs: Any) -> None:
     parser = verbs.add_parser(
         "release",
@@ -118,6 +153,8 @@ def register(verbs: Any) -> None:
         )
         _common(sub)
         _writer(sub)
+        if session is not Session.WEEKLY:
+            _change_control(sub)
         if session in _PUBLISHES:
             reads_environment(sub, "object_storage")  # paths.*_server s3://, gs://
         sub.add_argument("--packages", nargs="+", default=[], help="patch: the packages to branch")
@@ -181,6 +218,7 @@ def _add_plan(commands: Any) -> None:
         sub.add_argument("--session", choices=sorted(_SESSIONS), help="default: from the tag")
         sub.add_argument("--packages", nargs="+", default=[], help="patch: the packages to branch")
         sub.add_argument("--output", "-o", type=Path, help="write the plan (JSON) for apply")
+        _change_control(sub)
         add_json_flag(sub, "the plan")
         sub.set_defaults(handler=run_plan, validate=name == "validate", install=False)
         if name == "validate":
@@ -223,7 +261,8 @@ def _loaded(args: argparse.Namespace) -> Loaded:
     """The settings and request options: the TAG argument and ``--jobs`` (git's) are flags."""
     from dmrelease.adapters.config import load_options
 
-    flags = {**flag_values(args, FLAGS), "release_tag": args.tag or None, "git_jobs": args.jobs}
+    flags = {**flag_values(args, (*FLAGS, "release_issue")), "release_tag": args.tag or None,
+             "git_jobs": args.jobs}  # fmt: skip
     return load_options(args.config, flags)
 
 
@@ -354,6 +393,7 @@ def run_session(args: argparse.Namespace) -> int:
     request = ReleaseRequest(
         args.session, tag, product, loaded.request.refs,
         tuple(args.packages), args.dry_run, args.break_lock, build=not args.no_build,
+        **_change_request(args, loaded),
     )  # fmt: skip
     run = weekly if args.session is Session.WEEKLY else tag_then_build
     would = _would(args)
@@ -380,7 +420,10 @@ def run_plan(args: argparse.Namespace) -> int:
         from dmrelease.commands.servers import refuse_o_latest
 
         refuse_o_latest(f"release {args.release_command}", tag.eups_tag, loaded)
-    request = ReleaseRequest(session, tag, product, loaded.request.refs, tuple(args.packages))
+    request = ReleaseRequest(
+        session, tag, product, loaded.request.refs, tuple(args.packages),
+        **_change_request(args, loaded),
+    )  # fmt: skip
     if args.validate:  # in clones of its own: validate changes no repository
         planned, problems = validate_request(config, request)
     else:
@@ -394,6 +437,8 @@ def run_plan(args: argparse.Namespace) -> int:
     validation = install_candidate(args, config, planned.plan) if args.install else None
     for target in planned.auxiliary:
         print(redact(target.line()), file=sys.stderr)
+    for note in planned.notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.output:
         from dmrelease.adapters.files import write_atomically
 

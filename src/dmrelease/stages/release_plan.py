@@ -11,10 +11,12 @@ clones (issue 5 §2).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from dmrelease.adapters.config import auto_git_jobs, auto_jobs
 from dmrelease.adapters.git import Git, GitError
@@ -25,13 +27,17 @@ from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import CheckFailed, Diagnostic, UsageError
 from dmrelease.core.facts import Facts, RepoFacts, facts_from_remote
 from dmrelease.core.journal import Lock
-from dmrelease.core.manifest import Manifest, content_hash, render_manifest
+from dmrelease.core.manifest import Manifest, content_hash, parse_manifest, render_manifest
 from dmrelease.core.names import Release
 from dmrelease.core.plan import ReleasePlan, Session, candidates_of, make_plan, read_tag_message
 from dmrelease.core.refs import Resolution
+from dmrelease.core.requests import ReleaseRequest
 from dmrelease.core.rules import ancestry_questions
 from dmrelease.stages.rebuild import builder_for
 from dmrelease.stages.workspace import Workspace, load_repos
+
+if TYPE_CHECKING:
+    from dmrelease.core.criteria import Asked, CriteriaFacts, WeeklyFacts
 
 
 @dataclass(frozen=True)
@@ -224,3 +230,182 @@ def unbuilt(config: Config, plan: ReleasePlan, manifest: Manifest) -> list[Diagn
         f"{', '.join(missing)} of {plan.build_id} not built; a weekly is tagged after a green build"
     )
     return [Diagnostic(plan.product, 1, "weekly-unbuilt", message, hint="drop --no-build")]
+
+
+# -- change control (DMTN-106 §3, §4.4): the facts the criteria judge -------------------
+
+
+def with_change_control(
+    config: Config,
+    request: ReleaseRequest,
+    planned: Planned,
+    workspace: Workspace,
+    log: TextIO | None = None,
+) -> Planned:
+    """The plan with its change-control record, once :func:`dmrelease.core.criteria.judge`
+    found nothing to refuse (CheckFailed, exit 1, naming each open issue and missing
+    approval, before anything is written); its notes say what was not judged. Jira is
+    asked only for an rc1 or a patch, and only when jira.url is set."""
+    from dmrelease.core.criteria import Asked, judge
+
+    plan = planned.plan
+    asked = Asked(request.release_issue, request.waivers, request.approved_by, request.rfc)
+    facts = _criteria_facts(config, plan, asked, planned.clones, workspace, log)
+    record, problems, notes = judge(plan, asked, facts)
+    if problems:
+        raise CheckFailed(problems)
+    plan = dataclasses.replace(plan, change_control=record)
+    return dataclasses.replace(planned, plan=plan, notes=(*planned.notes, *notes))
+
+
+def _criteria_facts(
+    config: Config,
+    plan: ReleasePlan,
+    asked: Asked,
+    clones: Mapping[str, Path],
+    workspace: Workspace,
+    log: TextIO | None,
+) -> CriteriaFacts:
+    from dmrelease.core.criteria import CriteriaFacts, needs_rc1, needs_rfc
+
+    facts = CriteriaFacts(jira=bool(config.jira_url), rfc_approved=config.jira_rfc_approved)
+    rc1, patch = needs_rc1(plan), needs_rfc(plan)
+    if facts.jira and (rc1 or patch):
+        facts = _jira_facts(config, facts, asked, rc1=rc1, patch=patch, log=log)
+    if rc1 and facts.jira:
+        facts = dataclasses.replace(facts, weekly=_weekly_facts(config, plan, clones))
+    clone = clones.get(plan.product)
+    if clone is None or plan.session is Session.WEEKLY:
+        return facts
+    return _contents_facts(config, plan, clone, workspace, facts)
+
+
+def _jira_facts(
+    config: Config,
+    facts: CriteriaFacts,
+    asked: Asked,
+    *,
+    rc1: bool,
+    patch: bool,
+    log: TextIO | None,
+) -> CriteriaFacts:
+    from dmrelease.adapters.jira import JiraClient
+
+    client = JiraClient.of(config, refresh=True, log=log)  # the facts as they are now
+    if rc1 and asked.release_issue:
+        issue = client.issue(asked.release_issue)
+        blockers = tuple(client.blockers(asked.release_issue)) if issue is not None else ()
+        facts = dataclasses.replace(facts, release_issue=issue, blockers=blockers)
+    if patch and asked.rfc:
+        facts = dataclasses.replace(facts, rfc=client.issue(asked.rfc))
+    return facts
+
+
+def _tag_build(git: Git, tag: str) -> str | None:
+    """The build id an annotated tag's message names (``build: bN``), None without one."""
+    message = git.run("for-each-ref", "--format=%(contents)", f"refs/tags/{tag}")
+    build = read_tag_message(message).get("build", "-")
+    return None if build == "-" else build
+
+
+def _weekly_facts(config: Config, plan: ReleasePlan, clones: Mapping[str, Path]) -> WeeklyFacts:
+    """The rc1's source weekly: green when its tag is what every package of the plan was
+    made from and the build its tag names is recorded in versiondb (a weekly is tagged
+    only after a green build, ``weekly-unbuilt``)."""
+    from dmrelease.core.criteria import WeeklyFacts, source_weekly
+
+    weekly = source_weekly(plan)
+    if weekly is None:
+        return WeeklyFacts(None)
+    missing = tuple(p.name for p in plan.packages if p.ref != weekly)
+    clone = clones.get(plan.product)
+    if missing or clone is None:
+        return WeeklyFacts(weekly, missing or (plan.product,))
+    build_id = _tag_build(Git(clone, timeout=config.git_timeout), weekly)
+    return WeeklyFacts(weekly, (), build_id, _recorded_build(config, build_id))
+
+
+def _recorded_build(config: Config, build_id: str | None) -> bool:
+    return _build_text(config, build_id) is not None
+
+
+def _build_text(config: Config, build_id: str | None) -> str | None:
+    if build_id is None:
+        return None
+    if not config.versiondb_remote and not (config.versiondb / ".git").is_dir():
+        return None
+    return VersionDb.of(config).build_manifest(build_id)
+
+
+def _contents_facts(
+    config: Config, plan: ReleasePlan, clone: Path, workspace: Workspace, facts: CriteriaFacts
+) -> CriteriaFacts:
+    """The packages new to the product's closure since the previous final (its build's
+    manifest in versiondb) and their approvals, and the third-party rule, from the
+    contents file at the plan's SHA of the metapackage (the product's own repository)."""
+    from dmrelease.core.contents import (
+        CONTENTS_PATH,
+        approval_of,
+        check_third_party,
+        parse_contents,
+    )
+    from dmrelease.core.criteria import previous_final
+
+    git = Git(clone, timeout=config.git_timeout)
+    sha = plan.package(plan.product).sha if plan.product in plan.shas() else "HEAD"
+    path = CONTENTS_PATH.format(product=plan.product)
+    text = git.run("show", f"{sha}:{path}", check=False) if _has(git, sha, path) else None
+    contents = parse_contents(text, path) if text is not None else None
+    names = [ref.removeprefix("refs/tags/") for ref in git.refs("refs/tags/")]
+    previous = previous_final(plan, names)
+    new: tuple[str, ...] = ()
+    if previous is not None:
+        before = _build_text(config, _tag_build(git, str(previous)))
+        if before is not None:
+            known = set(parse_manifest(before, f"<{previous}>").packages)
+            new = tuple(p.name for p in plan.packages if p.name not in known)
+    approvals = {n: approval_of(contents, n) for n in new} if contents is not None else {}
+    third: tuple[Diagnostic, ...] = ()
+    if contents is not None:
+        product = product_of(config, plan.product)
+        eups = sorted(set(product.external) | workspace.graph.external_names())
+        conda = _conda_names(git, sha)
+        third = tuple(check_third_party(contents, eups, conda, path))
+    return dataclasses.replace(
+        facts,
+        previous=None if previous is None else str(previous),
+        new_packages=new,
+        approvals=approvals,
+        contents=path if contents is not None else None,
+        third_party=third,
+    )
+
+
+def _has(git: Git, sha: str, path: str) -> bool:
+    return git.ok("cat-file", "-e", f"{sha}:{path}")
+
+
+_CONDA_FILE = re.compile(r"(^|/)(environment|conda)[^/]*\.ya?ml$")
+
+
+def _conda_names(git: Git, sha: str) -> list[str]:
+    """The package names of the conda environment files of the metapackage at ``sha``
+    (the files the check-conda-env hook checks)."""
+    import yaml
+
+    from dmrelease.core.conda_env import parse_spec
+
+    names: list[str] = []
+    for path in git.lines("ls-tree", "-r", "--name-only", sha):
+        if not _CONDA_FILE.search(path):
+            continue
+        try:
+            data = yaml.safe_load(git.run("show", f"{sha}:{path}"))
+        except yaml.YAMLError:
+            continue  # the check-conda-env hook reports it
+        deps = data.get("dependencies") if isinstance(data, dict) else None
+        for item in deps if isinstance(deps, list) else ():
+            spec = parse_spec(item) if isinstance(item, str) else None
+            if spec is not None and not isinstance(spec, str) and spec.name not in names:
+                names.append(spec.name)
+    return names

@@ -50,6 +50,7 @@ from dmrelease.stages.release_plan import (
     product_of,
     remote_tags,
     unbuilt,
+    with_change_control,
 )
 from dmrelease.stages.release_publish import (
     BUILT,
@@ -187,7 +188,8 @@ def plan_for(
     pattern = ReleaseBranchPattern(product.release_branch)
     branch = pattern.render(tag) if isinstance(tag, Release) and not session.tags else None
     asked = _Asked(session, str(tag), refs, request.packages, branch, defaults=not request.refs)
-    return _plan(config, product, asked, log, root)
+    planned, workspace = _plan(config, product, asked, log, root)
+    return with_change_control(config, request, planned, workspace, log), workspace
 
 
 @dataclass(frozen=True)
