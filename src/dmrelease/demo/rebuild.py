@@ -377,9 +377,7 @@ def run_demo(
     return manifest
 
 
-def _run(
-    tour: Tour, root: Path, kept: bool, eups_source: Path | None, jira: LocalJira
-) -> Manifest:
+def _run(tour: Tour, root: Path, kept: bool, eups_source: Path | None, jira: LocalJira) -> Manifest:
     tour.intro(
         kept,
         f"two nightlies, {FLOW}; each published to a source and a binary server, then the "
