@@ -15,7 +15,8 @@ import pytest
 from discourse_fake import INVALID_ACCESS, FakeDiscourse, fake_discourse
 
 from dmrelease import cli
-from dmrelease.core.announce import Announcement, render_markdown
+from dmrelease.core.announce import Announcement, Blocker, render_markdown
+from dmrelease.demo.jira_server import serve_jira
 
 KEY = "d1sc0urse-k3y-0123456789abcdef"
 USER = "release-bot"
@@ -230,3 +231,44 @@ def test_the_note_says_how_far_the_start_is(
     days = (dt.datetime.now(dt.UTC).date() - START).days  # the date is in the past
     assert note == (f"note: the release started {days} days ago: an announcement comes a few "
                     "days before")  # fmt: skip
+
+
+def test_the_blockers_and_their_state_come_from_jira(
+    fake: FakeDiscourse, configured: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    token = "jira-pat-0123456789abcdef"
+    with serve_jira(token=token) as jira:
+        jira.add_issue("DM-48000", "Release 29.1.0", status="In Progress")
+        jira.add_issue("DM-48010", "Fix the flaky | test", status="In Progress",
+                       blocks=["DM-48000"])  # fmt: skip
+        jira.add_issue("DM-48002", "Pin numpy", status="Done", blocks=["DM-48000"])
+        jira.add_issue("DM-9", "Not a blocker", status="To Do")
+        monkeypatch.setenv("DM_RELEASE_JIRA_URL", jira.url)
+        monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", token)
+        monkeypatch.setenv("RELEASE_ISSUE", "DM-48000")  # as a Jenkins parameter gives it
+        code, out, err = dm(capsys, "--post")
+        blockers = (Blocker("DM-48002", "Pin numpy", "Done", True),
+                    Blocker("DM-48010", "Fix the flaky | test", "In Progress", False))  # fmt: skip
+        assert (code, out) == (0, expected_post("DM-48000", blockers))
+        assert out.splitlines()[12:20] == [
+            "2 issues block DM-48000; 1 of them done.",
+            "",
+            "| Issue | Summary | Status |",
+            "| --- | --- | --- |",
+            "| DM-48002 | Pin numpy | Done |",
+            "| DM-48010 | Fix the flaky \\| test | In Progress |",
+            "",
+            "Still open: DM-48010.",
+        ]
+        assert token not in out + "".join(err) and fake.topics[-1].raw == out
+        jira.set_status("DM-48010", "Done")  # the state now, not the last run's
+        code, out, err = dm(capsys, "--release-issue", "DM-48000")
+        assert code == 0 and out.splitlines()[12] == "2 issues block DM-48000; 2 of them done."
+        assert "Still open" not in out and fake.posts() == ["POST /posts.json"]
+        code, out, err = dm(capsys, "--release-issue", "DM-47999")
+        assert (code, out, err) == (
+            2,
+            "",
+            [f"dm-release: error: the release issue DM-47999 is not in the Jira at {jira.url}"],
+        )

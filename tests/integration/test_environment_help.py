@@ -75,6 +75,8 @@ def test_every_variable_a_verb_reads_is_in_its_help(
     docker = setup.config.with_name("docker.toml")
     binary = f'binary_server = "{tmp_path / "binary"}"\n'
     docker.write_text(f'{setup.config.read_text()}{binary}\n[docker]\nbase_image = "base"\n')
+    announce = ["29.1.0", "--weekly", "w.2025.24", "--start", "2025-06-16",
+                "--release-issue", "DM-48000"]  # fmt: skip
     runs: dict[tuple[str, ...], list[str]] = {
         ("tag", "classify"): ["29.1.0", "w.2025.24"],
         ("tag", "eups"): ["29.1.0"],
@@ -148,6 +150,7 @@ def test_every_variable_a_verb_reads_is_in_its_help(
             config,
         ],
         ("jenkins", "status"): ["nightly-release", "--config", config],
+        ("announce",): [*announce, "--config", config],  # a dry run: Discourse is not asked
     }
     commands = dict(_commands(cli.build_parser()))
     assert sorted(commands) == sorted(runs), "each command needs a run in this test"
@@ -186,4 +189,8 @@ def test_every_variable_a_verb_reads_is_in_its_help(
     assert {"JENKINS_URL", "DM_RELEASE_JENKINS_POLL_MS", "JENKINS_API_TOKEN"} <= read[
         ("jenkins", "run")
     ]
+    # dm-release announce (a dry run): the forum's settings, the feedback, the release issue
+    assert {"DM_RELEASE_DISCOURSE_URL", "DM_RELEASE_DISCOURSE_CATEGORY",
+            "DM_RELEASE_DISCOURSE_API_KEY", "DM_RELEASE_ANNOUNCE_FEEDBACK",
+            "RELEASE_ISSUE"} <= read[("announce",)]  # fmt: skip
     assert "RELEASE_ISSUE" in read[("status",)]  # dm-release status: the Jira release issue

@@ -20,12 +20,16 @@ def blockers_of_issue(
     config: Config, release_issue: str | None, log: TextIO
 ) -> tuple[Blocker, ...] | None:
     """The issues blocking ``release_issue`` in Jira, or None when there is no release
-    issue or no Jira to ask (the post then says the list is not included)."""
+    issue or no Jira to ask (the post then says the list is not included). Read afresh
+    (the cache is written, not read): the post shows their state now, not at the last run."""
     if not release_issue or not config.jira_url:
         return None
     from dmrelease.adapters.jira import JiraClient
 
-    client = JiraClient.of(config, log=log)
+    client = JiraClient.of(config, refresh=True, log=log)
+    if client.issue(release_issue) is None:
+        raise UsageError(f"the release issue {release_issue} is not in the Jira at "
+                         f"{config.jira_url}")  # fmt: skip
     return blockers_of(client.blockers(release_issue))
 
 
