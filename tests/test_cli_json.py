@@ -32,7 +32,7 @@ REPORTING = {
     "release candidate", "release final", "release patch", "release backport",
     "release nightly", "doctor",
     "demo", "config show", "jenkins run", "jenkins status",
-    "announce",
+    "announce", "status",
 }  # fmt: skip
 #: the verbs that report nothing: a shell script, a file written, Markdown
 WITHOUT_JSON = {"completion", "config init", "config reference"}
@@ -376,3 +376,34 @@ def test_announce_dry_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     assert "".join(human) == doc["markdown"] + (  # the post and the dry run's line: on stderr
         "dry run: not posted; set discourse.url and discourse.category to see what --post "
         "would send\n")  # fmt: skip
+
+
+def test_status_of_a_release_whose_remotes_cannot_be_listed_is_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No journal, no plan, no manifest: the tags repos.yaml's packages would get, each
+    remote named in the problems (the release tests run it on real remotes)."""
+    for name in ("DM_RELEASE_CONFIG", "DM_RELEASE_JIRA_URL", "RELEASE_ISSUE",
+                 "DM_RELEASE_STATE_DIR", "DM_RELEASE_OUTPUT_DIR"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "missing"
+    (tmp_path / "repos.yaml").write_text(f"afw: file://{missing}/afw.git\n")
+    (tmp_path / "dm-release.toml").write_text(
+        '[products.meta]\nrepos = "repos.yaml"\n\n[paths]\nstate_dir = "state"\n'
+    )
+    status, doc, err = document(capsys, "status", "29.1.0")
+    why = f"fatal: '{missing}/afw.git' does not appear to be a git repository"
+    assert (status, doc["verb"], doc["ok"], doc["error"]) == (1, "status", False, None)
+    assert (doc["session"], doc["eups_tag"], doc["journal"], doc["graph"]) == (
+        "final_release", "v29_1_0", False, {})  # fmt: skip
+    assert doc["packages"] == [
+        {"name": "afw", "planned_sha": None, "step": None, "error": None, "remote_error": why,
+         "tags": [{"tag": "29.1.0", "sha": None, "state": "unreachable"}]}
+    ]  # fmt: skip
+    assert [(s["name"], s["done"]) for s in doc["stages"]] == [
+        ("tagged", False), ("pushed", False), ("built", False)]  # fmt: skip
+    assert doc["validation"]["state"] == "absent"
+    assert doc["jira"]["note"] == "not configured (jira.url)"
+    assert doc["problems"] == [f"afw: remote not listed: {why}"]
+    assert err.endswith(f"1 problem\n  afw: remote not listed: {why}\n")

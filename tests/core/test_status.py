@@ -55,7 +55,7 @@ def status(**changes: object) -> ReleaseStatus:
         "plan_checksum": "sha256:" + "0" * 64,
         "build_id": None,
         "tags": True,
-        "publishes": ("published", "packed"),
+        "expected": ("built", "published", "packed"),
         "validation": validation_state({"ok": True, "checks": [{"ok": True}] * 3}, "v.json"),
         "jira": JiraState(note="not configured (jira.url)"),
         "graph": {"base": (), "utils": ("base",), "afw": ("utils", "base", "eigen")},
@@ -72,16 +72,16 @@ TABLE = (
   base     aaaaaaaaaa  v29.1.0.rc1 at plan                 pushed
   utils    bbbbbbbbbb  v29.1.0.rc1 missing                 failed
   afw      cccccccccc  v29.1.0.rc1 elsewhere (dddddddddd)  pushed
-journal     3 of 5 stages done
-tagged      3 packages
-pushed      not done
-built       build b7 from v29.1.0.rc1
-published   not done
-packed      b7 as v29_1_0_rc1 for Linux64 to /srv/binary
-tarballs    Linux64
-image       none recorded
-validation  ok (3 checks; v.json)
-jira        not configured (jira.url)
+journal        3 of 5 stages done
+tagged         3 packages
+built          build b7 from v29.1.0.rc1
+packed         b7 as v29_1_0_rc1 for Linux64 to /srv/binary
+pushed         not done
+published      not done
+tarballs       Linux64
+image          none recorded
+validation     ok (3 checks; v.json)
+release issue  not configured (jira.url)
 2 problems
   utils: failed: push refused by policy
   afw: v29.1.0.rc1 elsewhere (dddddddddd)
@@ -116,7 +116,7 @@ def test_without_a_journal_nothing_is_done_and_a_tag_without_a_plan_is_present()
     )
     text = render_table(found)
     assert "  base     -        29.1.0 present  -\n" in text
-    assert "journal     none\n" in text
+    assert "journal        none\n" in text
     assert [(s.name, s.done) for s in found.stages] == [
         ("tagged", False),
         ("pushed", False),
@@ -165,7 +165,7 @@ def test_jira_state_names_open_blockers() -> None:
         note="",
     )
     text = render_table(status(jira=jira))
-    assert "jira        DM-1 In Progress: Release 29.1 (2 blockers, open: DM-3)\n" in text
+    assert "release issue  DM-1 In Progress: Release 29.1 (2 blockers, open: DM-3)\n" in text
     assert "  DM-2         done  Done: fix\n  DM-3         open  To Do: doc\n" in text
 
 

@@ -25,6 +25,8 @@ from release_helpers import JENKINS_VARIABLES
 from dmrelease import cli
 from dmrelease.adapters.git import Git
 from dmrelease.adapters.graphviz import DOT_MISSING
+from dmrelease.core.journal import parse_journal
+from dmrelease.demo.jira_server import serve_jira
 
 PRODUCT = "demo_distrib"
 REQUIRE_BROWSER = "DM_RELEASE_REQUIRE_BROWSER"
@@ -67,29 +69,39 @@ def test_the_table_of_the_demo_final(demo: Path) -> None:
     assert (code, err) == (0, "")
     packages = packages_of(demo, "final_release-29.1.0")
     assert len(packages) == 14
-    plan = json.loads(
-        (demo / "work/state/journal" / PRODUCT / "final_release-29.1.0.plan.json").read_text()
-    )
+    state = demo / "work" / "state"
+    plan = json.loads((state / "journal" / PRODUCT / "final_release-29.1.0.plan.json").read_text())
+    journal = parse_journal((state / "journal" / PRODUCT / "final_release-29.1.0.json").read_text())
     width = max(len(n) for n, _ in packages)
     rows = [f"  {n.ljust(width)}  {sha[:10]}  29.1.0 at plan  pushed" for n, sha in packages]
     header = f"  {'package'.ljust(width)}  planned     tags            step"
     source, binary = demo / "servers" / "source", demo / "servers" / "binary"
-    validation = demo / "work" / "state" / "validation" / PRODUCT / "29.1.0.json"
+    validation = state / "validation" / PRODUCT / "29.1.0.json"
+    said = {
+        "tagged": "14 packages",
+        "pushed": "done",
+        "built": "build b3 from 29.1.0",
+        "published": f"b3 as v29_1_0, o_latest to {source}",
+        "packed": f"b3 as v29_1_0, o_latest for Linux64 to {binary}",
+    }
+    assert set(said) <= set(journal.stages)
+    # in the journal's order; a stage beside the five (the final's Jira step): its words
+    stages = [
+        f"{name:<13}  {said.get(name) or [e.detail for e in journal.events if e.step == name][-1]}"
+        for name in journal.stages
+    ]
+    count = len(journal.stages)
     assert out == "\n".join([
         f"status of final_release {PRODUCT} 29.1.0: plan {plan['checksum'][:19]}, build b3, "
         "EUPS tag v29_1_0",
         header,
         *rows,
-        "journal     5 of 5 stages done",
-        "tagged      14 packages",
-        "pushed      done",
-        "built       build b3 from 29.1.0",
-        f"published   b3 as v29_1_0, o_latest to {source}",
-        f"packed      b3 as v29_1_0, o_latest for Linux64 to {binary}",
-        "tarballs    Linux64",
-        "image       none recorded",
-        f"validation  absent (no {validation})",
-        "jira        not configured (jira.url)",
+        f"journal        {count} of {count} stages done",
+        *stages,
+        "tarballs       Linux64",
+        "image          none recorded",
+        f"validation     absent (no {validation})",
+        "release issue  no release issue given (--release-issue, jira.release_issue)",
         "0 problems",
         "",
     ])  # fmt: skip
@@ -124,15 +136,16 @@ def test_json_document_and_a_failed_validation_exit_1(demo: Path) -> None:
     for package in failed["packages"]:  # the SHA each remote's tag names, peeled
         remote = Git(demo / "remotes" / f"{package['name']}.git")
         assert package["tags"][0]["sha"] == remote.rev_parse("29.1.1^{commit}")
-    assert [s["name"] for s in failed["stages"] if s["done"]] == [
-        "tagged", "pushed", "built", "published", "packed",
-    ]  # fmt: skip
+    path = demo / "work" / "state" / "journal" / PRODUCT / "final_release-29.1.1.json"
+    stages = parse_journal(path.read_text()).stages
+    assert [s["name"] for s in failed["stages"] if s["done"]] == list(stages)
+    assert {"tagged", "pushed", "built", "published", "packed"} <= set(stages)
     assert (failed["build_id"], failed["tarballs"]) == ("b4", ["Linux64"])
     assert set(failed["graph"]) == {name for name, _ in packages_of(demo, "final_release-29.1.1")}
     assert failed["graph"]["base"] == ["sconsUtils"]
-    assert "validation  failed (2 checks, failed: pkginfo-sha1;" in err
+    assert "validation     failed (2 checks, failed: pkginfo-sha1;" in err
     assert passed_code == 0
-    assert f"validation  ok (1 check; {validation})\n" in passed_out
+    assert f"validation     ok (1 check; {validation})\n" in passed_out
 
 
 def test_a_release_not_made_yet_shows_its_tags_missing(demo: Path) -> None:
@@ -143,7 +156,7 @@ def test_a_release_not_made_yet_shows_its_tags_missing(demo: Path) -> None:
         "EUPS tag v29_2_0_rc1"  # fmt: skip
     rows = [line for line in lines if line.endswith("v29.2.0.rc1 missing  -")]
     assert len(rows) == 14  # the packages of repos.yaml, without a plan or a manifest
-    assert "journal     none" in lines
+    assert "journal        none" in lines
     assert "0 problems" in lines
 
 
@@ -258,3 +271,54 @@ def test_a_failing_dot_is_exit_2_naming_what_it_said(
     code, _, err = status(demo, "29.1.1", "--html", str(page))
     assert (code, err) == (2, "dm-release: error: dot -Tsvg failed: boom\n")
     assert not page.exists()
+
+
+TOKEN = "pat-status-0123456789"
+
+
+def test_the_jira_state_of_the_release_issue_cached(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", TOKEN)
+    with serve_jira(TOKEN) as server:
+        server.add_issue("DM-48100", "Release 29.1.1", status="In Progress")
+        server.add_issue("DM-48102", "Faster <warping>", status="In Progress", blocks=("DM-48100",))
+        server.add_issue("DM-48101", "Fix the flux", blocks=("DM-48100",))
+        monkeypatch.setenv("DM_RELEASE_JIRA_URL", server.url)
+        code, out, err = status(demo, "29.1.1", "--release-issue", "DM-48100")
+        asked = len(server.requests)
+        again = status(demo, "29.1.1", "--release-issue", "DM-48100")
+        cached = len(server.requests)
+        page = demo / "jira.html"
+        refreshed = status(demo, "29.1.1", "--release-issue", "DM-48100", "--refresh",
+                           "--html", str(page))  # fmt: skip
+        monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", "pat-wrong-9876543210")
+        denied = status(demo, "29.1.1", "--release-issue", "DM-48100", "--refresh")
+    assert (code, err) == (0, "")
+    assert (
+        "release issue  DM-48100 In Progress: Release 29.1.1 (2 blockers, open: DM-48102)\n"
+        "  DM-48101     done  Done: Fix the flux\n"
+        "  DM-48102     open  In Progress: Faster <warping>\n"
+        "0 problems\n"
+    ) in out
+    assert asked > 0 and cached == asked  # the second run asked Jira nothing
+    assert again == (0, out, "")
+    assert refreshed[0] == 0 and len(server.requests) > cached
+    text = page.read_text()
+    page.unlink()
+    assert (
+        "<tr><td>DM-48102</td><td>open</td><td>In Progress</td><td>Faster &lt;warping&gt;</td></tr>"
+    ) in text
+    assert denied[0] == 2
+    assert denied[2].startswith("dm-release: error: ") and "pat-wrong" not in denied[2]
+
+
+def test_without_a_release_issue_jira_is_not_asked(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_jira(TOKEN) as server:
+        monkeypatch.setenv("DM_RELEASE_JIRA_URL", server.url)
+        code, out, _ = status(demo, "29.1.1")
+    assert code == 0
+    assert "release issue  no release issue given (--release-issue, jira.release_issue)\n" in out
+    assert server.requests == []

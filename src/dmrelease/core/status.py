@@ -252,22 +252,14 @@ def _stage_detail(journal: Journal, stage: str) -> str:
     return ""
 
 
-def _stages(
-    journal: Journal | None, tags: bool, publishes: Sequence[str]
-) -> tuple[StageState, ...]:
-    """The operation's stages: the ones a session of this kind goes through (tagged and
-    pushed for a tagging session; built; the configured publication stages), then any
-    other the journal has (another environment's ``built[...]``, ``auxiliary``...)."""
-    expected = [*(("tagged", "pushed") if tags else ("pushed",)), "built", *publishes]
+def _stages(journal: Journal | None, tags: bool, expected: Sequence[str]) -> tuple[StageState, ...]:
+    """The operation's stages: those the journal has done, in its order, then those a
+    session of this kind still goes through (tagged and pushed for a tagging session, then
+    ``expected``: the build and the configured publication stages), not done yet."""
     done = journal.stages if journal is not None else ()
-    names = list(dict.fromkeys([*expected, *done]))
-    if journal is None:
-        return tuple(StageState(name, False) for name in names)
-    return tuple(
-        StageState(name, name in done, _stage_detail(journal, name) if name in done else "")
-        for name in names
-        if name in done or not any(d.startswith(f"{name}[") for d in done)
-    )
+    pending = [*(("tagged", "pushed") if tags else ("pushed",)), *expected]
+    found = [StageState(name, True, _stage_detail(journal, name)) for name in done if journal]
+    return (*found, *(StageState(name, False) for name in pending if name not in done))
 
 
 def validation_state(data: Any, path: str) -> ValidationState:
@@ -308,7 +300,7 @@ def build_status(
     plan_checksum: str | None,
     build_id: str | None,
     tags: bool,
-    publishes: Sequence[str],
+    expected: Sequence[str],
     validation: ValidationState,
     jira: JiraState,
     image: ImageState | None = None,
@@ -316,7 +308,8 @@ def build_status(
 ) -> ReleaseStatus:
     """The status of a release from its facts: ``packages`` (name, planned SHA, the tags
     it gets) in plan order; ``remote`` each package's tag → commit on its remote (None:
-    missing), or the reason it could not be listed; ``journal`` the operation's."""
+    missing), or the reason it could not be listed; ``journal`` the operation's;
+    ``expected`` the stages after the pushes (the build, the publication) the session has."""
     rows = []
     for name, planned, wanted in packages:
         found = remote.get(name, {})
@@ -341,7 +334,7 @@ def build_status(
         plan_checksum=plan_checksum,
         build_id=build_id or built,
         packages=tuple(rows),
-        stages=_stages(journal, tags, publishes),
+        stages=_stages(journal, tags, expected),
         tarballs=_flavors(journal) if journal is not None else (),
         image=image,
         validation=validation,
@@ -381,7 +374,7 @@ def _facts(status: ReleaseStatus) -> list[tuple[str, str]]:
     facts.append(("tarballs", ", ".join(status.tarballs) or "none"))
     facts.append(("image", str(status.image) if status.image else "none recorded"))
     facts.append(("validation", str(status.validation)))
-    facts.append(("jira", str(status.jira)))
+    facts.append(("release issue", str(status.jira)))
     return facts
 
 

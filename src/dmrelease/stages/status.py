@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from dmrelease.adapters.git import Git, GitError
+from dmrelease.adapters.git import Git, GitError, GitMissing
 from dmrelease.adapters.journal import journal_path
 from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import UsageError
@@ -26,7 +26,6 @@ from dmrelease.core.journal import Journal, parse_journal
 from dmrelease.core.limits import decode_text
 from dmrelease.core.names import InvalidName, parse_tag
 from dmrelease.core.plan import ReleasePlan, Session, parse_plan, session_making, tags_for
-from dmrelease.core.redact import redact
 from dmrelease.core.status import (
     ImageState,
     JiraBlocker,
@@ -81,10 +80,10 @@ def _remote_tags(config: Config, url: str, tags: tuple[str, ...]) -> dict[str, s
     patterns = [p for t in tags for p in (f"refs/tags/{t}", f"refs/tags/{t}^{{}}")]
     try:
         lines = Git(Path.cwd(), timeout=config.git_timeout).lines("ls-remote", "--", url, *patterns)
-    except GitError as error:
-        return redact(
-            str(error).strip().splitlines()[-1] if str(error).strip() else "git ls-remote failed"
-        )
+    except GitMissing:
+        raise
+    except GitError as error:  # git's first line says why (redacted by GitError)
+        return (error.stderr.splitlines() or ["git ls-remote failed"])[0]
     direct: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in lines:
@@ -117,15 +116,13 @@ def _manifest_graph(
 
 def _jira(config: Config, issue: str | None, *, refresh: bool, log: TextIO | None) -> JiraState:
     """The release issue and its blockers, when Jira is configured."""
-    if not getattr(config, "jira_url", None):
+    if not config.jira_url:
         return JiraState(note="not configured (jira.url)")
     if issue is None:
         return JiraState(note="no release issue given (--release-issue, jira.release_issue)")
-    from importlib import import_module
+    from dmrelease.adapters.jira import JiraClient
 
-    client = import_module("dmrelease.adapters.jira").JiraClient.of(
-        config, refresh=refresh, log=log
-    )
+    client = JiraClient.of(config, refresh=refresh, log=log)
     found = client.issue(issue)
     if found is None:
         return JiraState(note=f"{issue}: Jira does not know it")
@@ -194,7 +191,7 @@ def release_status(
         eups = None
     servers = (("published", config.source_server_dir), ("packed", config.binary_server_dir))
     env = f"[{config.env_name}]" if config.env_name else ""  # the environment's stages
-    publishes = [f"{stage}{env}" for stage, there in servers if there]
+    expected = [f"built{env}", *(f"{stage}{env}" for stage, there in servers if there)]
     checked = validation_path(config, product.name, release)
     validation: ValidationState = validation_state(_json(checked), str(checked))
     results = _json(config.outputs / "results.json")
@@ -205,7 +202,7 @@ def release_status(
         product.name, release, session=str(session) if session else None, eups_tag=eups,
         packages=packages, remote=found, journal=journal,
         plan_checksum=plan.checksum if plan is not None else checksum,
-        build_id=build_id, tags=session is not None and session.tags, publishes=publishes,
+        build_id=build_id, tags=session is not None and session.tags, expected=expected,
         validation=validation, jira=jira, image=image, graph=graph,
     )  # fmt: skip
 
