@@ -176,8 +176,10 @@ def backport(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def validate(session: nox.Session) -> None:
-    """Every release rule for a tag against the remotes; writes nothing: -- [TAG]."""
-    _release(session, "validate")
+    """Every release rule for a tag against the remotes, then the candidate installed from
+    the binary and the source server into fresh stacks, inspected and its demo run; the
+    validation summary under paths.state_dir/validation: -- [TAG] [--summary DIR]."""
+    _dm_release(session, "release", "validate", "--install", *session.posargs)
 
 
 @nox.session(default=False)

@@ -111,7 +111,7 @@ def test_nox_takes_a_relative_config_from_where_it_was_invoked(tmp_path: Path) -
     )
     assert absent.returncode == 1  # nox's code for a failed session
     assert absent.stdout.startswith("dm-release: error: x.toml: no such file (--config); give")
-    assert "dm-release release validate w.2025.24 --config x.toml failed with exit code 2" in (
+    assert "dm-release release validate --install w.2025.24 --config x.toml failed with exit code 2" in (
         absent.stderr
     )
 

@@ -122,7 +122,7 @@ def test_official_release_rc1_then_its_tarball_cell(
            "SOURCE_GIT_REFS": "w.2025.24", "PRODUCTS": "meta"}  # fmt: skip
     done = run_job("official-release", tmp_path, monkeypatch, **rc1)
     assert [argv for argv, _ in done] == [
-        ("release", "validate", "--session", "release_candidate", "v29.1.0.rc1",
+        ("release", "validate", "--install", "--session", "release_candidate", "v29.1.0.rc1",
          "--output", "release-plan.json"),
         ("release", "candidate", "--no-build"),
         ("release", "candidate"),
@@ -187,7 +187,7 @@ def test_official_release_with_its_product_excluded_tags_builds_and_packs_nothin
     built = "every product asked is in EXCLUDE_FROM_BUILDS (meta): nothing to build\n"
     done = run_job("official-release", tmp_path, monkeypatch, **rc1)
     assert done == [
-        (("release", "validate", "--session", "release_candidate", "v29.1.0.rc1",
+        (("release", "validate", "--install", "--session", "release_candidate", "v29.1.0.rc1",
           "--output", "release-plan.json"), f"release validate: {built}"),
         (("release", "candidate", "--no-build"), f"release candidate: {built}"),
         (("release", "candidate"), f"release candidate: {built}"),

@@ -434,7 +434,8 @@ def run_plan(args: argparse.Namespace) -> int:
         raise CheckFailed(problems)
     from dmrelease.commands.validation import install_candidate, report_install
 
-    validation = install_candidate(args, config, planned.plan) if args.install else None
+    json_install = args.install and wants_json(args)  # its summary goes into the document
+    validation = install_candidate(args, config, planned.plan) if json_install else None
     for target in planned.auxiliary:
         print(redact(target.line()), file=sys.stderr)
     for note in planned.notes:
@@ -457,6 +458,8 @@ def run_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(render_plan(planned.plan))
     if args.validate:
         print(f"{planned.plan.operation}: every rule holds", file=sys.stderr)
+    if args.install and not json_install:  # after the plan and the rules
+        validation = install_candidate(args, config, planned.plan)
     return report_install(validation) if validation is not None else 0
 
 

@@ -42,12 +42,16 @@ def add_install_flags(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def install_candidate(args: argparse.Namespace, config: Config, plan: ReleasePlan) -> Validated:
+def install_candidate(
+    args: argparse.Namespace, config: Config, plan: ReleasePlan
+) -> Validated | None:
     from dmrelease.core.requests import ValidationRequest
     from dmrelease.core.validation import summary_to_json
     from dmrelease.stages.candidate_check import candidate_check, summary_paths
 
     summary = candidate_check(config, ValidationRequest(args.summary), plan, sys.stderr)
+    if summary is None:
+        return None
     kept = summary_paths(config, plan.product, plan.release)[0]
     return Validated(summary, json.loads(summary_to_json(summary)), kept)
 

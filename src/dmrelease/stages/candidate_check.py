@@ -247,47 +247,57 @@ def _changes(
 
 def candidate_check(
     config: Config, request: ValidationRequest, plan: ReleasePlan, log: TextIO = sys.stderr
-) -> Summary:
+) -> Summary | None:
     """Install ``plan``'s release from both servers, inspect, run the demo, write the
     summary (``request.summary_dir`` too) and return it; its ``failures`` name each
-    problem."""
+    problem. None, said on ``log``, when no server has the release's tag list yet (a
+    release being prepared: nothing to install)."""
     setups = find_setups(config.validate_eups, config.eups_dir)
     if setups is not None and not setups.is_file():
         raise UsageError(f"{setups}: no such setups.sh (validate.eups, or $EUPS_DIR/bin)")
     client = EupsClient(setups, config.validate_timeout) if setups is not None else None
-    manifest = read_build(config.versiondb, plan.build_id) if plan.build_id else None
-    entries = manifest.entries if manifest is not None else ()
-    versions = {e.name: e.version for e in entries}
-    shas = {p.name: p.sha for p in plan.packages}
     tag = eups_tag(plan.release)
     installs: list[tuple[Install, Path]] = []
     checks: list[Check] = []
     urls: dict[str, str] = {}
-    scratch = install_root(config, plan.product, plan.release)
-    shutil.rmtree(scratch, ignore_errors=True)  # each install into a fresh stack
-    scratch.mkdir(parents=True)
     with contextlib.ExitStack() as serving:
-        for kind, url, directory in (
-            ("binary", config.binary_server, config.binary_server_dir),
-            ("source", config.source_server, config.source_server_dir),
+        servers = {
+            kind: serving.enter_context(_served(url, directory))
+            for kind, url, directory in (
+                ("binary", config.binary_server, config.binary_server_dir),
+                ("source", config.source_server, config.source_server_dir),
+            )
+        }
+        urls = {kind: url for kind, (url, _shown) in servers.items() if url is not None}
+        lists = {"binary": f"{tag}.list", "source": f"tags/{tag}.list"}
+        timeout = config.git_timeout
+        if not any(
+            _tag_list_versions(url, lists[k], timeout) is not None for k, url in urls.items()
         ):
-            served, shown = serving.enter_context(_served(url, directory))
+            where = ", ".join(f"{k} {shown}" for k, (_u, shown) in servers.items())
+            if urls:  # with no server configured there is nothing to say
+                print(f"validate --install: {plan.release} is on no server yet (no tag list "
+                      f"{tag}; servers: {where}): nothing to install", file=log)  # fmt: skip
+            return None
+        manifest = read_build(config.versiondb, plan.build_id or None)  # the tag's build
+        versions = {e.name: e.version for e in manifest.entries}
+        shas = {p.name: p.sha for p in plan.packages}
+        scratch = install_root(config, plan.product, plan.release)
+        shutil.rmtree(scratch, ignore_errors=True)  # each install into a fresh stack
+        scratch.mkdir(parents=True)
+        for kind, (served, shown) in servers.items():
             stack = scratch / kind / "stack"
             if served is None:
                 install = Install(kind, "-", "-", "skipped", reason=f"no {kind} server: {shown}")
             elif client is not None:
-                urls[kind] = served
                 print(f"validate: eups distrib install {plan.product} --tag {tag} "
                       f"from the {kind} server {shown}", file=log)  # fmt: skip
                 install = _eups_install(client, kind, served, shown, stack, plan.product, tag)
             elif kind == "binary":
-                urls[kind] = served
                 print(f"validate: dm-release's binary fetch of {plan.release} from "
                       f"{shown} (no EUPS installation)", file=log)  # fmt: skip
                 install = _fetch_install(config, plan, served, shown, scratch / kind, log)
-                stack = scratch / kind / "stack"
             else:
-                urls[kind] = served
                 install = Install(kind, "-", shown, "skipped", reason=NO_EUPS)
             installs.append((install, stack))
             if install.status == "ok":
