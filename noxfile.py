@@ -115,6 +115,13 @@ def announce(session: nox.Session) -> None:
     _dm_release(session, "announce", *session.posargs)
 
 
+@nox.session(name="release_notes", default=False)
+def release_notes(session: nox.Session) -> None:
+    """The release notes between two releases or builds: -- [SINCE..]UNTIL [--format rst]
+    [--output FILE] [--narrative FILE] [--overrides FILE] [--release-issue DM-N]."""
+    _dm_release(session, "notes", *session.posargs)
+
+
 def _release(session: nox.Session, command: str, extras: str = "") -> None:
     """Run dm-release release COMMAND; the Jenkins parameters (RELEASE_GIT_TAG,
     SOURCE_GIT_REFS, PRODUCTS) pass through the environment to the config adapter, posargs

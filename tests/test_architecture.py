@@ -507,6 +507,7 @@ FRONTS = (
     "candidate_check",
     "status",
     "announce",
+    "notes",
 )  # fmt: skip
 
 

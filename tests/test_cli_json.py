@@ -407,3 +407,99 @@ def test_status_of_a_release_whose_remotes_cannot_be_listed_is_exit_1(
     assert doc["jira"]["note"] == "not configured (jira.url)"
     assert doc["problems"] == [f"afw: remote not listed: {why}"]
     assert err.endswith(f"1 problem\n  afw: remote not listed: {why}\n")
+
+
+def test_notes_usage_errors_are_exit_2_with_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A range that names no release, a manifest that cannot be read: before any fetch
+    (real runs are in tests/integration/test_notes_releases.py)."""
+    status, doc, err = document(capsys, "notes", "29.0.0...")
+    message = (
+        "'29.0.0...' is not a range of releases: give UNTIL or SINCE..UNTIL, each a release "
+        "(29.0.0, v29.1.0.rc2), a weekly (w.2025.24) or a build id (b1234)"
+    )
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "notes", "ok": False, "diagnostics": [], "error": message}
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n')
+    old = tmp_path / "b1.txt"
+    status, doc, err = document(
+        capsys, "notes", "--config", config, "--manifests", old, tmp_path / "b2.txt"
+    )
+    message = f"{old}: cannot read the manifest: No such file or directory"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "notes", "ok": False, "diagnostics": [], "error": message}
+    assert not (tmp_path / "work").exists()
+
+
+def test_status_of_a_release_whose_remotes_cannot_be_listed_is_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No journal, no plan, no manifest: the tags repos.yaml's packages would get, each
+    remote named in the problems (the release tests run it on real remotes)."""
+    for name in ("DM_RELEASE_CONFIG", "DM_RELEASE_JIRA_URL", "RELEASE_ISSUE",
+                 "DM_RELEASE_STATE_DIR", "DM_RELEASE_OUTPUT_DIR"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "missing"
+    (tmp_path / "repos.yaml").write_text(f"afw: file://{missing}/afw.git\n")
+    (tmp_path / "dm-release.toml").write_text(
+        '[products.meta]\nrepos = "repos.yaml"\n\n[paths]\nstate_dir = "state"\n'
+    )
+    status, doc, err = document(capsys, "status", "29.1.0")
+    why = f"fatal: '{missing}/afw.git' does not appear to be a git repository"
+    assert (status, doc["verb"], doc["ok"], doc["error"]) == (1, "status", False, None)
+    assert (doc["session"], doc["eups_tag"], doc["journal"], doc["graph"]) == (
+        "final_release", "v29_1_0", False, {})  # fmt: skip
+    assert doc["packages"] == [
+        {"name": "afw", "planned_sha": None, "step": None, "error": None, "remote_error": why,
+         "tags": [{"tag": "29.1.0", "sha": None, "state": "unreachable"}]}
+    ]  # fmt: skip
+    assert [(s["name"], s["done"]) for s in doc["stages"]] == [
+        ("tagged", False), ("pushed", False), ("built", False)]  # fmt: skip
+    assert doc["validation"]["state"] == "absent"
+    assert doc["jira"]["note"] == "not configured (jira.url)"
+    assert doc["problems"] == [f"afw: remote not listed: {why}"]
+    assert err.endswith(f"1 problem\n  afw: remote not listed: {why}\n")
+
+
+def test_jira_show_and_its_failures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The issues as data; an issue Jira does not know is exit 1 naming it; without
+    jira.url exit 2 (a run on a real release is in tests/integration/test_jira_fix.py)."""
+    from dmrelease.demo.jira_server import serve_jira
+
+    monkeypatch.delenv("DM_RELEASE_JIRA_URL", raising=False)
+    config = tmp_path / "dm-release.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
+    status, doc, err = document(capsys, "jira", "show", "DM-1", "--config", config)
+    message = "no Jira to ask: set jira.url in dm-release.toml, or DM_RELEASE_JIRA_URL"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "jira show", "ok": False, "diagnostics": [], "error": message}
+    with serve_jira("pat-cli-json-0123456789") as jira:
+        jira.add_issue("DM-40000", "Release 29.1.0", "Task", "In Progress")
+        jira.add_issue("DM-40011", "The afw package", "Epic", blocks=["DM-40000"])
+        monkeypatch.setenv("DM_RELEASE_JIRA_URL", jira.url)
+        monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", "pat-cli-json-0123456789")
+        status, doc, err = document(capsys, "jira", "show", "DM-40000", "DM-7", "--blockers",
+                                    "--config", config)  # fmt: skip
+    assert (status, err) == (1, (
+        "DM-40000 [In Progress: open] Task: Release 29.1.0\n"
+        "  fix versions: (none)\n"
+        "  blocked by:   DM-40011\n"
+        "  blocker:      DM-40011 [Done: done] Epic: The afw package\n"
+        "DM-7: Jira does not know this issue\n"
+    ))  # fmt: skip
+    epic = {"key": "DM-40011", "summary": "The afw package", "type": "Epic", "status": "Done",
+            "done": True, "epic": True, "fix_versions": [], "blocked_by": [],
+            "resolution": "Done"}  # fmt: skip
+    assert doc == {
+        "verb": "jira show", "ok": False, "diagnostics": [], "error": None,
+        "issues": [{"key": "DM-40000", "summary": "Release 29.1.0", "type": "Task",
+                    "status": "In Progress", "done": False, "epic": False, "fix_versions": [],
+                    "blocked_by": ["DM-40011"], "resolution": None}],
+        "missing": ["DM-7"], "blockers": {"DM-40000": [epic]},
+    }  # fmt: skip

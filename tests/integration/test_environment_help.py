@@ -136,6 +136,7 @@ def test_every_variable_a_verb_reads_is_in_its_help(
         ],
         ("release", "final"): ["29.1.0", "--no-build", "--config", config],
         ("status",): ["29.1.0", "--config", config],  # the final just tagged: read-only
+        ("notes",): ["b1..b1", "--config", config],  # the weekly's build: Jira unset
         ("release", "patch"): ["29.1.1", "--packages", "afw", "--dry-run", "--config", config],
         ("release", "nightly"): ["--date", "2025-06-11", "--config", config],
         ("doctor",): ["--config", config, "--timeout", "1"],
@@ -194,3 +195,6 @@ def test_every_variable_a_verb_reads_is_in_its_help(
             "DM_RELEASE_DISCOURSE_API_KEY", "DM_RELEASE_ANNOUNCE_FEEDBACK",
             "RELEASE_ISSUE"} <= read[("announce",)]  # fmt: skip
     assert "RELEASE_ISSUE" in read[("status",)]  # dm-release status: the Jira release issue
+    # dm-release notes: Jira's settings, the release issue, the notes' files
+    assert {"DM_RELEASE_JIRA_URL", "RELEASE_ISSUE", "DM_RELEASE_NOTES_TEMPLATE",
+            "DM_RELEASE_NOTES_OVERRIDES", "DM_RELEASE_GIT_JOBS"} <= read[("notes",)]  # fmt: skip

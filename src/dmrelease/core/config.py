@@ -398,6 +398,17 @@ class Config:
         "approved (a patch release needs its RFC approved)",
         key="jira.rfc_approved", env=("DM_RELEASE_JIRA_RFC_APPROVED",),
     )  # fmt: skip
+    notes_template: Path | None = _option(  # noqa: RUF009
+        None, K.PATH, "the installation instructions of dm-release notes, a text with "
+        "{placeholders}: {product} {version} {git_tag} {eups_tag} {build_id} "
+        "{manifest_checksum} (default: a built-in one per output format)",
+        key="notes.template", env=("DM_RELEASE_NOTES_TEMPLATE",),
+    )  # fmt: skip
+    notes_overrides: Path | None = _option(  # noqa: RUF009
+        None, K.PATH, "the override map of dm-release notes (YAML, or TOML for a .toml "
+        "file): per ticket hide, summary (a new one) and section (move it)",
+        key="notes.overrides", env=("DM_RELEASE_NOTES_OVERRIDES",),
+    )  # fmt: skip
     discourse_url: str | None = _option(
         None, K.TEXT, "URL of the Discourse forum dm-release announce posts to (its API key "
         "is the secret DM_RELEASE_DISCOURSE_API_KEY)",

@@ -67,11 +67,13 @@ NOTES_WHERE = "<notes>"
 
 @dataclass(frozen=True)
 class Commit:
-    """One commit of a package between the two releases (``git log`` order: newest first)."""
+    """One commit of a package between the two releases (``git log`` order: newest first);
+    ``title``: the first line of its body (a GitHub merge's pull request title)."""
 
     sha: str
     subject: str
     merge: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -263,10 +265,15 @@ def package_changes(
     return changes, unchanged
 
 
-def _subject_summary(subject: str, key: str) -> str:
-    """A commit subject as a ticket's summary: without the key and its separator."""
-    text = subject.replace(key, "", 1).strip()
-    return text.lstrip(":- ").strip() or subject
+def _subject_summary(subject: str, key: str) -> str | None:
+    """A subject that starts with ``key`` (``DM-12: Fix``, ``[DM-12] Fix``) as the ticket's
+    summary, without the key; None for a subject that names it elsewhere."""
+    match = re.match(
+        rf"\s*(?:\[{re.escape(key)}\]|\({re.escape(key)}\)|{re.escape(key)}\s*:"
+        rf"|{re.escape(key)}\s+-)\s*(.+)",
+        subject,
+    )
+    return match[1].strip() if match else None
 
 
 def build_notes(
@@ -289,32 +296,43 @@ def build_notes(
     the keys blocking ``release_issue``."""
     pattern = ticket_pattern(project)
     carriers: dict[str, set[str]] = {}
-    subjects: dict[str, str] = {}
-    merges: dict[str, str] = {}
+    subjects: dict[str, str] = {}  # a subject starting with the key: the best summary
+    merges: dict[str, str] = {}  # a merge's subject (Merge branch 'tickets/DM-N')
+    others: dict[str, str] = {}  # a subject naming the key elsewhere
+    titles: dict[str, str] = {}  # a pull request's title (a merge's body)
     for package in sorted(commits):
         for commit in reversed(commits[package]):  # oldest first: the first subject wins
             for key in tickets_of(commit, pattern):
                 carriers.setdefault(key, set()).add(package)
-                chosen = merges if commit.merge else subjects
-                chosen.setdefault(key, _subject_summary(commit.subject, key))
+                if commit.merge and commit.title:  # a pull request's title: the whole work
+                    titles.setdefault(key, _subject_summary(commit.title, key) or commit.title)
+                    continue
+                if commit.merge:
+                    merges.setdefault(key, commit.subject)
+                    continue
+                summary = _subject_summary(commit.subject, key)
+                if summary:
+                    subjects.setdefault(key, summary)
+                else:
+                    others.setdefault(key, commit.subject)
     overrides = overrides or {}
     tickets = []
     problems = []
     for key in sorted(carriers, key=key_order):
-        summary = subjects.get(key) or merges[key]
+        summary = titles.get(key) or subjects.get(key) or others.get(key) or merges[key]
         issue_type = status = None
         known: bool | None = None
         section = ISSUES
         if issues is not None:
             issue = issues.get(key)
             known = issue is not None
-            if issue is None:
+            if issue is None and not (key in overrides and overrides[key].hide):
                 problems.append(Diagnostic(
                     NOTES_WHERE, 1, "ticket-unknown",
                     f"{key} (in {', '.join(sorted(carriers[key]))}) is not known to Jira",
                     hint="fix the commit's ticket or hide it with an override",
                 ))  # fmt: skip
-            else:
+            elif issue is not None:
                 summary, issue_type, status = issue.summary, issue.issue_type, issue.status
                 if issue.issue_type == "Epic" and issue.done:
                     section = EPICS
@@ -441,7 +459,7 @@ def _yaml_entries(text: str, path: str) -> list[tuple[str, int, Any]]:
 
 
 def _yaml_value(node: Any, path: str) -> Any:
-    """A composed override entry as plain values (booleans as YAML 1.1 reads them)."""
+    """A composed override entry as plain values (``true``/``false`` unquoted: booleans)."""
     import yaml
 
     if not isinstance(node, yaml.MappingNode):
@@ -452,10 +470,8 @@ def _yaml_value(node: Any, path: str) -> Any:
             values[str(key_node.value)] = None
             continue
         value: Any = value_node.value
-        if value_node.tag.endswith(":bool") or (
-            value_node.style is None and value.lower() in ("true", "false")
-        ):
-            value = value.lower() == "true"
+        if not value_node.style and value in ("true", "false"):  # YAML 1.2 booleans:
+            value = value == "true"  # yes/on/True stay texts, refused for hide
         values[str(key_node.value)] = value
     return values
 

@@ -21,7 +21,7 @@ from typing import TextIO
 from dmrelease.adapters.config import auto_git_jobs
 from dmrelease.adapters.git import Git, GitError
 from dmrelease.core.config import Config, ProductConfig
-from dmrelease.core.errors import Diagnostic, UsageError
+from dmrelease.core.errors import Diagnostic, ParseError, UsageError
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, content_hash, parse_manifest
 from dmrelease.core.notes import (
@@ -60,6 +60,7 @@ __all__ = [
 
 _BUILD = "b"
 _SEP = "\x1f"
+_END = "\x1e"
 
 
 @dataclass(frozen=True)
@@ -81,29 +82,25 @@ def release_notes(
     """The notes ``request`` asks for. ``form`` (``md``, ``rst``, ``json``) chooses the
     built-in installation template when no template file is given. UsageError (exit 2) for
     an end that cannot be found, JiraError (exit 2) for a Jira that does not answer."""
-    from dmrelease.stages.release import product_of
     from dmrelease.stages.workspace import open_workspace, work_dir_lock
 
     log = sys.stderr if log is None else log
-    product = product_of(config, request.product)
+    product = _product(config, request.product)
     project = getattr(config, "jira_project", "DM")
-    since: End | None
-    until: End | None
+    since: End | None = None
+    until: End | None = None
+    refs = RefList()
+    if request.until_manifest is not None or request.since_manifest is not None:
+        since, until = _manifest_files(request)  # read before anything is fetched
+    elif not _is_build(request.until):
+        refs = RefList((request.until,))
     with work_dir_lock(config):
-        if request.until_manifest is not None or request.since_manifest is not None:
-            since, until = _manifest_files(request)
-            refs = RefList()
-        else:
-            ref = request.until if not _is_build(request.until) else None
-            refs = RefList((ref,)) if ref else RefList()
-            since = until = None
         workspace = open_workspace(config, [product.name], refs, log=log)
         clones = workspace.clones()
         if until is None:
             top = clones.get(product.name)
             until = _end(config, top, request.until)
-            since_name = request.since or _previous_final(config, top, until)
-            since = _end(config, top, since_name)
+            since = _end(config, top, request.since or _previous_final(config, top, until))
     assert since is not None
     changes, unchanged = package_changes(_versions(since.manifest), _versions(until.manifest))
     commits, problems = _logs(config, clones, changes)
@@ -130,6 +127,20 @@ def release_notes(
 
         notes = dataclasses.replace(notes, problems=tuple(problems) + notes.problems)
     return notes
+
+
+def _product(config: Config, name: str | None) -> ProductConfig:
+    """The product ``name``, or the only configured one (the release sessions' rule; not
+    taken from the release stage, which the final's Jira step makes import this one)."""
+    products = config.products if name is None else tuple(
+        p for p in config.products if p.name == name
+    )  # fmt: skip
+    if name is not None and not products:
+        raise UsageError(f"product {name!r} is not configured in dm-release.toml")
+    if len(products) != 1:
+        names = ", ".join(p.name for p in products) or "none"
+        raise UsageError(f"the notes are of one product; give --product (configured: {names})")
+    return products[0]
 
 
 def _is_build(name: str) -> bool:
@@ -202,7 +213,7 @@ def _previous_final(config: Config, top: Path | None, until: End) -> str:
             name = ref.removeprefix("refs/tags/")
             try:
                 parsed = parse_tag(name)
-            except ValueError:
+            except ParseError:
                 continue
             if isinstance(parsed, Release) and (current is None or parsed < current):
                 if isinstance(current, Candidate) and parsed == current.release:
@@ -241,16 +252,18 @@ def _logs(
 
     def log_of(change: PackageChange) -> list[Commit] | str:
         git = Git(jobs[change.name], timeout=config.git_timeout)
-        try:
-            lines = git.lines(
-                "log", f"--format=%H{_SEP}%P{_SEP}%s", f"{change.old_sha}..{change.new_sha}", "--"
-            )
+        span = f"{change.old_sha}..{change.new_sha}"
+        try:  # subjects are one line each; a body may hold anything but the separators
+            out = git.run("log", f"--format=%H{_SEP}%P{_SEP}%s{_SEP}%b{_END}", span, "--")
         except GitError as exc:
             return exc.stderr.strip().splitlines()[0] if exc.stderr.strip() else str(exc)
         commits = []
-        for line in lines:
-            sha, parents, subject = line.split(_SEP, 2)
-            commits.append(Commit(sha, subject, len(parents.split()) > 1))
+        for record in out.split(_END):
+            if not record.strip():
+                continue
+            sha, parents, subject, body = record.lstrip("\n").split(_SEP, 3)
+            title = next((line.strip() for line in body.splitlines() if line.strip()), "")
+            commits.append(Commit(sha, subject, len(parents.split()) > 1, title))
         return commits
 
     todo = [c for c in wanted if c.name in jobs]

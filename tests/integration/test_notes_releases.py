@@ -1,0 +1,297 @@
+"""``dm-release notes`` on real repositories: two releases of a small product made by the
+real release sessions (weekly, candidate, final, with builds recorded in versiondb), ticket
+branches merged with ``--no-ff`` as GitHub does, tickets in subjects, a package new to the
+second release and one removed from it; the Jira join against the local Jira server."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rebuild_helpers import BUILD, PATHS
+from release_helpers import DEVELOPER, Setup, ok
+
+from dmrelease import cli
+from dmrelease.adapters.git import Git
+from dmrelease.core.manifest import parse_manifest
+from dmrelease.demo.synthetic import PackageSpec, create_product, create_remote
+
+#: meta -> afw -> utils -> base, meta -> oldpkg -> base; the second release drops oldpkg
+#: and brings newpkg (-> base)
+GRAPH: dict[str, tuple[str, ...]] = {
+    "base": (),
+    "utils": ("base",),
+    "afw": ("utils",),
+    "oldpkg": ("base",),
+    "meta": ("afw", "utils", "oldpkg"),
+}
+_WHEN = 1_760_000_000
+
+
+def _developer(root: Path, setup: Setup, package: str, step: int) -> Git:
+    """A developer clone of ``package`` at main, whose commits have fixed dates (the same
+    test gives the same SHAs)."""
+    dev = root / "dev" / package
+    if not dev.exists():
+        Git(root).run("clone", "--quiet", str(setup.product.remote(package)), str(dev))
+    stamp = f"{_WHEN + step * 60} +0000"
+    git = Git(dev, env={**DEVELOPER, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+    git.run("checkout", "--quiet", "main")
+    git.run("pull", "--quiet", "--ff-only")
+    return git
+
+
+def _commit(git: Git, path: str, text: str, message: str) -> str:
+    target = git.repo / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    git.run("add", "--", path)
+    git.run("commit", "--quiet", "-m", message)
+    return git.rev_parse("HEAD")
+
+
+def _merge_ticket(
+    root: Path, setup: Setup, package: str, ticket: str, subject: str, merge: str, step: int
+) -> None:
+    """``tickets/<ticket>`` with one commit, merged into main with ``--no-ff``, pushed."""
+    git = _developer(root, setup, package, step)
+    git.run("checkout", "--quiet", "-b", f"tickets/{ticket}")
+    _commit(git, f"{ticket}.txt", f"{ticket}\n", subject)
+    git.run("checkout", "--quiet", "main")
+    git.run("merge", "--quiet", "--no-ff", "-m", merge, f"tickets/{ticket}")
+    git.run("push", "--quiet", "origin", "main", f"tickets/{ticket}")
+
+
+def _push_commit(root: Path, setup: Setup, package: str, path: str, text: str, subject: str,
+                 step: int) -> None:  # fmt: skip
+    git = _developer(root, setup, package, step)
+    _commit(git, path, text, subject)
+    git.run("push", "--quiet", "origin", "main")
+
+
+def make_releases(root: Path) -> Setup:
+    """29.0.0 (w.2025.24 → rc1 → final, build b1), then the work of the next release and
+    v29.1.0.rc1 from w.2025.30 (build b2)."""
+    specs = {name: PackageSpec(deps=deps, history=2) for name, deps in GRAPH.items()}
+    product = create_product(root / "upstream", specs)
+    config = root / "dm-release.toml"
+    config.write_text(
+        f'[products.meta]\nrepos = "{product.repos_yaml}"\n\n'
+        f"[build]\ncommand = '{BUILD}'\n\n{PATHS}"
+    )
+    setup = Setup(root, product, config)
+    ok(setup, "weekly", "w.2025.24")
+    ok(setup, "candidate", "v29.0.0.rc1", "--refs", "w.2025.24")
+    ok(setup, "final", "29.0.0")
+    # the work of 29.1: ticket merges (GitHub's two forms), tickets in subjects, no ticket
+    _merge_ticket(root, setup, "afw", "DM-101", "DM-101: Add the warper",
+                  "Merge branch 'tickets/DM-101'", 1)  # fmt: skip
+    pull = "Merge pull request #7 from lsst/tickets/DM-104\n\nDM-104: Read FITS v4"
+    _merge_ticket(root, setup, "utils", "DM-104", "Read the new format", pull, 2)
+    _push_commit(root, setup, "utils", "fast.txt", "fast\n", "DM-102: Speed up the parser", 3)
+    _push_commit(root, setup, "utils", "typo.txt", "typo\n", "Fix a typo", 4)
+    _push_commit(root, setup, "afw", "more.txt", "more\n", "DM-102 and DM-99: the warper too", 5)
+    create_remote(product.remote("newpkg"), "newpkg", PackageSpec(deps=("base",), history=2))
+    product.repos_yaml.write_text(
+        product.repos_yaml.read_text() + f"newpkg: {product.url('newpkg')}\n"
+    )
+    table = "# table of meta\nsetupRequired(afw)\nsetupRequired(utils)\nsetupRequired(newpkg)\n"
+    _push_commit(root, setup, "meta", "ups/meta.table", table, "DM-103: newpkg replaces oldpkg", 6)
+    ok(setup, "weekly", "w.2025.30")
+    ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.30")
+    return setup
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    saved = {k: os.environ.pop(k) for k in ("GIT_REFS", "REFS", "GIT_TAG", "RELEASE_GIT_TAG",
+                                             "PRODUCTS", "EUPS_TAG", "SOURCE_GIT_REFS",
+                                             "DM_RELEASE_JIRA_URL", "RELEASE_ISSUE")
+             if k in os.environ}  # fmt: skip
+    try:
+        yield make_releases(tmp_path_factory.mktemp("notes"))
+    finally:
+        os.environ.update(saved)
+
+
+def notes(setup: Setup, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["notes", "--config", str(setup.config), *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def versions(setup: Setup, build: str) -> dict[str, str]:
+    path = setup.root / "versiondb" / "manifests" / f"{build}.txt"
+    return {e.name: e.version for e in parse_manifest(path.read_text(), str(path)).entries}
+
+
+def checksum(setup: Setup, tag: str) -> str:
+    message = Git(setup.clone("meta")).run("for-each-ref", "--format=%(contents)",
+                                           f"refs/tags/{tag}")  # fmt: skip
+    return message.split("manifest: ")[1].split("\n")[0]
+
+
+def expected_markdown(setup: Setup, head: str, tickets: str, problems: str = "") -> str:
+    old, new = versions(setup, "b1"), versions(setup, "b2")
+    return (
+        f"# meta v29.1.0.rc1 release notes\n\n{head}\n\n"
+        "5 tickets, 8 commits; packages: 1 new, 1 removed, 3 changed, 1 unchanged.\n\n"
+        f"{tickets}"
+        "## Package changes\n\n"
+        "| Package | Change | Old version | New version |\n"
+        "| --- | --- | --- | --- |\n"
+        f"| afw | changed | `{old['afw']}` | `{new['afw']}` |\n"
+        f"| meta | changed | `{old['meta']}` | `{new['meta']}` |\n"
+        f"| newpkg | new | `-` | `{new['newpkg']}` |\n"
+        f"| oldpkg | removed | `{old['oldpkg']}` | `-` |\n"
+        f"| utils | changed | `{old['utils']}` | `{new['utils']}` |\n\n"
+        "## Technical details\n\n"
+        "- Since: `29.0.0`\n"
+        "- Since build: `b1`\n"
+        "- Git tag: `v29.1.0.rc1`\n"
+        "- EUPS tag: `v29_1_0_rc1`\n"
+        "- Build: `b2`\n"
+        f"- Manifest checksum: `{checksum(setup, 'v29.1.0.rc1')}`\n\n"
+        "## Installation\n\n"
+        "Install meta v29.1.0.rc1 from the source server with EUPS:\n\n"
+        "```bash\n"
+        "eups distrib install -t v29_1_0_rc1 meta\n"
+        "setup -t v29_1_0_rc1 meta\n"
+        "```\n"
+        f"{problems}"
+    )
+
+
+NO_NARRATIVE = (
+    "_No narrative yet: write it (what this release brings, for its users) in a text file "
+    "and give it with --narrative FILE._"
+)
+TICKETS_FROM_COMMITS = (
+    "## Other issues\n\n"
+    "- **DM-99**: DM-102 and DM-99: the warper too (afw)\n"
+    "- **DM-101**: Add the warper (afw)\n"
+    "- **DM-102**: Speed up the parser (afw, utils)\n"
+    "- **DM-103**: newpkg replaces oldpkg (meta)\n"
+    "- **DM-104**: Read FITS v4 (utils)\n\n"
+)
+
+
+def test_notes_between_two_releases_from_the_commits_alone(releases: Setup) -> None:
+    code, out, err = notes(releases, "29.0.0..v29.1.0.rc1", "--no-jira")
+    assert (code, err) == (0, "")
+    assert out == expected_markdown(releases, NO_NARRATIVE, TICKETS_FROM_COMMITS)
+
+
+def test_until_alone_is_since_the_previous_final_and_gives_the_same_bytes(
+    releases: Setup,
+) -> None:
+    first = notes(releases, "29.0.0..v29.1.0.rc1", "--no-jira")
+    assert notes(releases, "v29.1.0.rc1", "--no-jira") == first
+    assert notes(releases, "v29.1.0.rc1", "--no-jira") == first  # deterministic
+
+
+def test_build_ids_and_manifest_files_give_the_same_tickets_and_packages(
+    releases: Setup, tmp_path: Path
+) -> None:
+    code, out, _err = notes(releases, "b1..b2", "--no-jira", "--json")
+    by_build = json.loads(out)
+    manifests = releases.root / "versiondb" / "manifests"
+    code2, out2, _err2 = notes(
+        releases, "--manifests", str(manifests / "b1.txt"), str(manifests / "b2.txt"),
+        "--no-jira", "--json",
+    )  # fmt: skip
+    by_file = json.loads(out2)
+    assert (code, code2) == (0, 0)
+    assert by_build["ticket_keys"] == ["DM-99", "DM-101", "DM-102", "DM-103", "DM-104"]
+    assert by_file["tickets"] == by_build["tickets"]
+    assert by_file["packages"] == by_build["packages"]
+    assert [(p["name"], p["change"], p["commits"]) for p in by_build["packages"]] == [
+        ("afw", "changed", 3), ("meta", "changed", 1), ("newpkg", "new", 0),
+        ("oldpkg", "removed", 0), ("utils", "changed", 4),
+    ]  # fmt: skip
+    assert by_build["facts"]["git_tag"] is None
+    assert (by_file["facts"]["since"], by_file["facts"]["until"]) == ("b1.txt", "b2.txt")
+    assert by_build["verb"] == "notes" and by_build["ok"] is True
+
+
+def test_narrative_overrides_and_template_from_files(releases: Setup, tmp_path: Path) -> None:
+    narrative = tmp_path / "narrative.md"
+    narrative.write_text("This release brings the warper.\n")
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text(
+        "DM-99:\n  hide: true\nDM-101:\n  summary: A new warper\n  section: Highlights\n"
+    )
+    template = tmp_path / "install.txt"
+    template.write_text("Run: eups distrib install -t {eups_tag} {product} ({build_id})\n")
+    code, out, err = notes(
+        releases, "v29.1.0.rc1", "--no-jira", "--narrative", str(narrative),
+        "--overrides", str(overrides), "--template", str(template),
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        "# meta v29.1.0.rc1 release notes\n\nThis release brings the warper.\n\n"
+        "4 tickets, 8 commits; packages: 1 new, 1 removed, 3 changed, 1 unchanged.\n\n"
+        "## Other issues\n\n"
+        "- **DM-102**: Speed up the parser (afw, utils)\n"
+        "- **DM-103**: newpkg replaces oldpkg (meta)\n"
+        "- **DM-104**: Read FITS v4 (utils)\n\n"
+        "## Highlights\n\n"
+        "- **DM-101**: A new warper (afw)\n\n"
+        "## Package changes\n"
+    )
+    assert out.endswith("## Installation\n\nRun: eups distrib install -t v29_1_0_rc1 meta (b2)\n")
+
+
+def test_a_toml_override_naming_an_absent_ticket_is_a_problem_and_strict_fails(
+    releases: Setup, tmp_path: Path
+) -> None:
+    overrides = tmp_path / "overrides.toml"
+    overrides.write_text('[DM-7]\nhide = true\n\n[DM-103]\nsection = "epics"\n')
+    args = ("v29.1.0.rc1", "--no-jira", "--overrides", str(overrides), "--format", "json")
+    code, out, err = notes(releases, *args)
+    problem = (
+        f"{overrides}:1: override-unused: DM-7 is overridden but no commit of the release "
+        "carries it"
+    )
+    assert (code, err) == (0, problem + "\n")
+    data = json.loads(out)
+    assert [(t["key"], t["section"]) for t in data["tickets"]][:1] == [("DM-103", "epics")]
+    assert notes(releases, *args, "--strict") == (1, out, err)
+
+
+def test_usage_errors_exit_2(releases: Setup) -> None:
+    assert notes(releases, "29.0.0..v29.9.0.rc1", "--no-jira")[::2] == (
+        2, "dm-release: error: release v29.9.0.rc1: no such tag in meta\n",
+    )  # fmt: skip
+    code, _out, err = notes(releases, "nonsense", "--no-jira")
+    hint = (
+        "give UNTIL or SINCE..UNTIL, each a release (29.0.0, v29.1.0.rc2), a weekly "
+        "(w.2025.24) or a build id (b1234)"
+    )
+    assert (code, err) == (2, f"dm-release: error: 'nonsense' is not a range of releases: {hint}\n")
+    code, _out, err = notes(releases, "b1..b9", "--no-jira")
+    assert code == 2 and "build b9 is not in versiondb" in err
+
+
+def test_rst_output_file_is_valid_restructuredtext(releases: Setup, tmp_path: Path) -> None:
+    target = tmp_path / "notes.rst"
+    code, out, err = notes(releases, "v29.1.0.rc1", "--no-jira", "--format", "rst",
+                           "--output", str(target))  # fmt: skip
+    text = target.read_text()
+    assert (code, out) == (0, "")
+    assert err == f"notes: wrote {target} ({len(text.encode())} bytes)\n"
+    assert text.startswith("meta v29.1.0.rc1 release notes\n==============================\n\n")
+    assert ".. code-block:: bash\n\n   eups distrib install -t v29_1_0_rc1 meta\n" in text
+    docutils = pytest.importorskip("docutils.core", reason="docutils is not installed")
+    messages = io.StringIO()
+    docutils.publish_doctree(
+        text, settings_overrides={"warning_stream": messages, "report_level": 2,
+                                  "halt_level": 5},
+    )  # fmt: skip
+    assert messages.getvalue() == ""
