@@ -377,3 +377,58 @@ def test_announce_dry_run(capsys: pytest.CaptureFixture[str], monkeypatch: pytes
         "dry run: not posted; set discourse.url and discourse.category to see what --post "
         "would send\n")  # fmt: skip
 
+
+def test_status_of_a_release_whose_remotes_cannot_be_listed_is_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No journal, no plan, no manifest: the tags repos.yaml's packages would get, each
+    remote named in the problems (the release tests run it on real remotes)."""
+    for name in ("DM_RELEASE_CONFIG", "DM_RELEASE_JIRA_URL", "RELEASE_ISSUE",
+                 "DM_RELEASE_STATE_DIR", "DM_RELEASE_OUTPUT_DIR"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "missing"
+    (tmp_path / "repos.yaml").write_text(f"afw: file://{missing}/afw.git\n")
+    (tmp_path / "dm-release.toml").write_text(
+        '[products.meta]\nrepos = "repos.yaml"\n\n[paths]\nstate_dir = "state"\n'
+    )
+    status, doc, err = document(capsys, "status", "29.1.0")
+    why = f"fatal: '{missing}/afw.git' does not appear to be a git repository"
+    assert (status, doc["verb"], doc["ok"], doc["error"]) == (1, "status", False, None)
+    assert (doc["session"], doc["eups_tag"], doc["journal"], doc["graph"]) == (
+        "final_release", "v29_1_0", False, {})  # fmt: skip
+    assert doc["packages"] == [
+        {"name": "afw", "planned_sha": None, "step": None, "error": None, "remote_error": why,
+         "tags": [{"tag": "29.1.0", "sha": None, "state": "unreachable"}]}
+    ]  # fmt: skip
+    assert [(s["name"], s["done"]) for s in doc["stages"]] == [
+        ("tagged", False), ("pushed", False), ("built", False)]  # fmt: skip
+    assert doc["validation"]["state"] == "absent"
+    assert doc["jira"]["note"] == "not configured (jira.url)"
+    assert doc["problems"] == [f"afw: remote not listed: {why}"]
+    assert err.endswith(f"1 problem\n  afw: remote not listed: {why}\n")
+
+
+def test_notes_usage_errors_are_exit_2_with_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A range that names no release, a manifest that cannot be read: before any fetch
+    (real runs are in tests/integration/test_notes_releases.py)."""
+    status, doc, err = document(capsys, "notes", "29.0.0...")
+    message = (
+        "'29.0.0...' is not a range of releases: give UNTIL or SINCE..UNTIL, each a release "
+        "(29.0.0, v29.1.0.rc2), a weekly (w.2025.24) or a build id (b1234)"
+    )
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "notes", "ok": False, "diagnostics": [], "error": message}
+    (tmp_path / "repos.yaml").write_text("base: https://example.invalid/base.git\n")
+    config = tmp_path / "dm-release.toml"
+    config.write_text('[products.base]\nrepos = "repos.yaml"\n')
+    old = tmp_path / "b1.txt"
+    status, doc, err = document(
+        capsys, "notes", "--config", config, "--manifests", old, tmp_path / "b2.txt"
+    )
+    message = f"{old}: cannot read the manifest: No such file or directory"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "notes", "ok": False, "diagnostics": [], "error": message}
+    assert not (tmp_path / "work").exists()
