@@ -60,6 +60,7 @@ def test_the_issue_hook_ids_are_all_there() -> None:
         "check-conda-env",
         "check-product-membership",
         "check-version-strings",
+        "check-distribution-contents",
     ]
     assert all(hook["language"] == "python" and hook["entry"] == hook["id"] for hook in HOOKS)
 
@@ -506,6 +507,7 @@ FRONTS = (
     "workspace", "rebuild", "release", "verify", "release_state", "publish", "tarball", "docker",
     "candidate_check",
     "status",
+    "jira_fix",
     "announce",
     "notes",
 )  # fmt: skip

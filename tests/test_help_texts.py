@@ -98,7 +98,7 @@ def test_the_tree_walk_reaches_every_verb_and_sub_verb() -> None:
         "dm-release release candidate",
     ):
         assert expected in CLI_HELP
-    assert len(HOOK_SCRIPTS) == 9  # eight hooks and the pre-push guard
+    assert len(HOOK_SCRIPTS) == 10  # nine hooks and the pre-push guard
 
 
 def test_every_help_is_what_the_command_line_prints(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ from dmrelease import cli
 from dmrelease.hooks import (
     check_branch_name,
     check_conda_env,
+    check_distribution_contents,
     check_product_membership,
     check_pushed_tags,
     check_repos_yaml,
@@ -109,6 +110,22 @@ def test_check_product_membership(case: tuple[str, bytes]) -> None:
     with directory:
         run_hook(
             "hook:check-product-membership", check_product_membership.main, ["--products", path]
+        )
+
+
+@profile()
+@given(mutations([DATA / "contents" / "lsst_distrib.contents.yaml"]))
+def test_check_distribution_contents(case: tuple[str, bytes]) -> None:
+    _, data = case
+    directory, path = _in_file("ups/lsst_distrib.contents.yaml", data)
+    afw, distrib = DATA / "tables" / "lsst" / "afw.table", DATA / "tables" / "lsst_distrib.table"
+    tables = ["--table", str(afw), "--table", str(distrib)]
+    conda = ["--conda", str(DATA / "conda" / "conda3_bleed-linux-64.yml")]
+    with directory:
+        run_hook(
+            "hook:check-distribution-contents",
+            check_distribution_contents.main,
+            ["--contents", path, "--repos", str(DATA / "repos.yaml"), *tables, *conda],
         )
 
 

@@ -1,7 +1,7 @@
 """Every hook's ``--help`` lists the environment variables it reads, as every verb's does.
 
 Each console script of pyproject's ``[project.scripts]`` other than ``dm-release`` (the
-eight hooks and the pre-push guard) runs for real, in-process, in a real git repository
+nine hooks and the pre-push guard) runs for real, in-process, in a real git repository
 with the files it checks, with ``os.environ`` replaced by a mapping that records every
 variable dm-release's own code looks up (``get``, ``[]``, ``in``; passing the whole
 environment on to git reads no one variable). Each variable a hook read must be in its
@@ -51,6 +51,8 @@ def _repository(path: Path) -> Path:
         "pyproject.toml": '[project]\nname = "afw"\nversion = "1.2.3"\n',
         "products.yaml": "products:\n  lsst_distrib: ups/lsst_distrib.table\nrepos: repos.yaml\n",
         "ups/lsst_distrib.table": "setupRequired(afw)\nsetupRequired(base)\n",
+        "ups/lsst_distrib.contents.yaml": "third_party:\n  - {name: python, type: 1, delivery: "
+        "conda, license: Python-2.0, support: full, rfc: RFC-1}\npackages: []\n",
     }
     for name, text in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +82,7 @@ RUNS: list[tuple[str, list[str], dict[str, str], str]] = [
     ("check-conda-env", ["--pinned", "environment.yaml"], {}, ""),
     ("check-product-membership", ["--products", "products.yaml"], {}, ""),
     ("check-version-strings", ["pyproject.toml"], {}, ""),
+    ("check-distribution-contents", ["--repos", "repos.yaml"], {}, ""),
     ("dm-release-pre-push", ["install", "--dry-run"], {}, ""),
     ("dm-release-pre-push", ["install"], {}, ""),
     ("dm-release-pre-push", ["show"], {}, ""),

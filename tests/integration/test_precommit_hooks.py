@@ -1,4 +1,4 @@
-"""The eight hooks through real pre-commit: real repos, real commits, real pushes (issue 3).
+"""The nine hooks through real pre-commit: real repos, real commits, real pushes (issue 3).
 
 A package or metapackage repository in ``tmp_path`` names this repository in its
 ``.pre-commit-config.yaml`` (``repo:``/``rev:``, see precommit_harness), installs the git
@@ -29,13 +29,21 @@ PACKAGE_HOOKS: list[dict[str, Any]] = [
     {"id": "check-conda-env"},
     {"id": "check-version-strings"},
 ]
+BLEED = "etc/conda3_bleed-linux-64.yml"
+CONTENTS = "ups/lsst_distrib.contents.yaml"
+DISTRIBUTION: dict[str, Any] = {
+    "id": "check-distribution-contents",
+    "args": ["--repos", "etc/repos.yaml", "--conda", BLEED],
+}
 METAPACKAGE_HOOKS: list[dict[str, Any]] = [
     *PACKAGE_HOOKS[:2],
     {"id": "check-table-file", "args": ["--known-packages", "etc/repos.yaml"]},
     *PACKAGE_HOOKS[3:5],
-    {"id": "check-conda-env", "args": ["--pinned"]},
+    # the release environment is pinned; the bleed environment (what is asked for) is not
+    {"id": "check-conda-env", "args": ["--pinned"], "files": r"^etc/conda3_packages-.*\.yml$"},
     PACKAGE_HOOKS[6],
     {"id": "check-product-membership", "args": ["--products", "products.yaml"]},
+    DISTRIBUTION,
 ]
 PRODUCTS = "products:\n  lsst_distrib: ups/lsst_distrib.table\nrepos: etc/repos.yaml\n"
 PYPROJECT = '[project]\nname = "lsst-distrib"\nversion = "29.1.0"\ndependencies = ["numpy>=1.24"]\n'
@@ -88,6 +96,8 @@ def metapackage(
     ws.write("etc/repos.yaml", (DATA / "repos.yaml").read_text())
     conda = (DATA / "conda" / "conda3_packages-linux-64.yml").read_text()
     ws.write("etc/conda3_packages-linux-64.yml", conda)
+    ws.write(BLEED, (DATA / "conda" / "conda3_bleed-linux-64.yml").read_text())
+    ws.write(CONTENTS, (DATA / "contents" / "lsst_distrib.contents.yaml").read_text())
     ws.write("products.yaml", PRODUCTS)
     ws.write("pyproject.toml", PYPROJECT)
     ws.write("requirements.txt", "numpy >=1.24\nastropy==6.0.0  # pinned\n")
@@ -163,6 +173,40 @@ def test_a_seeded_mistake_stops_the_commit_with_file_line_and_rule(
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout
     assert ws.head() == before
+
+
+def test_the_contents_file_stops_an_unapproved_package_until_it_is_approved(
+    workspace: Callable[..., Workspace],
+) -> None:
+    ws = workspace("lsst_distrib", hooks=[DISTRIBUTION])
+    ws.git("checkout", "-qb", "tickets/DM-3")
+    ws.write("ups/lsst_distrib.table", (DATA / "tables" / "lsst_distrib.table").read_text())
+    ws.write("etc/repos.yaml", (DATA / "repos.yaml").read_text())
+    bleed = (DATA / "conda" / "conda3_bleed-linux-64.yml").read_text()
+    ws.write(BLEED, bleed)
+    contents = (DATA / "contents" / "lsst_distrib.contents.yaml").read_text()
+    ws.write(CONTENTS, contents)
+    assert ws.commit("Add lsst_distrib's contents").returncode == 0
+    before = ws.head()
+    ws.write(BLEED, bleed + "  - dask\n")
+    refused = ws.commit("Add dask")
+    assert refused.returncode != 0
+    assert (
+        f"{BLEED}:85:5: third-party-unapproved: conda package 'dask' is not approved in "
+        f"{CONTENTS} (add it under third_party"
+    ) in refused.stdout, refused.stdout
+    assert refused.stdout.count("third-party-unapproved") == 1
+    assert ws.head() == before
+    dask = (
+        "  - {name: dask, type: 1, delivery: conda, license: BSD-3-Clause, support: full, "
+        "rfc: RFC-999}\n"
+    )
+    ws.write(CONTENTS, contents.replace("packages:\n", dask + "packages:\n"))
+    assert ws.commit("Add dask, approved by RFC-999").returncode == 0
+    ws.write(CONTENTS, contents)  # the approval withdrawn: the environment fails again
+    withdrawn = ws.commit("Withdraw dask")
+    assert withdrawn.returncode != 0
+    assert f"{BLEED}:85:5: third-party-unapproved: conda package 'dask'" in withdrawn.stdout
 
 
 def test_real_package_files_commit_cleanly(workspace: Callable[..., Workspace]) -> None:
