@@ -432,3 +432,43 @@ def test_notes_usage_errors_are_exit_2_with_the_error(
     assert (status, err) == (2, f"dm-release: error: {message}\n")
     assert doc == {"verb": "notes", "ok": False, "diagnostics": [], "error": message}
     assert not (tmp_path / "work").exists()
+
+
+def test_jira_show_and_its_failures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The issues as data; an issue Jira does not know is exit 1 naming it; without
+    jira.url exit 2 (a run on a real release is in tests/integration/test_jira_fix.py)."""
+    from dmrelease.demo.jira_server import serve_jira
+
+    monkeypatch.delenv("DM_RELEASE_JIRA_URL", raising=False)
+    config = tmp_path / "dm-release.toml"
+    config.write_text(f'[paths]\nstate_dir = "{tmp_path / "state"}"\n')
+    status, doc, err = document(capsys, "jira", "show", "DM-1", "--config", config)
+    message = "no Jira to ask: set jira.url in dm-release.toml, or DM_RELEASE_JIRA_URL"
+    assert (status, err) == (2, f"dm-release: error: {message}\n")
+    assert doc == {"verb": "jira show", "ok": False, "diagnostics": [], "error": message}
+    with serve_jira("pat-cli-json-0123456789") as jira:
+        jira.add_issue("DM-40000", "Release 29.1.0", "Task", "In Progress")
+        jira.add_issue("DM-40011", "The afw package", "Epic", blocks=["DM-40000"])
+        monkeypatch.setenv("DM_RELEASE_JIRA_URL", jira.url)
+        monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", "pat-cli-json-0123456789")
+        status, doc, err = document(capsys, "jira", "show", "DM-40000", "DM-7", "--blockers",
+                                    "--config", config)  # fmt: skip
+    assert (status, err) == (1, (
+        "DM-40000 [In Progress: open] Task: Release 29.1.0\n"
+        "  fix versions: (none)\n"
+        "  blocked by:   DM-40011\n"
+        "  blocker:      DM-40011 [Done: done] Epic: The afw package\n"
+        "DM-7: Jira does not know this issue\n"
+    ))  # fmt: skip
+    epic = {"key": "DM-40011", "summary": "The afw package", "type": "Epic", "status": "Done",
+            "done": True, "epic": True, "fix_versions": [], "blocked_by": [],
+            "resolution": "Done"}  # fmt: skip
+    assert doc == {
+        "verb": "jira show", "ok": False, "diagnostics": [], "error": None,
+        "issues": [{"key": "DM-40000", "summary": "Release 29.1.0", "type": "Task",
+                    "status": "In Progress", "done": False, "epic": False, "fix_versions": [],
+                    "blocked_by": ["DM-40011"], "resolution": None}],
+        "missing": ["DM-7"], "blockers": {"DM-40000": [epic]},
+    }  # fmt: skip

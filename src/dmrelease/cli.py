@@ -25,7 +25,7 @@ from dmrelease.core.redact import redact
 #: verb groups, each a module of :mod:`dmrelease.commands` with ``register(subparsers)``
 VERB_MODULES = (
     "tag", "table", "manifest", "demo", "rebuild", "publish", "tarball", "docker", "release",
-    "doctor", "config", "jenkins", "announce", "status", "notes",
+    "doctor", "config", "jenkins", "announce", "status", "notes", "jira",
 )  # fmt: skip
 
 #: the shells ``dm-release completion`` writes a script for (shtab's static scripts)

@@ -25,6 +25,7 @@ from release_helpers import JENKINS_VARIABLES, make_setup, merge_ticket
 from dmrelease import cli
 from dmrelease.adapters.config import _GIT_ELSEWHERE as GIT_ELSEWHERE
 from dmrelease.adapters.config import CONFIG_VARIABLE, git_attributes_elsewhere
+from dmrelease.demo.jira_server import LocalJira, serve_jira
 from environ_recording import RecordingEnviron
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -57,8 +58,17 @@ def jenkins() -> Iterator[FakeJenkins]:
         yield fake
 
 
+@pytest.fixture
+def jira() -> Iterator[LocalJira]:
+    """A local Jira with a release issue and its blocker, for dm-release jira."""
+    with serve_jira("pat-environment-help") as local:
+        local.add_issue("DM-40000", "Release 29.1.0", "Task", "In Progress")
+        local.add_issue("DM-40011", "The afw package", "Epic", blocks=["DM-40000"])
+        yield local
+
+
 def test_every_variable_a_verb_reads_is_in_its_help(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jenkins: FakeJenkins
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jenkins: FakeJenkins, jira: LocalJira
 ) -> None:
     # git's "elsewhere" variables too: the first one set ends the check that reads them,
     # so GIT_DIR (asserted below) would go unread where e.g. GIT_CONFIG_NOSYSTEM is set
@@ -68,8 +78,11 @@ def test_every_variable_a_verb_reads_is_in_its_help(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("JENKINS_URL", jenkins.url)
     monkeypatch.setenv("DM_RELEASE_JENKINS_POLL_MS", "1")
+    monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", "pat-environment-help")
     setup = make_setup(tmp_path / "product")
     config = str(setup.config)
+    jira_config = setup.config.with_name("jira.toml")  # Jira for dm-release jira only
+    jira_config.write_text(f'{setup.config.read_text()}\n[jira]\nurl = "{jira.url}"\n')
     plan = tmp_path / "plan.json"
     # docker plans the image of the tag list tarball writes (no builder, no registry)
     docker = setup.config.with_name("docker.toml")
@@ -136,6 +149,8 @@ def test_every_variable_a_verb_reads_is_in_its_help(
         ],
         ("release", "final"): ["29.1.0", "--no-build", "--config", config],
         ("status",): ["29.1.0", "--config", config],  # the final just tagged: read-only
+        ("jira", "show"): ["DM-40000", "--blockers", "--config", str(jira_config)],
+        ("jira", "fix-version"): ["29.1.0", "--dry-run", "--config", str(jira_config)],
         ("notes",): ["b1..b1", "--config", config],  # the weekly's build: Jira unset
         ("release", "patch"): ["29.1.1", "--packages", "afw", "--dry-run", "--config", config],
         ("release", "nightly"): ["--date", "2025-06-11", "--config", config],
@@ -190,6 +205,11 @@ def test_every_variable_a_verb_reads_is_in_its_help(
     assert {"JENKINS_URL", "DM_RELEASE_JENKINS_POLL_MS", "JENKINS_API_TOKEN"} <= read[
         ("jenkins", "run")
     ]
+    # dm-release jira: Jira's settings and token; fix-version the release issue too
+    assert {"DM_RELEASE_JIRA_URL", "DM_RELEASE_JIRA_TOKEN", "DM_RELEASE_JIRA_JOBS"} <= read[
+        ("jira", "show")
+    ]
+    assert {"DM_RELEASE_JIRA_URL", "RELEASE_ISSUE"} <= read[("jira", "fix-version")]
     # dm-release announce (a dry run): the forum's settings, the feedback, the release issue
     assert {"DM_RELEASE_DISCOURSE_URL", "DM_RELEASE_DISCOURSE_CATEGORY",
             "DM_RELEASE_DISCOURSE_API_KEY", "DM_RELEASE_ANNOUNCE_FEEDBACK",

@@ -226,6 +226,10 @@ def _plan(
 # -- the steps ----------------------------------------------------------------------------
 
 
+#: the journal's stage of a final's Fix Versions in Jira
+JIRA = "jira"
+
+
 def lock_step(build: bool, break_lock: bool) -> SessionStep:
     def take(run: SessionRun) -> None:
         lock = release_lock(
@@ -371,6 +375,35 @@ def publish_step(source: str, *, built: bool = True) -> SessionStep:
     return SessionStep("publish", publish_it)
 
 
+def _fix_versions_step(release_issue: str | None) -> Callable[[SessionRun], Stop | None]:
+    """A final's Fix Version on every Jira issue of the release, once tagged (jira.url set;
+    :mod:`dmrelease.stages.jira_fix`); journaled as the stage ``jira``, so a rerun asks
+    Jira nothing."""
+
+    def fix(run: SessionRun) -> Stop | None:
+        from dmrelease.core.requests import FixVersionRequest
+        from dmrelease.stages.jira_fix import fix_versions
+
+        if run.dry_run:
+            print(f"would set the Fix Version {run.release} on the Jira issues of the release",
+                  file=run.log)  # fmt: skip
+            return None
+        journal = run.journaled()
+        if (journal.current() or Journal("", "", {})).has_stage(JIRA):
+            print(f"jira: {run.release}: Fix Versions already set (journal)", file=run.log)
+            return None
+        asked = FixVersionRequest(run.release, run.product.name, release_issue)
+        done = fix_versions(run.config, asked, run.log)
+        for line in done.lines():
+            print(line, file=run.log)
+        detail = f"Fix Version {done.version}: "
+        detail += f"{len(done.written)} written, {len(done.present)} had it"
+        journal.update(lambda j: j.finish_stage(JIRA, now(), detail))
+        return None
+
+    return fix
+
+
 def _not_green(run: SessionRun) -> str | None:
     """Why the plan's build (not made by this session: ``--no-build``) cannot be published
     (None when it can): unknown to versiondb, or packages of it not built."""
@@ -435,6 +468,8 @@ def tag_then_build(
         SessionStep("apply", apply_step),
         *write_aux,
     ]
+    if session is Session.FINAL and config.jira_url:
+        steps.append(SessionStep("jira", _fix_versions_step(request.release_issue)))
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
     if publishing:
