@@ -60,6 +60,7 @@ def test_the_issue_hook_ids_are_all_there() -> None:
         "check-conda-env",
         "check-product-membership",
         "check-version-strings",
+        "check-distribution-contents",
     ]
     assert all(hook["language"] == "python" and hook["entry"] == hook["id"] for hook in HOOKS)
 
