@@ -183,6 +183,22 @@ def test_the_project_version_is_created_once(jira: LocalJira, tmp_path: Path) ->
     assert jira.writes() == [("POST", "/rest/api/2/version")]
 
 
+def test_a_version_made_by_a_request_answered_busy_is_not_made_twice(jira: LocalJira) -> None:
+    """Jira made the version, its proxy answered 503: the POST sent again is refused (the
+    version exists), and the version is taken as made."""
+    jira.fail_next("/rest/api/2/version", 503, retry_after=1, after=True)
+    waits = Waits()
+    assert client(jira, sleep=waits).ensure_version("DM", "29.1.0") is True
+    assert jira.versions("DM") == ["29.0.1", "29.1.0"]
+    assert waits.seconds == [1.0]
+    assert jira.requests == [
+        ("GET", "/rest/api/2/project/DM/versions"),
+        ("POST", "/rest/api/2/version"),
+        ("POST", "/rest/api/2/version"),
+        ("GET", "/rest/api/2/project/DM/versions"),
+    ]
+
+
 def test_a_fix_version_is_added_once_and_the_written_issue_read_again(
     jira: LocalJira, tmp_path: Path
 ) -> None:

@@ -194,8 +194,15 @@ class JiraClient:
             if name in names:
                 return False
         if not dry_run:
-            self._json("POST", f"{API}/version", body={"name": name, "project": project})
-            self._store(entry, {"project": project, "versions": [*names, name]})
+            try:
+                self._json("POST", f"{API}/version", body={"name": name, "project": project})
+            except JiraError:
+                # a busy answer sent again after Jira made it ("already exists"): it is there
+                names = self._versions(project)
+                if name not in names:
+                    raise
+            made = names if name in names else [*names, name]
+            self._store(entry, {"project": project, "versions": made})
         return True
 
     def add_fix_version(

@@ -51,6 +51,7 @@ class _Fault:
     status: int
     retry_after: str | None
     times: int
+    after: bool = False
 
 
 class LocalJira:
@@ -112,13 +113,20 @@ class LocalJira:
             return [v["name"] for v in self._versions.get(project, [])]
 
     def fail_next(
-        self, path_prefix: str, status: int, retry_after: str | int | None = None, times: int = 1
+        self,
+        path_prefix: str,
+        status: int,
+        retry_after: str | int | None = None,
+        times: int = 1,
+        *,
+        after: bool = False,
     ) -> None:
         """Answer the next ``times`` requests whose path starts with ``path_prefix`` with
-        ``status`` (and a Retry-After header when given), before anything else."""
-        after = None if retry_after is None else str(retry_after)
+        ``status`` (and a Retry-After header when given), before anything else; ``after``:
+        do what the request asks first (a proxy timing out on a Jira that did it)."""
+        wait = None if retry_after is None else str(retry_after)
         with self._lock:
-            self._faults.append(_Fault(path_prefix, status, after, times))
+            self._faults.append(_Fault(path_prefix, status, wait, times, after))
 
     def gate(self, parties: int) -> None:
         """Hold each answer until ``parties`` requests are in flight together (or 10 s
@@ -136,13 +144,24 @@ class LocalJira:
     ) -> tuple[int, Any, dict[str, str]]:
         parts = urlsplit(target)
         path, query = unquote(parts.path), parse_qs(parts.query)
+        late: _Fault | None = None
         with self._lock:
             self.requests.append((method, path))
             for fault in self._faults:
                 if path.startswith(fault.prefix) and fault.times > 0:
                     fault.times -= 1
-                    extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    return fault.status, _error(f"injected {fault.status}"), extra
+                    if fault.after:
+                        late = fault
+                        break
+                    return fault.status, _error(f"injected {fault.status}"), _wait(fault)
+        answer = self._answer(method, path, query, headers, body)
+        if late is not None:
+            return late.status, _error(f"injected {late.status}"), _wait(late)
+        return answer
+
+    def _answer(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
         if self.token is not None and headers.get("Authorization") != f"Bearer {self.token}":
             return 401, _error("You are not authenticated. Authentication required to "
                                "perform this operation."), {}  # fmt: skip
@@ -309,6 +328,10 @@ def _category(status: str) -> str:
 def _key_order(key: str) -> tuple[str, int]:
     project, _, number = key.rpartition("-")
     return (project, int(number)) if number.isdigit() else (key, 0)
+
+
+def _wait(fault: _Fault) -> dict[str, str]:
+    return {"Retry-After": fault.retry_after} if fault.retry_after else {}
 
 
 def _error(message: str) -> dict[str, Any]:
