@@ -1,8 +1,12 @@
 """release validate --install with the real EUPS client (2.2.15, ../shared/vendor): the
 release tests' candidate published to both servers (once for the module), installed from
-each into a fresh stack; a good candidate passes with its summary, a source package whose
-ups/pkginfo names another SHA1 and a failing demo exit 1 naming them; without EUPS the
-binary install is dm-release's own fetch and the source install is said to be skipped."""
+each into a fresh stack; a good candidate passes with its summary; a source package
+published from another commit than the tag's (its ups/pkginfo SHA1), a binary package
+without its table file and a failing demo exit 1 naming each; without EUPS the binary
+install is dm-release's own fetch and the source install is said to be skipped. A product
+at another version than the manifest's is judged in tests/core/test_candidate_validation.py
+(EUPS installs what the server's manifests name, which publish writes from the same
+build)."""
 
 from __future__ import annotations
 
@@ -139,7 +143,8 @@ def test_a_good_candidate_passes_and_its_summary_says_what_was_installed(
 
 
 def _repack_pkginfo(path: Path, member: str, sha: str) -> None:
-    """Rewrite ``member`` (a ups/pkginfo) of the eupspkg tarball ``path`` with SHA1=sha."""
+    """Rewrite ``member`` (a ups/pkginfo) of the eupspkg tarball ``path`` with SHA1 and
+    REPOVERSION ``sha``."""
     with tarfile.open(path) as archive:
         items = [(m, archive.extractfile(m).read() if m.isfile() else None)  # type: ignore[union-attr]
                  for m in archive.getmembers()]  # fmt: skip
@@ -147,11 +152,28 @@ def _repack_pkginfo(path: Path, member: str, sha: str) -> None:
         for info, data in items:
             if info.name == member and data is not None:
                 data = re.sub(rb"SHA1='[0-9a-f]+'", f"SHA1='{sha}'".encode(), data)
+                data = re.sub(rb"REPOVERSION='[0-9a-f]+'", f"REPOVERSION='{sha}'".encode(), data)
                 info.size = len(data)
             archive.addfile(info, io.BytesIO(data) if data is not None else None)
 
 
-def test_a_pkginfo_sha_mismatch_and_a_failing_demo_exit_1_naming_them(
+def _drop_table(binary: Path, name: str, version: str) -> None:
+    """The binary server's tarball of ``name`` without its table file, and every product
+    manifest there naming none for it (EUPS then installs it without one)."""
+    path = binary / f"{name}-{version}@Linux64.tar.gz"
+    with tarfile.open(path) as archive:
+        items = [(m, archive.extractfile(m).read() if m.isfile() else None)  # type: ignore[union-attr]
+                 for m in archive.getmembers()]  # fmt: skip
+    with tarfile.open(path, "w:gz") as archive:
+        for info, data in items:
+            if info.name != f"{name}/{version}/ups/{name}.table":
+                archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    for manifest in (binary / "manifests").glob("*.manifest"):
+        text = manifest.read_text()
+        manifest.write_text(text.replace(f" {name}-{version}.table ", " none "))
+
+
+def test_a_pkginfo_sha_mismatch_a_missing_table_and_a_failing_demo_exit_1_naming_them(
     published: Path, tmp_path: Path, eups_vendor: Vendor
 ) -> None:
     setup = _copy(published, tmp_path / "p", "demo = 'echo broken; exit 3'\n" + _eups(eups_vendor))
@@ -162,18 +184,20 @@ def test_a_pkginfo_sha_mismatch_and_a_failing_demo_exit_1_naming_them(
     remote = published / "upstream" / "remotes" / "afw.git"
     other = subprocess.run(["git", "-C", str(remote), "rev-parse", f"{sha['afw']}^"],
                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    # a commit EUPS can check out, not the one the tag points at
+    # published from another commit: EUPS fetches and builds it (its SHA1 and REPOVERSION
+    # agree), and the installed ups/pkginfo records it
     _repack_pkginfo(package, f"afw-{v['afw']}/ups/pkginfo", other)
+    _drop_table(tmp_path / "p" / "srv" / "bin", "utils", v["utils"])
     code, _out, err = run(setup, *VALIDATE)
     assert code == 1, err
     lines = [line for line in err.splitlines() if line.startswith("validate --install")]
     kept = tmp_path / "p" / "work" / "state" / "validation" / "meta" / f"{RC1}.json"
     assert lines == [
-        # the real EUPS refuses the repacked source package before its pkginfo is judged
-        # (tests/core/test_validation.py judges the pkginfo-sha rule itself)
-        "validate --install: source install: eups distrib install exited 9: exited with code 255",
+        f"validate --install: binary table-file: utils {v['utils']}: no ups/utils.table",
+        f"validate --install: source pkginfo-sha: afw: ups/pkginfo SHA1 {other} "
+        f"(tag {RC1} points at {sha['afw']})",
         "validate --install: demo: `echo broken; exit 3` exited 3 in the binary install",
-        f"validate --install {RC1}: 2 failures; summary: {kept}",
+        f"validate --install {RC1}: 3 failures; summary: {kept}",
     ]
     data = json.loads(kept.read_text())
     assert data["ok"] is False

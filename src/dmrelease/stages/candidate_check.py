@@ -89,8 +89,10 @@ def _installed(name: str, version: str, folder: Path) -> Installed:
 
 
 def _last_line(output: str) -> str:
+    """The line that says why: EUPS's last fatal one (eupspkg's), else the last line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    fatal = [line for line in lines if "(fatal)" in line]
+    return fatal[-1] if fatal else lines[-1] if lines else "no output"
 
 
 @contextlib.contextmanager
