@@ -371,7 +371,7 @@ def reference_text() -> str:
         "| Key | Type | Default | Description |",
         "|---|---|---|---|",
     ]
-    kinds = {"repos": "path", "release_branch": "text"}
+    kinds = {"repos": "path", "release_branch": "text", "demo": "text"}
     for key, text in PRODUCT_HELP.items():
         default = "required" if key == "repos" else _code(_product_default(key))
         cells = [_code(key), kinds.get(key, "list"), default, _prose(text)]
