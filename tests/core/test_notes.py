@@ -48,8 +48,20 @@ ISSUES = {
 
 def changes() -> tuple[list, int]:  # type: ignore[type-arg]
     return package_changes(
-        {"afw": (A, "gaaaa"), "meas_base": (B, "gbbbb"), "old": (C, "gcccc"), "same": (D, "g")},
-        {"afw": (B, "gbbbb"), "meas_base": (C, "gcccc"), "new_pkg": (A, "gnew"), "same": (D, "g")},
+        {
+            "afw": (A, "gaaaa"),
+            "meas_base": (B, "gbbbb"),
+            "old": (C, "gcccc"),
+            "same": (D, "g"),
+            "pipe": (D, "gd+1"),
+        },
+        {
+            "afw": (B, "gbbbb"),
+            "meas_base": (C, "gcccc"),
+            "new_pkg": (A, "gnew"),
+            "same": (D, "g"),
+            "pipe": (D, "gd+2"),
+        },
     )
 
 
@@ -77,6 +89,7 @@ def test_package_changes_new_removed_changed_in_name_order() -> None:
         ("meas_base", "changed", "gbbbb", "gcccc"),
         ("new_pkg", "new", None, "gnew"),
         ("old", "removed", "gcccc", None),
+        ("pipe", "rebuilt", "gd+1", "gd+2"),
     ]
     assert unchanged == 1
 
@@ -90,7 +103,7 @@ def test_without_jira_every_ticket_is_an_other_issue_with_its_subject() -> None:
     ]
     assert got.problems == () and got.jira is False
     assert got.ticket_keys() == ("DM-7", "DM-9", "DM-20")
-    assert (got.commits, [p.commits for p in got.packages]) == (5, [3, 2, 0, 0])
+    assert (got.commits, [p.commits for p in got.packages]) == (5, [3, 2, 0, 0, 0])
 
 
 def test_with_jira_completed_epics_first_and_the_problems() -> None:
@@ -116,7 +129,7 @@ MARKDOWN = """\
 
 A *great* release.
 
-2 tickets, 5 commits; packages: 1 new, 1 removed, 2 changed, 1 unchanged.
+2 tickets, 5 commits; packages: 1 new, 1 removed, 2 changed, 1 rebuilt, 1 unchanged.
 
 ## Completed epics
 
@@ -128,12 +141,15 @@ A *great* release.
 
 ## Package changes
 
+Rebuilt: the same commit, built again on changed dependencies.
+
 | Package | Change | Old version | New version |
 | --- | --- | --- | --- |
 | afw | changed | `gaaaa` | `gbbbb` |
 | meas_base | changed | `gbbbb` | `gcccc` |
 | new_pkg | new | `-` | `gnew` |
 | old | removed | `gcccc` | `-` |
+| pipe | rebuilt | `gd+1` | `gd+2` |
 
 ## Technical details
 
@@ -166,7 +182,7 @@ lsst_distrib v29.1.0.rc2 release notes
 
 A *great* release.
 
-2 tickets, 5 commits; packages: 1 new, 1 removed, 2 changed, 1 unchanged.
+2 tickets, 5 commits; packages: 1 new, 1 removed, 2 changed, 1 rebuilt, 1 unchanged.
 
 Completed epics
 ---------------
@@ -180,6 +196,8 @@ Other issues
 
 Package changes
 ---------------
+
+Rebuilt: the same commit, built again on changed dependencies.
 
 .. list-table::
    :header-rows: 1
@@ -204,6 +222,10 @@ Package changes
      - removed
      - ``gcccc``
      - ``-``
+   * - pipe
+     - rebuilt
+     - ``gd+1``
+     - ``gd+2``
 
 Technical details
 -----------------

@@ -78,11 +78,12 @@ class Commit:
 
 @dataclass(frozen=True)
 class PackageChange:
-    """A package new, removed or changed between the two manifests: old → new EUPS
+    """A package new, removed, changed (another commit) or rebuilt (the same commit, other
+    dependencies: its EUPS version changed) between the two manifests: old → new EUPS
     version (None on the side it is absent from); ``commits``: how many were logged."""
 
     name: str
-    change: str  # "new" | "removed" | "changed"
+    change: str  # "new" | "removed" | "changed" | "rebuilt"
     old_version: str | None
     new_version: str | None
     old_sha: str | None = None
@@ -245,7 +246,7 @@ def tickets_of(commit: Commit, pattern: re.Pattern[str]) -> tuple[str, ...]:
 def package_changes(
     old: Mapping[str, tuple[str, str]], new: Mapping[str, tuple[str, str]]
 ) -> tuple[list[PackageChange], int]:
-    """The new, removed and changed packages between two manifests, each given as
+    """The new, removed, changed and rebuilt packages between two manifests, each given as
     ``{name: (sha, version)}``, in name order; and how many are unchanged."""
     changes = []
     unchanged = 0
@@ -259,9 +260,8 @@ def package_changes(
             if before == after:
                 unchanged += 1
             else:
-                changes.append(
-                    PackageChange(name, "changed", before[1], after[1], before[0], after[0])
-                )
+                kind = "rebuilt" if before[0] == after[0] else "changed"
+                changes.append(PackageChange(name, kind, before[1], after[1], before[0], after[0]))
     return changes, unchanged
 
 
@@ -572,14 +572,26 @@ def _fact_lines(facts: Facts) -> list[tuple[str, str | None]]:
     ]
 
 
+def _rebuilt_note(notes: ReleaseNotes) -> list[str]:
+    """What "rebuilt" means, when a package is."""
+    if not any(p.change == "rebuilt" for p in notes.packages):
+        return []
+    return ["Rebuilt: the same commit, built again on changed dependencies.", ""]
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}" + ("" if number == 1 else "s")
+
+
 def _summary_line(notes: ReleaseNotes) -> str:
-    counts = {"new": 0, "removed": 0, "changed": 0}
+    counts = {"new": 0, "removed": 0, "changed": 0, "rebuilt": 0}
     for change in notes.packages:
         counts[change.change] += 1
+    tickets = len([t for t in notes.tickets if not t.hidden])
     return (
-        f"{len([t for t in notes.tickets if not t.hidden])} tickets, "
-        f"{notes.commits} commits; packages: {counts['new']} new, {counts['removed']} "
-        f"removed, {counts['changed']} changed, {notes.unchanged} unchanged."
+        f"{_count(tickets, 'ticket')}, {_count(notes.commits, 'commit')}; packages: "
+        f"{counts['new']} new, {counts['removed']} removed, {counts['changed']} changed, "
+        f"{counts['rebuilt']} rebuilt, {notes.unchanged} unchanged."
     )
 
 
@@ -594,7 +606,8 @@ def render_markdown(notes: ReleaseNotes) -> str:
             out.append(f"- **{t.key}**: {_md(t.summary)} ({', '.join(t.packages)})")
         out.append("")
     if notes.packages:
-        out += ["## Package changes", "", "| Package | Change | Old version | New version |"]
+        out += ["## Package changes", "", *_rebuilt_note(notes)]
+        out.append("| Package | Change | Old version | New version |")
         out.append("| --- | --- | --- | --- |")
         for change in notes.packages:
             kind, old, new = _change_text(change)
@@ -633,6 +646,7 @@ def render_rst(notes: ReleaseNotes) -> str:
         out.append("")
     if notes.packages:
         out += _rst_heading("Package changes", "-")
+        out += _rebuilt_note(notes)
         out += [".. list-table::", "   :header-rows: 1", ""]
         out += ["   * - Package", "     - Change", "     - Old version", "     - New version"]
         for change in notes.packages:

@@ -11,6 +11,7 @@ blockers of the release issue when jira.url is set, and builds the pure
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,7 +87,7 @@ def release_notes(
 
     log = sys.stderr if log is None else log
     product = _product(config, request.product)
-    project = getattr(config, "jira_project", "DM")
+    project = config.jira_project
     since: End | None = None
     until: End | None = None
     refs = RefList()
@@ -107,7 +108,7 @@ def release_notes(
     issues, blockers, release_issue = _jira(config, request, commits, project, log)
     overrides, overrides_path = _overrides(config, request, project)
     facts = _facts(config, product, since, until, clones)
-    template_path = request.template or getattr(config, "notes_template", None)
+    template_path = request.template or config.notes_template
     if template_path is not None:
         template = _read_text(Path(template_path), "template")
         installation = installation_text(template, facts, str(template_path))
@@ -290,16 +291,15 @@ def _jira(
 ) -> tuple[dict[str, IssueFacts] | None, list[str], str | None]:
     """What Jira says of the commits' tickets, and the release issue's blockers (None,
     [] when jira.url is unset or ``request.jira`` is False)."""
-    release_issue = request.release_issue or getattr(config, "release_issue", None)
-    if not request.jira or not getattr(config, "jira_url", None):
+    release_issue = request.release_issue
+    if not request.jira or not config.jira_url:
         return None, [], release_issue
-    from importlib import import_module
-
+    from dmrelease.adapters.jira import JiraClient  # requests: only when Jira is asked
     from dmrelease.core.notes import ticket_pattern, tickets_of
 
     pattern = ticket_pattern(project)
     keys = sorted({k for cs in commits.values() for c in cs for k in tickets_of(c, pattern)})
-    client = import_module("dmrelease.adapters.jira").JiraClient.of(config, log=log)
+    client = JiraClient.of(config, refresh=True, log=log)  # the state now, not a cached one
     issues = issue_facts(client.issues(keys).values())
     blockers = [i.key for i in client.blockers(release_issue)] if release_issue else []
     return issues, blockers, release_issue
@@ -308,7 +308,7 @@ def _jira(
 def _overrides(
     config: Config, request: NotesRequest, project: str
 ) -> tuple[dict[str, Override], str]:
-    path = request.overrides or getattr(config, "notes_overrides", None)
+    path = request.overrides or config.notes_overrides
     if path is None:
         return {}, "<overrides>"
     path = Path(path)
@@ -337,27 +337,50 @@ def _facts(
 def _third_party(
     config: Config, product: ProductConfig, until: End, clones: Mapping[str, Path]
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """The third-party EUPS products (at their manifest versions) and conda packages
-    (their pinned specs) of the product's contents file at the release, when it has one."""
+    """At the release's commit of the product's repository: the third-party EUPS products
+    of its contents file (at their manifest versions) and the packages of its conda
+    environment files (name, version as pinned; ``-`` when not pinned), each in name order."""
     top = clones.get(product.name)
     sha = {e.name: e.sha for e in until.manifest.entries}.get(product.name)
     if top is None or sha is None:
         return (), ()
-    try:
-        from dmrelease.core.contents import CONTENTS_PATH, parse_contents
-    except ImportError:  # the contents file format is not there yet
-        return (), ()
-    path = CONTENTS_PATH.format(product=product.name)
+    from dmrelease.core.contents import CONTENTS_PATH, parse_contents
+
     git = Git(top, timeout=config.git_timeout)
-    if not git.ok("cat-file", "-e", f"{sha}:{path}"):
-        return (), ()
-    contents = parse_contents(git.show_file(sha, path), f"{product.name}/{path}")
-    versions = {e.name: e.version for e in until.manifest.entries}
-    eups = []
-    conda = []
-    for item in contents.third_party:
-        if item.delivery == "conda":
-            conda.append((item.name, getattr(item, "version", None) or "-"))
-        else:
-            eups.append((item.name, versions.get(item.name, "not in the manifest")))
-    return tuple(sorted(eups)), tuple(sorted(conda))
+    path = CONTENTS_PATH.format(product=product.name)
+    eups: list[tuple[str, str]] = []
+    if git.ok("cat-file", "-e", f"{sha}:{path}"):
+        contents = parse_contents(git.show_file(sha, path), f"{product.name}/{path}")
+        versions = {e.name: e.version for e in until.manifest.entries}
+        eups = [
+            (item.name, versions.get(item.name, "not in the manifest"))
+            for item in contents.third_party
+            if item.delivery == "eups"
+        ]
+    return tuple(sorted(eups)), tuple(sorted(_conda_packages(git, sha).items()))
+
+
+_CONDA_FILE = re.compile(r"(^|/)(environment|conda)[^/]*\.ya?ml$")
+
+
+def _conda_packages(git: Git, sha: str) -> dict[str, str]:
+    """Name → version of the dependencies of the conda environment files at ``sha`` (the
+    files the check-conda-env hook checks; one it cannot read is that hook's to report)."""
+    import yaml
+
+    from dmrelease.core.conda_env import CondaSpec, parse_spec
+
+    found: dict[str, str] = {}
+    for path in git.lines("ls-tree", "-r", "--name-only", sha):
+        if not _CONDA_FILE.search(path):
+            continue
+        try:
+            data = yaml.safe_load(git.show_file(sha, path))
+        except yaml.YAMLError:
+            continue
+        deps = data.get("dependencies") if isinstance(data, dict) else None
+        for item in deps if isinstance(deps, list) else ():
+            spec = parse_spec(item) if isinstance(item, str) else None
+            if isinstance(spec, CondaSpec):
+                found.setdefault(spec.name, (spec.version or "-").lstrip("="))
+    return found
