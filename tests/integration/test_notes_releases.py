@@ -13,6 +13,8 @@ import pytest
 from notes_helpers import checksum, notes, releases_fixture, versions
 from release_helpers import Setup
 
+from git_trace import tracing
+
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
@@ -179,3 +181,13 @@ def test_rst_output_file_is_valid_restructuredtext(releases: Setup, tmp_path: Pa
                                   "halt_level": 5},
     )  # fmt: skip
     assert messages.getvalue() == ""
+
+
+def test_one_git_log_per_changed_package_and_one_fetch_each(
+    releases: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tracing(releases.root, monkeypatch) as trace:
+        assert notes(releases, "29.0.0..v29.1.0.rc1", "--no-jira")[0] == 0
+    assert trace.count("log") == {"afw": 1, "meta": 1, "utils": 1}  # new/removed: none
+    assert trace.count("fetch") == {"afw": 1, "base": 1, "meta": 1, "newpkg": 1, "utils": 1}
+    assert trace.count("clone") == {}  # the release sessions' clones are reused
