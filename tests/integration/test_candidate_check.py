@@ -221,3 +221,32 @@ def test_without_eups_the_binary_install_is_dm_releases_fetch_and_the_source_is_
     assert [p["name"] for p in data["installs"][0]["products"]] == ["base", "utils", "afw", "meta"]
     assert f"validate --install: source install skipped: {NO_EUPS}\n" in err
     assert data["demo"]["reason"] == "no demo command configured (products.meta.demo)"
+    assert data["changes"] == {"previous": None, "added": {}, "removed": {}, "changed": {}}
+    # the final made from rc1 (its tags pushed to the module's remotes: this test runs last
+    # of those that validate rc1) is judged against rc1, its previous release
+    ok(setup, "final", "29.1.0")
+    code, _out, err = run(setup, "validate", "29.1.0", "--install")
+    assert code == 0, err
+    kept = tmp_path / "p" / "work" / "state" / "validation" / "meta"
+    data = json.loads((kept / "29.1.0.json").read_text())
+    assert data["changes"] == {"previous": RC1, "added": {}, "removed": {}, "changed": {}}
+    markdown = (kept / "29.1.0.md").read_text()
+    assert markdown.endswith(f"## Changes\n\nAgainst {RC1}: no product changed.\n")
+
+
+def test_build_eups_builds_the_client_once_per_tarball(tmp_path: Path, eups_vendor: Vendor) -> None:
+    from vendor import EUPS_TARBALL, vendor_dir
+
+    from dmrelease.adapters.eups_client import EupsClient, build_eups
+
+    folder = vendor_dir()
+    assert folder is not None  # eups_vendor skipped (or failed) otherwise
+    setups = build_eups(folder / EUPS_TARBALL, tmp_path / "eups")
+    assert setups.is_file()
+    assert setups.is_relative_to(tmp_path / "eups")
+    log = setups.parents[2] / "build.log"
+    built = log.stat().st_mtime_ns
+    assert build_eups(folder / EUPS_TARBALL, tmp_path / "eups") == setups
+    assert log.stat().st_mtime_ns == built  # the second call built nothing
+    done = EupsClient(setups).run(tmp_path / "stack", "eups", "--version")
+    assert (done.exit_code, done.output.split()[-1]) == (0, "2.2.15")
