@@ -174,9 +174,11 @@ def _drop_table(binary: Path, name: str, version: str) -> None:
 
 
 def test_a_pkginfo_sha_mismatch_a_missing_table_and_a_failing_demo_exit_1_naming_them(
-    published: Path, tmp_path: Path, eups_vendor: Vendor
+    published: Path, tmp_path: Path, eups_vendor: Vendor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    setup = _copy(published, tmp_path / "p", "demo = 'echo broken; exit 3'\n" + _eups(eups_vendor))
+    # no validate.eups: the EUPS set up in the shell ($EUPS_DIR) is the one used
+    monkeypatch.setenv("EUPS_DIR", str(eups_vendor.eups_dir))
+    setup = _copy(published, tmp_path / "p", "demo = 'echo broken; exit 3'\n")
     v = versions(setup, "b1")
     package = tmp_path / "p" / "srv" / "src" / "products" / f"afw-{v['afw']}.eupspkg"
     manifest = (tmp_path / "p" / "versiondb" / "manifests" / "b1.txt").read_text()
@@ -205,13 +207,18 @@ def test_a_pkginfo_sha_mismatch_a_missing_table_and_a_failing_demo_exit_1_naming
 
 
 def test_without_eups_the_binary_install_is_dm_releases_fetch_and_the_source_is_skipped(
-    published: Path, tmp_path: Path
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("EUPS_DIR", raising=False)  # a machine's own EUPS must not count
+    monkeypatch.delenv("DM_RELEASE_VALIDATE_EUPS", raising=False)
     setup = _copy(published, tmp_path / "p", "")
-    code, _out, err = run(setup, *VALIDATE)
+    code, out, err = run(setup, *VALIDATE, "--json")
     assert code == 0, err
     kept = tmp_path / "p" / "work" / "state" / "validation" / "meta" / f"{RC1}.json"
     data = json.loads(kept.read_text())
+    document = json.loads(out)  # the plan document, with the summary as validation
+    assert (document["ok"], document["plan"]["release"]) == (True, RC1)
+    assert document["validation"] == data
     from dmrelease.stages.candidate_check import NO_EUPS
 
     assert [(i["kind"], i["client"], i["status"], i["reason"]) for i in data["installs"]] == [
