@@ -191,3 +191,27 @@ def test_one_git_log_per_changed_package_and_one_fetch_each(
     assert trace.count("log") == {"afw": 1, "meta": 1, "utils": 1}  # new/removed: none
     assert trace.count("fetch") == {"afw": 1, "base": 1, "meta": 1, "newpkg": 1, "utils": 1}
     assert trace.count("clone") == {}  # the release sessions' clones are reused
+
+
+def test_the_files_a_person_wrote_are_refused_before_any_fetch(
+    releases: Setup, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    template = tmp_path / "install.md"
+    template.write_text("Install it:\n\n    eups distrib install {tag}\n")
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("DM-101:\n  summary: [a, b]\n")
+    with tracing(releases.root, monkeypatch) as trace:
+        assert notes(releases, "v29.1.0.rc1", "--template", str(template)) == (
+            1, "", f"{template}:3: notes-template: unknown placeholder {{tag}} (placeholders: "
+            "{product}, {version}, {git_tag}, {eups_tag}, {build_id}, {manifest_checksum})\n",
+        )  # fmt: skip
+        assert notes(releases, "v29.1.0.rc1", "--overrides", str(overrides)) == (
+            1, "", f"{overrides}:1: notes-overrides: DM-101.summary: expected a non-empty text "
+            "(each ticket maps to hide: true, summary: TEXT and/or section: TITLE)\n",
+        )  # fmt: skip
+        missing = tmp_path / "narrative.md"
+        assert notes(releases, "v29.1.0.rc1", "--narrative", str(missing)) == (
+            2, "", f"dm-release: error: {missing}: cannot read the narrative: No such file or "
+            "directory\n",
+        )  # fmt: skip
+    assert trace.calls() == []

@@ -88,40 +88,39 @@ def release_notes(
     log = sys.stderr if log is None else log
     product = _product(config, request.product)
     project = config.jira_project
+    # the files a person wrote are read (and refused) before anything is fetched
+    narrative = None if request.narrative is None else _read_text(request.narrative, "narrative")
+    overrides, overrides_path = _overrides(config, request, project)
+    template_path = request.template or config.notes_template
+    if template_path is not None:
+        where = str(template_path)
+        template = _read_text(Path(template_path), "template")
+    else:
+        where, template = "<template>", DEFAULT_TEMPLATES.get(form, DEFAULT_TEMPLATES["md"])
+    installation_text(template, Facts(product.name, "", "", "", ""), where)  # its placeholders
     since: End | None = None
     until: End | None = None
     refs = RefList()
     if request.until_manifest is not None or request.since_manifest is not None:
-        since, until = _manifest_files(request)  # read before anything is fetched
+        since, until = _manifest_files(request)
     elif not _is_build(request.until):
         refs = RefList((request.until,))
     with work_dir_lock(config):
         workspace = open_workspace(config, [product.name], refs, log=log)
         clones = workspace.clones()
-        if until is None:
+        if since is None or until is None:
             top = clones.get(product.name)
             until = _end(config, top, request.until)
             since = _end(config, top, request.since or _previous_final(config, top, until))
-    assert since is not None
     changes, unchanged = package_changes(_versions(since.manifest), _versions(until.manifest))
     commits, problems = _logs(config, clones, changes)
     issues, blockers, release_issue = _jira(config, request, commits, project, log)
-    overrides, overrides_path = _overrides(config, request, project)
     facts = _facts(config, product, since, until, clones)
-    template_path = request.template or config.notes_template
-    if template_path is not None:
-        template = _read_text(Path(template_path), "template")
-        installation = installation_text(template, facts, str(template_path))
-    else:
-        installation = installation_text(
-            DEFAULT_TEMPLATES.get(form, DEFAULT_TEMPLATES["md"]), facts
-        )
-    narrative = None if request.narrative is None else _read_text(request.narrative, "narrative")
     notes = build_notes(
         facts, changes, commits, project=project, issues=issues,
         release_issue=release_issue, blockers=blockers, overrides=overrides,
-        overrides_path=overrides_path, narrative=narrative, installation=installation,
-        unchanged=unchanged,
+        overrides_path=overrides_path, narrative=narrative,
+        installation=installation_text(template, facts, where), unchanged=unchanged,
     )  # fmt: skip
     if problems:
         import dataclasses
