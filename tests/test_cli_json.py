@@ -32,7 +32,7 @@ REPORTING = {
     "release candidate", "release final", "release patch", "release backport",
     "release nightly", "doctor",
     "demo", "config show", "jenkins run", "jenkins status",
-    "announce", "status",
+    "announce", "status", "notes", "jira show", "jira fix-version",
 }  # fmt: skip
 #: the verbs that report nothing: a shell script, a file written, Markdown
 WITHOUT_JSON = {"completion", "config init", "config reference"}
@@ -72,13 +72,13 @@ def test_docs_json_md_lists_every_verb_that_takes_json() -> None:
     opening = text.split("With it, the verb writes")[0]
     listed, exceptions = opening.split("`--json`:", 1)[1].split("(", 1)
     named = set()
-    for words in re.findall(r"`([a-z |]+)`", listed):
+    for words in re.findall(r"`([a-z |-]+)`", listed):  # jira fix-version: a hyphen
         verb, _, commands = words.partition(" ")
         named |= {f"{verb} {c}".strip() for c in commands.split("|")}
     assert named == REPORTING
     assert set(re.findall(r"`([a-z ]+)`", exceptions.split(")")[0])) == WITHOUT_JSON
     rows = re.findall(r"^\| (`[^|]+(?:`, `[^|]+)*`) \|", text, flags=re.MULTILINE)
-    assert {verb for row in rows for verb in re.findall(r"`([a-z ]+)`", row)} >= REPORTING - {
+    assert {verb for row in rows for verb in re.findall(r"`([a-z -]+)`", row)} >= REPORTING - {
         "release weekly",
         "release candidate",
         "release final",
