@@ -42,7 +42,7 @@ def test_keep_keeps_the_directory_and_says_where_even_when_quiet(tmp_path: Path)
     lines = done.stdout.splitlines()
     assert lines[0] == "== Summary"
     assert lines[-2:] == ["", f"the demo's directory is kept: {root.resolve()}"]
-    assert len(lines) == 1 + 17 + 2  # heading, header and 16 rows, the kept line
+    assert len(lines) == 1 + 25 + 2  # heading, header and 24 rows, the kept line
     names = sorted(p.name for p in root.iterdir())
     assert names == [
         "apps-repos.yaml", "apps-stack", "apps.toml", "clones", "demo.log", "dm-release.toml",
@@ -150,14 +150,14 @@ def test_json_gives_the_summary_and_the_final_manifest_and_nothing_else_on_stdou
     (root,) = tmp_path.iterdir()
     assert (document["verb"], document["ok"], document["diagnostics"]) == ("demo", True, [])
     assert document["directory"] == str(root.resolve())
-    assert len(document["steps"]) == 16
+    assert len(document["steps"]) == 24
     steps = document["steps"]
     assert None in [s["tag"] for s in steps] and None in [s["build"] for s in steps]
     assert "-" not in [v for s in steps for v in s.values()]
     text = ("tag", "build", "repositories")  # "-" in the table, null in the document
     rows = [Row(**{k: "-" if k in text and v is None else v for k, v in s.items()}) for s in steps]
     table = render_rows(rows)
-    assert done.stderr.splitlines()[:18] == ["== Summary", *table]
+    assert done.stderr.splitlines()[:26] == ["== Summary", *table]
     manifest = document["manifest"]
     path = root / "versiondb" / "manifests" / f"{manifest['build']}.txt"
     recorded = parse_manifest(path.read_text())
@@ -166,9 +166,16 @@ def test_json_gives_the_summary_and_the_final_manifest_and_nothing_else_on_stdou
         for e in recorded.entries
     ]
     assert sorted(p["name"] for p in manifest["packages"]) == sorted(PACKAGES)
-    assert document["steps"][-2]["step"] == "image"  # skipped: no EUPS source given
-    assert document["steps"][-2]["repositories"].startswith("skipped: no ")
-    assert document["steps"][-1] == {
+    assert document["steps"][-6]["step"] == "image"  # skipped: no EUPS source given
+    assert document["steps"][-6]["repositories"].startswith("skipped: no ")
+    assert document["steps"][-5] == {
         "step": "fresh stack", "tag": "29.1.1", "build": "b4", "built": 0,
         "reused": 0, "fetched": 14, "repositories": None,
     }  # fmt: skip
+    # then the change control's end: the last candidate validated, the status page, notes
+    assert [(s["step"], s["tag"], s["repositories"]) for s in steps[-4:]] == [
+        ("validate --install", "v29.1.1.rc1", "passed"),
+        ("status page", "29.1.1", "work/status/29.1.1.html"),
+        ("notes 29.1.0", "29.1.0", "2 tickets"),
+        ("notes 29.1.1", "29.1.1", "1 ticket"),
+    ]

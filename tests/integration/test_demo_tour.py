@@ -199,14 +199,22 @@ QUIET = """\
   backport DM-40100       -             -      -      -       -        2 (afw, utils)
   next candidate          v29.1.0.rc2   b3     9      5       0        14 tagged
   final                   29.1.0        b3     0      14      0        14 tagged
+  Fix Version 29.1.0      29.1.0        -      -      -       -        2 issues
+  fix-version again       29.1.0        -      -      -       -        nothing changed
   patch branch            29.1.1        -      -      -       -        1 branched
   backport DM-40200       -             -      -      -       -        1 (log)
   patch candidate         v29.1.1.rc1   b4     6      8       0        14 tagged
   patch final             29.1.1        b4     0      14      0        14 tagged
+  Fix Version 29.1.1      29.1.1        -      -      -       -        1 issue
+  fix-version again       29.1.1        -      -      -       -        nothing changed
   library demo_lib        v1_0_0        b5     2      0       0        -
   product with demo_lib   -             b6     2      0       1        -
   image                   v29_1_1       b4     -      -       -        {image}
   fresh stack             29.1.1        b4     0      0       14       -
+  validate --install      v29.1.1.rc1   b4     -      -       -        passed
+  status page             29.1.1        -      -      -       -        work/status/29.1.1.html
+  notes 29.1.0            29.1.0        -      -      -       -        2 tickets
+  notes 29.1.1            29.1.1        -      -      -       -        1 ticket
 """
 
 
@@ -236,6 +244,9 @@ HEADINGS = [
     "== 14. The distribution servers",
     "== 15. The distribution image of v29_1_1",
     "== 16. A fresh stack from the binary server",
+    "== 17. Validation of the last candidate v29.1.1.rc1: installed, inspected, its demo run",
+    "== 18. Where 29.1.1 stands: dm-release status",
+    "== 19. Release notes of 29.1.1",
     "== Summary",
     "== Next steps",
 ]
@@ -271,7 +282,7 @@ def test_verbose_adds_every_commands_output_to_the_tour(runs: tuple[Run, Run]) -
     assert f"  skipped the image of v29_1_1: {NO_EUPS_SOURCE}" in lines  # one line: what, why
     assert sum("skipped the image" in line for line in lines) == 1
     assert "  29.1.1 (build b4) into fresh-stack/: 14 fetched, 0 built, 0 reused" in lines
-    assert "    fetched  demo_distrib    g9a4a77d790+3be2ee26b0" in lines
+    assert "    fetched  demo_distrib    g9a4a77d790+ee92f0af39" in lines
     assert re.search(
         r"^  serving servers/binary on http://127\.0\.0\.1:[0-9]+/$", verbose.out, re.M
     )

@@ -28,9 +28,15 @@ def register(verbs: Any) -> None:
             "released and used by another product; then the last final's distribution "
             "image is built (with --eups-source, on a machine with buildah or a docker "
             "engine; pushed to a docker-registry started on 127.0.0.1 when that program is "
-            "installed), or the demo says what it skipped and why; it ends with the last "
-            "final installed into a fresh stack from the binary server, served over HTTP "
-            "on 127.0.0.1 (every package fetched, none built). No network is needed, except "
+            "installed), or the demo says what it skipped and why; then the last final is "
+            "installed into a fresh stack from the binary server, served over HTTP on "
+            "127.0.0.1 (every package fetched, none built). The change control runs against "
+            "a local Jira the demo starts on 127.0.0.1: the first candidate waives its open "
+            "blocker and records the product owner's approval, the patch names its RFC, each "
+            "final sets its Fix Version on the issues of the release. The tour ends with the "
+            "last candidate validated (installed, inspected, its demo run: with the real EUPS "
+            "built from --eups-source, else with dm-release's binary fetch), the status page "
+            "of the last final and its release notes. No network is needed, except "
             "for the Debian mirror the first time an image's base is made. Each step says "
             "what it is, what it made and where to look; a summary table and the commands "
             "to try on your own product close the tour. Reproducible: every commit and tag (those "
@@ -57,8 +63,9 @@ def register(verbs: Any) -> None:
         type=Path,
         metavar="TARBALL",
         help="the source tarball of EUPS (eups-2.2.15.tar.gz) to make the image's base "
-        "image from; without it the image is skipped (nox -s demo gives the one in "
-        "../shared/vendor when it is there)",
+        "image from and to build the EUPS the validation installs with; without it the "
+        "image is skipped and the validation uses dm-release's binary fetch (nox -s demo "
+        "gives the one in ../shared/vendor when it is there)",
     )
     loud = parser.add_mutually_exclusive_group()
     loud.add_argument("--quiet", "-q", action="store_true", help="print only the summary table")

@@ -5,12 +5,12 @@ the Fix Versions set after a final, the release notes' Jira join) runs against t
 contract as the real one.
 
 The tickets: those of the product's history (a ticket branch merged in afw, utils, log and
-pipe_tasks when the demo creates them, :data:`dmrelease.demo.rebuild.TICKETS`) and the two
-the release flow backports (DM-40100 into 29.1.0's rc2, DM-40200 into 29.1.1). The release
-issue of 29.1.0 is blocked by DM-40011 (an epic, done), DM-40017 (done) and DM-40100,
-still open when rc1 is made: rc1 waives it (the fix comes by backport), and the developer
-resolves it with the backport. The patch 29.1.1 has its own release issue, blocked by
-DM-40200, and its RFC, adopted.
+pipe_tasks when the demo creates them, :data:`dmrelease.demo.rebuild.TICKETS`), the epic
+DM-40050 of the change between the two nightlies, and the two the release flow backports
+(DM-40100 into 29.1.0's rc2, DM-40200 into 29.1.1). The release issue of 29.1.0 is blocked
+by DM-40050 (done) and DM-40100, still open when rc1 is made: rc1 waives it (the fix comes
+by backport), and the developer resolves it with the backport. The patch 29.1.1 has its
+own release issue, blocked by DM-40200, and its RFC, adopted.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ TICKETS: tuple[Ticket, ...] = (
     Ticket(RELEASE_ISSUE, "Release 29.1.0", "Task", "In Progress"),
     Ticket("DM-40002", "Make utils a Python package"),
     Ticket("DM-40005", "Make log a Python package"),
-    Ticket("DM-40011", "The afw Python package", "Epic", blocks=(RELEASE_ISSUE,)),
-    Ticket("DM-40017", "Make pipe_tasks a Python package", blocks=(RELEASE_ISSUE,)),
+    Ticket("DM-40011", "The afw Python package"),
+    Ticket("DM-40017", "Make pipe_tasks a Python package"),
+    Ticket("DM-40050", "Document the changes of every package", "Epic", blocks=(RELEASE_ISSUE,)),
     Ticket(WAIVED, "Fix fix.py in afw and utils", "Bug", "In Progress", (RELEASE_ISSUE,)),
     Ticket("DM-40200", "Log at level INFO by default", "Bug", blocks=(PATCH_ISSUE,)),
     Ticket(PATCH_ISSUE, "Release 29.1.1", "Task", "In Progress"),

@@ -30,14 +30,16 @@ from dmrelease.core.config import Config
 from dmrelease.core.limits import decode_text
 from dmrelease.core.manifest import Manifest, parse_manifest, render_manifest
 from dmrelease.core.names import Daily
+from dmrelease.core.plan import Session
 from dmrelease.core.requests import NightlyRequest
+from dmrelease.demo.change_control import notes_section, status_section, validation_section
 from dmrelease.demo.image import image_section
 from dmrelease.demo.jira import PATCH_ISSUE, PATCH_RFC, RELEASE_ISSUE, demo_jira
 from dmrelease.demo.jira import TICKETS as DEMO_TICKETS
 from dmrelease.demo.jira import environment as jira_environment
 from dmrelease.demo.jira_server import LocalJira
 from dmrelease.demo.library import run_library_demo
-from dmrelease.demo.release import FLOW, run_release_demo
+from dmrelease.demo.release import FLOW, applied_plan, run_release_demo
 from dmrelease.demo.servers import FRESH_STACK, fresh_stack, show_servers
 from dmrelease.demo.tour import Row, Tour, Verbosity, build_id, developer_env, installed
 from dmrelease.stages.release import nightly
@@ -72,8 +74,9 @@ NIGHTLIES = (dt.date(2025, 6, 12), dt.date(2025, 6, 13))
 #: a few packages get a merged ticket branch, as real history has
 TICKETS: dict[str, int] = {"afw": 40011, "utils": 40002, "pipe_tasks": 40017, "log": 40005}
 
-#: the leaf package (no dependencies) changed between the two builds of the demo
-CHANGED = "afwdata"
+#: the leaf package (no dependencies) changed between the two builds of the demo, and the
+#: ticket its commit names (an epic of the first release)
+CHANGED, CHANGE_TICKET = "afwdata", "DM-40050"
 
 #: the demo's "build": installs a file naming the package into $PREFIX
 BUILD_COMMAND = 'mkdir -p "$PREFIX/lib" && echo "$PRODUCT $VERSION" > "$PREFIX/lib/$PRODUCT.txt"'
@@ -86,6 +89,8 @@ CONFIG = """# dm-release configuration of the demo product (dm-release demo writ
 [products.{product}]
 repos = "repos.yaml"               # package name -> git URL, one per line
 release_branch = "v{{major}}.{{minor}}.x"  # made from vM.n.0.rc1 where a fix is backported
+
+demo = 'cat "$DEMO_DISTRIB_DIR/lib/demo_distrib.txt"'  # validate --install runs it, set up
 
 [build]
 # how one package is built: in its clone, into $PREFIX (the demo only writes a file)
@@ -212,6 +217,20 @@ def create_packages(
     _write(repos_yaml, "".join(f"{n}: file://{demo.remotes / n}.git\n" for n in sorted(packages)))
 
 
+def _jira_stopped(path: Path) -> None:
+    """The demo's Jira stops with the demo: its URL is commented out in dm-release.toml, so
+    that the commands tried in the kept directory read no Jira (and say so) instead of
+    failing to reach it."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    stopped = [
+        f"# {line.rstrip()}   # the demo's Jira, stopped when the demo ended\n"
+        if line.startswith("url = ")
+        else line
+        for line in lines
+    ]
+    _write(path, "".join(stopped))
+
+
 def write_config(demo: DemoProduct, jira_url: str | None = None) -> Path:
     """The demo's dm-release.toml: its repos.yaml, the demo build command, local paths, and
     the URL of its Jira when given."""
@@ -230,7 +249,8 @@ def change_package(demo: DemoProduct, name: str = CHANGED) -> str:
     clone = demo.clones / name
     _write(clone / "CHANGES.md", f"# {name}\n\n- A change made by the demo.\n")
     committer.git(clone).run("add", "-A")
-    committer.git(clone).run("commit", "--quiet", "-m", f"Document the changes of {name}")
+    message = f"{CHANGE_TICKET}: document the changes of {name}"
+    committer.git(clone).run("commit", "--quiet", "-m", message)
     committer.git(clone).run("push", "--quiet", "origin", "main")
     return Git(clone).rev_parse("HEAD")
 
@@ -344,6 +364,15 @@ def _distribution(tour: Tour, config: Config, eups_source: Path | None) -> None:
         fresh_stack(tour, config, "29.1.1", "fresh stack")
 
 
+def _change_control(tour: Tour, config: Config, eups_source: Path | None) -> None:
+    """The status page of the last final, the validation of the last candidate, then the
+    release notes of both finals (the tour's last words: the last final's)."""
+    plan = applied_plan(config, Session.CANDIDATE, "v29.1.1.rc1")
+    validation_section(tour, config, plan, eups_source)
+    status_section(tour, config, "29.1.1", PATCH_ISSUE)
+    notes_section(tour, config, (("29.1.0", RELEASE_ISSUE), ("29.1.1", PATCH_ISSUE)))
+
+
 def run_demo(
     root: Path,
     out: TextIO = sys.stdout,
@@ -353,6 +382,7 @@ def run_demo(
     kept: bool = True,
     rows: list[Row] | None = None,
     eups_source: Path | None = None,
+    jira: LocalJira | None = None,
 ) -> Manifest:
     """Create the demo product, run a nightly, change one leaf package and run the next, then run
     the release flow (:mod:`dmrelease.demo.release`); print the tour at ``verbosity``
@@ -360,11 +390,17 @@ def run_demo(
     own messages go to ``log`` with --verbose, else to demo.log in ``root``, which is
     written when the run fails or the directory is kept. ``rows``: a list that gets the
     summary table's rows (for --json). ``eups_source``: the EUPS source tarball the
-    final's image is built on (None: that section says it skipped the image)."""
+    final's image is built on and the validation's EUPS is built from (None: the image is
+    skipped, the validation uses dm-release's binary fetch, each said). ``jira``: the
+    demo's Jira, seeded (:func:`dmrelease.demo.jira.demo_jira`), when the caller wants to
+    look at it afterwards (None: one started for the run)."""
     tour = Tour(root, out, log, verbosity)
     try:
-        with demo_jira() as jira:
+        with contextlib.ExitStack() as stack:
+            if jira is None:
+                jira = stack.enter_context(demo_jira())
             manifest = _run(tour, root, kept, eups_source, jira)
+        _jira_stopped(root / "dm-release.toml")
     except BaseException:
         with contextlib.suppress(Exception):  # the demo's own error is the one to report
             tour.keep_log()
@@ -381,8 +417,9 @@ def _run(tour: Tour, root: Path, kept: bool, eups_source: Path | None, jira: Loc
     tour.intro(
         kept,
         f"two nightlies, {FLOW}; each published to a source and a binary server, then the "
-        "last final's image (when this machine can build one) and the last final installed "
-        "into a fresh stack from the binaries",
+        "last final's image (when this machine can build one), the last final installed "
+        "into a fresh stack from the binaries, the last candidate validated, the status "
+        "page and the release notes; the change control in a local Jira",
     )
     demo, config = _product(tour, root, jira)
     with tour.section(
@@ -427,7 +464,8 @@ def _run(tour: Tour, root: Path, kept: bool, eups_source: Path | None, jira: Loc
         _show_nightly(tour, config, title, "nightly after a change", again)
     run_release_demo(tour, config, demo.remotes, demo.clones, sorted(PACKAGES), jira)
     run_library_demo(tour, config, functools.partial(create_packages, demo))
-    _distribution(tour, config, eups_source)  # last: the tour ends with the fresh stack's install
+    _distribution(tour, config, eups_source)
+    _change_control(tour, config, eups_source)  # last: the tour ends with the notes
     tour.summary()
     tour.next_steps(demo.root / "dm-release.toml", kept)
     return again.manifest

@@ -23,6 +23,7 @@ from dmrelease.core.limits import decode_text
 from dmrelease.core.names import parse_tag
 from dmrelease.core.plan import ReleasePlan, Session, parse_plan
 from dmrelease.core.requests import BackportRequest, RefList, ReleaseRequest
+from dmrelease.demo.change_control import show_fix_versions
 from dmrelease.demo.jira import (
     APPROVER,
     PATCH_ISSUE,
@@ -97,7 +98,7 @@ class _Developer:
         self.git(package).run("push", "--quiet", "origin", "main", branch)
 
 
-def _applied_plan(config: Config, session: Session, release: str) -> ReleasePlan:
+def applied_plan(config: Config, session: Session, release: str) -> ReleasePlan:
     """The plan the session applied, as its journal keeps it."""
     product = product_of(config, None).name
     plan_file = saved_plan_path(journal_for(config, product, session, release))
@@ -107,7 +108,7 @@ def _applied_plan(config: Config, session: Session, release: str) -> ReleasePlan
 def _change_control(tour: Tour, config: Config, session: Session, release: str) -> None:
     """What the plan recorded of the change control: the release issue and its blockers
     as Jira showed them, the waivers, the approval, the source weekly, a patch's RFC."""
-    record = _applied_plan(config, session, release).change_control
+    record = applied_plan(config, session, release).change_control
     if record.release_issue:
         blockers = ", ".join(f"{key} {status}" for key, status in record.blockers)
         tour.say(f"  release issue {record.release_issue}, blocked by: {blockers or 'nothing'}")
@@ -124,7 +125,7 @@ def _change_control(tour: Tour, config: Config, session: Session, release: str) 
 def _resolution(tour: Tour, config: Config, session: Session, release: str) -> None:
     """Which ref each package was taken from (the plan that was applied): grouped by ref
     in the tour, one line per package with --verbose."""
-    plan = _applied_plan(config, session, release)
+    plan = applied_plan(config, session, release)
     by_ref: dict[str, list[str]] = {}
     for package in plan.packages:
         by_ref.setdefault(package.ref, []).append(package.name)
@@ -341,6 +342,7 @@ def run_release_demo(
         final = ReleaseRequest(Session.FINAL, parse_tag("29.1.0"), release_issue=RELEASE_ISSUE)
         session.run("final", final)
         _same_shas(tour, remotes, packages, "29.1.0", "v29.1.0.rc2")
+        show_fix_versions(tour, config, jira, "29.1.0", RELEASE_ISSUE)
     with tour.section(
         "Patch release 29.1.1",
         "A fix after the final: the release branch is made from 29.1.0 where it is missing "
@@ -363,6 +365,7 @@ def run_release_demo(
         _candidate(session, "patch candidate", "v29.1.1.rc1", **PATCH_CONTROL)
         final = ReleaseRequest(Session.FINAL, parse_tag("29.1.1"), **PATCH_CONTROL)
         session.run("patch final", final)
+        show_fix_versions(tour, config, jira, "29.1.1", PATCH_ISSUE)
     with tour.section(
         "Tags and release branches of every repository",
         "Each tag with the commit it points at, oldest first: a final and its last "
