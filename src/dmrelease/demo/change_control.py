@@ -107,7 +107,8 @@ def validation_section(
     release = plan.release
     how = (
         "EUPS is built from the given source tarball and installs it with eups distrib "
-        "install from both servers"
+        "install from the binary server; the source install, where eupspkg builds every "
+        "package (minutes), is left to the command below"
         if eups_source is not None
         else "no EUPS source tarball was given (--eups-source), so the real EUPS client is not "
         "used: the binary install is dm-release's own binary fetch and the source install is "
@@ -120,7 +121,10 @@ def validation_section(
         "sources, its pkginfo SHA1 the tag's SHA), and the product's demo command is run "
         f"in the set-up stack; the summary says what changed since the last final. Here {how}.",
         look=("work/state/validation/demo_distrib/ (the summary, JSON and Markdown)",),
-        commands=(f"dm-release release validate {release} --install",),
+        commands=(
+            f"dm-release release validate {release} --install   (before the final; after it "
+            "the final's tag, same build; validate.eups: the EUPS to install with)",
+        ),
     ):
         if eups_source is not None:
             try:
@@ -131,8 +135,11 @@ def validation_section(
                     f"  could not build EUPS from {eups_source.name} ({reason}): "
                     "dm-release's binary fetch instead, the source install skipped"
                 )
-            else:
-                config = dataclasses.replace(config, validate_eups=str(setups))
+            else:  # the binary server only: the source install builds every package
+                config = dataclasses.replace(
+                    config, validate_eups=str(setups), source_server=None, source_server_dir=None
+                )
+                tour.say(f"  EUPS: {_relative(setups, tour.root)}")
         summary = candidate_check(config, ValidationRequest(), plan, tour.stage_log)
         assert summary is not None  # the candidate is on both servers
         _json, markdown = summary_paths(config, plan.product, release)
