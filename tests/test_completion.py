@@ -97,7 +97,7 @@ LEAVES = leaves(PARSER)
 
 def test_bash_completes_every_verb_and_every_group_s_commands(bash_script: Path) -> None:
     assert complete(bash_script, "dm-release ") == sorted(VERBS)
-    assert sorted(GROUPS) == ["config", "jenkins", "manifest", "release", "table", "tag"]
+    assert sorted(GROUPS) == ["config", "jenkins", "jira", "manifest", "release", "table", "tag"]
     for group, commands in GROUPS.items():
         assert complete(bash_script, f"dm-release {group} ") == commands, group
 
