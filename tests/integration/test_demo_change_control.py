@@ -201,3 +201,19 @@ def test_the_status_page_of_the_last_final_is_written(demo: Demo) -> None:
         assert f">{name}<" in page, name
     assert page.count("<svg") == (1 if shutil.which("dot") else 0)
     assert "  29.1.1: 14 packages; page: work/status/29.1.1.html" in demo.out.splitlines()
+
+
+def test_the_announcement_shows_the_release_issues_blockers_before_rc1(demo: Demo) -> None:
+    text = (demo.root / "work" / "announce" / "29.1.0.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0] == "# Upcoming release demo_distrib 29.1.0, from w.2025.24"
+    assert lines[lines.index("## Blocking issues") + 2 :][:6] == [
+        "2 issues block DM-40000; 1 of them done.",
+        "",
+        "| Issue | Summary | Status |",
+        "| --- | --- | --- |",
+        "| DM-40050 | Document the changes of every package | Done |",
+        "| DM-40100 | Fix fix.py in afw and utils | In Progress |",
+    ]
+    shown = demo.out.index("  the announcement of 29.1.0 (work/announce/29.1.0.md;")
+    assert demo.out.index("== 4. Weekly") < shown < demo.out.index("== 5. First release")

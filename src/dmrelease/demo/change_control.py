@@ -186,3 +186,26 @@ def notes_section(tour: Tour, config: Config, releases: tuple[tuple[str, str], .
             tour.detail(f"  {release}: {', '.join(keys)}")
         tour.say(*(f"  | {line}".rstrip() for line in text.splitlines()))
     return path
+
+
+def show_announcement(
+    tour: Tour, config: Config, version: str, weekly: str, release_issue: str
+) -> Path:
+    """``dm-release announce`` of the coming release, a dry run: the community post with
+    the release issue's blockers as Jira holds them now, kept as ``work/announce/V.md``."""
+    from dmrelease.core.announce import Announcement, render_markdown
+    from dmrelease.stages.announce import blockers_of_issue
+    from dmrelease.stages.release import product_of
+
+    blockers = blockers_of_issue(config, release_issue, tour.stage_log)
+    start = tour.moment().date()
+    product = product_of(config, None).name
+    announcement = Announcement(
+        version, weekly, start, release_issue=release_issue, blockers=blockers, product=product
+    )
+    path = config.work_dir / "announce" / f"{version}.md"
+    text = render_markdown(announcement)
+    write_atomically(path, text, what="the announcement")
+    tour.say(f"  the announcement of {version} ({_relative(path, tour.root)}; --post sends it):")
+    tour.say(*(f"  | {line}".rstrip() for line in text.splitlines()))
+    return path

@@ -23,7 +23,7 @@ from dmrelease.core.limits import decode_text
 from dmrelease.core.names import parse_tag
 from dmrelease.core.plan import ReleasePlan, Session, parse_plan
 from dmrelease.core.requests import BackportRequest, RefList, ReleaseRequest
-from dmrelease.demo.change_control import show_fix_versions
+from dmrelease.demo.change_control import show_announcement, show_fix_versions
 from dmrelease.demo.jira import (
     APPROVER,
     PATCH_ISSUE,
@@ -259,11 +259,19 @@ def run_release_demo(
         "Weekly w.2025.24: rebuild from main, then tag",
         "Once a week main is built and, when the build is green, tagged w.YYYY.WW in every "
         "package (tags after the build). Nothing changed since the last nightly: the "
-        "manifest is the same, so is its build id, and every package is reused.",
+        "manifest is the same, so is its build id, and every package is reused. A few days "
+        "before a release starts, its announcement goes to the community forum: the "
+        "planned version, the base weekly, the dates and the issues blocking the release "
+        "issue, with their state in Jira now.",
         look=("git -C remotes/base.git show w.2025.24 (an annotated tag at main's SHA)",),
-        commands=("dm-release release weekly w.2025.24",),
+        commands=(
+            "dm-release release weekly w.2025.24",
+            f"dm-release announce 29.1.0 --weekly w.2025.24 --start 2025-07-13 "
+            f"--release-issue {RELEASE_ISSUE}   (add --post to send it)",
+        ),
     ):
         session.run("weekly", ReleaseRequest(Session.WEEKLY, parse_tag("w.2025.24")))
+        show_announcement(tour, config, "29.1.0", "w.2025.24", RELEASE_ISSUE)
     with tour.section(
         "First release candidate v29.1.0.rc1, from a good weekly",
         "A release starts from a weekly that passed its tests: vM.n.0.rc1 is tagged at the "
