@@ -8,4 +8,4 @@ nothing else: the pre-commit hooks import it on every commit.
 
 __all__ = ["__version__"]
 
-__version__ = "0.13.0"
+__version__ = "0.14.0"
