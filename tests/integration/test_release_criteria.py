@@ -121,6 +121,9 @@ def test_rc1_accepted_with_a_recorded_waiver(weekly: Setup, jira: LocalJira) -> 
         "  change control: approved by Jane Doe",
         "  change control: source weekly w.2025.24 b1: green",
     ]
+    code, out, err = run(setup, "validate", "v29.1.0.rc1", *asked)
+    assert code == 0, err
+    assert "  change control: source weekly w.2025.24 b1: green" in out.splitlines()
     ok(setup, "apply", str(plan_file))
     assert rc1_tags(setup) == dict.fromkeys(PACKAGES, True)
     message = setup.remote("meta").run("tag", "-l", "--format=%(contents)", "v29.1.0.rc1")
