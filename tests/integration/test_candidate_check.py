@@ -194,13 +194,13 @@ def test_a_pkginfo_sha_mismatch_a_missing_table_and_a_failing_demo_exit_1_naming
     assert code == 1, err
     lines = [line for line in err.splitlines() if line.startswith("validate --install")]
     kept = tmp_path / "p" / "work" / "state" / "validation" / "meta" / f"{RC1}.json"
-    assert lines == [
+    assert lines == [  # on a mismatch, the whole run's stderr says why
         f"validate --install: binary table-file: utils {v['utils']}: no ups/utils.table",
         f"validate --install: source pkginfo-sha: afw: ups/pkginfo SHA1 {other} "
         f"(tag {RC1} points at {sha['afw']})",
         "validate --install: demo: `echo broken; exit 3` exited 3 in the binary install",
         f"validate --install {RC1}: 3 failures; summary: {kept}",
-    ]
+    ], err
     data = json.loads(kept.read_text())
     assert data["ok"] is False
     assert data["demo"]["output"] == ["broken"]
