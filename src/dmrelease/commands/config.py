@@ -234,7 +234,9 @@ def init_text() -> str:
         "# [products.my_product]",
     ]
     for key, text in PRODUCT_HELP.items():
-        default = _product_default(key)
+        # a key unset by default (demo) shows a placeholder: uncommented, the file loads
+        placeholder = _product_field(key).default is None
+        default = _UNSET["TEXT"] if placeholder else _product_default(key)
         out.append(f"# {key} = {default}  # {text}")
     sections: dict[str, list[tuple[str, OptionSpec]]] = {}
     for name, spec in options().items():
@@ -261,8 +263,11 @@ def init_text() -> str:
 def _product_default(key: str) -> str:
     if key == "repos":
         return '"repos.yaml"'
-    field = {f.name: f for f in dataclasses.fields(ProductConfig)}[key]
-    return toml_value(field.default)
+    return toml_value(_product_field(key).default)
+
+
+def _product_field(key: str) -> dataclasses.Field[Any]:
+    return {f.name: f for f in dataclasses.fields(ProductConfig)}[key]
 
 
 def run_reference(args: argparse.Namespace) -> int:
