@@ -272,3 +272,15 @@ def test_the_blockers_and_their_state_come_from_jira(
             "",
             [f"dm-release: error: the release issue DM-47999 is not in the Jira at {jira.url}"],
         )
+
+
+def test_an_output_that_cannot_be_written_exits_2_and_posts_nothing(
+    fake: FakeDiscourse, configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = dm(capsys, "--post", "--output", str(tmp_path))  # a directory
+    assert (code, out) == (2, expected_post())
+    assert err == [
+        f"dm-release: error: {tmp_path}: cannot write the announcement: Is a directory "
+        "[EISDIR]; nothing was half-written: fix it and rerun"
+    ]
+    assert fake.requests == []

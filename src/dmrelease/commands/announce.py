@@ -113,8 +113,9 @@ def run(args: argparse.Namespace) -> int:
     out.write(text)
     out.flush()
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
+        from dmrelease.adapters.files import write_atomically
+
+        write_atomically(args.output, text, what="the announcement")  # whole, or exit 2
         _say(f"wrote {args.output}")
     days = (announcement.start - dt.datetime.now(dt.UTC).date()).days  # the clock, here only
     if days <= 0:
