@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from dmrelease.adapters import http_retry
 from dmrelease.core.errors import DmReleaseError, UsageError
 
 __all__ = ["DiscourseClient", "DiscourseError", "Topic"]
@@ -171,13 +172,12 @@ def _errors(data: Any) -> str:
 def _wait(headers: Mapping[str, str], data: Any, tries: int) -> float:
     """Seconds before the next try: ``Retry-After``, else ``extras.wait_seconds``, else
     1, 2, 4 ... seconds; never more than :data:`MAX_WAIT`."""
-    value = (headers.get("Retry-After") or "").strip()
-    seconds: float | None = float(value) if value.isdigit() else None
+    seconds = http_retry.delay_seconds(headers.get("Retry-After"))
     if seconds is None and isinstance(data, dict):
         extras = data.get("extras")
         wait = extras.get("wait_seconds") if isinstance(extras, dict) else None
         if isinstance(wait, int | float) and not isinstance(wait, bool):
             seconds = float(wait)
     if seconds is None:
-        seconds = float(min(2 ** (tries - 1), 60))
+        seconds = http_retry.backoff(tries, 60)
     return min(max(seconds, 0.0), MAX_WAIT)

@@ -14,7 +14,6 @@ unreachable, credentials refused (401), no permission (403), no such thing (404)
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 import jenkins  # type: ignore[import-untyped]  # python-jenkins ships no type hints
 import requests
 
+from dmrelease.adapters import http_retry
 from dmrelease.core.errors import DmReleaseError, UsageError
 
 __all__ = ["JenkinsError", "JenkinsSession"]
@@ -143,7 +143,9 @@ class JenkinsSession:
                     if unchanged is not None and answer.retry_after is None:
                         raise JenkinsError(self._not_again(answer, NO_RETRY_AFTER)) from None
                     tries += 1
-                    wait = _wait(answer.retry_after, tries)
+                    wait = http_retry.wait(
+                        answer.retry_after, tries, longest_backoff=MAX_BACKOFF, longest=MAX_WAIT
+                    )
                     self._log(f"jenkins: {answer.method} {answer.path}: {answer.status} "
                               f"{answer.reason}: trying again in {wait:g} s ({tries} of "
                               f"{self._retries})")  # fmt: skip
@@ -164,7 +166,7 @@ class JenkinsSession:
                 raise JenkinsError(f"{what}: Jenkins at {self.url}: {exc}") from None
             except (requests.RequestException, OSError) as exc:
                 raise JenkinsError(
-                    f"{what}: Jenkins at {self.url} is unreachable: {_reason(exc)}"
+                    f"{what}: Jenkins at {self.url} is unreachable: {http_retry.reason(exc)}"
                 ) from None
             except ValueError:  # python-jenkins's json.loads of an answer that is not JSON
                 raise JenkinsError(f"{what}: Jenkins at {self.url} answered no JSON") from None
@@ -192,37 +194,3 @@ class JenkinsSession:
             retries = "retry" if tries == 1 else "retries"
             return f"{at} is still busy ({status}) after {tries} {retries} (jenkins.retries)"
         return f"{at} answered {status}"
-
-
-def _wait(retry_after: str | None, tries: int) -> float:
-    """Seconds before try ``tries`` + 1: ``Retry-After`` (seconds, or an HTTP date), else
-    1, 2, 4 ... :data:`MAX_BACKOFF`; never more than :data:`MAX_WAIT`."""
-    value = (retry_after or "").strip()
-    seconds: float | None = None
-    if value.isdigit():
-        seconds = int(value)
-    elif value:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            seconds = None
-    if seconds is None:
-        seconds = min(2 ** (tries - 1), MAX_BACKOFF)
-    return float(min(max(seconds, 0), MAX_WAIT))
-
-
-def _reason(exc: BaseException) -> str:
-    """What the operating system said (``Connection refused``, ``Name or service not
-    known``), from the chain of errors requests and urllib3 wrap it in."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        error = pending.pop(0)
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, OSError) and error.strerror:
-            return str(error.strerror)
-        pending += [e for e in (error.__cause__, error.__context__, getattr(error, "reason", None),
-                                *error.args) if isinstance(e, BaseException)]  # fmt: skip
-    return type(exc).__name__

@@ -19,7 +19,6 @@ next read sees what Jira holds.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, urlsplit
 
+from dmrelease.adapters import http_retry
 from dmrelease.core.errors import DmReleaseError, ParseError, UsageError
 from dmrelease.core.jira import FIELDS, JiraIssue, is_issue_key, issue_sort_key, parse_issue
 from dmrelease.core.redact import redact
@@ -291,12 +291,17 @@ class JiraClient:
                 raise JiraError(f"{method} {self._shown(path)}: Jira {late}") from None
             except (requests.RequestException, OSError) as exc:
                 raise JiraError(
-                    f"{method} {self._shown(path)}: Jira is unreachable: {_reason(exc)}"
+                    f"{method} {self._shown(path)}: Jira is unreachable: {http_retry.reason(exc)}"
                 ) from None
             status = response.status_code
             if status in BUSY and tries < self._retries:
                 tries += 1
-                wait = _wait(response.headers.get("Retry-After"), tries)
+                wait = http_retry.wait(
+                    response.headers.get("Retry-After"),
+                    tries,
+                    longest_backoff=MAX_BACKOFF,
+                    longest=MAX_WAIT,
+                )
                 self._say(f"jira: {method} {path}: {status} {response.reason}: trying again "
                           f"in {wait:g} s ({tries} of {self._retries})")  # fmt: skip
                 self._sleep(wait)
@@ -360,37 +365,3 @@ def _messages(response: requests.Response) -> str:
     if isinstance(errors, Mapping):
         said += [f"{name}: {text}" for name, text in sorted(errors.items())]
     return "; ".join(said)
-
-
-def _wait(retry_after: str | None, tries: int) -> float:
-    """Seconds before try ``tries`` + 1: ``Retry-After`` (seconds, or an HTTP date), else
-    1, 2, 4 ... :data:`MAX_BACKOFF`; never more than :data:`MAX_WAIT`."""
-    value = (retry_after or "").strip()
-    seconds: float | None = None
-    if value.isdigit():
-        seconds = int(value)
-    elif value:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            seconds = None
-    if seconds is None:
-        seconds = min(2 ** (tries - 1), MAX_BACKOFF)
-    return float(min(max(seconds, 0), MAX_WAIT))
-
-
-def _reason(exc: BaseException) -> str:
-    """What the operating system said (``Connection refused``), from the chain of errors
-    requests and urllib3 wrap it in."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        error = pending.pop(0)
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, OSError) and error.strerror:
-            return str(error.strerror)
-        pending += [e for e in (error.__cause__, error.__context__, getattr(error, "reason", None),
-                                *error.args) if isinstance(e, BaseException)]  # fmt: skip
-    return type(exc).__name__
