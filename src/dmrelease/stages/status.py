@@ -24,7 +24,7 @@ from dmrelease.core.config import Config, ProductConfig
 from dmrelease.core.errors import UsageError
 from dmrelease.core.journal import Journal, parse_journal
 from dmrelease.core.limits import decode_text
-from dmrelease.core.names import InvalidName, parse_tag
+from dmrelease.core.names import InvalidName, parse_tag, read_tag
 from dmrelease.core.plan import ReleasePlan, Session, parse_plan, session_making, tags_for
 from dmrelease.core.status import (
     ImageState,
@@ -158,8 +158,13 @@ def release_status(
     from dmrelease.stages.release import product_of
     from dmrelease.stages.workspace import load_repos
 
-    product = product_of(config, request.product)
     release = request.release
+    try:  # the name reaches paths (journal, validation) and git: a tag's name, nothing else
+        read_tag(release)
+    except InvalidName:
+        raise UsageError(f"{release!r} is not a release tag (as 29.1.0, v29.1.0.rc1, "
+                         "w.2025.24)") from None  # fmt: skip
+    product = product_of(config, request.product)
     session = _session(release)
     journal: Journal | None = None
     plan: ReleasePlan | None = None
