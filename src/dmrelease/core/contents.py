@@ -33,26 +33,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from dmrelease.core.contents_file import (
-    DELIVERIES,
-    PACKAGE_FIELDS,
-    SUPPORT_LEVELS,
-    THIRD_PARTY_FIELDS,
-    TOP_KEYS,
-    TYPES,
-    ThirdParty,
-    read_contents,
-)
+from dmrelease.core.contents_file import ThirdParty, read_contents
 from dmrelease.core.errors import CheckFailed, Diagnostic
 
 __all__ = [
     "CONTENTS_PATH",
-    "DELIVERIES",
-    "PACKAGE_FIELDS",
-    "SUPPORT_LEVELS",
-    "THIRD_PARTY_FIELDS",
-    "TOP_KEYS",
-    "TYPES",
     "Contents",
     "ThirdParty",
     "Use",
