@@ -111,9 +111,10 @@ def test_nox_takes_a_relative_config_from_where_it_was_invoked(tmp_path: Path) -
     )
     assert absent.returncode == 1  # nox's code for a failed session
     assert absent.stdout.startswith("dm-release: error: x.toml: no such file (--config); give")
-    assert "dm-release release validate --install w.2025.24 --config x.toml failed with exit code 2" in (
-        absent.stderr
+    failed = (
+        "dm-release release validate --install w.2025.24 --config x.toml failed with exit code 2"
     )
+    assert failed in absent.stderr
 
 
 #: a uid that is neither root nor the test's user (tests may run as root: chown works)
