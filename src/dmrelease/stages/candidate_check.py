@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -52,7 +53,7 @@ from dmrelease.core.validation import (
     summary_to_json,
 )
 
-__all__ = ["candidate_check", "install_root", "summary_paths"]
+__all__ = ["candidate_check", "install_root", "stack_exports", "summary_paths"]
 
 NO_EUPS = (
     "no EUPS installation (set validate.eups, or set up EUPS so that $EUPS_DIR is set): "
@@ -162,6 +163,16 @@ def _run_shell(script: str, args: list[str], cwd: Path, timeout: int) -> EupsRun
     return EupsRun(done.returncode, done.stdout, time.monotonic() - started)
 
 
+def stack_exports(root: Path, products: Iterable[Installed]) -> str:
+    """The bash lines that set each product's ``<NAME>_DIR`` and put its ``bin/`` on PATH;
+    the paths quoted (a ``$``, a quote or a backtick in the work dir stays text)."""
+    return "".join(
+        f"export {p.name.upper()}_DIR={shlex.quote(str(root / p.name / p.version))}\n"
+        f'PATH={shlex.quote(str(root / p.name / p.version / "bin"))}:"$PATH"\n'
+        for p in products
+    )
+
+
 def _demo(
     config: Config, product: str, installs: list[tuple[Install, Path]], client: EupsClient | None
 ) -> DemoRun:
@@ -178,13 +189,8 @@ def _demo(
     if client is not None and install.client == "eups":
         done = client.setup_and_run(stack, product, version, command)
     else:  # dm-release's stack: each product's <NAME>_DIR, and their bin/ on PATH
-        root = stack / config.flavor
-        exports = "".join(
-            f'export {p.name.upper()}_DIR="{root / p.name / p.version}"\n'
-            f'PATH="{root / p.name / p.version / "bin"}:$PATH"\n'
-            for p in install.products
-        )
-        done = _run_shell(exports + 'export PATH\neval "$1"\n', [command], stack.parent,
+        done = _run_shell(stack_exports(stack / config.flavor, install.products) +
+                          'export PATH\neval "$1"\n', [command], stack.parent,
                           config.validate_timeout)  # fmt: skip
     return DemoRun(command, install.kind, done.exit_code, done.seconds, done.output)
 
