@@ -246,3 +246,21 @@ def test_json_data() -> None:
     assert data["validation"] == {"state": "ok", "path": "v.json", "checks": 3, "failed": []}
     assert data["graph"]["afw"] == ["utils", "base", "eigen"]
     assert len(data["problems"]) == 2
+
+
+def test_a_failed_validation_names_the_rules_its_own_summary_records() -> None:
+    import json
+
+    from dmrelease.core.validation import Changes, Check, DemoRun, Install, Summary, summary_to_json
+
+    summary = Summary(
+        "meta", "v29.1.0.rc1", "v29_1_0_rc1", "b7",
+        (Install("binary", "eups", "http://b", "ok"), Install("source", "eups", "http://s", "ok")),
+        (Check("binary", "pkginfo-sha1", ("afw",)), Check("binary", "table-file"),
+         Check("source", "version", ("base", "utils"))),
+        DemoRun(None), Changes(None),
+    )  # fmt: skip
+    state = validation_state(json.loads(summary_to_json(summary)), "v.json")
+    assert (state.state, state.checks, state.failed) == (
+        "failed", 3, ("binary pkginfo-sha1", "source version"))  # fmt: skip
+    assert str(state) == "failed (3 checks, failed: binary pkginfo-sha1, source version; v.json)"

@@ -262,6 +262,15 @@ def _stages(journal: Journal | None, tags: bool, expected: Sequence[str]) -> tup
     return (*found, *(StageState(name, False) for name in pending if name not in done))
 
 
+def _check_name(row: Mapping[str, Any]) -> str:
+    """A check row's name: the validation's own rows are ``{"install", "rule", ...}``
+    (``binary pkginfo-sha1``); a row with a ``name`` or ``check`` is named by it."""
+    rule, install = row.get("rule"), row.get("install")
+    if not row.get("name") and not row.get("check") and isinstance(rule, str) and rule:
+        return f"{install} {rule}" if isinstance(install, str) and install else rule
+    return str(row.get("name") or row.get("check") or "?")
+
+
 def validation_state(data: Any, path: str) -> ValidationState:
     """The validation result file's state (``None``: there is none)."""
     if data is None:
@@ -271,9 +280,7 @@ def validation_state(data: Any, path: str) -> ValidationState:
     checks = data.get("checks")
     rows = checks if isinstance(checks, list) else []
     failed = tuple(
-        str(row.get("name") or row.get("check") or "?")
-        for row in rows
-        if isinstance(row, Mapping) and row.get("ok") is False
+        _check_name(row) for row in rows if isinstance(row, Mapping) and row.get("ok") is False
     )
     return ValidationState("ok" if data["ok"] else "failed", path, len(rows), failed)
 
