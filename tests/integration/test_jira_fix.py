@@ -175,3 +175,16 @@ def test_without_jira_url_fix_version_says_what_to_set(tmp_path: Path) -> None:
     assert err.getvalue().endswith(
         "no Jira to ask: set jira.url in dm-release.toml, or DM_RELEASE_JIRA_URL\n"
     )
+
+
+@pytest.mark.parametrize("project", ["../../x", "DM/x", "dm", "DM 1"])
+def test_a_project_that_is_not_a_project_key_is_exit_2_and_asks_jira_nothing(
+    released: Released, monkeypatch: pytest.MonkeyPatch, project: str
+) -> None:
+    jira = released.jira
+    before = len(jira.requests)
+    monkeypatch.setenv("DM_RELEASE_JIRA_PROJECT", project)
+    code, out, err = fix_version(released.setup, "29.1.0", "--dry-run")
+    assert (code, out) == (2, "")
+    assert err == f"dm-release: error: jira.project {project!r} is not a Jira project key (as DM)\n"
+    assert len(jira.requests) == before

@@ -11,6 +11,7 @@ are listed, not written.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -78,6 +79,10 @@ class FixVersions:
         return lines
 
 
+#: a Jira project key: the part of an issue key before its number (core/jira's ISSUE_KEY)
+_PROJECT = re.compile(r"[A-Z][A-Z0-9]+")
+
+
 def release_version(release: str) -> str:
     """The Fix Version of a final release: its name ``M.n.p``; UsageError for anything
     that is not a final release."""
@@ -104,11 +109,13 @@ def fix_versions(
 
     log = sys.stderr if log is None else log
     version = release_version(request.release)
+    project = config.jira_project
+    if not _PROJECT.fullmatch(project):  # it goes into a URL path and a cache file's name
+        raise UsageError(f"jira.project {project!r} is not a Jira project key (as DM)")
     client = JiraClient.of(config, log=log)
     asked = NotesRequest(request.product, None, version, release_issue=request.release_issue)
     keys = release_notes(config, asked, log).ticket_keys()
     issues = client.issues(keys)
-    project = config.jira_project
     mine = [key for key in issues if key.rpartition("-")[0] == project]
     created = client.ensure_version(project, version, dry_run=request.dry_run)
     written = client.add_fix_version(mine, version, dry_run=request.dry_run)
