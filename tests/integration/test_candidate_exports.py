@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from vendor import Vendor
+
 from dmrelease.core.validation import Installed
 from dmrelease.stages.candidate_check import stack_exports
 
@@ -26,3 +28,21 @@ def test_the_stack_paths_reach_bash_as_text(tmp_path: Path) -> None:
         f"{root}/base/1.2+3/bin:{root}/afw/g0123456789/bin:/usr/bin:/bin",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_eups_install_failure_names_the_server_without_its_credentials(
+    tmp_path: Path, eups_vendor: Vendor
+) -> None:
+    from dmrelease.adapters.eups_client import EupsClient
+    from dmrelease.stages.candidate_check import _eups_install
+
+    client = EupsClient(eups_vendor.eups_dir / "bin" / "setups.sh", 120)
+    url = "http://bob:pw-s3cret-0123456789@127.0.0.1:9/"  # nothing listens on port 9
+    install = _eups_install(client, "binary", url, "http://****@127.0.0.1:9/",
+                            tmp_path / "stack", "meta", "v29_1_0")  # fmt: skip
+    assert (install.status, install.client) == ("failed", "eups")
+    assert install.reason is not None and install.reason.startswith(
+        "eups distrib install exited 1: eups distrib: Failed to contact URL "
+        "http://****@127.0.0.1:9//config.txt ("
+    )
+    assert "s3cret" not in install.reason and "bob" not in install.reason

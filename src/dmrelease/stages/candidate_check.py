@@ -38,7 +38,7 @@ from dmrelease.core.distrib import parse_pkginfo, read_tag_list
 from dmrelease.core.errors import DmReleaseError, UsageError
 from dmrelease.core.names import Candidate, Release, eups_tag, read_tag, release_key
 from dmrelease.core.plan import ReleasePlan
-from dmrelease.core.redact import redact
+from dmrelease.core.redact import redact, url_secrets
 from dmrelease.core.requests import BuildRequest, RefList, ValidationRequest
 from dmrelease.core.validation import (
     Changes,
@@ -115,7 +115,10 @@ def _eups_install(
 ) -> Install:
     done = client.distrib_install(stack, url, product, tag)
     if not done.ok:
-        reason = f"eups distrib install exited {done.exit_code}: {_last_line(done.output)}"
+        reason = redact(  # EUPS names the URL it failed on, credentials and all
+            f"eups distrib install exited {done.exit_code}: {_last_line(done.output)}",
+            url_secrets(url),
+        )
         return Install(kind, "eups", shown, "failed", done.seconds, reason)
     found = tuple(_installed(r.product, r.version, r.directory) for r in client.listed(stack))
     return Install(kind, "eups", shown, "ok", done.seconds, None, found)
