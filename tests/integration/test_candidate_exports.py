@@ -1,12 +1,15 @@
-"""The shell lines the candidate validation runs a product's demo command after, in
-dm-release's own stack (no EUPS): each product's <NAME>_DIR and bin/ on PATH, the paths
-quoted, so a work dir holding ``$(...)``, a quote or a backtick stays text in bash."""
+"""What the candidate validation hands to bash and EUPS: the shell lines a product's demo
+command runs after in dm-release's own stack (each product's <NAME>_DIR and bin/ on PATH,
+the paths quoted, so a work dir holding ``$(...)``, a quote or a backtick stays text), an
+environment without dm-release's secrets (the demo and eupspkg run the product's code), and
+an install failure's reason without the server URL's credentials (the real EUPS)."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import pytest
 from vendor import Vendor
 
 from dmrelease.core.validation import Installed
@@ -46,3 +49,23 @@ def test_an_eups_install_failure_names_the_server_without_its_credentials(
         "http://****@127.0.0.1:9//config.txt ("
     )
     assert "s3cret" not in install.reason and "bob" not in install.reason
+
+
+SHOW = 'echo "jira=${DM_RELEASE_JIRA_TOKEN-unset} key=${DM_RELEASE_DISCOURSE_API_KEY-unset} $1"\n'
+
+
+def test_the_demo_command_and_eups_run_without_dm_releases_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eups_vendor: Vendor
+) -> None:
+    from dmrelease.adapters.eups_client import EupsClient
+    from dmrelease.stages.candidate_check import _run_shell
+
+    monkeypatch.setenv("DM_RELEASE_JIRA_TOKEN", "jira-pat-0123456789")
+    monkeypatch.setenv("DM_RELEASE_DISCOURSE_API_KEY", "discourse-key-0123456789")
+    monkeypatch.setenv("F1_KEPT", "kept")
+    done = _run_shell(SHOW, ["$F1_KEPT"], tmp_path, 60)
+    assert (done.exit_code, done.output) == (0, "jira=unset key=unset $F1_KEPT\n")
+    client = EupsClient(eups_vendor.eups_dir / "bin" / "setups.sh", 60)
+    done = client.run(tmp_path / "stack", "${F1_KEPT}", script=SHOW + 'echo "$F1_KEPT"\n')
+    assert (done.exit_code, done.output.splitlines()[-2:]) == (
+        0, ["jira=unset key=unset ${F1_KEPT}", "kept"])  # fmt: skip

@@ -96,11 +96,15 @@ class EupsClient:
         userdata.mkdir(exist_ok=True)
         command = ["bash", "-c", _PRELUDE + script, "eups-client", str(self.setups),
                    str(stack), str(userdata), *argv]  # fmt: skip
+        from dmrelease.adapters.config import child_environment  # without the secrets:
+        # eupspkg runs each package's build, and a demo command the product's code
+
         started = time.monotonic()
         try:
             done = subprocess.run(
                 command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 errors="replace", timeout=self.timeout, check=False, cwd=stack.parent,
+                env=child_environment({}),
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
             out = exc.output if isinstance(exc.output, str) else ""

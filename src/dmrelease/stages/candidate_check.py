@@ -154,12 +154,16 @@ def _fetch_install(
 
 
 def _run_shell(script: str, args: list[str], cwd: Path, timeout: int) -> EupsRun:
+    """``script`` in bash, in an environment without dm-release's secrets (the product's
+    demo command is its code: its output goes to the summary)."""
+    from dmrelease.adapters.config import child_environment
+
     started = time.monotonic()
     try:
         done = subprocess.run(
             ["bash", "-c", script, "demo", *args], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, errors="replace", cwd=cwd, timeout=timeout,
-            check=False,
+            check=False, env=child_environment({}),
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return EupsRun(124, f"timed out after {timeout} s\n", timeout)
