@@ -302,9 +302,9 @@ def _rebuild_from_tag(run: SessionRun) -> Stop | None:
     built = stage_of(run.config, BUILT)
     if (journal.current() or Journal("", "", {})).has_stage(built):
         done = f"{run.release}: already built (journal)"
-        if not publishes(run.config):
+        if not publishes(run.config) and not _jira_follows(run):
             return Stop(done)
-        print(f"build: {done}", file=run.log)  # the publish step comes next
+        print(f"build: {done}", file=run.log)  # the publish (or the jira) step comes next
         return None
     tag = RefList((run.release,))
     workspace = reresolve(run.config, run.opened(), tag, log=run.log)
@@ -362,7 +362,11 @@ def publish_step(source: str, *, built: bool = True) -> SessionStep:
         journal = run.journaled()
         found = journal.current()
         if publication_done(run.config, found):
-            return Stop(f"{run.release}: already published (journal)")
+            done = f"{run.release}: already published (journal)"
+            if not _jira_follows(run):
+                return Stop(done)
+            print(f"publish: {done}", file=run.log)  # the jira step comes next
+            return None
         build_id = built_id(run.config, found) or _planned_build(run)
         if not built:
             why = _not_green(run)
@@ -375,10 +379,16 @@ def publish_step(source: str, *, built: bool = True) -> SessionStep:
     return SessionStep("publish", publish_it)
 
 
+def _jira_follows(run: SessionRun) -> bool:
+    """Whether a final's jira step comes last: a rerun (after a Jira outage, the final
+    built and published) goes on to it instead of stopping at the build or publish."""
+    return run.session is Session.FINAL and bool(run.config.jira_url)
+
+
 def _fix_versions_step(release_issue: str | None) -> Callable[[SessionRun], Stop | None]:
-    """A final's Fix Version on every Jira issue of the release, once tagged (jira.url set;
-    :mod:`dmrelease.stages.jira_fix`); journaled as the stage ``jira``, so a rerun asks
-    Jira nothing."""
+    """A final's Fix Version on every Jira issue of the release, once built and published
+    (jira.url set; :mod:`dmrelease.stages.jira_fix`); journaled as the stage ``jira``, so
+    a rerun asks Jira nothing."""
 
     def fix(run: SessionRun) -> Stop | None:
         from dmrelease.core.requests import FixVersionRequest
@@ -468,13 +478,15 @@ def tag_then_build(
         SessionStep("apply", apply_step),
         *write_aux,
     ]
-    if session is Session.FINAL and config.jira_url:
-        steps.append(SessionStep("jira", _fix_versions_step(request.release_issue)))
     if builds:
         steps.append(SessionStep("build", _rebuild_from_tag))
     if publishing:
         source = "package" if session is Session.FINAL else "git"
         steps.append(publish_step(source, built=builds))
+    if session is Session.FINAL and config.jira_url:
+        # last: Jira says "fixed in" only for a final built and published, and a Jira
+        # outage cannot stop a final before it is published (a rerun sets them then)
+        steps.append(SessionStep("jira", _fix_versions_step(request.release_issue)))
     return run_steps(steps, run).result
 
 
