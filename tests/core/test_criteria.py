@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from dmrelease.core.criteria import (
-    NOT_CHECKED,
+    PATCH_NOT_CHECKED,
+    RC1_NOT_CHECKED,
     Asked,
     CriteriaFacts,
     WeeklyFacts,
@@ -154,10 +155,17 @@ def test_a_waiver_of_an_issue_that_does_not_block_is_refused() -> None:
 
 def test_without_jira_nothing_is_refused_and_the_note_says_so() -> None:
     record, problems, notes = judge(RC1, Asked(), CriteriaFacts())
-    assert (record, problems, notes) == (ChangeControl(), [], [NOT_CHECKED])
-    assert NOT_CHECKED == "rc1 and patch criteria not checked: jira.url is not set"
+    assert (record, problems, notes) == (ChangeControl(), [], [RC1_NOT_CHECKED])
+    assert RC1_NOT_CHECKED == (
+        "rc1 criteria not checked, jira.url is not set: the release issue and its blockers"
+        " (rc1-release-issue, rc1-blocker-open, rc1-waiver), the product owner's approval"
+        " (rc1-approval), the source weekly's green build (rc1-weekly)"
+    )
     patch = a_plan(Session.PATCH, "29.1.1")
-    assert judge(patch, Asked(), CriteriaFacts()) == (ChangeControl(), [], [NOT_CHECKED])
+    assert judge(patch, Asked(), CriteriaFacts()) == (ChangeControl(), [], [PATCH_NOT_CHECKED])
+    assert PATCH_NOT_CHECKED == (
+        "patch criteria not checked, jira.url is not set: the RFC's approval (patch-rfc)"
+    )
     # a later candidate is neither rc1 nor a patch: nothing to say
     assert judge(a_plan(Session.CANDIDATE, "v29.1.0.rc2"), Asked(), CriteriaFacts()) == (
         ChangeControl(),

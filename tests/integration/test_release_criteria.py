@@ -177,7 +177,11 @@ def test_rc1_not_from_a_green_weekly_is_refused(weekly: Setup, jira: LocalJira) 
 def test_without_jira_the_plan_says_the_criteria_were_not_checked(weekly: Setup) -> None:
     code, out, err = run(weekly, "plan", "v29.1.0.rc1", "--refs", "w.2025.24")
     assert code == 0, err
-    assert "note: rc1 and patch criteria not checked: jira.url is not set" in err.splitlines()
+    assert (
+        "note: rc1 criteria not checked, jira.url is not set: the release issue and its"
+        " blockers (rc1-release-issue, rc1-blocker-open, rc1-waiver), the product owner's"
+        " approval (rc1-approval), the source weekly's green build (rc1-weekly)"
+    ) in err.splitlines()
     assert "change control" not in out
 
 

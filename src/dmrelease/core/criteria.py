@@ -42,7 +42,15 @@ __all__ = [
     "source_weekly",
 ]
 
-NOT_CHECKED = "rc1 and patch criteria not checked: jira.url is not set"
+#: without jira.url, what an rc1 or a patch was not judged on, by name (nothing is refused)
+RC1_NOT_CHECKED = (
+    "rc1 criteria not checked, jira.url is not set: the release issue and its blockers"
+    " (rc1-release-issue, rc1-blocker-open, rc1-waiver), the product owner's approval"
+    " (rc1-approval), the source weekly's green build (rc1-weekly)"
+)
+PATCH_NOT_CHECKED = (
+    "patch criteria not checked, jira.url is not set: the RFC's approval (patch-rfc)"
+)
 
 
 @dataclass(frozen=True)
@@ -314,7 +322,7 @@ def judge(
     notes: list[str] = []
     rc1, patch = needs_rc1(plan), needs_rfc(plan)
     if (rc1 or patch) and not facts.jira:
-        notes.append(NOT_CHECKED)
+        notes.append(RC1_NOT_CHECKED if rc1 else PATCH_NOT_CHECKED)
     elif rc1:
         problems += _rc1(plan, asked, facts)
     elif patch:
