@@ -280,3 +280,19 @@ def test_the_record_is_in_the_plan_only_when_not_empty() -> None:
         "  change control: source weekly w.2025.24 b7: green",
     ]
     assert not any("change control" in line for line in render_plan(RC1).splitlines())
+
+
+def test_a_waiver_outside_an_rc1_is_not_recorded_and_the_note_says_so() -> None:
+    asked = Asked("DM-1", (("DM-9", "x"), ("DM-8", "y")), "Jane Doe")
+    note = "--waive not recorded (DM-9, DM-8): {} is not an rc1, whose blockers alone are waived"
+    for plan in (a_plan(Session.CANDIDATE, "v29.1.0.rc2"), a_plan(Session.FINAL, "29.1.0")):
+        record, problems, notes = judge(plan, asked, facts())
+        assert (record, problems, notes) == (
+            ChangeControl(release_issue="DM-1", approved_by="Jane Doe"),
+            [],
+            [note.format(plan.release)],
+        )
+    record, problems, notes = judge(
+        a_plan(Session.CANDIDATE, "v29.1.0.rc2"), asked, CriteriaFacts()
+    )
+    assert (record.waivers, problems, notes) == ((), [], [note.format("v29.1.0.rc2")])

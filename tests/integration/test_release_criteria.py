@@ -146,6 +146,22 @@ def test_the_session_accepts_the_waiver_and_its_dry_run_shows_the_criteria(
     assert rc1_tags(setup) == dict.fromkeys(PACKAGES, True)
 
 
+def test_a_waiver_outside_an_rc1_is_not_recorded(weekly: Setup, jira: LocalJira) -> None:
+    setup = with_jira(weekly, jira)
+    ok(setup, "candidate", "v29.1.0.rc1", "--refs", "w.2025.24", "--no-build",
+       "--release-issue", "DM-1", "--approved-by", "Jane Doe", *WAIVE)  # fmt: skip
+    plan_file = setup.root / "plan.json"
+    code, out, err = run(setup, "plan", "v29.1.0.rc2", "--refs", "w.2025.24", *WAIVE,
+                         "--output", str(plan_file))  # fmt: skip
+    assert code == 0, err
+    assert "change_control" not in json.loads(plan_file.read_text())["plan"]
+    assert [line for line in err.splitlines() if "--waive" in line] == [
+        "note: --waive not recorded (DM-3): v29.1.0.rc2 is not an rc1, whose blockers alone"
+        " are waived"
+    ]
+    assert "change control" not in out
+
+
 def test_rc1_not_from_a_green_weekly_is_refused(weekly: Setup, jira: LocalJira) -> None:
     """A weekly tag the weekly session did not make (by hand, on meta only, then on every
     package, without the build its session records): not a green weekly."""

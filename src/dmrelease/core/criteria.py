@@ -335,13 +335,19 @@ def judge(
             " no contents file"
         )
     problems += facts.third_party
+    if asked.waivers and not rc1:  # judged only against an rc1's release issue: not kept
+        keys = ", ".join(key for key, _why in asked.waivers)
+        notes.append(
+            f"--waive not recorded ({keys}): {plan.release} is not an rc1, whose blockers"
+            " alone are waived"
+        )
     judged = facts.jira and (rc1 or patch)
     weekly = facts.weekly if judged and rc1 else None
     green = weekly is not None and weekly.weekly and weekly.recorded and not weekly.missing
     record = ChangeControl(
         release_issue=asked.release_issue,
         blockers=tuple((b.key, b.status) for b in facts.blockers) if judged and rc1 else (),
-        waivers=asked.waivers,
+        waivers=asked.waivers if rc1 else (),
         approved_by=asked.approved_by,
         weekly=f"{weekly.weekly} {weekly.build_id}" if green and weekly else None,
         rfc=asked.rfc,
