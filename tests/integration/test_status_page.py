@@ -208,15 +208,23 @@ class _Dom(HTMLParser):
             self.rows[-1][-1] += data
 
 
-def _dom(page: Path) -> str:
-    """The DOM headless Chromium builds of ``page``; skipped when chromium is missing (a
-    failure with DM_RELEASE_REQUIRE_BROWSER=1)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        message = "chromium is not installed: the status page is not checked in a browser"
+def _needed(found: str | None, message: str) -> str:
+    """``found`` (a tool's path), else a skip saying ``message``, or a failure with
+    DM_RELEASE_REQUIRE_BROWSER=1 (the CI's: the browser test must run there)."""
+    if found is None:
         if os.environ.get(REQUIRE_BROWSER) == "1":
             pytest.fail(f"{message}, and {REQUIRE_BROWSER}=1 requires it")
         pytest.skip(message)
+    return found
+
+
+def _dom(page: Path) -> str:
+    """The DOM headless Chromium builds of ``page``; skipped when chromium is missing (a
+    failure with DM_RELEASE_REQUIRE_BROWSER=1)."""
+    browser = _needed(
+        shutil.which("chromium") or shutil.which("chromium-browser"),
+        "chromium is not installed: the status page is not checked in a browser",
+    )
     done = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=120, check=False,
@@ -228,8 +236,9 @@ def _dom(page: Path) -> str:
 def test_the_page_in_headless_chromium_has_the_graph_and_the_table(
     demo: Path, tmp_path: Path
 ) -> None:
-    if shutil.which("dot") is None:
-        pytest.skip("graphviz's dot is not installed: the page lists the graph, draws none")
+    _needed(
+        shutil.which("dot"), "graphviz's dot is not installed: the page lists the graph, draws none"
+    )
     page = tmp_path / "status.html"
     code, out, _ = status(demo, "29.1.1", "--html", str(page))
     assert code == 0
@@ -329,3 +338,18 @@ def test_without_a_release_issue_jira_is_not_asked(
     assert code == 0
     assert "release issue  no release issue given (--release-issue, jira.release_issue)\n" in out
     assert server.requests == []
+
+
+def test_a_missing_tool_of_the_browser_test_fails_when_the_browser_is_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = "graphviz's dot is not installed: the page lists the graph, draws none"
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _needed(None, message)
+    assert str(failed.value) == f"{message}, and {REQUIRE_BROWSER}=1 requires it"
+    monkeypatch.delenv(REQUIRE_BROWSER)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        _needed(None, message)
+    assert str(skipped.value) == message
+    assert _needed("/usr/bin/dot", message) == "/usr/bin/dot"
