@@ -52,3 +52,21 @@ def test_changes_against_the_previous_release() -> None:
         "changed": {"afw": ["g0", "g2"]},
     }  # fmt: skip
     assert changes_between(None, {}, VERSIONS).to_dict()["previous"] is None
+
+
+def test_a_summary_with_every_install_skipped_fails_naming_why() -> None:
+    """Nothing installed is nothing inspected: not a pass."""
+    from dmrelease.core.validation import Changes, DemoRun, Summary
+
+    skipped = (
+        Install("binary", "-", "-", "skipped", reason="no binary server: none configured"),
+        Install("source", "-", "srv", "skipped", reason="no EUPS installation"),
+    )
+    summary = Summary("meta", "v1.0.0.rc1", "v1_0_0_rc1", "b1", skipped, (),
+                      DemoRun("true", reason="no install finished"), Changes(None))  # fmt: skip
+    assert (summary.ok, summary.failures) == (
+        False, ["no install: every install was skipped, so nothing was inspected"],
+    )  # fmt: skip
+    one = Summary("meta", "v1.0.0.rc1", "v1_0_0_rc1", "b1", (_install("binary"), skipped[1]),
+                  (), DemoRun(None), Changes(None))  # fmt: skip
+    assert (one.ok, one.failures) == (True, [])

@@ -206,6 +206,38 @@ def test_a_pkginfo_sha_mismatch_a_missing_table_and_a_failing_demo_exit_1_naming
     assert data["demo"]["output"] == ["broken"]
 
 
+def test_nothing_installed_is_a_failure_and_an_unreachable_server_is_exit_2(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without EUPS and without a binary server both installs are skipped: nothing was
+    inspected, so the validation fails (exit 1) instead of passing; a binary server that
+    does not answer is the environment's problem (exit 2, naming it), not a release that
+    is on no server yet (exit 0)."""
+    monkeypatch.delenv("EUPS_DIR", raising=False)
+    monkeypatch.delenv("DM_RELEASE_VALIDATE_EUPS", raising=False)
+    setup = _copy(published, tmp_path / "p", "")
+    config = setup.config  # type: ignore[attr-defined]
+    config.write_text(config.read_text().replace('binary_server = "srv/bin"\n', ""))
+    code, _out, err = run(setup, *VALIDATE)
+    assert code == 1, err
+    from dmrelease.stages.candidate_check import NO_EUPS
+
+    assert err.splitlines()[-4:] == [
+        "validate --install: no install: every install was skipped, so nothing was inspected",
+        "validate --install: binary install skipped: no binary server: none configured",
+        f"validate --install: source install skipped: {NO_EUPS}",
+        f"validate --install {RC1}: 1 failure; summary: "
+        f"{tmp_path / 'p' / 'work' / 'state' / 'validation' / 'meta' / f'{RC1}.json'}",
+    ]
+    monkeypatch.setenv("DM_RELEASE_BINARY_SERVER", "http://127.0.0.1:9")
+    code, _out, err = run(setup, *VALIDATE)
+    assert code == 2, err
+    assert err.splitlines()[-1] == (
+        "dm-release: error: http://127.0.0.1:9/v29_1_0_rc1.list: the server cannot be reached "
+        "([Errno 111] Connection refused)"
+    )
+
+
 def test_without_eups_the_binary_install_is_dm_releases_fetch_and_the_source_is_skipped(
     published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

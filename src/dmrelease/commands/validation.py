@@ -65,7 +65,8 @@ def report_install(validated: Validated) -> int:
         if install.status == "skipped":
             print(f"validate --install: {install.kind} install skipped: {install.reason}",
                   file=sys.stderr)  # fmt: skip
-    verdict = "passed" if summary.ok else f"{len(summary.failures)} failures"
+    count = len(summary.failures)
+    verdict = "passed" if summary.ok else f"{count} failure{'s' if count > 1 else ''}"
     print(f"validate --install {summary.release}: {verdict}; summary: {validated.kept}",
           file=sys.stderr)  # fmt: skip
     return 0 if summary.ok else 1

@@ -213,6 +213,8 @@ class Summary:
     def failures(self) -> list[str]:
         """Each failure, named: a failed install, a broken rule's products, the demo."""
         found = [f"{i.kind} install: {i.reason}" for i in self.installs if i.status == "failed"]
+        if not any(i.status == "ok" for i in self.installs) and not found:
+            found.append("no install: every install was skipped, so nothing was inspected")
         for check in self.checks:
             found += [f"{check.install} {check.rule}: {p}" for p in check.problems]
         if self.demo.ok is False:

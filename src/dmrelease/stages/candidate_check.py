@@ -235,11 +235,21 @@ def _previous(config: Config, plan: ReleasePlan) -> str | None:
 
 
 def _tag_list_versions(url: str, path: str, timeout: int) -> dict[str, str] | None:
+    """Each product's version in the tag list ``path`` of the server at ``url``; None when
+    the server has no such list (404 or 410: the release is not published there yet).
+    UsageError (exit 2) when it cannot be read: no answer, or another status (a server
+    that is down or misconfigured is not a release that is on no server yet)."""
+    where = redact(f"{url.rstrip('/')}/{path}")
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/{path}", timeout=timeout) as answer:
             text = answer.read().decode("utf-8", errors="replace")
-    except (urllib.error.URLError, OSError):
-        return None
+    except urllib.error.HTTPError as error:
+        if error.code in (404, 410):
+            return None
+        raise UsageError(f"{where}: the server answered HTTP {error.code}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        raise UsageError(f"{where}: the server cannot be reached ({reason})") from None
     return {name: version for name, (_flavor, version) in read_tag_list(text).rows.items()}
 
 
