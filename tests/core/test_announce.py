@@ -124,3 +124,19 @@ def test_what_the_request_may_not_be() -> None:
         "version '29.01.0': expected a final release M.n.p (such as 29.1.0)",
         "--weekly 'w.2025.1': expected w.YYYY.WW (such as w.2025.10)",
     ]
+
+
+def test_a_weekly_the_calendar_does_not_have_is_refused() -> None:
+    """w.2025.99 and w.2025.00 have the shape of a weekly, but no year has those weeks:
+    refused like any other malformed weekly."""
+    import dataclasses
+
+    from dmrelease.core.announce import announcement_problems
+
+    good = Announcement("29.1.0", "w.2025.10", START)
+    assert announcement_problems(good) == []
+    for weekly in ("w.2025.99", "w.2025.00"):
+        bad = dataclasses.replace(good, weekly=weekly)
+        assert announcement_problems(bad) == [
+            f"--weekly {weekly!r}: expected w.YYYY.WW (such as w.2025.10)"
+        ]

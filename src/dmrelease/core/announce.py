@@ -103,13 +103,27 @@ def _key_order(key: str) -> tuple[str, int, str]:
     return (project, int(number), key) if number.isdigit() else (key, 0, key)
 
 
+def _is_weekly(text: str) -> bool:
+    """Whether ``text`` is a weekly of the DM calendar: its shape, and a week its year has
+    (w.2025.99 is not one)."""
+    from dmrelease.core.tag_kinds import InvalidName
+    from dmrelease.core.tags import Weekly, parse_tag
+
+    if not _WEEKLY.fullmatch(text):
+        return False
+    try:
+        return isinstance(parse_tag(text), Weekly)
+    except InvalidName:
+        return False
+
+
 def announcement_problems(announcement: Announcement) -> list[str]:
     """What is wrong with the request, each said on its own (empty: it can be rendered)."""
     problems = []
     if not _FINAL.fullmatch(announcement.version):
         problems.append(f"version {announcement.version!r}: expected a final release M.n.p "
                         "(such as 29.1.0)")  # fmt: skip
-    if not _WEEKLY.fullmatch(announcement.weekly):
+    if not _is_weekly(announcement.weekly):
         problems.append(f"--weekly {announcement.weekly!r}: expected w.YYYY.WW (such as "
                         "w.2025.10)")  # fmt: skip
     if announcement.end is not None and announcement.end < announcement.start:
