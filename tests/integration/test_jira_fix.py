@@ -41,6 +41,8 @@ def _seed(jira: LocalJira) -> None:
     jira.add_issue("DM-40017", "Make utils faster", blocks=["DM-40000"])
     jira.add_issue("DM-40020", "Document the warper", fix_versions=["29.0.1"])
     jira.add_issue("DM-40030", "Release tooling", blocks=["DM-40000"])  # no commit carries it
+    # open, no commit carries it: waived at rc1 or moved on, not in the release
+    jira.add_issue("DM-40040", "Moved to 29.2", status="In Progress", blocks=["DM-40000"])
     jira.add_issue("SP-7", "A sprint task", blocks=["DM-40000"])  # of another project
 
 
@@ -87,12 +89,14 @@ FIRST_RUN = [
     "jira: added the Fix Version 29.1.0 to 4 issues: DM-40011, DM-40017, DM-40020, DM-40030",
     "jira: not in Jira, skipped: DM-49999",
     "jira: not of project DM, skipped: SP-7",
+    "jira: blockers not done that no commit carries, skipped: DM-40040",
 ]
 SECOND_RUN = [
     "jira: the version DM 29.1.0 exists",
     "jira: 4 already had it: DM-40011, DM-40017, DM-40020, DM-40030",
     "jira: not in Jira, skipped: DM-49999",
     "jira: not of project DM, skipped: SP-7",
+    "jira: blockers not done that no commit carries, skipped: DM-40040",
     "jira: nothing to change: every issue of 29.1.0 has it",
 ]
 
@@ -130,10 +134,12 @@ def test_fix_version_after_the_final_writes_nothing_and_says_so(released: Releas
     document = json.loads(out)
     assert (code, document["ok"], document["verb"]) == (0, True, "jira fix-version")
     assert {k: document[k] for k in ("version", "project", "created", "written", "present",
-                                     "unknown", "elsewhere", "changed", "dry_run")} == {
+                                     "unknown", "elsewhere", "unfinished", "changed",
+                                     "dry_run")} == {
         "version": "29.1.0", "project": "DM", "created": False, "written": [],
         "present": ["DM-40011", "DM-40017", "DM-40020", "DM-40030"],
-        "unknown": ["DM-49999"], "elsewhere": ["SP-7"], "changed": False, "dry_run": False,
+        "unknown": ["DM-49999"], "elsewhere": ["SP-7"], "unfinished": ["DM-40040"],
+        "changed": False, "dry_run": False,
     }  # fmt: skip
     assert jira.writes() == before
 

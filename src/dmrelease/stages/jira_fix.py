@@ -27,8 +27,9 @@ __all__ = ["FixVersions", "fix_versions", "release_version"]
 class FixVersions:
     """What the Fix Version run did (or, ``dry_run``, would do): ``written`` the issues it
     added the version to, ``present`` those that had it, ``unknown`` the keys Jira does not
-    know, ``elsewhere`` issues of other projects; ``created``: the project's version was
-    made."""
+    know, ``elsewhere`` issues of other projects, ``unfinished`` blockers of the release
+    issue that are not done and that no commit of the release carries (not in it: waived,
+    or moved to a later release); ``created``: the project's version was made."""
 
     version: str
     project: str
@@ -38,6 +39,7 @@ class FixVersions:
     unknown: tuple[str, ...] = ()
     elsewhere: tuple[str, ...] = ()
     dry_run: bool = False
+    unfinished: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -53,6 +55,7 @@ class FixVersions:
             "present": list(self.present),
             "unknown": list(self.unknown),
             "elsewhere": list(self.elsewhere),
+            "unfinished": list(self.unfinished),
             "changed": self.changed,
         }
 
@@ -74,6 +77,9 @@ class FixVersions:
         if self.elsewhere:
             lines.append(f"jira: not of project {self.project}, skipped: "
                          f"{', '.join(self.elsewhere)}")  # fmt: skip
+        if self.unfinished:
+            lines.append("jira: blockers not done that no commit carries, skipped: "
+                         f"{', '.join(self.unfinished)}")  # fmt: skip
         if not self.changed:
             lines.append(f"jira: nothing to change: every issue of {self.version} has it")
         return lines
@@ -114,15 +120,20 @@ def fix_versions(
         raise UsageError(f"jira.project {project!r} is not a Jira project key (as DM)")
     client = JiraClient.of(config, log=log)
     asked = NotesRequest(request.product, None, version, release_issue=request.release_issue)
-    keys = release_notes(config, asked, log).ticket_keys()
+    notes = release_notes(config, asked, log)
+    keys = notes.ticket_keys()
     issues = client.issues(keys)
-    mine = [key for key in issues if key.rpartition("-")[0] == project]
+    carried = {ticket.key for ticket in notes.tickets}
+    # a blocker that is not done and that no commit carries is not in the release (waived
+    # at rc1, moved to a later one): it does not get this release's Fix Version
+    unfinished = tuple(k for k in keys if k in issues and k not in carried and not issues[k].done)
+    mine = [k for k in issues if k.rpartition("-")[0] == project and k not in unfinished]
     created = client.ensure_version(project, version, dry_run=request.dry_run)
     written = client.add_fix_version(mine, version, dry_run=request.dry_run)
     return FixVersions(
         version, project, created, tuple(written),
         present=tuple(k for k in mine if k not in written),
         unknown=tuple(k for k in keys if k not in issues),
-        elsewhere=tuple(k for k in issues if k not in mine),
-        dry_run=request.dry_run,
+        elsewhere=tuple(k for k in issues if k not in mine and k not in unfinished),
+        dry_run=request.dry_run, unfinished=unfinished,
     )  # fmt: skip
