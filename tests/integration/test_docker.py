@@ -490,14 +490,12 @@ def test_the_tag_list_comes_through_the_binary_fetch_missing_unreachable_or_too_
     done = _dry_run(tmp_path, DM_RELEASE_BINARY_SERVER=served.url)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
-        f"{served.url}/{TAG}.list:1: image-tag-list: the binary server has no tag list "
-        f"{TAG}.list\n"
+        f"{served.url}/{TAG}.list:1: image-tag-list: the binary server has no tag list {TAG}.list\n"
     )
     done = _dry_run(tmp_path, DM_RELEASE_BINARY_SERVER="http://127.0.0.1:9/")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
-        f"dm-release: error: http://127.0.0.1:9/{TAG}.list: the binary server cannot be "
-        "reached\n"
+        f"dm-release: error: http://127.0.0.1:9/{TAG}.list: the binary server cannot be reached\n"
     )
     (server / f"{TAG}.list").write_text("EUPS distribution w_2025_24 version list.\n" * 8)
     done = _dry_run(
