@@ -476,6 +476,24 @@ class Config:
         by_name = {p.name: p for p in self.products}
         return tuple(by_name[n] for n in names) if names else self.products
 
+    def one_product(
+        self, name: str | None, selected: Sequence[str] = (), *, what: str = "a release is"
+    ) -> ProductConfig:
+        """The one product a run works on: ``name``, or the only one of ``selected`` (every
+        configured product when empty); UsageError otherwise, saying ``what`` ("a release
+        is") of one product."""
+        from dmrelease.core.errors import UsageError
+
+        products = self.products_named(selected)
+        if name is not None:
+            products = tuple(p for p in self.products if p.name == name)
+            if not products:
+                raise UsageError(f"product {name!r} is not configured in dm-release.toml")
+        if len(products) != 1:
+            names = ", ".join(p.name for p in products) or "none"
+            raise UsageError(f"{what} of one product; give --product (configured: {names})")
+        return products[0]
+
     def auxiliaries_of(self, product: str) -> tuple[AuxiliaryConfig, ...]:
         """The auxiliary repositories that carry ``product``'s releases, in their order."""
         return tuple(a for a in self.auxiliaries if a.carries(product))

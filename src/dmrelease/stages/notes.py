@@ -86,7 +86,7 @@ def release_notes(
     from dmrelease.stages.workspace import open_workspace, work_dir_lock
 
     log = sys.stderr if log is None else log
-    product = _product(config, request.product)
+    product = config.one_product(request.product, what="the notes are")
     project = config.jira_project
     # the files a person wrote are read (and refused) before anything is fetched
     narrative = None if request.narrative is None else _read_text(request.narrative, "narrative")
@@ -127,20 +127,6 @@ def release_notes(
 
         notes = dataclasses.replace(notes, problems=tuple(problems) + notes.problems)
     return notes
-
-
-def _product(config: Config, name: str | None) -> ProductConfig:
-    """The product ``name``, or the only configured one (the release sessions' rule; not
-    taken from the release stage, which the final's Jira step makes import this one)."""
-    products = config.products if name is None else tuple(
-        p for p in config.products if p.name == name
-    )  # fmt: skip
-    if name is not None and not products:
-        raise UsageError(f"product {name!r} is not configured in dm-release.toml")
-    if len(products) != 1:
-        names = ", ".join(p.name for p in products) or "none"
-        raise UsageError(f"the notes are of one product; give --product (configured: {names})")
-    return products[0]
 
 
 def _is_build(name: str) -> bool:

@@ -54,15 +54,7 @@ class Planned:
 def product_of(config: Config, name: str | None, selected: Sequence[str] = ()) -> ProductConfig:
     """The product a session works on: ``name``, or the only one of ``selected`` (the
     products option; every configured product when empty)."""
-    products = config.products_named(selected)
-    if name is not None:
-        products = tuple(p for p in config.products if p.name == name)
-        if not products:
-            raise UsageError(f"product {name!r} is not configured in dm-release.toml")
-    if len(products) != 1:
-        names = ", ".join(p.name for p in products) or "none"
-        raise UsageError(f"a release is of one product; give --product (configured: {names})")
-    return products[0]
+    return config.one_product(name, selected)
 
 
 def _build_id(config: Config, manifest: Manifest) -> str:
